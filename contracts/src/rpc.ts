@@ -1,0 +1,120 @@
+import * as v from "valibot";
+import { OrgContext, ServiceConfig } from "./context.ts";
+import { JsonRpcErrorObject } from "./jsonrpc.ts";
+import {
+  CallToolResult,
+  ClientCapabilities,
+  ClientRequestMethod,
+  LogLevel,
+  PromptTemplate,
+  ReadResourceResult,
+  ResourceDescriptor,
+  ResourceTemplateDescriptor,
+  ToolDescriptor,
+} from "./mcp.ts";
+
+/**
+ * The RPC between the gateway and a domain server (Eden treaty over HTTP). One tool implementation
+ * serves both MCP eras:
+ *  - 2025 sessions: `live: true`; a tool's `ctx.elicit()`/`ctx.sample()`/`ctx.roots()` become `request`
+ *    events in the streamed response, answered by the gateway on `POST /rpc/callback`.
+ *  - 2026-07-28 (stateless): `live: false`; the same calls end the stream with `input_required`, and the
+ *    retry carries `inputResponses` keyed by the request keys, which the context returns in order.
+ */
+
+export const CallScope = v.object({
+  org: OrgContext,
+  config: ServiceConfig,
+  /**
+   * Stable key for per-client state kept by a server (e.g. a DevTools browser context): the 2025 session
+   * id, or for stateless clients a key the gateway derives from org and user.
+   */
+  sessionKey: v.string(),
+});
+export type CallScope = v.InferOutput<typeof CallScope>;
+
+export const ToolCallRequest = v.object({
+  name: v.string(),
+  arguments: v.record(v.string(), v.unknown()),
+  scope: CallScope,
+  /** Client capabilities (sampling, elicitation, roots) as the client declared them. */
+  clientCapabilities: v.optional(ClientCapabilities),
+  /** Whether server-to-client requests can be answered live (2025 session) or must round-trip. */
+  live: v.boolean(),
+  /** Answers to earlier `input_required` requests, by request key (2026-07-28 retries). */
+  inputResponses: v.optional(v.record(v.string(), v.unknown())),
+  /** The client asked for progress (it sent a progressToken). */
+  progress: v.optional(v.boolean()),
+  /** Minimum level of log events to send. */
+  logLevel: v.optional(LogLevel),
+});
+export type ToolCallRequest = v.InferOutput<typeof ToolCallRequest>;
+
+export const InputRequest = v.object({
+  method: ClientRequestMethod,
+  params: v.record(v.string(), v.unknown()),
+});
+export type InputRequest = v.InferOutput<typeof InputRequest>;
+
+/** Events of a streamed `POST /rpc/tools/call` response, in order; exactly one terminal event ends it. */
+export const ToolCallEvent = v.variant("type", [
+  /** First event: the id under which callbacks for this call are accepted. */
+  v.object({ type: v.literal("accepted"), callId: v.string() }),
+  v.object({
+    type: v.literal("progress"),
+    progress: v.number(),
+    total: v.optional(v.number()),
+    message: v.optional(v.string()),
+  }),
+  v.object({ type: v.literal("log"), level: LogLevel, logger: v.optional(v.string()), data: v.unknown() }),
+  /** A server-to-client request (live calls only); answer it on `POST /rpc/callback`. */
+  v.object({ type: v.literal("request"), id: v.string(), request: InputRequest }),
+  /** Terminal: the tool finished (a failed tool is a result with `isError`). */
+  v.object({ type: v.literal("result"), result: CallToolResult }),
+  /** Terminal (non-live calls): the tool needs these answers; retry with `inputResponses`. */
+  v.object({ type: v.literal("input_required"), inputRequests: v.record(v.string(), InputRequest) }),
+  /** Terminal: a protocol error (unknown tool, invalid arguments → -32602 with field paths). */
+  v.object({ type: v.literal("error"), error: JsonRpcErrorObject }),
+]);
+export type ToolCallEvent = v.InferOutput<typeof ToolCallEvent>;
+
+export const CallbackRequest = v.object({
+  callId: v.string(),
+  id: v.string(),
+  result: v.optional(v.unknown()),
+  error: v.optional(JsonRpcErrorObject),
+});
+export type CallbackRequest = v.InferOutput<typeof CallbackRequest>;
+
+export const ResourceReadRequest = v.object({ uri: v.string(), scope: CallScope });
+export type ResourceReadRequest = v.InferOutput<typeof ResourceReadRequest>;
+
+export const ResourceReadResponse = v.variant("ok", [
+  v.object({ ok: v.literal(true), result: ReadResourceResult }),
+  v.object({ ok: v.literal(false), error: JsonRpcErrorObject }),
+]);
+export type ResourceReadResponse = v.InferOutput<typeof ResourceReadResponse>;
+
+export const SessionEndRequest = v.object({ sessionKey: v.string(), orgId: v.string() });
+export type SessionEndRequest = v.InferOutput<typeof SessionEndRequest>;
+
+export const ServerCapabilities = v.object({
+  server: v.object({ name: v.string(), version: v.string(), title: v.optional(v.string()) }),
+  instructions: v.optional(v.string()),
+  tools: v.array(ToolDescriptor),
+  /** Prompts declared in code; the gateway merges them with the database's (database wins). */
+  prompts: v.array(PromptTemplate),
+  resources: v.array(ResourceDescriptor),
+  resourceTemplates: v.array(ResourceTemplateDescriptor),
+});
+export type ServerCapabilities = v.InferOutput<typeof ServerCapabilities>;
+
+export const HealthReport = v.object({
+  status: v.picklist(["ok", "degraded", "down"]),
+  server: v.string(),
+  version: v.string(),
+  uptimeMs: v.number(),
+  inflight: v.number(),
+  details: v.optional(v.record(v.string(), v.unknown())),
+});
+export type HealthReport = v.InferOutput<typeof HealthReport>;

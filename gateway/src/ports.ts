@@ -1,0 +1,91 @@
+import type {
+  GetPromptResult,
+  OrgContext,
+  PromptDescriptor,
+  PromptTemplate,
+  ReadResourceResult,
+  ResourceDescriptor,
+  ServiceConfig,
+} from "@omni/contracts";
+
+/**
+ * The seams between the gateway's parts. The MCP endpoint (gateway/src/mcp) depends only on these;
+ * the config service (gateway/src/config) and authentication (gateway/src/auth) implement them.
+ */
+
+/** What kinds of an org's catalogue changed: drives list_changed and subscriptions/listen. */
+export type ChangeKind = "tools" | "prompts" | "resources";
+export interface ConfigChange {
+  orgId: string;
+  kinds: ChangeKind[];
+  /** Resource URIs whose contents changed (notifications/resources/updated). */
+  uris?: string[];
+}
+
+/** An org's merged view: defaults + code-declared items + org overrides, enabled servers only. */
+export interface OrgCatalog {
+  orgId: string;
+  /** Names of the servers this org has enabled. */
+  enabledServers: string[];
+  prompts: (PromptDescriptor & { server: string | null })[];
+  /** Static resources (from the database). Dynamic ones come from the domain servers. */
+  resources: (ResourceDescriptor & { server: string | null })[];
+  /** Cache hint for 2026-07-28 results (`ttlMs`). */
+  ttlMs: number;
+}
+
+export interface ConfigService {
+  /**
+   * The org's catalogue. `codePrompts` are the prompts declared in code by the running servers
+   * (from their capabilities), merged under the database's (database wins).
+   */
+  catalog(orgId: string, codePrompts: Map<string, PromptTemplate[]>): Promise<OrgCatalog>;
+  /** Renders a prompt; throws `ConfigError` with code -32602 naming a missing/invalid argument. */
+  getPrompt(
+    orgId: string,
+    name: string,
+    args: Record<string, string>,
+    codePrompts: Map<string, PromptTemplate[]>,
+  ): Promise<GetPromptResult>;
+  /** Known values for a prompt argument (completion/complete). */
+  completePromptArgument(
+    orgId: string,
+    prompt: string,
+    argument: string,
+    value: string,
+    codePrompts: Map<string, PromptTemplate[]>,
+  ): Promise<string[]>;
+  /** A static resource from the database, or null when the URI is not one of the org's. */
+  readResource(orgId: string, uri: string): Promise<ReadResourceResult | null>;
+  /** Settings and decrypted credentials of one server for this caller (member's own credential first). */
+  serviceConfig(org: OrgContext, server: string): Promise<ServiceConfig>;
+  /** Subscribe to changes of any org (local writes and, with Redis, other replicas'). */
+  onChange(listener: (change: ConfigChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** A protocol-level failure with a JSON-RPC code (e.g. -32602 for a missing prompt argument). */
+export class ConfigError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Result of authenticating a request. */
+export type AuthOutcome =
+  | { ok: true; org: Omit<OrgContext, "requestId">; expiresAt?: number; credentialId?: string }
+  | { ok: false; status: 401 | 403; reason: string; message: string };
+
+export interface Authenticator {
+  /** Authenticates from request headers (Authorization bearer, x-api-key). */
+  authenticate(headers: Headers, remote: { loopback: boolean }): Promise<AuthOutcome>;
+  /**
+   * Whether a credential authenticated earlier is still valid (revocation, expiry): checked on long-lived
+   * sessions and WebSockets.
+   */
+  stillValid(credentialId: string | undefined, expiresAt: number | undefined): Promise<boolean>;
+}

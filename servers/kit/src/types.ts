@@ -1,0 +1,141 @@
+import type {
+  CallToolResult,
+  ContentBlock,
+  LogLevel,
+  OrgContext,
+  PromptTemplate,
+  ReadResourceResult,
+  ResourceDescriptor,
+  ResourceTemplateDescriptor,
+  ServiceConfig,
+  ToolAnnotations,
+} from "@omni/contracts";
+import type * as v from "valibot";
+
+/** Parameters of `sampling/createMessage` (MCP 2025-11-25), as a tool passes them to `ctx.sample()`. */
+export interface SampleParams {
+  messages: { role: "user" | "assistant"; content: ContentBlock }[];
+  maxTokens: number;
+  systemPrompt?: string;
+  temperature?: number;
+  stopSequences?: string[];
+  modelPreferences?: Record<string, unknown>;
+  includeContext?: "none" | "thisServer" | "allServers";
+  metadata?: Record<string, unknown>;
+}
+export interface SampleResult {
+  role: "user" | "assistant";
+  content: ContentBlock;
+  model: string;
+  stopReason?: string;
+}
+
+/** Parameters of `elicitation/create` (form mode). */
+export interface ElicitParams {
+  message: string;
+  requestedSchema: { type: "object"; properties: Record<string, unknown>; required?: string[] };
+}
+export interface ElicitResult {
+  action: "accept" | "decline" | "cancel";
+  content?: Record<string, unknown>;
+}
+
+export interface Root {
+  uri: string;
+  name?: string;
+}
+
+/**
+ * What a tool sees while it runs. The same calls work in both MCP eras: over a 2025 session they are
+ * relayed live to the client; for a stateless 2026-07-28 client they become an `input_required` result
+ * and the tool is run again with the answers, which these calls then return in the same order.
+ * A tool must therefore make its client requests before side effects it cannot repeat.
+ */
+export interface ToolContext {
+  /** Aborted when the client cancels the call, or the gateway gives up on it. */
+  readonly signal: AbortSignal;
+  readonly org: OrgContext;
+  readonly config: ServiceConfig;
+  /** Stable key for per-client state (e.g. a browser context); see `CallScope.sessionKey`. */
+  readonly sessionKey: string;
+  progress(progress: number, total?: number, message?: string): Promise<void>;
+  log(level: LogLevel, data: unknown, logger?: string): Promise<void>;
+  sample(params: SampleParams): Promise<SampleResult>;
+  elicit(params: ElicitParams): Promise<ElicitResult>;
+  roots(): Promise<Root[]>;
+}
+
+/** A tool may return a full result, plain text, or content blocks. */
+export type ToolReturn = CallToolResult | string | ContentBlock[];
+
+export interface ToolDefinition<
+  S extends v.GenericSchema = v.GenericSchema,
+  O extends v.GenericSchema = v.GenericSchema,
+> {
+  /** `<server>_<verb>_<noun>`, e.g. `linear_search_issues`. */
+  name: string;
+  title?: string;
+  description: string;
+  input: S;
+  /** When given, `structuredContent` is checked against it and published as `outputSchema`. */
+  output?: O;
+  annotations?: ToolAnnotations;
+  /** Long-running tools may run as MCP tasks where the client supports them. */
+  taskSupport?: "optional" | "required";
+  handler: (args: v.InferOutput<S>, ctx: ToolContext) => Promise<ToolReturn> | ToolReturn;
+}
+
+/** Identity helper that keeps the input type flowing from the schema to the handler. */
+export function defineTool<S extends v.GenericSchema, O extends v.GenericSchema = v.GenericSchema>(
+  tool: ToolDefinition<S, O>,
+): ToolDefinition {
+  return tool as unknown as ToolDefinition;
+}
+
+/** Context for dynamic resources (no client requests: reads are plain). */
+export interface ResourceContext {
+  readonly signal: AbortSignal;
+  readonly org: OrgContext;
+  readonly config: ServiceConfig;
+  readonly sessionKey: string;
+}
+
+export interface ResourceDefinition extends ResourceDescriptor {
+  read: (ctx: ResourceContext) => Promise<ReadResourceResult> | ReadResourceResult;
+}
+
+export interface ResourceTemplateDefinition extends ResourceTemplateDescriptor {
+  /** Called with the variables matched from the RFC 6570 template. */
+  read: (
+    uri: string,
+    vars: Record<string, string>,
+    ctx: ResourceContext,
+  ) => Promise<ReadResourceResult> | ReadResourceResult;
+}
+
+export interface ServerDefinition {
+  name: string;
+  version: string;
+  title?: string;
+  instructions?: string;
+  tools: ToolDefinition[];
+  prompts?: PromptTemplate[];
+  resources?: ResourceDefinition[];
+  resourceTemplates?: ResourceTemplateDefinition[];
+  /** Health probe; `down` marks the instance unhealthy in the gateway's registry. */
+  health?: () => Promise<{ status: "ok" | "degraded" | "down"; details?: Record<string, unknown> }>;
+  /** Called when the gateway ends a client session (release per-session state). */
+  onSessionEnd?: (sessionKey: string, orgId: string) => Promise<void> | void;
+  /** Called on shutdown. */
+  close?: () => Promise<void> | void;
+  /**
+   * Configuration used when the server runs alone (its own /mcp or stdio): credentials from env,
+   * since no gateway passes an org's config.
+   */
+  standaloneConfig?: () => ServiceConfig;
+}
+
+/** A failure a model can act on: becomes a tool result with `isError: true` and this message. */
+export class ToolError extends Error {
+  override readonly name = "ToolError";
+}
