@@ -1,0 +1,80 @@
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PGlite } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
+import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
+import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
+import postgres from "postgres";
+import * as schema from "./schema/index.ts";
+
+/** The database handle every repository takes: the same type for both drivers (and for transactions). */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type Driver = "postgres" | "pglite";
+
+export interface DbHandle {
+  db: Database;
+  driver: Driver;
+  close(): Promise<void>;
+}
+
+export interface CreateDbOptions {
+  /** A `postgres://` URL. Defaults to `DATABASE_URL`; when neither is set PGlite is used. */
+  url?: string;
+  /** PGlite data directory (`memory://` for an in-memory database). Default: `<repo>/.data/pglite`. */
+  dataDir?: string;
+  /** Called with the SQL of every query (e.g. to count database hits). */
+  onQuery?: (sql: string) => void;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const migrationsFolder = join(packageRoot, "migrations");
+/** Default PGlite directory: `.data/pglite` at the repository root (the workspace root above db/). */
+const defaultDataDir = resolve(packageRoot, "..", ".data", "pglite");
+
+const drivers = new WeakMap<object, Driver>();
+
+/** Opens the database: real Postgres when a URL is given (or `DATABASE_URL` is set), else PGlite. */
+export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
+  const url = opts.url ?? process.env.DATABASE_URL;
+  const logger = opts.onQuery ? { logQuery: (query: string) => opts.onQuery?.(query) } : false;
+  if (url) {
+    const client = postgres(url, { onnotice: () => {}, max: 10 });
+    const db = drizzlePostgres(client, { schema, logger });
+    drivers.set(db, "postgres");
+    return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
+  }
+  const dataDir = opts.dataDir ?? defaultDataDir;
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const client = await PGlite.create(dataDir);
+  const db = drizzlePglite(client, { schema, logger });
+  drivers.set(db, "pglite");
+  return {
+    db,
+    driver: "pglite",
+    close: async () => {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+/**
+ * Applies the committed migrations with the driver's migrator, then makes sure the audit log has
+ * partitions for the current and the next month. Idempotent; run at start-up and by `bun run db:migrate`.
+ */
+export async function migrate(db: Database): Promise<void> {
+  const driver = drivers.get(db);
+  if (driver === "postgres") {
+    await migratePostgres(db as Parameters<typeof migratePostgres>[0], { migrationsFolder });
+  } else if (driver === "pglite") {
+    await migratePglite(db as Parameters<typeof migratePglite>[0], { migrationsFolder });
+  } else {
+    throw new Error("migrate() takes a database made by createDb()");
+  }
+  await db.execute(sql`select omni_ensure_audit_partition(now())`);
+  await db.execute(sql`select omni_ensure_audit_partition(now() + interval '1 month')`);
+}

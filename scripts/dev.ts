@@ -1,0 +1,97 @@
+/**
+ * `bun run dev`: the whole platform on the embedded defaults (PGlite in .data/, no Redis needed) in one
+ * command — the three domain servers and the gateway, with prefixed, coloured logs. Ctrl-C stops all.
+ */
+const root = new URL("..", import.meta.url).pathname;
+
+if (process.argv.includes("--help")) {
+  console.log(`usage: bun run dev
+
+Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373, PORT to change) in
+local development mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization,
+allowed only on loopback). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.`);
+  process.exit(0);
+}
+
+interface Service {
+  name: string;
+  color: number;
+  entry: string;
+  env: Record<string, string>;
+}
+
+const ports = {
+  linear: process.env.LINEAR_PORT ?? "3001",
+  perplexity: process.env.PERPLEXITY_PORT ?? "3002",
+  devtools: process.env.DEVTOOLS_PORT ?? "3003",
+};
+const servers = Object.entries(ports)
+  .map(([name, port]) => `${name}=http://127.0.0.1:${port}`)
+  .join(",");
+
+const services: Service[] = [
+  { name: "linear", color: 35, entry: "servers/linear/src/index.ts", env: { PORT: ports.linear } },
+  { name: "perplexity", color: 36, entry: "servers/perplexity/src/index.ts", env: { PORT: ports.perplexity } },
+  { name: "devtools", color: 33, entry: "servers/devtools/src/index.ts", env: { PORT: ports.devtools } },
+  {
+    name: "gateway",
+    color: 32,
+    entry: "gateway/src/index.ts",
+    env: {
+      PORT: process.env.PORT ?? "37373",
+      SERVERS: process.env.SERVERS ?? servers,
+      OMNI_DEV_MODE: process.env.OMNI_DEV_MODE ?? "1",
+    },
+  },
+];
+
+const width = Math.max(...services.map((s) => s.name.length));
+const children: ReturnType<typeof Bun.spawn>[] = [];
+let stopping = false;
+
+async function pipe(stream: ReadableStream<Uint8Array>, prefix: string, out: NodeJS.WriteStream) {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline = buffered.indexOf("\n");
+    while (newline >= 0) {
+      out.write(`${prefix} ${buffered.slice(0, newline)}\n`);
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf("\n");
+    }
+  }
+  if (buffered) out.write(`${prefix} ${buffered}\n`);
+}
+
+function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  setTimeout(() => {
+    for (const child of children) child.kill("SIGKILL");
+    process.exit(code);
+  }, 5000).unref();
+  Promise.all(children.map((c) => c.exited)).then(() => process.exit(code));
+}
+
+for (const service of services) {
+  const prefix = `\x1b[${service.color}m${service.name.padEnd(width)} │\x1b[0m`;
+  const child = Bun.spawn(["bun", `${root}${service.entry}`], {
+    cwd: root,
+    env: { ...process.env, ...service.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  children.push(child);
+  void pipe(child.stdout, prefix, process.stdout);
+  void pipe(child.stderr, prefix, process.stderr);
+  void child.exited.then((code) => {
+    if (stopping) return;
+    console.error(`${prefix} exited with code ${code}; stopping the others`);
+    stopAll(code === 0 ? 1 : code);
+  });
+}
+
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
