@@ -2,3 +2,5 @@ export * from "./context.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./rpc.ts";
+export * from "./auth.ts";
+export * from "./admin.ts";

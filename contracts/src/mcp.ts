@@ -54,10 +54,35 @@ export const PromptArgument = v.object({
 });
 export type PromptArgument = v.InferOutput<typeof PromptArgument>;
 
+export const ResourceContents = v.union([
+  v.object({ uri: v.string(), mimeType: v.optional(v.string()), text: v.string() }),
+  v.object({ uri: v.string(), mimeType: v.optional(v.string()), blob: v.string() }),
+]);
+export type ResourceContents = v.InferOutput<typeof ResourceContents>;
+
+export const ReadResourceResult = v.object({ contents: v.array(ResourceContents) });
+export type ReadResourceResult = v.InferOutput<typeof ReadResourceResult>;
+
+export const ContentBlock = v.variant("type", [
+  v.looseObject({ type: v.literal("text"), text: v.string() }),
+  v.looseObject({ type: v.literal("image"), data: v.string(), mimeType: v.string() }),
+  v.looseObject({ type: v.literal("audio"), data: v.string(), mimeType: v.string() }),
+  v.looseObject({ type: v.literal("resource_link"), uri: v.string(), name: v.string() }),
+  v.looseObject({ type: v.literal("resource"), resource: ResourceContents }),
+]);
+export type ContentBlock = v.InferOutput<typeof ContentBlock>;
+
 export const PromptMessageTemplate = v.object({
   role: v.picklist(["user", "assistant"]),
   /** Text with `{{argument}}` placeholders. */
   text: v.string(),
+  /**
+   * Optional non-text message (an image, an embedded resource, ...). When set, the rendered message's
+   * content is this block with `{{argument}}` placeholders substituted in its string fields, and `text`
+   * is only a plain-text summary (shown where rich content is not). Added for MCP prompts with images
+   * and embedded resources; renderers that ignore it still produce the `text` message.
+   */
+  content: v.optional(ContentBlock),
 });
 export type PromptMessageTemplate = v.InferOutput<typeof PromptMessageTemplate>;
 
@@ -101,24 +126,6 @@ export const ResourceTemplateDescriptor = v.object({
   mimeType: v.optional(v.string()),
 });
 export type ResourceTemplateDescriptor = v.InferOutput<typeof ResourceTemplateDescriptor>;
-
-export const ResourceContents = v.union([
-  v.object({ uri: v.string(), mimeType: v.optional(v.string()), text: v.string() }),
-  v.object({ uri: v.string(), mimeType: v.optional(v.string()), blob: v.string() }),
-]);
-export type ResourceContents = v.InferOutput<typeof ResourceContents>;
-
-export const ReadResourceResult = v.object({ contents: v.array(ResourceContents) });
-export type ReadResourceResult = v.InferOutput<typeof ReadResourceResult>;
-
-export const ContentBlock = v.variant("type", [
-  v.looseObject({ type: v.literal("text"), text: v.string() }),
-  v.looseObject({ type: v.literal("image"), data: v.string(), mimeType: v.string() }),
-  v.looseObject({ type: v.literal("audio"), data: v.string(), mimeType: v.string() }),
-  v.looseObject({ type: v.literal("resource_link"), uri: v.string(), name: v.string() }),
-  v.looseObject({ type: v.literal("resource"), resource: ResourceContents }),
-]);
-export type ContentBlock = v.InferOutput<typeof ContentBlock>;
 
 export const CallToolResult = v.object({
   content: v.array(ContentBlock),

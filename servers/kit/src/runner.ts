@@ -2,16 +2,16 @@ import {
   type CallScope,
   CallToolResult,
   type ClientCapabilities,
-  ContentBlock,
   type ClientRequestMethod,
+  ContentBlock,
   ErrorCode,
   type InputRequest,
+  issuesToFieldErrors,
   type JsonRpcErrorObject,
   type LogLevel,
   type ServerCapabilities,
   type ToolCallEvent,
   type ToolDescriptor,
-  issuesToFieldErrors,
 } from "@omni/contracts";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";

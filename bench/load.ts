@@ -1,0 +1,91 @@
+/**
+ * A small closed-loop HTTP load generator for the benchmarks: `concurrency` workers send requests
+ * back to back for `durationMs`, recording each latency. Loopback only, bounded in time and count.
+ */
+export interface LoadResult {
+  label: string;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export interface LoadTarget {
+  label: string;
+  /** Sends one request; resolves true when the answer was right. */
+  send: () => Promise<boolean>;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] ?? Number.NaN;
+}
+
+export async function runLoad(
+  target: LoadTarget,
+  opts: { concurrency: number; durationMs: number; maxRequests?: number },
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const maxRequests = opts.maxRequests ?? 2_000_000;
+  const deadline = performance.now() + opts.durationMs;
+  const started = performance.now();
+  const worker = async () => {
+    while (performance.now() < deadline && latencies.length + errors < maxRequests) {
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        ok = await target.send();
+      } catch {
+        ok = false;
+      }
+      if (ok) latencies.push(performance.now() - t0);
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    label: target.label,
+    concurrency: opts.concurrency,
+    requests: latencies.length,
+    errors,
+    rps: latencies.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+/** Median of several rounds' results of one target (by req/s), so one noisy round does not decide. */
+export function medianResult(results: LoadResult[]): LoadResult {
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor(sorted.length / 2)];
+  if (!mid) throw new Error("no results");
+  return mid;
+}
+
+export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>): void {
+  const header = ["target", "c", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs ceiling"];
+  const lines = rows.map((r) => {
+    const base = ceiling.get(r.concurrency);
+    const ratio = base ? `${((r.rps / base.rps) * 100).toFixed(1)}%` : "-";
+    return [
+      r.label,
+      String(r.concurrency),
+      r.rps.toFixed(0),
+      r.p50.toFixed(3),
+      r.p99.toFixed(3),
+      String(r.errors),
+      ratio,
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  console.log(fmt(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const line of lines) console.log(fmt(line));
+}

@@ -1,0 +1,112 @@
+import * as v from "valibot";
+import { Role } from "./context.ts";
+
+/**
+ * Every permission the gateway knows. Roles grant sets of them (gateway/src/auth/permissions.ts); API
+ * keys carry a subset as scopes; Clerk custom permissions `org:<a>:<b>` map to `<a>:<b>`.
+ */
+export const PERMISSIONS = [
+  "tools:call",
+  "prompts:read",
+  "resources:read",
+  "admin:read",
+  "admin:write",
+  "keys:read",
+  "keys:write",
+  "audit:read",
+  "members:read",
+  "members:write",
+  "org:settings",
+] as const;
+export const Permission = v.picklist(PERMISSIONS);
+export type Permission = v.InferOutput<typeof Permission>;
+
+/** JSON body of every 401/403/429 the auth and security layers send. */
+export const AuthErrorBody = v.object({
+  /** Machine-readable reason, e.g. `token_expired`, `key_revoked`, `forbidden`, `rate_limited`. */
+  error: v.string(),
+  message: v.string(),
+});
+export type AuthErrorBody = v.InferOutput<typeof AuthErrorBody>;
+
+const IsoDate = v.pipe(v.string(), v.isoTimestamp("expected an ISO 8601 timestamp, e.g. 2030-01-01T00:00:00Z"));
+
+export const CreateApiKeyInput = v.object({
+  name: v.pipe(v.string(), v.trim(), v.minLength(1, "name must not be empty"), v.maxLength(100)),
+  scopes: v.pipe(v.array(Permission), v.minLength(1, "scopes must name at least one permission")),
+  /** Optional expiry; must be in the future. */
+  expiresAt: v.optional(v.nullable(IsoDate)),
+});
+export type CreateApiKeyInput = v.InferOutput<typeof CreateApiKeyInput>;
+
+export const ApiKeyDto = v.object({
+  id: v.string(),
+  name: v.string(),
+  /** Visible part, e.g. `omni_sk_ab12cd34`. */
+  prefix: v.string(),
+  scopes: v.array(v.string()),
+  createdBy: v.nullable(v.string()),
+  createdAt: v.string(),
+  expiresAt: v.nullable(v.string()),
+  lastUsedAt: v.nullable(v.string()),
+  revokedAt: v.nullable(v.string()),
+});
+export type ApiKeyDto = v.InferOutput<typeof ApiKeyDto>;
+
+/** The answer to creating a key: the only time `secret` (the whole key) is shown. */
+export const CreatedApiKey = v.object({ key: ApiKeyDto, secret: v.string() });
+export type CreatedApiKey = v.InferOutput<typeof CreatedApiKey>;
+
+export const MemberDto = v.object({
+  /** Membership id. */
+  id: v.string(),
+  userId: v.string(),
+  email: v.string(),
+  name: v.nullable(v.string()),
+  role: Role,
+  permissions: v.array(v.string()),
+  createdAt: v.string(),
+});
+export type MemberDto = v.InferOutput<typeof MemberDto>;
+
+export const UpdateMemberInput = v.object({ role: Role });
+export type UpdateMemberInput = v.InferOutput<typeof UpdateMemberInput>;
+
+export const AuditEntryDto = v.object({
+  id: v.string(),
+  seq: v.number(),
+  actor: v.string(),
+  actorType: v.picklist(["user", "api_key", "system"]),
+  action: v.string(),
+  targetType: v.nullable(v.string()),
+  targetId: v.nullable(v.string()),
+  before: v.unknown(),
+  after: v.unknown(),
+  metadata: v.record(v.string(), v.unknown()),
+  createdAt: v.string(),
+  prevHash: v.nullable(v.string()),
+  hash: v.string(),
+});
+export type AuditEntryDto = v.InferOutput<typeof AuditEntryDto>;
+
+/** `GET /api/audit` query: newest first, `before` pages by sequence number. */
+export const AuditListQuery = v.object({
+  limit: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,4}$/, "limit must be a whole number"), v.transform(Number)),
+  ),
+  before: v.optional(
+    v.pipe(v.string(), v.regex(/^\d{1,15}$/, "before must be a sequence number"), v.transform(Number)),
+  ),
+  action: v.optional(v.string()),
+});
+export type AuditListQuery = v.InferOutput<typeof AuditListQuery>;
+
+export const AuditVerifyResult = v.object({
+  ok: v.boolean(),
+  /** Rows checked. */
+  checked: v.number(),
+  /** The first sequence number where the chain breaks (edited, deleted or reordered row), else null. */
+  firstBadSeq: v.nullable(v.number()),
+  reason: v.nullable(v.picklist(["hash_mismatch", "prev_hash_mismatch", "seq_gap"])),
+});
+export type AuditVerifyResult = v.InferOutput<typeof AuditVerifyResult>;

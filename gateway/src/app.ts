@@ -1,0 +1,140 @@
+import { type AnyElysia, Elysia } from "elysia";
+import { Dispatcher } from "./mcp/dispatcher.ts";
+import { createOriginGuard } from "./mcp/guard.ts";
+import { StreamableHttp } from "./mcp/http.ts";
+import { createWsConnection } from "./mcp/ws.ts";
+import type { Authenticator, ConfigService } from "./ports.ts";
+import type { Registry } from "./registry/index.ts";
+
+export interface GatewayOptions {
+  /** Reported by /health and in serverInfo. */
+  version: string;
+  /** Items per page of every MCP list. Default 100. */
+  pageSize: number;
+  /** Largest request body (and WebSocket message) in bytes. Default 4 MiB. */
+  maxBodyBytes: number;
+  /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
+  sessionIdleMs: number;
+  /** Allowed `Host`/`Origin` values besides loopback (DNS-rebinding protection). */
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  /** SSE keep-alive period on GET streams. Default 15 s. */
+  keepAliveMs: number;
+  /** How often a WebSocket's credential is re-checked. Default 30 s. */
+  credentialCheckMs: number;
+  instructions?: string;
+}
+
+export interface GatewayDeps {
+  config: ConfigService;
+  authenticator: Authenticator;
+  registry: Registry;
+  logger?: Pick<Console, "info" | "warn" | "error">;
+  options?: Partial<GatewayOptions>;
+  /**
+   * Elysia plugins mounted after the security guard (admin API, auth webhooks, ...). For Eden types to
+   * reach `GatewayApp`, add a typed `.use(plugin)` line in `createGateway` instead.
+   */
+  plugins?: AnyElysia[];
+}
+
+const DEFAULTS: GatewayOptions = {
+  version: "0.1.0",
+  pageSize: 100,
+  maxBodyBytes: 4 * 1024 * 1024,
+  sessionIdleMs: 30 * 60_000,
+  allowedHosts: [],
+  allowedOrigins: [],
+  keepAliveMs: 15_000,
+  credentialCheckMs: 30_000,
+};
+
+function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+/**
+ * The gateway app: DNS-rebinding guard, `/health`, `/ready`, MCP Streamable HTTP at `/mcp` and
+ * MCP over WebSocket at `/ws`. Building it opens no port; `index.ts` listens.
+ */
+export function createGateway(deps: GatewayDeps) {
+  const options = { ...DEFAULTS, ...deps.options };
+  const logger = deps.logger ?? console;
+  const startedAt = Date.now();
+  const dispatcher = new Dispatcher({
+    config: deps.config,
+    registry: deps.registry,
+    pageSize: options.pageSize,
+    sessionIdleMs: options.sessionIdleMs,
+    serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+    logger,
+  });
+  const http = new StreamableHttp({
+    dispatcher,
+    authenticator: deps.authenticator,
+    maxBodyBytes: options.maxBodyBytes,
+    keepAliveMs: options.keepAliveMs,
+  });
+  const guard = createOriginGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
+
+  let app = new Elysia({ name: "omni-gateway" })
+    .onRequest(({ request }) => {
+      const refused = guard(request.headers);
+      if (refused) {
+        return new Response(JSON.stringify({ error: "forbidden", message: refused }), {
+          status: 403,
+          headers: { "content-type": "application/json" },
+        });
+      }
+    })
+    .onStop(() => dispatcher.close())
+    .get("/health", () => {
+      const servers = deps.registry.health();
+      const healthy = servers.every((s) => s.healthy > 0);
+      return {
+        status: healthy ? ("ok" as const) : ("degraded" as const),
+        version: options.version,
+        uptime: Math.round((Date.now() - startedAt) / 1000),
+        servers,
+      };
+    })
+    .get("/ready", ({ status }) =>
+      deps.registry.ready()
+        ? { ready: true as const }
+        : status(503, {
+            ready: false as const,
+            message: "Not every configured domain server has a healthy instance yet (see GET /health)",
+          }),
+    )
+    .all("/mcp", ({ request, server }) => http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)), {
+      parse: "none",
+    })
+    .get("/ws", async ({ request, server, status }) => {
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
+        return status(426, { error: "upgrade_required", message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)" });
+      }
+      const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+      if (!protocols.includes("mcp")) {
+        return status(400, { error: "bad_subprotocol", message: "Request the WebSocket subprotocol mcp" });
+      }
+      const auth = await deps.authenticator.authenticate(request.headers, {
+        loopback: isLoopbackAddress(server.requestIP(request)?.address),
+      });
+      if (!auth.ok) return status(auth.status, { error: auth.reason, message: auth.message });
+      const handlers = createWsConnection({
+        dispatcher,
+        authenticator: deps.authenticator,
+        auth,
+        maxMessageBytes: options.maxBodyBytes,
+        checkIntervalMs: options.credentialCheckMs,
+      });
+      if (server.upgrade(request, { headers: { "sec-websocket-protocol": "mcp" }, data: handlers })) return;
+      return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
+    });
+  for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
+  return app;
+}
+
+export type GatewayApp = ReturnType<typeof createGateway>;

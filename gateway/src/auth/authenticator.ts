@@ -1,0 +1,257 @@
+import type { OrgContext } from "@omni/contracts";
+import { type ApiKey, createRepositories, type Database, schema } from "@omni/db";
+import { and, eq } from "drizzle-orm";
+import type { AuthOutcome, Authenticator } from "../ports.ts";
+import type { Logger } from "../security/log.ts";
+import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from "./api-keys.ts";
+import { type ClerkOptions, verifyClerkToken } from "./clerk.ts";
+import { isPermission, permissionsFor, roleForScopes } from "./permissions.ts";
+import type { AuthState } from "./state.ts";
+
+export interface AuthenticatorDeps {
+  db: Database;
+  state: AuthState;
+  clerk: ClerkOptions;
+  logger?: Logger;
+  /** How long a verified credential's database rows are reused (default 30 s; revocation still wins). */
+  cacheTtlMs?: number;
+  /** `last_used_at` is written at most this often per key (default 60 s). */
+  lastUsedIntervalMs?: number;
+}
+
+type Org = Omit<OrgContext, "requestId">;
+
+const { organizationMemberships, organizations, users } = schema;
+
+interface KeyEntry {
+  row: ApiKey;
+  orgSlug: string;
+  gen: number;
+  at: number;
+}
+
+interface MemberEntry {
+  orgId: string;
+  orgSlug: string;
+  userId: string;
+  membershipId: string;
+  role: OrgContext["role"];
+  permissions: string[];
+  gen: number;
+  at: number;
+}
+
+const MAX_CACHE = 10_000;
+
+function fail(status: 401 | 403, reason: string, message: string): AuthOutcome {
+  return { ok: false, status, reason, message };
+}
+
+/** `Authorization: Bearer <token>` or `x-api-key`; null when neither is present. */
+function credentialFrom(headers: Headers): { token: string } | { error: AuthOutcome } | null {
+  const apiKey = headers.get("x-api-key");
+  if (apiKey) return { token: apiKey.trim() };
+  const authorization = headers.get("authorization");
+  if (!authorization) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!m) {
+    return {
+      error: fail(401, "invalid_authorization_header", "Use `Authorization: Bearer <token or API key>`."),
+    };
+  }
+  return { token: m[1]! };
+}
+
+function setBounded<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (map.size >= MAX_CACHE) map.clear();
+  map.set(key, value);
+}
+
+/**
+ * Authenticates requests with a Clerk session token or an omni API key and maps them to an organization
+ * context. Failures are values (`{ok:false, status, reason}`), never exceptions.
+ */
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & {
+  /** Forgets cached credentials (tests, shutdown). */
+  clearCache(): void;
+} {
+  const { db, state } = deps;
+  const repos = createRepositories(db);
+  const ttl = deps.cacheTtlMs ?? 30_000;
+  const touchEvery = deps.lastUsedIntervalMs ?? 60_000;
+  const keys = new Map<string, KeyEntry>();
+  const members = new Map<string, MemberEntry>();
+  const touched = new Map<string, number>();
+
+  async function fresh(entry: { gen: number; at: number }, orgId: string): Promise<boolean> {
+    return Date.now() - entry.at < ttl && entry.gen === (await state.generation(orgId));
+  }
+
+  /** The key row for a presented key (looked up by the hash of the whole key), cached per hash. */
+  async function loadKey(hash: string): Promise<KeyEntry | null> {
+    const cached = keys.get(hash);
+    if (cached && (await fresh(cached, cached.row.organizationId))) return cached;
+    keys.delete(hash);
+    const row = await repos.apiKeys.findByHash(hash);
+    if (!row) return null;
+    const org = await repos.organizations.get(row.organizationId);
+    if (!org) return null;
+    const entry = { row, orgSlug: org.slug, gen: await state.generation(row.organizationId), at: Date.now() };
+    setBounded(keys, hash, entry);
+    return entry;
+  }
+
+  function keyProblem(row: ApiKey): AuthOutcome | null {
+    if (row.revokedAt) return fail(401, "key_revoked", "This API key was revoked.");
+    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) {
+      return fail(401, "key_expired", "This API key has expired; create a new one.");
+    }
+    return null;
+  }
+
+  async function authenticateKey(token: string): Promise<AuthOutcome> {
+    if (!isWellFormedApiKey(token)) return fail(401, "invalid_api_key", "The API key is malformed.");
+    const entry = await loadKey(hashApiKey(token));
+    if (!entry) return fail(401, "invalid_api_key", "The API key is not valid.");
+    const problem = keyProblem(entry.row);
+    if (problem) return problem;
+    const { row } = entry;
+    const last = touched.get(row.id) ?? row.lastUsedAt?.getTime() ?? 0;
+    if (Date.now() - last >= touchEvery) {
+      setBounded(touched, row.id, Date.now());
+      repos.apiKeys
+        .touch(row.organizationId, row.id)
+        .catch((error: unknown) => deps.logger?.warn("api key last_used_at update failed", { keyId: row.id, error }));
+    }
+    const scopes = row.scopes.filter(isPermission);
+    const org: Org = {
+      orgId: row.organizationId,
+      orgSlug: entry.orgSlug,
+      userId: null,
+      role: roleForScopes(scopes),
+      permissions: scopes,
+      via: "api_key",
+    };
+    return {
+      ok: true,
+      org,
+      credentialId: row.id,
+      ...(row.expiresAt ? { expiresAt: row.expiresAt.getTime() } : {}),
+    };
+  }
+
+  async function loadMember(orgClerkId: string, userClerkId: string): Promise<MemberEntry | AuthOutcome> {
+    const cacheKey = `${orgClerkId}|${userClerkId}`;
+    const cached = members.get(cacheKey);
+    if (cached && (await fresh(cached, cached.orgId))) return cached;
+    members.delete(cacheKey);
+    const [org] = await db.select().from(organizations).where(eq(organizations.clerkId, orgClerkId));
+    if (!org) {
+      return fail(
+        403,
+        "org_not_provisioned",
+        "This Clerk organization is not known to Omni yet: check the Clerk webhook (POST /webhooks/clerk).",
+      );
+    }
+    const [row] = await db
+      .select({ membership: organizationMemberships })
+      .from(organizationMemberships)
+      .innerJoin(users, eq(users.id, organizationMemberships.userId))
+      .where(and(eq(organizationMemberships.organizationId, org.id), eq(users.clerkId, userClerkId)));
+    if (!row) {
+      return fail(403, "not_a_member", "You are not a member of this organization in Omni.");
+    }
+    const gen = await state.generation(org.id);
+    const entry: MemberEntry = {
+      orgId: org.id,
+      orgSlug: org.slug,
+      userId: row.membership.userId,
+      membershipId: row.membership.id,
+      role: row.membership.role,
+      permissions: row.membership.permissions,
+      gen,
+      at: Date.now(),
+    };
+    setBounded(members, cacheKey, entry);
+    return entry;
+  }
+
+  async function authenticateClerk(token: string): Promise<AuthOutcome> {
+    const verified = await verifyClerkToken(token, deps.clerk);
+    if (!verified.ok) return fail(401, verified.reason, verified.message);
+    const { session } = verified;
+    if (!session.orgClerkId) {
+      return fail(
+        403,
+        "no_active_organization",
+        "The session has no active organization: select one in your Clerk organization switcher.",
+      );
+    }
+    const member = await loadMember(session.orgClerkId, session.userClerkId);
+    if ("ok" in member) return member;
+    const org: Org = {
+      orgId: member.orgId,
+      orgSlug: member.orgSlug,
+      userId: member.userId,
+      role: member.role,
+      permissions: permissionsFor(member.role, [...member.permissions, ...session.orgPermissions]),
+      via: "clerk",
+    };
+    return { ok: true, org, expiresAt: session.expiresAt, credentialId: member.membershipId };
+  }
+
+  async function stillValidKey(keyId: string): Promise<boolean> {
+    for (const entry of keys.values()) {
+      if (entry.row.id === keyId && (await fresh(entry, entry.row.organizationId))) {
+        return keyProblem(entry.row) === null;
+      }
+    }
+    const [row] = await db.select().from(schema.apiKeys).where(eq(schema.apiKeys.id, keyId));
+    return row !== undefined && keyProblem(row) === null;
+  }
+
+  async function stillValidMember(membershipId: string): Promise<boolean> {
+    for (const entry of members.values()) {
+      if (entry.membershipId === membershipId && (await fresh(entry, entry.orgId))) return true;
+    }
+    const [row] = await db
+      .select({ id: organizationMemberships.id })
+      .from(organizationMemberships)
+      .where(eq(organizationMemberships.id, membershipId));
+    return row !== undefined;
+  }
+
+  return {
+    async authenticate(headers) {
+      try {
+        const credential = credentialFrom(headers);
+        if (credential === null) {
+          return fail(401, "missing_credentials", "Send `Authorization: Bearer <Clerk token or omni API key>`.");
+        }
+        if ("error" in credential) return credential.error;
+        if (looksLikeApiKey(credential.token)) return await authenticateKey(credential.token);
+        return await authenticateClerk(credential.token);
+      } catch (error) {
+        deps.logger?.error("authentication failed unexpectedly", { error });
+        return fail(401, "authentication_unavailable", "Authentication could not be completed; retry.");
+      }
+    },
+    async stillValid(credentialId, expiresAt) {
+      if (expiresAt !== undefined && Date.now() >= expiresAt) return false;
+      if (!credentialId) return true;
+      try {
+        if (credentialId.startsWith("key_")) return await stillValidKey(credentialId);
+        if (credentialId.startsWith("mem_")) return await stillValidMember(credentialId);
+        return true;
+      } catch (error) {
+        deps.logger?.error("credential re-validation failed", { error });
+        return false;
+      }
+    },
+    clearCache() {
+      keys.clear();
+      members.clear();
+      touched.clear();
+    },
+  };
+}

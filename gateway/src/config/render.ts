@@ -1,0 +1,165 @@
+import type { GetPromptResult, PromptArgument, PromptTemplate } from "@omni/contracts";
+import { ConfigError } from "../ports.ts";
+
+/**
+ * Prompt templates: `{{argument}}` placeholders in message text.
+ *
+ * Rules:
+ *  - A placeholder is `{{name}}`, optional spaces inside the braces (`{{ name }}`); `name` is a declared
+ *    argument (identifier: letters, digits, `_`, not starting with a digit).
+ *  - `\{{` is a literal `{{` (the backslash is dropped). Nothing else is an escape: a lone `}}` or a
+ *    backslash anywhere else is literal text.
+ *  - A `{{` that does not form a placeholder, or a placeholder naming an undeclared argument, is an
+ *    authoring error reported when the template is written (`templateIssues`), never at render time.
+ *  - Substituted values are inserted verbatim (they are never re-scanned for placeholders).
+ *  - Rendering checks the values: a required argument missing (absent or empty) or a value outside the
+ *    argument's `enum` is a -32602 error naming the argument; an absent optional argument takes its
+ *    `default`, else the empty string; an argument the prompt does not declare is rejected.
+ */
+
+type Segment = { literal: string } | { argument: string };
+
+const PLACEHOLDER = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
+
+/** Splits template text into literal and placeholder segments; `errors` collects malformed `{{`. */
+function parse(text: string, errors: string[]): Segment[] {
+  const segments: Segment[] = [];
+  let literal = "";
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith("\\{{", i)) {
+      literal += "{{";
+      i += 3;
+      continue;
+    }
+    if (text.startsWith("{{", i)) {
+      const match = PLACEHOLDER.exec(text.slice(i, i + 200));
+      if (match) {
+        if (literal) segments.push({ literal });
+        literal = "";
+        segments.push({ argument: match[1]! });
+        i += match[0].length;
+        continue;
+      }
+      errors.push(
+        `malformed placeholder at "${text.slice(i, i + 24)}": use {{argument_name}}, or \\{{ for a literal {{`,
+      );
+      literal += "{{";
+      i += 2;
+      continue;
+    }
+    literal += text[i];
+    i += 1;
+  }
+  if (literal) segments.push({ literal });
+  return segments;
+}
+
+/** An authoring problem in a template, with the field it is in (e.g. `messages.0.text`). */
+export interface TemplateIssue {
+  field: string;
+  message: string;
+}
+
+/** Checks a template before it is stored: placeholders well formed and declared, arguments coherent. */
+export function templateIssues(template: Pick<PromptTemplate, "arguments" | "messages">): TemplateIssue[] {
+  const issues: TemplateIssue[] = [];
+  const declared = new Set<string>();
+  (template.arguments ?? []).forEach((arg, index) => {
+    if (declared.has(arg.name)) {
+      issues.push({ field: `arguments.${index}.name`, message: `argument "${arg.name}" is declared twice` });
+    }
+    declared.add(arg.name);
+    if (arg.enum && arg.enum.length === 0) {
+      issues.push({ field: `arguments.${index}.enum`, message: `argument "${arg.name}" has an empty enum` });
+    }
+    if (arg.default !== undefined && arg.enum && !arg.enum.includes(arg.default)) {
+      issues.push({
+        field: `arguments.${index}.default`,
+        message: `default "${arg.default}" of argument "${arg.name}" is not one of its enum values`,
+      });
+    }
+  });
+  template.messages.forEach((message, index) => {
+    const errors: string[] = [];
+    for (const segment of parse(message.text, errors)) {
+      if ("argument" in segment && !declared.has(segment.argument)) {
+        errors.push(`placeholder {{${segment.argument}}} names no declared argument`);
+      }
+    }
+    for (const error of errors) issues.push({ field: `messages.${index}.text`, message: error });
+  });
+  return issues;
+}
+
+function resolveArguments(
+  prompt: PromptTemplate,
+  values: Record<string, string>,
+): Map<string, string> {
+  const declared = prompt.arguments ?? [];
+  const names = new Set(declared.map((a) => a.name));
+  for (const name of Object.keys(values)) {
+    if (!names.has(name)) {
+      const known = declared.length ? declared.map((a) => a.name).join(", ") : "no arguments";
+      throw new ConfigError(-32602, `unknown argument "${name}" for prompt "${prompt.name}" (it takes ${known})`, {
+        argument: name,
+      });
+    }
+  }
+  const resolved = new Map<string, string>();
+  for (const arg of declared) {
+    const given = values[arg.name];
+    const value = given === undefined || given === "" ? arg.default : given;
+    if (value === undefined || value === "") {
+      if (arg.required) {
+        throw new ConfigError(-32602, `missing required argument "${arg.name}" for prompt "${prompt.name}"`, {
+          argument: arg.name,
+        });
+      }
+      resolved.set(arg.name, "");
+      continue;
+    }
+    if (arg.enum && !arg.enum.includes(value)) {
+      throw new ConfigError(
+        -32602,
+        `argument "${arg.name}" of prompt "${prompt.name}" must be one of ${arg.enum.map((e) => JSON.stringify(e)).join(", ")}; got ${JSON.stringify(value)}`,
+        { argument: arg.name },
+      );
+    }
+    resolved.set(arg.name, value);
+  }
+  return resolved;
+}
+
+/** Renders a prompt with argument values into an MCP `GetPromptResult`. */
+export function renderPrompt(prompt: PromptTemplate, values: Record<string, string>): GetPromptResult {
+  const resolved = resolveArguments(prompt, values);
+  const messages = prompt.messages.map((message) => {
+    const errors: string[] = [];
+    let text = "";
+    for (const segment of parse(message.text, errors)) {
+      if ("literal" in segment) {
+        text += segment.literal;
+        continue;
+      }
+      const value = resolved.get(segment.argument);
+      if (value === undefined) {
+        throw new ConfigError(
+          -32603,
+          `prompt "${prompt.name}" uses {{${segment.argument}}}, which it does not declare as an argument`,
+        );
+      }
+      text += value;
+    }
+    return { role: message.role, content: { type: "text" as const, text } };
+  });
+  return prompt.description === undefined ? { messages } : { description: prompt.description, messages };
+}
+
+const MAX_COMPLETIONS = 100;
+
+/** Known values of an argument starting with `prefix` (case-insensitive), at most 100. */
+export function completeArgument(argument: PromptArgument, prefix: string): string[] {
+  const needle = prefix.toLowerCase();
+  return (argument.enum ?? []).filter((value) => value.toLowerCase().startsWith(needle)).slice(0, MAX_COMPLETIONS);
+}

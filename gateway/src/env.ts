@@ -1,0 +1,58 @@
+import * as v from "valibot";
+
+const flag = v.pipe(
+  v.optional(v.picklist(["0", "1", "true", "false", ""]), "0"),
+  v.transform((value) => value === "1" || value === "true"),
+);
+const int = (fallback: number, min: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.transform(Number),
+    v.number("must be a number"),
+    v.integer("must be an integer"),
+    v.minValue(min),
+  );
+const list = v.pipe(
+  v.optional(v.string(), ""),
+  v.transform((value) =>
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
+);
+
+/** The gateway's environment, with its defaults. */
+export const GatewayEnv = v.object({
+  /** Listen port. Default 37373. */
+  PORT: int(37373, 0),
+  /** Listen address. Default 127.0.0.1 (loopback). */
+  HOST: v.optional(v.string(), "127.0.0.1"),
+  /** Domain server instances: `linear=http://127.0.0.1:3001,perplexity=http://127.0.0.1:3002`. */
+  SERVERS: v.optional(v.string(), ""),
+  /** Postgres URL; PGlite in `.data/` when unset. */
+  DATABASE_URL: v.optional(v.string()),
+  /** Local development mode: requests without credentials act as the demo org (loopback only). */
+  OMNI_DEV_MODE: flag,
+  /** Extra allowed `Host` values besides loopback (DNS-rebinding protection), comma-separated. */
+  ALLOWED_HOSTS: list,
+  /** Extra allowed `Origin` values besides loopback, comma-separated. */
+  ALLOWED_ORIGINS: list,
+  /** Items per page of every MCP list. Default 100. */
+  MCP_PAGE_SIZE: int(100, 1),
+  /** Largest accepted request body in bytes. Default 4 MiB. */
+  MAX_BODY_BYTES: int(4 * 1024 * 1024, 1024),
+  /** Domain server health-check period. Default 5000 ms. */
+  HEALTH_INTERVAL_MS: int(5000, 100),
+  /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
+  SESSION_IDLE_MS: int(30 * 60_000, 1000),
+});
+export type GatewayEnv = v.InferOutput<typeof GatewayEnv>;
+
+/** Parses the environment; throws one message naming every invalid variable. */
+export function readEnv(env: Record<string, string | undefined> = process.env): GatewayEnv {
+  const parsed = v.safeParse(GatewayEnv, env);
+  if (parsed.success) return parsed.output;
+  const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? "env"}: ${issue.message}`);
+  throw new Error(`Invalid gateway environment:\n  ${problems.join("\n  ")}`);
+}

@@ -1,0 +1,48 @@
+/**
+ * DNS-rebinding protection: the `Host` header must name an allowed host, and an `Origin` header, when
+ * present, an allowed origin. Loopback names (any port) are always allowed; `ALLOWED_HOSTS` and
+ * `ALLOWED_ORIGINS` add more (a host entry may carry a port; `*` allows any).
+ */
+export interface OriginPolicy {
+  allowedHosts: string[];
+  allowedOrigins: string[];
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+function hostname(host: string): string {
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  const colon = host.lastIndexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => string | null {
+  const hosts = new Set(policy.allowedHosts.map((h) => h.toLowerCase()));
+  const origins = new Set(policy.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, "")));
+  const anyHost = hosts.has("*");
+  const anyOrigin = origins.has("*");
+
+  const hostAllowed = (host: string): boolean =>
+    anyHost || LOOPBACK.has(hostname(host)) || hosts.has(host) || hosts.has(hostname(host));
+
+  /** Returns null when allowed, else the reason for the 403. */
+  return (headers) => {
+    const host = headers.get("host")?.toLowerCase();
+    if (!host || !hostAllowed(host)) {
+      return `Host "${host ?? ""}" is not allowed (DNS-rebinding protection); add it to ALLOWED_HOSTS`;
+    }
+    const origin = headers.get("origin")?.toLowerCase();
+    if (origin && !anyOrigin && !origins.has(origin)) {
+      let originHost = "";
+      try {
+        originHost = new URL(origin).host;
+      } catch {
+        return `Origin "${origin}" is not a valid origin`;
+      }
+      if (!LOOPBACK.has(hostname(originHost))) {
+        return `Origin "${origin}" is not allowed (DNS-rebinding protection); add it to ALLOWED_ORIGINS`;
+      }
+    }
+    return null;
+  };
+}

@@ -1,0 +1,310 @@
+import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
+import type { Authenticator } from "../ports.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import {
+  allowsBatch,
+  classify,
+  DEFAULT_HEADER_VERSION,
+  errorMessage,
+  type Inbound,
+  isSessionVersion,
+  type Json,
+  RpcError,
+  resultMessage,
+  SESSION_VERSIONS,
+} from "./protocol.ts";
+import type { Outbound, Session } from "./session.ts";
+
+const encoder = new TextEncoder();
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+};
+
+function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function httpError(status: number, code: number, message: string, data?: unknown): Response {
+  const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
+  return json(status, errorMessage(null, error));
+}
+
+function sseFrame(message: Json): Uint8Array {
+  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
+/**
+ * The response channel of one POST: answers with plain JSON when the request finishes without
+ * related messages, and switches to an SSE stream the moment a progress/log/server request must be sent.
+ */
+class ResponseChannel implements Outbound {
+  readonly response: Promise<Response>;
+  private resolve!: (response: Response) => void;
+  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  private open = false;
+  private done = false;
+
+  constructor(private readonly headers: Record<string, string>) {
+    this.response = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+  }
+
+  send(message: Json): void {
+    if (this.done) return;
+    if (!this.open) this.startStream();
+    try {
+      this.controller?.enqueue(sseFrame(message));
+    } catch {
+      // Client went away: it may resume on the GET stream; the call itself keeps running.
+    }
+  }
+
+  finish(body: Json | Json[] | null): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.open) {
+      if (body === null) {
+        this.resolve(new Response(null, { status: 202, headers: this.headers }));
+      } else {
+        this.resolve(json(200, body, this.headers));
+      }
+      return;
+    }
+    try {
+      if (body !== null && !Array.isArray(body)) this.controller?.enqueue(sseFrame(body));
+      this.controller?.close();
+    } catch {
+      // already closed by the client
+    }
+  }
+
+  private startStream(): void {
+    this.open = true;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.controller = controller;
+      },
+      cancel: () => {
+        this.controller = null;
+      },
+    });
+    this.resolve(new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...this.headers } }));
+  }
+}
+
+export interface StreamableHttpOptions {
+  dispatcher: Dispatcher;
+  authenticator: Authenticator;
+  /** Maximum request body in bytes. Default 4 MiB. */
+  maxBodyBytes: number;
+  /** SSE keep-alive comment period on GET streams. */
+  keepAliveMs: number;
+}
+
+type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
+
+/** MCP Streamable HTTP (2025 era) on top of the dispatcher: POST, GET and DELETE of `/mcp`. */
+export class StreamableHttp {
+  constructor(private readonly opts: StreamableHttpOptions) {}
+
+  async handle(request: Request, loopback: boolean): Promise<Response> {
+    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback });
+    if (!auth.ok) {
+      return json(
+        auth.status,
+        errorMessage(null, { code: ErrorCode.Unauthorized, message: auth.message, data: { reason: auth.reason } }),
+        auth.status === 401 ? { "www-authenticate": `Bearer error="invalid_token", error_description="${auth.reason}"` } : {},
+      );
+    }
+    switch (request.method) {
+      case "POST":
+        return this.post(request, auth);
+      case "GET":
+        return this.get(request, auth);
+      case "DELETE":
+        return this.delete(request, auth);
+      default:
+        return new Response(
+          JSON.stringify(errorMessage(null, { code: -32000, message: "Method not allowed: use POST, GET or DELETE" })),
+          { status: 405, headers: { allow: "GET, POST, DELETE", "content-type": "application/json" } },
+        );
+    }
+  }
+
+  /** The session named by `Mcp-Session-Id`, or the error response to send. */
+  private session(request: Request, auth: AuthOk): Session | Response {
+    const id = request.headers.get("mcp-session-id");
+    if (!id) {
+      return httpError(400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
+    }
+    const session = this.opts.dispatcher.sessions.get(id);
+    if (!session || session.org.orgId !== auth.org.orgId || session.org.userId !== auth.org.userId) {
+      return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
+    }
+    const header = request.headers.get("mcp-protocol-version");
+    if (header !== null && !isSessionVersion(header)) {
+      return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
+        supported: SESSION_VERSIONS,
+        requested: header,
+      });
+    }
+    return session;
+  }
+
+  private async post(request: Request, auth: AuthOk): Promise<Response> {
+    const accept = request.headers.get("accept") ?? "";
+    if (!(accept.includes("application/json") || accept.includes("*/*")) || !(accept.includes("text/event-stream") || accept.includes("*/*"))) {
+      return httpError(406, -32000, "Not Acceptable: Accept must include application/json and text/event-stream");
+    }
+    const contentType = request.headers.get("content-type") ?? "";
+    if (!contentType.includes("application/json")) {
+      return httpError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+    }
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > this.opts.maxBodyBytes) return this.tooLarge();
+    const text = await request.text();
+    if (text.length > this.opts.maxBodyBytes) return this.tooLarge();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
+    }
+    const batch = Array.isArray(body);
+    const messages: Inbound[] = (batch ? (body as unknown[]) : [body]).map(classify);
+    if (batch && messages.length === 0) {
+      return httpError(400, ErrorCode.InvalidRequest, "Invalid request: an empty batch");
+    }
+
+    const init = messages.find((m) => m.kind === "request" && m.method === "initialize");
+    if (init && init.kind === "request") {
+      if (messages.length > 1) {
+        return httpError(400, ErrorCode.InvalidRequest, "Invalid request: initialize must be sent alone, not in a batch");
+      }
+      if (request.headers.get("mcp-session-id")) {
+        return httpError(400, ErrorCode.InvalidRequest, "Invalid request: initialize must be sent without Mcp-Session-Id");
+      }
+      try {
+        const { session, result } = this.opts.dispatcher.initialize(auth, init.params);
+        return json(200, resultMessage(init.id, result), { "mcp-session-id": session.id });
+      } catch (error) {
+        return json(200, errorMessage(init.id, toError(error)));
+      }
+    }
+
+    const session = this.session(request, auth);
+    if (session instanceof Response) return session;
+    const header = request.headers.get("mcp-protocol-version") ?? DEFAULT_HEADER_VERSION;
+    if (batch && !allowsBatch(session.protocolVersion)) {
+      return httpError(
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid request: JSON-RPC batches are not supported in protocol ${session.protocolVersion}; send one message per POST`,
+      );
+    }
+    void header;
+
+    const invalid = messages.filter((m) => m.kind === "invalid");
+    if (!batch && invalid.length === 1) {
+      const only = invalid[0]!;
+      return json(400, errorMessage(only.kind === "invalid" ? only.id : null, only.kind === "invalid" ? only.error : toError(null)));
+    }
+    const requests = messages.filter((m) => m.kind === "request");
+    for (const message of messages) {
+      if (message.kind === "notification" || message.kind === "response") {
+        void this.opts.dispatcher.accept(session, message);
+      }
+    }
+    if (requests.length === 0 && invalid.length === 0) return new Response(null, { status: 202 });
+
+    const channel = new ResponseChannel({});
+    if (!batch) {
+      const only = requests[0]!;
+      if (only.kind === "request") {
+        this.run(session, only.id, only.method, only.params, channel).then((reply) => channel.finish(reply));
+      }
+      return channel.response;
+    }
+    const replies = await Promise.all([
+      ...invalid.map((m) => (m.kind === "invalid" ? errorMessage(m.id, m.error) : null)),
+      ...requests.map((m) =>
+        m.kind === "request" ? this.run(session, m.id, m.method, m.params, session.stream ?? channel) : null,
+      ),
+    ]);
+    channel.finish(replies.filter((r): r is Json => r !== null));
+    return channel.response;
+  }
+
+  /** Runs one request and always yields its response message. */
+  private async run(session: Session, id: RequestId, method: string, params: Json, out: Outbound): Promise<Json> {
+    try {
+      return resultMessage(id, await this.opts.dispatcher.request(session, id, method, params, out));
+    } catch (error) {
+      return errorMessage(id, toError(error));
+    }
+  }
+
+  private get(request: Request, auth: AuthOk): Response {
+    const accept = request.headers.get("accept") ?? "";
+    if (!accept.includes("text/event-stream")) {
+      return httpError(406, -32000, "Not Acceptable: Accept must include text/event-stream");
+    }
+    const session = this.session(request, auth);
+    if (session instanceof Response) return session;
+    if (session.stream) {
+      return httpError(409, -32000, "Conflict: this session already has a GET stream open");
+    }
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const outbound: Outbound = {
+          send: (message) => {
+            try {
+              controller.enqueue(sseFrame(message));
+            } catch {
+              if (session.stream === outbound) session.stream = null;
+            }
+          },
+        };
+        session.stream = outbound;
+        controller.enqueue(encoder.encode(": stream open\n\n"));
+        timer = setInterval(() => {
+          try {
+            controller.enqueue(encoder.encode(": keep-alive\n\n"));
+          } catch {
+            clearInterval(timer);
+          }
+        }, this.opts.keepAliveMs);
+      },
+      cancel: () => {
+        clearInterval(timer);
+        session.stream = null;
+      },
+    });
+    return new Response(stream, { status: 200, headers: SSE_HEADERS });
+  }
+
+  private delete(request: Request, auth: AuthOk): Response {
+    const session = this.session(request, auth);
+    if (session instanceof Response) return session;
+    this.opts.dispatcher.endSession(session);
+    return new Response(null, { status: 200 });
+  }
+
+  private tooLarge(): Response {
+    return httpError(413, ErrorCode.InvalidRequest, `Payload too large: the body exceeds ${this.opts.maxBodyBytes} bytes`);
+  }
+}
+
+/** Any thrown value → a JSON-RPC error object (internal errors never leak details). */
+export function toError(error: unknown): JsonRpcErrorObject {
+  if (error instanceof RpcError) return error.toObject();
+  console.error("[mcp] internal error", error);
+  return { code: ErrorCode.InternalError, message: "Internal error" };
+}

@@ -1,0 +1,151 @@
+import { ErrorCode } from "@omni/contracts";
+import type { ServerWebSocket } from "bun";
+import type { AuthOutcome, Authenticator } from "../ports.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import { toError } from "./http.ts";
+import { allowsBatch, classify, errorMessage, type Inbound, type Json, resultMessage } from "./protocol.ts";
+import type { Outbound, Session } from "./session.ts";
+
+/** Close code sent when a socket's credentials expire or are revoked (4000-4999: application codes). */
+export const WS_CLOSE_CREDENTIALS = 4001;
+
+export interface WsHandlers {
+  open(ws: ServerWebSocket<unknown>): void;
+  message(ws: ServerWebSocket<unknown>, data: string | Buffer): void;
+  close(ws: ServerWebSocket<unknown>): void;
+}
+
+type AuthOk = Extract<AuthOutcome, { ok: true }>;
+
+/**
+ * One MCP connection over WebSocket (subprotocol `mcp`, as the SDK's WebSocketClientTransport speaks):
+ * JSON-RPC messages as text frames, the same dispatcher as `/mcp`, one session per socket.
+ */
+export function createWsConnection(opts: {
+  dispatcher: Dispatcher;
+  authenticator: Authenticator;
+  auth: AuthOk;
+  maxMessageBytes: number;
+  /** How often the credential is re-checked (revocation). */
+  checkIntervalMs: number;
+}): WsHandlers {
+  const { dispatcher, auth } = opts;
+  let session: Session | null = null;
+  let socket: ServerWebSocket<unknown> | null = null;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+
+  const out: Outbound = {
+    send: (message) => {
+      socket?.send(JSON.stringify(message));
+    },
+  };
+
+  const closeForCredentials = (reason: string) => {
+    socket?.close(WS_CLOSE_CREDENTIALS, reason);
+  };
+
+  const handle = async (message: Inbound): Promise<Json | null> => {
+    if (message.kind === "invalid") return errorMessage(message.id, message.error);
+    if (message.kind === "request" && message.method === "initialize") {
+      if (session) {
+        return errorMessage(message.id, {
+          code: ErrorCode.InvalidRequest,
+          message: "Invalid request: this connection is already initialized",
+        });
+      }
+      try {
+        const created = dispatcher.initialize(auth, message.params);
+        session = created.session;
+        session.stream = out;
+        return resultMessage(message.id, created.result);
+      } catch (error) {
+        return errorMessage(message.id, toError(error));
+      }
+    }
+    if (!session) {
+      return message.kind === "request"
+        ? errorMessage(message.id, {
+            code: ErrorCode.InvalidRequest,
+            message: "Invalid request: send initialize first",
+          })
+        : null;
+    }
+    if (message.kind !== "request") {
+      await dispatcher.accept(session, message);
+      return null;
+    }
+    try {
+      return resultMessage(
+        message.id,
+        await dispatcher.request(session, message.id, message.method, message.params, out),
+      );
+    } catch (error) {
+      return errorMessage(message.id, toError(error));
+    }
+  };
+
+  return {
+    open(ws) {
+      socket = ws;
+      timer = setInterval(async () => {
+        if (!(await opts.authenticator.stillValid(auth.credentialId, auth.expiresAt))) {
+          closeForCredentials("credentials expired or revoked; reconnect with a valid credential");
+        }
+      }, opts.checkIntervalMs);
+      if (auth.expiresAt !== undefined) {
+        const ms = Math.max(0, auth.expiresAt - Date.now());
+        expiry = setTimeout(() => closeForCredentials("credentials expired; reconnect with a fresh token"), ms);
+      }
+    },
+    message(ws, data) {
+      const text = typeof data === "string" ? data : data.toString("utf8");
+      if (text.length > opts.maxMessageBytes) {
+        ws.send(
+          JSON.stringify(
+            errorMessage(null, {
+              code: ErrorCode.InvalidRequest,
+              message: `Payload too large: a message may be at most ${opts.maxMessageBytes} bytes`,
+            }),
+          ),
+        );
+        return;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        ws.send(JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" })));
+        return;
+      }
+      if (Array.isArray(body)) {
+        if (!session || !allowsBatch(session.protocolVersion) || body.length === 0) {
+          ws.send(
+            JSON.stringify(
+              errorMessage(null, {
+                code: ErrorCode.InvalidRequest,
+                message: "Invalid request: JSON-RPC batches are not supported in this protocol version",
+              }),
+            ),
+          );
+          return;
+        }
+        void Promise.all(body.map((m) => handle(classify(m)))).then((replies) => {
+          const list = replies.filter((r): r is Json => r !== null);
+          if (list.length) ws.send(JSON.stringify(list));
+        });
+        return;
+      }
+      void handle(classify(body)).then((reply) => {
+        if (reply) ws.send(JSON.stringify(reply));
+      });
+    },
+    close() {
+      clearInterval(timer);
+      clearTimeout(expiry);
+      socket = null;
+      if (session) dispatcher.endSession(session);
+      session = null;
+    },
+  };
+}

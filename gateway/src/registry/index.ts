@@ -1,0 +1,280 @@
+import type {
+  PromptTemplate,
+  ResourceDescriptor,
+  ResourceTemplateDescriptor,
+  ServerCapabilities,
+  ToolDescriptor,
+} from "@omni/contracts";
+import type { UpstreamClient, UpstreamClientFactory } from "./upstream.ts";
+
+export { defaultClientFactory, type UpstreamClient, type UpstreamClientFactory } from "./upstream.ts";
+
+/** One configured instance of a domain server (from `SERVERS` or a `server_instances` row). */
+export interface InstanceConfig {
+  server: string;
+  url: string;
+}
+
+/** Parses `SERVERS` (`linear=http://127.0.0.1:3001,perplexity=http://...`); repeat a name for replicas. */
+export function parseServersEnv(value: string | undefined): InstanceConfig[] {
+  if (!value?.trim()) return [];
+  return value
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf("=");
+      const server = part.slice(0, eq).trim();
+      const url = part.slice(eq + 1).trim();
+      if (eq <= 0 || !/^[a-z][a-z0-9_-]*$/.test(server) || !URL.canParse(url)) {
+        throw new Error(`SERVERS: "${part}" is not name=url (e.g. linear=http://127.0.0.1:3001)`);
+      }
+      return { server, url: url.replace(/\/+$/, "") };
+    });
+}
+
+export interface Instance {
+  readonly server: string;
+  readonly url: string;
+  readonly client: UpstreamClient;
+  healthy: boolean;
+  /** Requests currently in flight on this instance (least-outstanding routing). */
+  outstanding: number;
+  lastError: string | null;
+  lastCheckedAt: number | null;
+}
+
+export interface ToolRoute {
+  server: string;
+  tool: ToolDescriptor;
+  /** readOnlyHint && idempotentHint: safe to retry once on another instance. */
+  retryable: boolean;
+}
+
+export interface TemplateRoute {
+  server: string;
+  template: ResourceTemplateDescriptor;
+  pattern: RegExp;
+}
+
+/** Immutable view of everything the servers offer; replaced (never mutated) when it changes. */
+export interface Capabilities {
+  /** Bumped on every change: per-org views cache against it. */
+  version: number;
+  servers: Map<string, ServerCapabilities>;
+  tools: Map<string, ToolRoute>;
+  codePrompts: Map<string, PromptTemplate[]>;
+  resources: Map<string, { server: string; resource: ResourceDescriptor }>;
+  templates: TemplateRoute[];
+}
+
+export interface RegistryOptions {
+  instances: InstanceConfig[];
+  clientFactory: UpstreamClientFactory;
+  /** Health-check period. Default 5000 ms. */
+  healthIntervalMs?: number;
+  logger?: Pick<Console, "info" | "warn">;
+}
+
+export interface ServerHealth {
+  name: string;
+  instances: number;
+  healthy: number;
+}
+
+/** RFC 6570 level-1 template → a regex that matches URIs of it (each `{var}` one path segment or more). */
+export function templatePattern(uriTemplate: string): RegExp {
+  const source = uriTemplate
+    .split(/(\{[^}]+\})/)
+    .map((part) =>
+      part.startsWith("{") && part.endsWith("}") ? "[^/?#]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    )
+    .join("");
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * The capability registry: discovers each instance's capabilities, health-checks every instance on an
+ * interval, and routes each call to a healthy instance with the fewest outstanding requests.
+ */
+export class Registry {
+  private readonly instances: Instance[] = [];
+  private readonly listeners = new Set<(caps: Capabilities) => void>();
+  private readonly opts: Required<Omit<RegistryOptions, "instances" | "clientFactory">> & {
+    clientFactory: UpstreamClientFactory;
+  };
+  private readonly serverCaps = new Map<string, ServerCapabilities>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private checking: Promise<void> | null = null;
+  private caps: Capabilities = {
+    version: 0,
+    servers: new Map(),
+    tools: new Map(),
+    codePrompts: new Map(),
+    resources: new Map(),
+    templates: [],
+  };
+
+  constructor(options: RegistryOptions) {
+    this.opts = {
+      clientFactory: options.clientFactory,
+      healthIntervalMs: options.healthIntervalMs ?? 5000,
+      logger: options.logger ?? console,
+    };
+    for (const config of options.instances) this.add(config);
+  }
+
+  /** Adds an instance (ignored when the same server+url is known). Call `check()` to discover it. */
+  add(config: InstanceConfig): void {
+    if (this.instances.some((i) => i.server === config.server && i.url === config.url)) return;
+    this.instances.push({
+      server: config.server,
+      url: config.url,
+      client: this.opts.clientFactory(config.url),
+      healthy: false,
+      outstanding: 0,
+      lastError: null,
+      lastCheckedAt: null,
+    });
+  }
+
+  /** Discovers every instance once, then keeps health-checking on the interval. */
+  async start(): Promise<void> {
+    await this.check();
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.check(), this.opts.healthIntervalMs);
+      this.timer.unref?.();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  get capabilities(): Capabilities {
+    return this.caps;
+  }
+
+  /** Called with the new capabilities whenever the set of tools/prompts/resources changes. */
+  onChange(listener: (caps: Capabilities) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  health(): ServerHealth[] {
+    const byServer = new Map<string, ServerHealth>();
+    for (const instance of this.instances) {
+      const entry = byServer.get(instance.server) ?? { name: instance.server, instances: 0, healthy: 0 };
+      entry.instances++;
+      if (instance.healthy) entry.healthy++;
+      byServer.set(instance.server, entry);
+    }
+    return [...byServer.values()];
+  }
+
+  /** Whether every configured server has at least one healthy instance. */
+  ready(): boolean {
+    return this.health().every((s) => s.healthy > 0);
+  }
+
+  /** Every healthy instance of `server` (e.g. to tell each that a session ended). */
+  healthyInstances(server: string): Instance[] {
+    return this.instances.filter((i) => i.server === server && i.healthy);
+  }
+
+  /** A healthy instance of `server` with the fewest outstanding requests, skipping `exclude`. */
+  pick(server: string, exclude?: Instance): Instance | null {
+    let best: Instance | null = null;
+    for (const instance of this.instances) {
+      if (instance.server !== server || !instance.healthy || instance === exclude) continue;
+      if (!best || instance.outstanding < best.outstanding) best = instance;
+    }
+    return best;
+  }
+
+  /** Marks an instance down after a failed call and re-checks it in the background. */
+  markFailed(instance: Instance, error: unknown): void {
+    if (!instance.healthy) return;
+    instance.healthy = false;
+    instance.lastError = error instanceof Error ? error.message : String(error);
+    this.opts.logger.warn(`[registry] ${instance.server} at ${instance.url} failed: ${instance.lastError}`);
+  }
+
+  /** Health-checks every instance now (concurrent calls share one run). */
+  check(): Promise<void> {
+    if (!this.checking) {
+      this.checking = this.runChecks().finally(() => {
+        this.checking = null;
+      });
+    }
+    return this.checking;
+  }
+
+  private async runChecks(): Promise<void> {
+    let changed = false;
+    await Promise.all(
+      this.instances.map(async (instance) => {
+        const wasHealthy = instance.healthy;
+        try {
+          const report = await instance.client.health();
+          instance.lastCheckedAt = Date.now();
+          if (report.status === "down") throw new Error(`reports status down`);
+          if (!wasHealthy || !this.serverCaps.has(instance.server)) {
+            const caps = await instance.client.capabilities();
+            if (this.setServerCaps(instance.server, caps)) changed = true;
+          }
+          instance.healthy = true;
+          instance.lastError = null;
+          if (!wasHealthy) this.opts.logger.info(`[registry] ${instance.server} at ${instance.url} is healthy`);
+        } catch (error) {
+          instance.lastCheckedAt = Date.now();
+          instance.lastError = error instanceof Error ? error.message : String(error);
+          if (wasHealthy) {
+            this.opts.logger.warn(`[registry] ${instance.server} at ${instance.url} is down: ${instance.lastError}`);
+          }
+          instance.healthy = false;
+        }
+      }),
+    );
+    if (changed) this.rebuild();
+  }
+
+  private setServerCaps(server: string, caps: ServerCapabilities): boolean {
+    const previous = this.serverCaps.get(server);
+    if (previous && JSON.stringify(previous) === JSON.stringify(caps)) return false;
+    this.serverCaps.set(server, caps);
+    return true;
+  }
+
+  private rebuild(): void {
+    const tools = new Map<string, ToolRoute>();
+    const codePrompts = new Map<string, PromptTemplate[]>();
+    const resources = new Map<string, { server: string; resource: ResourceDescriptor }>();
+    const templates: TemplateRoute[] = [];
+    for (const [server, caps] of [...this.serverCaps].sort(([a], [b]) => a.localeCompare(b))) {
+      for (const tool of caps.tools) {
+        if (tools.has(tool.name)) {
+          this.opts.logger.warn(`[registry] tool ${tool.name} of ${server} shadows another server's; ignored`);
+          continue;
+        }
+        const retryable = tool.annotations?.readOnlyHint === true && tool.annotations.idempotentHint === true;
+        tools.set(tool.name, { server, tool, retryable });
+      }
+      codePrompts.set(server, caps.prompts);
+      for (const resource of caps.resources) resources.set(resource.uri, { server, resource });
+      for (const template of caps.resourceTemplates) {
+        templates.push({ server, template, pattern: templatePattern(template.uriTemplate) });
+      }
+    }
+    this.caps = {
+      version: this.caps.version + 1,
+      servers: new Map(this.serverCaps),
+      tools,
+      codePrompts,
+      resources,
+      templates,
+    };
+    for (const listener of this.listeners) listener(this.caps);
+  }
+}

@@ -1,0 +1,148 @@
+import { Elysia } from "elysia";
+import { createLogger, type Logger } from "./log.ts";
+
+/**
+ * The first plugin of the gateway: request id, CORS allow-list (and Origin check), security headers,
+ * request body limit, and one access-log line per request.
+ */
+export interface SecurityOptions {
+  /** Allowed browser origins (`CORS_ORIGINS`, comma-separated; `*` allows any). Same-origin is always allowed. */
+  corsOrigins?: string[];
+  /** Largest request body in bytes (`MAX_BODY_BYTES`, default 1 MiB). */
+  maxBodyBytes?: number;
+  logger?: Logger;
+  /** Log one line per request (default true). */
+  accessLog?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ALLOW_HEADERS =
+  "authorization, content-type, x-api-key, x-request-id, mcp-session-id, mcp-protocol-version, last-event-id";
+const EXPOSE_HEADERS = "x-request-id, mcp-session-id, www-authenticate, retry-after, ratelimit-limit, ratelimit-remaining";
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "frame-ancestors 'none'",
+  "cross-origin-opener-policy": "same-origin",
+};
+
+const requestIds = new WeakMap<Request, string>();
+const started = new WeakMap<Request, number>();
+
+/** The request id of a request that went through the security plugin (or a fresh one). */
+export function requestIdOf(request: Request): string {
+  return requestIds.get(request) ?? crypto.randomUUID();
+}
+
+/** An incoming `x-request-id` when it is safe to echo, else a new UUID. */
+export function pickRequestId(incoming: string | null): string {
+  return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/** Reads a (chunked) body stream only as far as needed to know whether it exceeds `max` bytes. */
+async function streamExceeds(body: ReadableStream<Uint8Array> | null, max: number): Promise<boolean> {
+  if (!body) return false;
+  const reader = body.getReader();
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return false;
+      total += value.byteLength;
+      if (total > max) return true;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function json(status: number, body: Record<string, unknown>, headers: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { ...headers, "content-type": "application/json" },
+  });
+}
+
+export function securityConfigFromEnv(env: Record<string, string | undefined> = process.env): SecurityOptions {
+  const origins = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim().replace(/\/$/, ""))
+    .filter(Boolean);
+  const max = Number(env.MAX_BODY_BYTES);
+  return { corsOrigins: origins, maxBodyBytes: Number.isFinite(max) && max > 0 ? max : 1_048_576 };
+}
+
+export function securityPlugin(opts: SecurityOptions = {}) {
+  const allowAny = opts.corsOrigins?.includes("*") ?? false;
+  const allowed = new Set(opts.corsOrigins ?? []);
+  const maxBody = opts.maxBodyBytes ?? 1_048_576;
+  const logger = opts.logger ?? createLogger();
+  const accessLog = opts.accessLog ?? true;
+
+  return new Elysia({ name: "omni-security" })
+    .onRequest(async ({ request, set }) => {
+      const requestId = pickRequestId(request.headers.get("x-request-id"));
+      requestIds.set(request, requestId);
+      started.set(request, performance.now());
+      const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": requestId };
+
+      const origin = request.headers.get("origin");
+      if (origin) {
+        const sameOrigin = origin === new URL(request.url).origin;
+        if (!sameOrigin && !allowAny && !allowed.has(origin)) {
+          return json(
+            403,
+            { error: "origin_not_allowed", message: `Origin ${origin} is not in CORS_ORIGINS.` },
+            headers,
+          );
+        }
+        headers["access-control-allow-origin"] = origin;
+        headers["access-control-allow-credentials"] = "true";
+        headers["access-control-expose-headers"] = EXPOSE_HEADERS;
+        headers.vary = "Origin";
+        if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
+          return new Response(null, {
+            status: 204,
+            headers: {
+              ...headers,
+              "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+              "access-control-allow-headers": ALLOW_HEADERS,
+              "access-control-max-age": "600",
+            },
+          });
+        }
+      }
+
+      const length = request.headers.get("content-length");
+      const tooLarge =
+        length !== null
+          ? !/^\d+$/.test(length) || Number(length) > maxBody
+          : request.body !== null && (await streamExceeds(request.clone().body, maxBody));
+      if (tooLarge) {
+        return json(
+          413,
+          {
+            error: "payload_too_large",
+            message: `The request body is larger than ${maxBody} bytes (MAX_BODY_BYTES).`,
+          },
+          headers,
+        );
+      }
+      for (const [k, value] of Object.entries(headers)) set.headers[k] = value;
+    })
+    .derive({ as: "global" }, ({ request }) => ({ requestId: requestIdOf(request) }))
+    .onAfterResponse({ as: "global" }, ({ request, set }) => {
+      if (!accessLog) return;
+      const start = started.get(request);
+      const url = new URL(request.url);
+      logger.info("request", {
+        requestId: requestIds.get(request),
+        method: request.method,
+        path: url.pathname,
+        status: typeof set.status === "number" ? set.status : undefined,
+        durationMs: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
+      });
+    });
+}

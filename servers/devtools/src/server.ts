@@ -1,0 +1,159 @@
+import type { CallToolResult } from "@omni/contracts";
+import {
+  type ResourceContext,
+  type ResourceDefinition,
+  type ServerDefinition,
+  type ToolDefinition,
+  ToolError,
+  type ToolReturn,
+} from "@omni/kit";
+import { BrowserHost } from "./browser.ts";
+import { type DevtoolsOptions, readOptions } from "./config.ts";
+import { type Session, SessionManager } from "./sessions.ts";
+import { contentTools } from "./tools/content.ts";
+import { emulationTools } from "./tools/emulation.ts";
+import { inputTools } from "./tools/input.ts";
+import { memoryTools } from "./tools/memory.ts";
+import { navigationTools } from "./tools/navigation.ts";
+import { networkTools } from "./tools/network.ts";
+import { outputTools } from "./tools/output.ts";
+import { performanceTools } from "./tools/performance.ts";
+import { scriptTools } from "./tools/script.ts";
+import { storageTools } from "./tools/storage.ts";
+import { styleTools } from "./tools/styles.ts";
+import { listTabs } from "./tools/tabs.ts";
+import { tabTools } from "./tools/tabs.ts";
+
+const VERSION = "0.1.0";
+
+function summaryOf(out: ToolReturn): string {
+  if (typeof out === "string") return out.slice(0, 500);
+  const blocks = Array.isArray(out) ? out : out.content;
+  const text = blocks.find((b) => b.type === "text");
+  return text && text.type === "text" ? text.text.slice(0, 500) : `${blocks.length} content block(s)`;
+}
+
+/** Wrap a tool: record its outcome in the session's results, and turn CDP failures into tool errors. */
+function instrument(tool: ToolDefinition, sessions: SessionManager): ToolDefinition {
+  return {
+    ...tool,
+    async handler(args, ctx) {
+      const at = new Date().toISOString();
+      const record = (ok: boolean, summary: string) => sessions.peek(ctx)?.record({ tool: tool.name, ok, at, summary });
+      try {
+        const out = await tool.handler(args, ctx);
+        const isError = typeof out === "object" && !Array.isArray(out) && (out as CallToolResult).isError === true;
+        record(!isError, summaryOf(out));
+        return out;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        record(false, message);
+        if (err instanceof ToolError) throw err;
+        if (ctx.signal.aborted) throw new ToolError("The call was cancelled");
+        throw new ToolError(`Chrome reported: ${message}`);
+      }
+    },
+  };
+}
+
+function json(uri: string, data: unknown) {
+  return { contents: [{ uri, mimeType: "application/json", text: JSON.stringify(data, null, 2) }] };
+}
+
+function resources(sessions: SessionManager): ResourceDefinition[] {
+  const current = (ctx: ResourceContext): Session | undefined => sessions.peek(ctx);
+  return [
+    {
+      uri: "devtools://tabs",
+      name: "tabs",
+      title: "Browser tabs",
+      description: "This session's browser state: browser status and open tabs.",
+      mimeType: "application/json",
+      async read(ctx) {
+        const session = current(ctx);
+        return json("devtools://tabs", {
+          browser: { state: sessions.host.state, version: sessions.host.version ?? null },
+          tabs: session ? await listTabs(session) : [],
+        });
+      },
+    },
+    {
+      uri: "devtools://console",
+      name: "console",
+      title: "Console",
+      description: "Console messages and uncaught errors of this session's current tab.",
+      mimeType: "application/json",
+      read(ctx) {
+        const tab = current(ctx)?.currentTab;
+        return json("devtools://console", {
+          url: tab?.url ?? null,
+          messages: tab?.console.slice(-200) ?? [],
+          errors: tab?.errors.slice(-100) ?? [],
+        });
+      },
+    },
+    {
+      uri: "devtools://results/latest",
+      name: "results-latest",
+      title: "Latest automation results",
+      description: "Outcome of this session's most recent browser tool calls (latest first).",
+      mimeType: "application/json",
+      read(ctx) {
+        const results = [...(current(ctx)?.results ?? [])].reverse();
+        return json("devtools://results/latest", { latest: results[0] ?? null, recent: results });
+      },
+    },
+  ];
+}
+
+/** The DevTools domain server: 50+ browser tools over one shared Chromium, one browser context per session. */
+export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): ServerDefinition & {
+  sessions: SessionManager;
+} {
+  const host = new BrowserHost(options);
+  const sessions = new SessionManager(host, options);
+  const tools = [
+    ...tabTools(sessions),
+    ...navigationTools(sessions),
+    ...contentTools(sessions),
+    ...inputTools(sessions),
+    ...outputTools(sessions),
+    ...scriptTools(sessions),
+    ...networkTools(sessions),
+    ...storageTools(sessions),
+    ...emulationTools(sessions),
+    ...performanceTools(sessions),
+    ...memoryTools(sessions),
+    ...styleTools(sessions),
+  ].map((tool) => instrument(tool, sessions));
+  return {
+    name: "devtools",
+    version: VERSION,
+    title: "Chrome DevTools",
+    instructions:
+      "Browser automation and debugging over Chrome DevTools. Each MCP session has its own private browser context. Start with chrome_navigate, read the page with chrome_snapshot (refs like e12 work in chrome_click/chrome_type/chrome_fill_form), debug with chrome_console_messages, chrome_list_requests, chrome_start_trace/chrome_stop_trace and heap snapshots.",
+    tools,
+    resources: resources(sessions),
+    sessions,
+    async health() {
+      const problem = host.executableProblem();
+      if (problem) return { status: "down", details: { error: problem } };
+      const details = {
+        browser: host.state,
+        version: host.version ?? null,
+        sessions: sessions.size,
+        restarts: host.restarts,
+        ...(host.lastError ? { lastError: host.lastError } : {}),
+      };
+      if (host.state === "unavailable") return { status: "down", details };
+      if (host.state === "crashed") return { status: "degraded", details };
+      return { status: "ok", details };
+    },
+    async onSessionEnd(sessionKey, orgId) {
+      await sessions.dispose({ sessionKey, org: { orgId } });
+    },
+    async close() {
+      await sessions.close();
+    },
+  };
+}

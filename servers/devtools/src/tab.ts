@@ -1,0 +1,394 @@
+import { ToolError } from "@omni/kit";
+import type Protocol from "devtools-protocol";
+import type { ProtocolMapping } from "devtools-protocol/types/protocol-mapping.d.ts";
+import type { CdpClient, CdpEvent } from "./browser.ts";
+
+type Commands = ProtocolMapping.Commands;
+type Events = ProtocolMapping.Events;
+
+/** The typed parameters of a CDP event (the protocol's own types; the wire is Chromium's). */
+function eventParams<E extends keyof Events>(event: CdpEvent, _name: E): Events[E][0] {
+  return event.params as Events[E][0];
+}
+
+const MAX_ENTRIES = 1000;
+
+export interface ConsoleEntry {
+  level: string;
+  text: string;
+  source: "console" | "browser";
+  url?: string;
+  line?: number;
+  at: string;
+}
+export interface PageError {
+  message: string;
+  url?: string;
+  line?: number;
+  column?: number;
+  at: string;
+}
+export interface NetRequest {
+  id: string;
+  url: string;
+  method: string;
+  type: string;
+  requestHeaders: Record<string, string>;
+  postData?: string;
+  startedAt: string;
+  startTs: number;
+  status?: number;
+  statusText?: string;
+  mimeType?: string;
+  responseHeaders?: Record<string, string>;
+  encodedSize?: number;
+  durationMs?: number;
+  failed?: string;
+  blockedBy?: string;
+  finished: boolean;
+  fromCache?: boolean;
+}
+export interface DialogInfo {
+  type: string;
+  message: string;
+  defaultPrompt?: string;
+  url: string;
+}
+export interface BlockedRequest {
+  url: string;
+  reason: string;
+  at: string;
+}
+
+interface Waiter {
+  methods: Set<string>;
+  predicate: (event: CdpEvent) => boolean;
+  resolve: (event: CdpEvent) => void;
+}
+
+function push<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_ENTRIES) list.splice(0, list.length - MAX_ENTRIES);
+}
+
+function headerRecord(headers: Protocol.Network.Headers | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(headers ?? {})) out[k] = String(value);
+  return out;
+}
+
+/** A remote object as console text: primitives by value, objects by their description. */
+export function remoteText(obj: Protocol.Runtime.RemoteObject): string {
+  if (obj.type === "undefined") return "undefined";
+  if (obj.unserializableValue) return obj.unserializableValue;
+  if (obj.value !== undefined) return typeof obj.value === "string" ? obj.value : JSON.stringify(obj.value);
+  return obj.description ?? obj.type;
+}
+
+/** One page target of a session, attached with a flat CDP session; keeps its console, errors and network log. */
+export class Tab {
+  url = "about:blank";
+  title = "";
+  mainFrameId = "";
+  crashed = false;
+  closed = false;
+  dialog: DialogInfo | null = null;
+  readonly console: ConsoleEntry[] = [];
+  readonly errors: PageError[] = [];
+  readonly requests = new Map<string, NetRequest>();
+  readonly blocked: BlockedRequest[] = [];
+  readonly inflight = new Set<string>();
+  lastNetworkActivity = Date.now();
+  /** Element references from the accessibility snapshot: `e12` → backend DOM node id. */
+  readonly refs = new Map<string, number>();
+  readonly refByNode = new Map<number, string>();
+  nextRef = 1;
+  private readonly waiters = new Set<Waiter>();
+  private readonly listeners = new Map<string, Set<(event: CdpEvent) => void>>();
+
+  constructor(
+    readonly targetId: string,
+    readonly cdpSessionId: string,
+    private readonly client: CdpClient,
+  ) {}
+
+  send<M extends keyof Commands>(
+    method: M,
+    params?: Commands[M]["paramsType"][0],
+  ): Promise<Commands[M]["returnType"]> {
+    if (this.closed) return Promise.reject(new ToolError("This tab was closed; list tabs with chrome_list_tabs"));
+    if (this.crashed) {
+      return Promise.reject(new ToolError("This tab's renderer crashed; close it with chrome_close_tab"));
+    }
+    return this.client.send(method, params, this.cdpSessionId);
+  }
+
+  /** Resolves with the first of `methods` whose params satisfy `predicate`; `cancel` drops the wait. */
+  waitFor(
+    methods: string[],
+    predicate: (event: CdpEvent) => boolean = () => true,
+  ): { promise: Promise<CdpEvent>; cancel: () => void } {
+    let waiter: Waiter | undefined;
+    const promise = new Promise<CdpEvent>((resolve) => {
+      waiter = { methods: new Set(methods), predicate, resolve };
+      this.waiters.add(waiter);
+    });
+    return {
+      promise,
+      cancel: () => {
+        if (waiter) this.waiters.delete(waiter);
+      },
+    };
+  }
+
+  /** Call `fn` for every `method` event until the returned function is called. */
+  listen(method: string, fn: (event: CdpEvent) => void): () => void {
+    let set = this.listeners.get(method);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(method, set);
+    }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Resolves when a JavaScript dialog is (or becomes) open. */
+  dialogOpened(): { promise: Promise<DialogInfo>; cancel: () => void } {
+    if (this.dialog) {
+      const open = this.dialog;
+      return { promise: Promise.resolve(open), cancel: () => undefined };
+    }
+    const wait = this.waitFor(["Page.javascriptDialogOpening"]);
+    return {
+      promise: wait.promise.then(() => this.dialog ?? { type: "alert", message: "", url: this.url }),
+      cancel: wait.cancel,
+    };
+  }
+
+  async setup(extraHeaders: Record<string, string>): Promise<void> {
+    const steps: Promise<unknown>[] = [
+      this.send("Page.enable"),
+      this.send("Runtime.enable"),
+      this.send("Network.enable", {}),
+      this.send("Log.enable"),
+      this.send("Fetch.enable", { patterns: [{ urlPattern: "*", requestStage: "Request" }] }),
+      this.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }),
+      this.send("Page.getFrameTree").then((tree) => {
+        this.mainFrameId = tree.frameTree.frame.id;
+        this.url = tree.frameTree.frame.url;
+      }),
+    ];
+    if (Object.keys(extraHeaders).length > 0) {
+      steps.push(this.send("Network.setExtraHTTPHeaders", { headers: extraHeaders }));
+    }
+    await Promise.all(steps);
+    await this.send("Runtime.runIfWaitingForDebugger");
+  }
+
+  handle(event: CdpEvent): void {
+    const now = new Date().toISOString();
+    switch (event.method) {
+      case "Runtime.consoleAPICalled": {
+        const p = eventParams(event, "Runtime.consoleAPICalled");
+        const frame = p.stackTrace?.callFrames[0];
+        const entry: ConsoleEntry = {
+          level: p.type === "warning" ? "warn" : p.type,
+          text: p.args.map(remoteText).join(" "),
+          source: "console",
+          at: now,
+        };
+        if (frame) {
+          entry.url = frame.url;
+          entry.line = frame.lineNumber + 1;
+        }
+        push(this.console, entry);
+        break;
+      }
+      case "Log.entryAdded": {
+        const { entry } = eventParams(event, "Log.entryAdded");
+        const item: ConsoleEntry = { level: entry.level, text: entry.text, source: "browser", at: now };
+        if (entry.url) item.url = entry.url;
+        if (entry.lineNumber !== undefined) item.line = entry.lineNumber + 1;
+        push(this.console, item);
+        break;
+      }
+      case "Runtime.exceptionThrown": {
+        const { exceptionDetails: d } = eventParams(event, "Runtime.exceptionThrown");
+        const error: PageError = { message: d.exception?.description ?? d.text, at: now };
+        if (d.url) error.url = d.url;
+        error.line = d.lineNumber + 1;
+        error.column = d.columnNumber + 1;
+        push(this.errors, error);
+        break;
+      }
+      case "Page.frameNavigated": {
+        const { frame } = eventParams(event, "Page.frameNavigated");
+        if (!frame.parentId) {
+          this.mainFrameId = frame.id;
+          this.url = frame.url + (frame.urlFragment ?? "");
+          this.refs.clear();
+          this.refByNode.clear();
+        }
+        break;
+      }
+      case "Page.navigatedWithinDocument": {
+        const p = eventParams(event, "Page.navigatedWithinDocument");
+        if (p.frameId === this.mainFrameId) this.url = p.url;
+        break;
+      }
+      case "Page.javascriptDialogOpening": {
+        const p = eventParams(event, "Page.javascriptDialogOpening");
+        this.dialog = { type: p.type, message: p.message, url: p.url };
+        if (p.defaultPrompt !== undefined) this.dialog.defaultPrompt = p.defaultPrompt;
+        break;
+      }
+      case "Page.javascriptDialogClosed":
+        this.dialog = null;
+        break;
+      case "Inspector.targetCrashed":
+        this.crashed = true;
+        break;
+      case "Network.requestWillBeSent": {
+        const p = eventParams(event, "Network.requestWillBeSent");
+        const req: NetRequest = {
+          id: p.requestId,
+          url: p.request.url,
+          method: p.request.method,
+          type: p.type ?? "Other",
+          requestHeaders: headerRecord(p.request.headers),
+          startedAt: new Date(p.wallTime * 1000).toISOString(),
+          startTs: p.timestamp,
+          finished: false,
+        };
+        if (p.request.postData !== undefined) req.postData = p.request.postData;
+        this.requests.delete(p.requestId);
+        this.requests.set(p.requestId, req);
+        if (this.requests.size > MAX_ENTRIES) {
+          const oldest = this.requests.keys().next().value;
+          if (oldest !== undefined) this.requests.delete(oldest);
+        }
+        this.inflight.add(p.requestId);
+        this.lastNetworkActivity = Date.now();
+        break;
+      }
+      case "Network.responseReceived": {
+        const p = eventParams(event, "Network.responseReceived");
+        const req = this.requests.get(p.requestId);
+        if (req) {
+          req.status = p.response.status;
+          req.statusText = p.response.statusText;
+          req.mimeType = p.response.mimeType;
+          req.responseHeaders = headerRecord(p.response.headers);
+          if (p.response.fromDiskCache) req.fromCache = true;
+        }
+        break;
+      }
+      case "Network.loadingFinished": {
+        const p = eventParams(event, "Network.loadingFinished");
+        const req = this.requests.get(p.requestId);
+        if (req) {
+          req.finished = true;
+          req.encodedSize = p.encodedDataLength;
+          req.durationMs = Math.round((p.timestamp - req.startTs) * 1000);
+        }
+        this.inflight.delete(p.requestId);
+        this.lastNetworkActivity = Date.now();
+        break;
+      }
+      case "Network.loadingFailed": {
+        const p = eventParams(event, "Network.loadingFailed");
+        const req = this.requests.get(p.requestId);
+        if (req) {
+          req.finished = true;
+          req.failed = p.errorText;
+          if (p.blockedReason) req.blockedBy ??= p.blockedReason;
+          req.durationMs = Math.round((p.timestamp - req.startTs) * 1000);
+        }
+        this.inflight.delete(p.requestId);
+        this.lastNetworkActivity = Date.now();
+        break;
+      }
+    }
+    for (const fn of this.listeners.get(event.method) ?? []) fn(event);
+    for (const waiter of this.waiters) {
+      if (waiter.methods.has(event.method) && waiter.predicate(event)) {
+        this.waiters.delete(waiter);
+        waiter.resolve(event);
+      }
+    }
+  }
+
+  /** Note a request the URL policy stopped (called by the Fetch interception). */
+  noteBlocked(url: string, reason: string, networkId: string | undefined): void {
+    push(this.blocked, { url, reason, at: new Date().toISOString() });
+    const req = networkId ? this.requests.get(networkId) : undefined;
+    if (req) req.blockedBy = reason;
+  }
+
+  markClosed(): void {
+    this.closed = true;
+    for (const waiter of this.waiters) waiter.resolve({ method: "Tab.closed", params: {} });
+    this.waiters.clear();
+  }
+
+  /**
+   * Evaluate an expression in the page and return its JSON value. Page exceptions become tool errors; a
+   * dialog that blocks the page ends the wait with an error that says how to answer it.
+   */
+  async evaluate(expression: string, options: { awaitPromise?: boolean; userGesture?: boolean } = {}) {
+    const result = await this.guard(
+      this.send("Runtime.evaluate", {
+        expression,
+        returnByValue: true,
+        awaitPromise: options.awaitPromise ?? true,
+        userGesture: options.userGesture ?? false,
+      }),
+    );
+    if (result.exceptionDetails) throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
+    return result.result;
+  }
+
+  /** Call `fn` with `this` bound to a remote object; returns the JSON value. */
+  async callOn(objectId: string, fn: string, args: unknown[] = []): Promise<unknown> {
+    const result = await this.guard(
+      this.send("Runtime.callFunctionOn", {
+        objectId,
+        functionDeclaration: fn,
+        arguments: args.map((value) => ({ value })),
+        returnByValue: true,
+        awaitPromise: true,
+      }),
+    );
+    if (result.exceptionDetails) throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
+    return result.result.value;
+  }
+
+  /** Race a page command with a dialog opening (which would block it). */
+  async guard<T>(promise: Promise<T>): Promise<T> {
+    const dialog = this.dialogOpened();
+    let opened: DialogInfo | undefined;
+    try {
+      await Promise.race([
+        promise.then(
+          () => undefined,
+          () => undefined,
+        ),
+        dialog.promise.then((d) => {
+          opened = d;
+        }),
+      ]);
+    } finally {
+      dialog.cancel();
+    }
+    if (opened) {
+      throw new ToolError(
+        `A ${opened.type} dialog is open ("${opened.message}") and blocks the page: answer it with chrome_handle_dialog`,
+      );
+    }
+    return promise;
+  }
+}
+
+export function exceptionText(details: Protocol.Runtime.ExceptionDetails): string {
+  return details.exception?.description?.split("\n")[0] ?? details.text;
+}

@@ -1,0 +1,166 @@
+import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
+import * as v from "valibot";
+import type { Session, SessionManager } from "../sessions.ts";
+import { goto, pageInfo } from "./navigation.ts";
+import { result, TimeoutArg } from "./util.ts";
+
+const TabId = v.pipe(
+  v.string(),
+  v.minLength(1, "tabId must not be empty"),
+  v.description("A tab id from chrome_list_tabs (a unique prefix is enough)"),
+);
+
+export async function listTabs(session: Session) {
+  return Promise.all(
+    [...session.tabs.values()].map(async (tab) => {
+      const page = await pageInfo(tab);
+      return {
+        tabId: tab.targetId,
+        url: page.url,
+        title: page.title,
+        current: tab.targetId === session.currentTabId,
+        ...(tab.dialog ? { dialog: tab.dialog } : {}),
+      };
+    }),
+  );
+}
+
+function findTab(session: Session, tabId: string) {
+  const matches = [...session.tabs.values()].filter((t) => t.targetId === tabId || t.targetId.startsWith(tabId));
+  if (matches.length === 0) throw new ToolError(`No tab ${tabId} in this session: list them with chrome_list_tabs`);
+  if (matches.length > 1) throw new ToolError(`Tab id ${tabId} is ambiguous: give more characters`);
+  return matches[0]!;
+}
+
+export function tabTools(sessions: SessionManager): ToolDefinition[] {
+  return [
+    defineTool({
+      name: "chrome_start_browser",
+      title: "Start browser",
+      description:
+        "Start this session's private browser (its own context: cookies, storage and tabs shared with no other session) and open a first tab. Other tools start it on demand too.",
+      input: v.object({}),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handler(_args, ctx) {
+        const session = await sessions.session(ctx);
+        if (!session.currentTab) await sessions.newTab(session);
+        return result(`Browser ready (${sessions.host.version})`, {
+          browser: sessions.host.version,
+          tabs: await listTabs(session),
+        });
+      },
+    }),
+    defineTool({
+      name: "chrome_stop_browser",
+      title: "Stop browser",
+      description:
+        "Close this session's browser context: every tab, cookie and storage entry of the session is discarded. The shared browser keeps serving other sessions.",
+      input: v.object({}),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      async handler(_args, ctx) {
+        const closed = await sessions.dispose(ctx);
+        return result(closed ? "Closed this session's browser context" : "This session had no browser open", {
+          closed,
+        });
+      },
+    }),
+    defineTool({
+      name: "chrome_browser_status",
+      title: "Browser status",
+      description: "Report the browser's state and version and this session's tabs and limits.",
+      input: v.object({}),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handler(_args, ctx) {
+        const session = sessions.peek(ctx);
+        const data = {
+          browser: {
+            state: sessions.host.state,
+            version: sessions.host.version ?? null,
+            restarts: sessions.host.restarts,
+            ...(sessions.host.lastError ? { lastError: sessions.host.lastError } : {}),
+          },
+          session: session
+            ? {
+                open: true,
+                tabs: await listTabs(session),
+                idleClosesAfterMs: sessions.options.idleMs,
+              }
+            : { open: false },
+          limits: {
+            contextsForOrganization: sessions.countForOrg(ctx.org.orgId),
+            maxContextsPerOrg: sessions.options.maxContextsPerOrg,
+            maxTabsPerContext: sessions.options.maxTabsPerContext,
+          },
+        };
+        return result(`Browser ${data.browser.state}; session ${session ? "open" : "not started"}`, data);
+      },
+    }),
+    defineTool({
+      name: "chrome_list_tabs",
+      title: "List tabs",
+      description: "List this session's tabs (id, URL, title, which one is current).",
+      input: v.object({}),
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handler(_args, ctx) {
+        const session = await sessions.session(ctx);
+        const tabs = await listTabs(session);
+        return result(`${tabs.length} tab(s)`, { tabs });
+      },
+    }),
+    defineTool({
+      name: "chrome_new_tab",
+      title: "New tab",
+      description: "Open a new tab (optionally at a URL) and make it current.",
+      input: v.object({
+        url: v.optional(v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("URL to open"))),
+        timeoutMs: TimeoutArg,
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      async handler(args, ctx) {
+        const session = await sessions.session(ctx);
+        const tab = await sessions.newTab(session);
+        const page = args.url
+          ? await goto(session, tab, args.url, {
+              until: "load",
+              timeoutMs: args.timeoutMs ?? sessions.options.navigationTimeoutMs,
+              signal: ctx.signal,
+            })
+          : await pageInfo(tab);
+        return result(`Opened tab ${tab.targetId}`, { tabId: tab.targetId, ...page });
+      },
+    }),
+    defineTool({
+      name: "chrome_select_tab",
+      title: "Select tab",
+      description: "Make a tab current: later tools act on it.",
+      input: v.object({ tabId: TabId }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handler(args, ctx) {
+        const session = await sessions.session(ctx);
+        const tab = findTab(session, args.tabId);
+        session.currentTabId = tab.targetId;
+        await tab.send("Page.bringToFront").catch(() => undefined);
+        const page = await pageInfo(tab);
+        return result(`Selected tab ${tab.targetId}: ${page.url}`, { tabId: tab.targetId, ...page });
+      },
+    }),
+    defineTool({
+      name: "chrome_close_tab",
+      title: "Close tab",
+      description: "Close a tab (the current one when tabId is omitted).",
+      input: v.object({ tabId: v.optional(TabId) }),
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      async handler(args, ctx) {
+        const session = await sessions.session(ctx);
+        const tab = args.tabId ? findTab(session, args.tabId) : session.currentTab;
+        if (!tab) throw new ToolError("This session has no open tab");
+        await sessions.closeTab(session, tab);
+        return result(`Closed tab ${tab.targetId}`, {
+          closed: tab.targetId,
+          current: session.currentTabId,
+          remaining: session.tabs.size,
+        });
+      },
+    }),
+  ];
+}

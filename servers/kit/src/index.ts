@@ -1,0 +1,17 @@
+export { createServerApp, type KitApp, type ServerAppOptions } from "./app.ts";
+export {
+  type CallToolOptions,
+  createServerClient,
+  KitRpcError,
+  type ServerClient,
+  type ServerClientOptions,
+  type StreamEvent,
+  type TerminalEvent,
+  type ToolCallBody,
+  type ToolCallStreamEvent,
+} from "./client.ts";
+export { runStdio } from "./mcp.ts";
+export { renderPrompt } from "./prompts.ts";
+export { ClientRequestError, MissingClientCapabilityError } from "./runner.ts";
+export { type RunningServer, type ServeOptions, serve } from "./serve.ts";
+export * from "./types.ts";

@@ -1,0 +1,176 @@
+import type {
+  ClientRequestMethod,
+  InputRequest,
+  JsonRpcErrorObject,
+  ToolCallEvent,
+  ToolCallRequest,
+} from "@omni/contracts";
+import {
+  type CallChannel,
+  ClientRequestError,
+  type CompiledServer,
+  runTool,
+  type StreamEvent,
+} from "./runner.ts";
+
+interface PendingRequest {
+  method: ClientRequestMethod;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/** Calls running now (a streamed call counts until its tool finishes). */
+export interface CallStats {
+  inflight: number;
+}
+
+/** Live calls that may receive callbacks, by call id. */
+export type CallRegistry = Map<string, RpcToolCall>;
+
+const encoder = new TextEncoder();
+/** Shared abort reason once a call has ended (allocated once: the fast path stays allocation-light). */
+const CALL_ENDED = new DOMException("The tool call ended", "AbortError");
+const JSON_HEADERS = { "content-type": "application/json" };
+const STREAM_HEADERS = { "content-type": "application/x-ndjson", "cache-control": "no-store" };
+
+function line(event: ToolCallEvent): Uint8Array {
+  return encoder.encode(`${JSON.stringify(event)}\n`);
+}
+
+/**
+ * One `POST /rpc/tools/call`. Framing: when the tool finishes before it emits anything, the response is
+ * the terminal event as one JSON document (`application/json`, the fast path); otherwise it is NDJSON
+ * (`application/x-ndjson`): `accepted`, then progress/log/request events, then exactly one terminal event.
+ */
+export class RpcToolCall implements CallChannel {
+  readonly live: boolean;
+  readonly clientCapabilities: ToolCallRequest["clientCapabilities"];
+  readonly inputResponses: ToolCallRequest["inputResponses"];
+  readonly progress: boolean;
+  readonly logLevel: ToolCallRequest["logLevel"];
+  private queue: Uint8Array[] = [];
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private wake: (() => void) | undefined;
+  private terminal: ToolCallEvent | undefined;
+  private closed = false;
+  private callId: string | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly body: ToolCallRequest,
+    private readonly registry: CallRegistry,
+  ) {
+    this.live = body.live;
+    this.clientCapabilities = body.clientCapabilities;
+    this.inputResponses = body.inputResponses;
+    this.progress = body.progress === true;
+    this.logLevel = body.logLevel;
+  }
+
+  emit(event: StreamEvent): void {
+    this.push(event);
+  }
+
+  readonly request = (request: InputRequest, signal: AbortSignal): Promise<unknown> => {
+    const id = String(this.nextId++);
+    return new Promise<unknown>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason instanceof Error ? signal.reason : new Error("The call was cancelled"));
+        return;
+      }
+      this.pending.set(id, { method: request.method, resolve, reject });
+      this.push({ type: "request", id, request });
+    });
+  };
+
+  /** Answer a pending request; false when the call or the request is unknown (already answered/ended). */
+  answer(id: string, result: unknown, error: JsonRpcErrorObject | undefined): boolean {
+    const pending = this.pending.get(id);
+    if (!pending) return false;
+    this.pending.delete(id);
+    if (error) pending.reject(new ClientRequestError(pending.method, error));
+    else pending.resolve(result);
+    return true;
+  }
+
+  /** Abort the tool's signal and reject the requests it waits on. */
+  cancel(reason: string): void {
+    if (this.abort.signal.aborted) return;
+    const error = new DOMException(reason, "AbortError");
+    if (this.callId) this.registry.delete(this.callId);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    this.abort.abort(error);
+  }
+
+  private push(event: ToolCallEvent): void {
+    if (this.closed) return;
+    const bytes = line(event);
+    if (this.controller) this.controller.enqueue(bytes);
+    else {
+      this.queue.push(bytes);
+      this.wake?.();
+    }
+  }
+
+  private finish(event: ToolCallEvent): void {
+    this.terminal = event;
+    if (this.callId) this.registry.delete(this.callId);
+    for (const p of this.pending.values()) p.reject(CALL_ENDED);
+    this.pending.clear();
+    if (this.controller && !this.closed) {
+      this.closed = true;
+      this.controller.enqueue(line(event));
+      this.controller.close();
+    }
+    this.wake?.();
+  }
+
+  /** Run the tool and answer with the fast JSON path or the NDJSON stream. */
+  async respond(server: CompiledServer, requestSignal: AbortSignal, stats: CallStats): Promise<Response> {
+    stats.inflight++;
+    const onAbort = () => this.cancel("The client cancelled the call");
+    requestSignal.addEventListener("abort", onAbort, { once: true });
+    const signal = this.abort.signal;
+    const run = runTool(server, this.body.name, this.body.arguments, this.body.scope, this, signal).then(
+      (event) => {
+        stats.inflight--;
+        this.finish(event);
+        // Stray work of the finished tool (timers, fetches tied to ctx.signal) stops here.
+        if (!this.abort.signal.aborted) this.abort.abort(CALL_ENDED);
+      },
+    );
+    if (this.terminal === undefined && this.queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    if (this.terminal !== undefined && this.queue.length === 0) {
+      return new Response(JSON.stringify(this.terminal), { headers: JSON_HEADERS });
+    }
+    const callId = crypto.randomUUID();
+    this.callId = callId;
+    if (this.terminal === undefined) this.registry.set(callId, this);
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        controller.enqueue(line({ type: "accepted", callId }));
+        for (const bytes of this.queue) controller.enqueue(bytes);
+        this.queue = [];
+        if (this.terminal !== undefined) {
+          this.closed = true;
+          controller.enqueue(line(this.terminal));
+          controller.close();
+        } else this.controller = controller;
+      },
+      cancel: () => {
+        this.closed = true;
+        this.cancel("The client cancelled the call");
+      },
+    });
+    void run;
+    return new Response(stream, { headers: STREAM_HEADERS });
+  }
+}

@@ -1,0 +1,64 @@
+import { createServerApp, type ServerAppOptions } from "./app.ts";
+import type { ServerDefinition } from "./types.ts";
+
+export interface ServeOptions extends ServerAppOptions {
+  /** Default: `PORT` from env, else 0 (a free port). */
+  port?: number;
+  /** Default: `HOST` from env, else 127.0.0.1. */
+  hostname?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function envPort(): number | undefined {
+  const raw = process.env.PORT;
+  if (raw === undefined || raw === "") return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT must be an integer between 0 and 65535, got "${raw}"`);
+  }
+  return port;
+}
+
+/**
+ * Listen with a definition's app, log one line, and stop gracefully on SIGINT/SIGTERM (in-flight calls
+ * are cancelled, MCP sessions closed, then `def.close()` runs).
+ */
+export function serve(def: ServerDefinition, options: ServeOptions = {}): RunningServer {
+  const { port: portOption, hostname: hostOption, ...appOptions } = options;
+  const port = portOption ?? envPort() ?? 0;
+  const hostname = hostOption ?? process.env.HOST ?? "127.0.0.1";
+  // Streamed tool calls may be quiet for long stretches; the gateway bounds them, not the socket timer.
+  const app = createServerApp(def, appOptions).listen({ port, hostname, idleTimeout: 0 });
+  const bound = app.server?.port ?? port;
+  const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${bound}`;
+  console.log(`${def.name} ${def.version} listening on ${url} (RPC /rpc, MCP ${url}/mcp)`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      await app.stop();
+      await def.close?.();
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.log(`${def.name}: ${signal} received, shutting down`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(`${def.name}: shutdown failed`, error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return { url, port: bound, stop };
+}
