@@ -24,7 +24,10 @@ export type ApiError = v.InferOutput<typeof ApiError>;
 export const ItemSource = v.picklist(["code", "default", "override", "org"]);
 export type ItemSource = v.InferOutput<typeof ItemSource>;
 
-const ServerName = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "server names are lowercase identifiers"));
+const ServerName = v.pipe(
+  v.string(),
+  v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "server names are lowercase identifiers"),
+);
 const Title = v.pipe(v.string(), v.maxLength(200));
 const Description = v.pipe(v.string(), v.maxLength(4000));
 const Arguments = v.pipe(v.array(PromptArgument), v.maxLength(32));

@@ -29,7 +29,10 @@ export const AuthErrorBody = v.object({
 });
 export type AuthErrorBody = v.InferOutput<typeof AuthErrorBody>;
 
-const IsoDate = v.pipe(v.string(), v.isoTimestamp("expected an ISO 8601 timestamp, e.g. 2030-01-01T00:00:00Z"));
+const IsoDate = v.pipe(
+  v.string(),
+  v.isoTimestamp("expected an ISO 8601 timestamp, e.g. 2030-01-01T00:00:00Z"),
+);
 
 export const CreateApiKeyInput = v.object({
   name: v.pipe(v.string(), v.trim(), v.minLength(1, "name must not be empty"), v.maxLength(100)),

@@ -37,6 +37,10 @@ const migrationsFolder = join(packageRoot, "migrations");
 const defaultDataDir = resolve(packageRoot, "..", ".data", "pglite");
 
 const drivers = new WeakMap<object, Driver>();
+/** The postgres-js client behind a Postgres database (for the migration lock). */
+const postgresClients = new WeakMap<object, postgres.Sql>();
+/** Advisory lock key held while migrating, so replicas starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_301_845_112;
 
 /** Opens the database: real Postgres when a URL is given (or `DATABASE_URL` is set), else PGlite. */
 export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
@@ -46,6 +50,7 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     const client = postgres(url, { onnotice: () => {}, max: 10 });
     const db = drizzlePostgres(client, { schema, logger });
     drivers.set(db, "postgres");
+    postgresClients.set(db, client);
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
   const dataDir = opts.dataDir ?? defaultDataDir;
@@ -68,8 +73,16 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
  */
 export async function migrate(db: Database): Promise<void> {
   const driver = drivers.get(db);
-  if (driver === "postgres") {
-    await migratePostgres(db as Parameters<typeof migratePostgres>[0], { migrationsFolder });
+  const client = postgresClients.get(db);
+  if (driver === "postgres" && client) {
+    const lock = await client.reserve();
+    try {
+      await lock`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migratePostgres(db as Parameters<typeof migratePostgres>[0], { migrationsFolder });
+    } finally {
+      await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
+      lock.release();
+    }
   } else if (driver === "pglite") {
     await migratePglite(db as Parameters<typeof migratePglite>[0], { migrationsFolder });
   } else {

@@ -33,3 +33,4 @@ export type {
 export * as schema from "./schema/index.ts";
 export { DEMO_ORG_ID, DEMO_USER_ID, seed } from "./seed.ts";
 export { createTestDatabase, type TestDatabaseOptions } from "./testing.ts";
+export { InvalidRowError } from "./validation.ts";

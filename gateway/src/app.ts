@@ -2,6 +2,8 @@ import { type AnyElysia, Elysia } from "elysia";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { StreamableHttp } from "./mcp/http.ts";
+import { ModernHttp } from "./mcp/modern/handler.ts";
+import { createStateSealer } from "./mcp/modern/state.ts";
 import { createWsConnection } from "./mcp/ws.ts";
 import type { Authenticator, ConfigService } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
@@ -71,7 +73,18 @@ export function createGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
   });
+  const modern = new ModernHttp({
+    dispatcher,
+    config: deps.config,
+    registry: deps.registry,
+    sealer: createStateSealer(process.env, logger),
+    serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+    keepAliveMs: options.keepAliveMs,
+    logger,
+  });
   const http = new StreamableHttp({
+    modern,
     dispatcher,
     authenticator: deps.authenticator,
     maxBodyBytes: options.maxBodyBytes,
@@ -89,7 +102,10 @@ export function createGateway(deps: GatewayDeps) {
         });
       }
     })
-    .onStop(() => dispatcher.close())
+    .onStop(() => {
+      dispatcher.close();
+      modern.close();
+    })
     .get("/health", () => {
       const servers = deps.registry.health();
       const healthy = servers.every((s) => s.healthy > 0);

@@ -3,6 +3,7 @@ import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { guard } from "../errors.ts";
 import { defaultPrompts, organizationPrompts } from "../schema/index.ts";
+import { checkDefaultPrompt, checkOrganizationPrompt } from "../validation.ts";
 
 export type DefaultPrompt = typeof defaultPrompts.$inferSelect;
 export type OrganizationPrompt = typeof organizationPrompts.$inferSelect;
@@ -52,12 +53,12 @@ export function promptsRepo(db: Database) {
       return row ?? null;
     },
     async createDefault(input: NewDefaultPrompt): Promise<DefaultPrompt> {
-      const [row] = await guard(db.insert(defaultPrompts).values(input).returning());
+      const [row] = await guard(db.insert(defaultPrompts).values(checkDefaultPrompt(input)).returning());
       return row!;
     },
     /** Inserts or updates by (server, name). */
     async upsertDefault(input: NewDefaultPrompt): Promise<DefaultPrompt> {
-      const { id: _id, ...set } = input;
+      const { id: _id, ...set } = checkDefaultPrompt(input);
       const [row] = await db
         .insert(defaultPrompts)
         .values(input)
@@ -97,7 +98,7 @@ export function promptsRepo(db: Database) {
       const [row] = await guard(
         db
           .insert(organizationPrompts)
-          .values({ ...input, organizationId: orgId })
+          .values(checkOrganizationPrompt({ ...input, organizationId: orgId }))
           .returning(),
       );
       return row!;
@@ -107,7 +108,9 @@ export function promptsRepo(db: Database) {
       id: string,
       patch: OrganizationPromptPatch,
     ): Promise<OrganizationPrompt | null> {
-      const [row] = await guard(db.update(organizationPrompts).set(patch).where(own(orgId, id)).returning());
+      const [row] = await guard(
+        db.update(organizationPrompts).set(checkOrganizationPrompt(patch)).where(own(orgId, id)).returning(),
+      );
       return row ?? null;
     },
     async delete(orgId: string, id: string): Promise<boolean> {

@@ -84,7 +84,9 @@ function issueField(path: readonly unknown[] | undefined): string | undefined {
   if (!path?.length) return undefined;
   return path
     .map((segment) =>
-      typeof segment === "object" && segment !== null && "key" in segment ? String(segment.key) : String(segment),
+      typeof segment === "object" && segment !== null && "key" in segment
+        ? String(segment.key)
+        : String(segment),
     )
     .join(".");
 }
@@ -103,9 +105,7 @@ function standardOf(validator: unknown): StandardLike | null {
 }
 
 const IssueList = v.object({
-  issues: v.optional(
-    v.array(v.object({ message: v.string(), path: v.optional(v.array(v.unknown())) })),
-  ),
+  issues: v.optional(v.array(v.object({ message: v.string(), path: v.optional(v.array(v.unknown())) }))),
 });
 
 /** The first issue of a failed validation, with its field path (valibot via Standard Schema). */
@@ -118,11 +118,21 @@ function firstIssue(error: Readonly<ValidationError>): { message: string; field?
   return field ? { message: `${field}: ${issue.message}`, field } : { message: issue.message };
 }
 
-const ERROR_RESPONSES = { 400: ApiError, 401: ApiError, 403: ApiError, 404: ApiError, 409: ApiError, 422: ApiError };
+const ERROR_RESPONSES = {
+  400: ApiError,
+  401: ApiError,
+  403: ApiError,
+  404: ApiError,
+  409: ApiError,
+  422: ApiError,
+};
 
 const IdParams = v.object({ id: v.pipe(v.string(), v.maxLength(100)) });
 const ServerParams = v.object({ server: v.pipe(v.string(), v.maxLength(64)) });
-const DefaultParams = v.object({ server: v.pipe(v.string(), v.maxLength(64)), name: PromptTemplate.entries.name });
+const DefaultParams = v.object({
+  server: v.pipe(v.string(), v.maxLength(64)),
+  name: PromptTemplate.entries.name,
+});
 const SecretParams = v.object({ server: v.pipe(v.string(), v.maxLength(64)), name: SecretName });
 
 export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
@@ -133,7 +143,11 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
   const as = async (request: Request, need: Permission | null): Promise<OrgContext> => {
     const resolved = await resolveOrg({ request });
     if ("status" in resolved) {
-      throw new AdminError(resolved.status, resolved.status === 401 ? "unauthorized" : "forbidden", resolved.message);
+      throw new AdminError(
+        resolved.status,
+        resolved.status === 401 ? "unauthorized" : "forbidden",
+        resolved.message,
+      );
     }
     const refusal = authorize(resolved, need);
     if (refusal) throw new AdminError(403, "forbidden", refusal);
@@ -142,11 +156,17 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
 
   return (
     new Elysia({ name: "omni-admin-config", prefix: "/api" })
-      .error({ AdminError })
       .onError(({ code, error, set }) => {
-        if (code === "AdminError") {
+        // (AdminError carries its own `code`, which Elysia reports as `code`: match on the class.)
+        if (error instanceof AdminError) {
           set.status = error.status;
-          return { error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } };
+          return {
+            error: {
+              code: error.code,
+              message: error.message,
+              ...(error.field ? { field: error.field } : {}),
+            },
+          };
         }
         if (code === "VALIDATION") {
           const { message, field } = firstIssue(error);
@@ -162,12 +182,19 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
         }
       })
       // ---- prompts
-      .get("/prompts", async ({ request }) => ({ prompts: await service.listPrompts((await as(request, "admin:read")).orgId) }), {
-        response: { 200: AdminPromptList, ...ERROR_RESPONSES },
-      })
+      .get(
+        "/prompts",
+        async ({ request }) => ({
+          prompts: await service.listPrompts((await as(request, "admin:read")).orgId),
+        }),
+        {
+          response: { 200: AdminPromptList, ...ERROR_RESPONSES },
+        },
+      )
       .post(
         "/prompts",
-        async ({ request, body, status }) => status(201, await service.createPrompt(await as(request, "admin:write"), body)),
+        async ({ request, body, status }) =>
+          status(201, await service.createPrompt(await as(request, "admin:write"), body)),
         { body: CreatePromptBody, response: { 201: AdminPrompt, ...ERROR_RESPONSES } },
       )
       .post(
@@ -177,7 +204,8 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .patch(
         "/prompts/:id",
-        async ({ request, params, body }) => service.updatePrompt(await as(request, "admin:write"), params.id, body),
+        async ({ request, params, body }) =>
+          service.updatePrompt(await as(request, "admin:write"), params.id, body),
         { params: IdParams, body: UpdatePromptBody, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
       )
       .delete(
@@ -192,11 +220,16 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
         "/prompts/defaults/:server/:name",
         async ({ request, params, body }) =>
           service.overridePrompt(await as(request, "admin:write"), params.server, params.name, body),
-        { params: DefaultParams, body: OverridePromptBody, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
+        {
+          params: DefaultParams,
+          body: OverridePromptBody,
+          response: { 200: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
       .delete(
         "/prompts/defaults/:server/:name",
-        async ({ request, params }) => service.revertPrompt(await as(request, "admin:write"), params.server, params.name),
+        async ({ request, params }) =>
+          service.revertPrompt(await as(request, "admin:write"), params.server, params.name),
         { params: DefaultParams, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
       )
       .post(
@@ -214,12 +247,15 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       // ---- resources
       .get(
         "/resources",
-        async ({ request }) => ({ resources: await service.listResources((await as(request, "admin:read")).orgId) }),
+        async ({ request }) => ({
+          resources: await service.listResources((await as(request, "admin:read")).orgId),
+        }),
         { response: { 200: AdminResourceList, ...ERROR_RESPONSES } },
       )
       .post(
         "/resources",
-        async ({ request, body, status }) => status(201, await service.createResource(await as(request, "admin:write"), body)),
+        async ({ request, body, status }) =>
+          status(201, await service.createResource(await as(request, "admin:write"), body)),
         { body: CreateResourceBody, response: { 201: AdminResource, ...ERROR_RESPONSES } },
       )
       .put(
@@ -229,17 +265,20 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .post(
         "/resources/disable",
-        async ({ request, body }) => service.setResourceDisabled(await as(request, "admin:write"), body.uri, true),
+        async ({ request, body }) =>
+          service.setResourceDisabled(await as(request, "admin:write"), body.uri, true),
         { body: ResourceUriBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
       )
       .post(
         "/resources/enable",
-        async ({ request, body }) => service.setResourceDisabled(await as(request, "admin:write"), body.uri, false),
+        async ({ request, body }) =>
+          service.setResourceDisabled(await as(request, "admin:write"), body.uri, false),
         { body: ResourceUriBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
       )
       .patch(
         "/resources/:id",
-        async ({ request, params, body }) => service.updateResource(await as(request, "admin:write"), params.id, body),
+        async ({ request, params, body }) =>
+          service.updateResource(await as(request, "admin:write"), params.id, body),
         { params: IdParams, body: UpdateResourceBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
       )
       .delete(
@@ -258,8 +297,13 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .patch(
         "/services/:server",
-        async ({ request, params, body }) => service.updateService(await as(request, "admin:write"), params.server, body),
-        { params: ServerParams, body: UpdateServiceBody, response: { 200: AdminService, ...ERROR_RESPONSES } },
+        async ({ request, params, body }) =>
+          service.updateService(await as(request, "admin:write"), params.server, body),
+        {
+          params: ServerParams,
+          body: UpdateServiceBody,
+          response: { 200: AdminService, ...ERROR_RESPONSES },
+        },
       )
       .put(
         "/services/:server/secrets/:name",
@@ -281,7 +325,8 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .delete(
         "/services/:server/credentials/:name",
-        async ({ request, params }) => service.setCredential(await as(request, null), params.server, params.name, null),
+        async ({ request, params }) =>
+          service.setCredential(await as(request, null), params.server, params.name, null),
         { params: SecretParams, response: { 200: AdminService, ...ERROR_RESPONSES } },
       )
   );

@@ -36,7 +36,13 @@ import { type ChangeKind, ConfigError } from "../ports.ts";
  * replica and, when an audit sink is given, records who changed what (never secret values).
  */
 
-export type AdminErrorCode = "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "invalid";
+export type AdminErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "invalid";
 
 export class AdminError extends Error {
   constructor(
@@ -97,7 +103,12 @@ export function createAdminService(deps: AdminServiceDeps) {
   const codePrompts = () => deps.codePrompts?.() ?? new Map<string, PromptTemplate[]>();
   const logger = deps.logger ?? console;
 
-  async function after(org: OrgContext, kinds: ChangeKind[], audit: { action: string; target: { type: string; id: string }; before?: unknown; after?: unknown }, uris?: string[]) {
+  async function after(
+    org: OrgContext,
+    kinds: ChangeKind[],
+    audit: { action: string; target: { type: string; id: string }; before?: unknown; after?: unknown },
+    uris?: string[],
+  ) {
     await deps.config.invalidate({ orgId: org.orgId, kinds, ...(uris ? { uris } : {}) });
     if (!deps.audit) return;
     const actor = {
@@ -129,7 +140,10 @@ export function createAdminService(deps: AdminServiceDeps) {
   function promptsView(snap: OrgSnapshot, updated: Map<string, Date>): AdminPrompt[] {
     const code = codePrompts();
     const merged = mergeCatalog(snap, code);
-    const enabled = snap.servers.filter((s) => s.enabled).map((s) => s.name).sort();
+    const enabled = snap.servers
+      .filter((s) => s.enabled)
+      .map((s) => s.name)
+      .sort();
     const base = serverPromptsOf(snap, code, enabled);
     const out: AdminPrompt[] = [];
     const claimed = new Set<string>();
@@ -156,7 +170,9 @@ export function createAdminService(deps: AdminServiceDeps) {
       };
     };
     for (const server of enabled) {
-      for (const item of [...base.get(server)!.values()].sort((a, b) => a.template.name.localeCompare(b.template.name))) {
+      for (const item of [...base.get(server)!.values()].sort((a, b) =>
+        a.template.name.localeCompare(b.template.name),
+      )) {
         const row = snap.orgPrompts.find((p) => p.server === server && p.name === item.template.name);
         if (row) claimed.add(row.id);
         const overridden = row && (row.title ?? row.description ?? row.arguments ?? row.messages) !== null;
@@ -200,10 +216,16 @@ export function createAdminService(deps: AdminServiceDeps) {
     const snap = await loadSnapshot(deps.db, orgId);
     const service = snap.servers.find((s) => s.name === serverName);
     if (!service?.enabled) {
-      throw new AdminError(404, "not_found", `server "${serverName}" is not enabled for this organization`, "server");
+      throw new AdminError(
+        404,
+        "not_found",
+        `server "${serverName}" is not enabled for this organization`,
+        "server",
+      );
     }
     const item = serverPromptsOf(snap, codePrompts(), [serverName]).get(serverName)!.get(name);
-    if (!item) throw new AdminError(404, "not_found", `server "${serverName}" has no prompt named "${name}"`, "name");
+    if (!item)
+      throw new AdminError(404, "not_found", `server "${serverName}" has no prompt named "${name}"`, "name");
     return { snap, serverId: service.serverId, item };
   }
 
@@ -240,7 +262,11 @@ export function createAdminService(deps: AdminServiceDeps) {
         messages: body.messages,
       }),
     );
-    await after(org, ["prompts"], { action: "prompt.create", target: { type: "prompt", id: row.id }, after: body });
+    await after(org, ["prompts"], {
+      action: "prompt.create",
+      target: { type: "prompt", id: row.id },
+      after: body,
+    });
     return promptView(org.orgId, (p) => p.id === row.id);
   }
 
@@ -272,7 +298,12 @@ export function createAdminService(deps: AdminServiceDeps) {
       tx.prompts.update(org.orgId, id, { ...next, ...(body.name === undefined ? {} : { name: body.name }) }),
     );
     if (!row) throw notFound(`this organization has no prompt with id "${id}"`);
-    await after(org, ["prompts"], { action: "prompt.update", target: { type: "prompt", id }, before: current, after: row });
+    await after(org, ["prompts"], {
+      action: "prompt.update",
+      target: { type: "prompt", id },
+      before: current,
+      after: row,
+    });
     return promptView(org.orgId, (p) => p.id === id);
   }
 
@@ -280,7 +311,11 @@ export function createAdminService(deps: AdminServiceDeps) {
     const current = await repos.prompts.get(org.orgId, id);
     const deleted = current && (await transaction((tx) => tx.prompts.delete(org.orgId, id)));
     if (!deleted) throw notFound(`this organization has no prompt with id "${id}"`);
-    await after(org, ["prompts"], { action: "prompt.delete", target: { type: "prompt", id }, before: current });
+    await after(org, ["prompts"], {
+      action: "prompt.delete",
+      target: { type: "prompt", id },
+      before: current,
+    });
   }
 
   async function overridePrompt(
@@ -319,7 +354,11 @@ export function createAdminService(deps: AdminServiceDeps) {
         if (!disabled) return null;
         return (await tx.prompts.create(org.orgId, { serverId, name, disabled: true })).id;
       }
-      const bare = existing.title === null && existing.description === null && existing.arguments === null && existing.messages === null;
+      const bare =
+        existing.title === null &&
+        existing.description === null &&
+        existing.arguments === null &&
+        existing.messages === null;
       if (!disabled && bare) {
         await tx.prompts.delete(org.orgId, existing.id);
         return null;
@@ -339,7 +378,11 @@ export function createAdminService(deps: AdminServiceDeps) {
     const existing = await repos.prompts.find(org.orgId, server.id, name);
     if (!existing) throw notFound(`prompt "${name}" of ${serverName} has no override in this organization`);
     await transaction((tx) => tx.prompts.delete(org.orgId, existing.id));
-    await after(org, ["prompts"], { action: "prompt.revert", target: { type: "prompt", id: existing.id }, before: existing });
+    await after(org, ["prompts"], {
+      action: "prompt.revert",
+      target: { type: "prompt", id: existing.id },
+      before: existing,
+    });
     return promptView(org.orgId, (p) => p.server === serverName && p.name === name);
   }
 
@@ -376,7 +419,13 @@ export function createAdminService(deps: AdminServiceDeps) {
     const claimed = new Set<string>();
     const view = (
       id: string | null,
-      fields: { uri: string; name: string; server: string | null; source: AdminResource["source"]; disabled: boolean },
+      fields: {
+        uri: string;
+        name: string;
+        server: string | null;
+        source: AdminResource["source"];
+        disabled: boolean;
+      },
       rest: { title?: string; description?: string; mimeType?: string; text?: string; blob?: string },
     ): AdminResource => {
       const shown = merged.resources.get(fields.uri);
@@ -393,7 +442,8 @@ export function createAdminService(deps: AdminServiceDeps) {
       const row = snap.orgResources.find((r) => r.uri === d.uri);
       if (row) claimed.add(row.id);
       const overridden =
-        row && [row.name, row.title, row.description, row.mimeType, row.text, row.blob].some((x) => x !== null);
+        row &&
+        [row.name, row.title, row.description, row.mimeType, row.text, row.blob].some((x) => x !== null);
       const ownContent = row && (row.text !== null || row.blob !== null);
       out.push(
         view(
@@ -421,7 +471,13 @@ export function createAdminService(deps: AdminServiceDeps) {
         view(
           row.id,
           { uri: row.uri, name: row.name, server: row.server, source: "org", disabled: row.disabled },
-          stripNulls({ title: row.title, description: row.description, mimeType: row.mimeType, text: row.text, blob: row.blob }),
+          stripNulls({
+            title: row.title,
+            description: row.description,
+            mimeType: row.mimeType,
+            text: row.text,
+            blob: row.blob,
+          }),
         ),
       );
     }
@@ -445,7 +501,10 @@ export function createAdminService(deps: AdminServiceDeps) {
     checkContent(body.text, body.blob, true);
     const serverId = body.server ? (await serverByName(body.server)).id : null;
     if (await repos.resources.getDefault(body.uri)) {
-      throw conflict(`"${body.uri}" is a server's default resource: override it with PUT /api/resources/override`, "uri");
+      throw conflict(
+        `"${body.uri}" is a server's default resource: override it with PUT /api/resources/override`,
+        "uri",
+      );
     }
     const row = await transaction((tx) =>
       tx.resources.create(org.orgId, {
@@ -459,11 +518,24 @@ export function createAdminService(deps: AdminServiceDeps) {
         blob: body.blob ?? null,
       }),
     );
-    await after(org, ["resources"], { action: "resource.create", target: { type: "resource", id: row.id }, after: { ...body, text: undefined, blob: undefined } }, [body.uri]);
+    await after(
+      org,
+      ["resources"],
+      {
+        action: "resource.create",
+        target: { type: "resource", id: row.id },
+        after: { ...body, text: undefined, blob: undefined },
+      },
+      [body.uri],
+    );
     return resourceView(org.orgId, row.uri);
   }
 
-  async function updateResource(org: OrgContext, id: string, body: UpdateResourceBody): Promise<AdminResource> {
+  async function updateResource(
+    org: OrgContext,
+    id: string,
+    body: UpdateResourceBody,
+  ): Promise<AdminResource> {
     const current = await repos.resources.get(org.orgId, id);
     if (!current) throw notFound(`this organization has no resource with id "${id}"`);
     checkContent(body.text, body.blob, false);
@@ -483,7 +555,9 @@ export function createAdminService(deps: AdminServiceDeps) {
     }
     const row = await transaction((tx) => tx.resources.update(org.orgId, id, next));
     if (!row) throw notFound(`this organization has no resource with id "${id}"`);
-    await after(org, ["resources"], { action: "resource.update", target: { type: "resource", id } }, [row.uri]);
+    await after(org, ["resources"], { action: "resource.update", target: { type: "resource", id } }, [
+      row.uri,
+    ]);
     return resourceView(org.orgId, row.uri);
   }
 
@@ -491,14 +565,21 @@ export function createAdminService(deps: AdminServiceDeps) {
     const current = await repos.resources.get(org.orgId, id);
     const deleted = current && (await transaction((tx) => tx.resources.delete(org.orgId, id)));
     if (!deleted) throw notFound(`this organization has no resource with id "${id}"`);
-    await after(org, ["resources"], { action: "resource.delete", target: { type: "resource", id } }, [current.uri]);
+    await after(org, ["resources"], { action: "resource.delete", target: { type: "resource", id } }, [
+      current.uri,
+    ]);
   }
 
   async function defaultResourceFor(orgId: string, uri: string) {
     const snap = await loadSnapshot(deps.db, orgId);
     const d = snap.defaultResources.find((r) => r.uri === uri);
     if (!d) {
-      throw new AdminError(404, "not_found", `"${uri}" is not a default resource of a server this organization has enabled`, "uri");
+      throw new AdminError(
+        404,
+        "not_found",
+        `"${uri}" is not a default resource of a server this organization has enabled`,
+        "uri",
+      );
     }
     return snap.servers.find((s) => s.name === d.server)!.serverId;
   }
@@ -520,11 +601,20 @@ export function createAdminService(deps: AdminServiceDeps) {
         ? (await tx.resources.update(org.orgId, existing.id, fields))!
         : tx.resources.create(org.orgId, { serverId, uri: body.uri, ...fields });
     });
-    await after(org, ["resources"], { action: "resource.override", target: { type: "resource", id: row.id } }, [body.uri]);
+    await after(
+      org,
+      ["resources"],
+      { action: "resource.override", target: { type: "resource", id: row.id } },
+      [body.uri],
+    );
     return resourceView(org.orgId, body.uri);
   }
 
-  async function setResourceDisabled(org: OrgContext, uri: string, disabled: boolean): Promise<AdminResource> {
+  async function setResourceDisabled(
+    org: OrgContext,
+    uri: string,
+    disabled: boolean,
+  ): Promise<AdminResource> {
     const serverId = await defaultResourceFor(org.orgId, uri);
     await transaction(async (tx) => {
       const existing = await tx.resources.getByUri(org.orgId, uri);
@@ -532,20 +622,34 @@ export function createAdminService(deps: AdminServiceDeps) {
         if (disabled) await tx.resources.create(org.orgId, { serverId, uri, disabled: true });
         return;
       }
-      const bare = [existing.name, existing.title, existing.description, existing.mimeType, existing.text, existing.blob].every(
-        (x) => x === null,
-      );
+      const bare = [
+        existing.name,
+        existing.title,
+        existing.description,
+        existing.mimeType,
+        existing.text,
+        existing.blob,
+      ].every((x) => x === null);
       if (!disabled && bare) await tx.resources.delete(org.orgId, existing.id);
       else await tx.resources.update(org.orgId, existing.id, { disabled });
     });
-    await after(org, ["resources"], { action: disabled ? "resource.disable" : "resource.enable", target: { type: "resource", id: uri } }, [uri]);
+    await after(
+      org,
+      ["resources"],
+      { action: disabled ? "resource.disable" : "resource.enable", target: { type: "resource", id: uri } },
+      [uri],
+    );
     return resourceView(org.orgId, uri);
   }
 
   // ---- services, settings, secrets, own credentials ---------------------------------------------------
 
   function secretStates(secrets: SecretEnvelopes, updatedAt: Date): Record<string, SecretState> {
-    return Object.fromEntries(Object.keys(secrets).sort().map((name) => [name, { set: true as const, updatedAt: iso(updatedAt) }]));
+    return Object.fromEntries(
+      Object.keys(secrets)
+        .sort()
+        .map((name) => [name, { set: true as const, updatedAt: iso(updatedAt) }]),
+    );
   }
 
   async function listServices(org: OrgContext): Promise<AdminService[]> {
@@ -575,7 +679,11 @@ export function createAdminService(deps: AdminServiceDeps) {
     return found;
   }
 
-  async function updateService(org: OrgContext, name: string, body: UpdateServiceBody): Promise<AdminService> {
+  async function updateService(
+    org: OrgContext,
+    name: string,
+    body: UpdateServiceBody,
+  ): Promise<AdminService> {
     const server = await serverByName(name);
     const result = await transaction(async (tx) => {
       const current = await tx.services.get(org.orgId, server.id);
@@ -594,22 +702,34 @@ export function createAdminService(deps: AdminServiceDeps) {
     await after(org, toggled ? ["tools", "prompts", "resources"] : [], {
       action: "service.update",
       target: { type: "service", id: name },
-      before: result.before ? { enabled: result.before.enabled, settings: result.before.settings } : undefined,
+      before: result.before
+        ? { enabled: result.before.enabled, settings: result.before.settings }
+        : undefined,
       after: { enabled: result.row.enabled, settings: result.row.settings },
     });
     return serviceView(org, name);
   }
 
-  async function setSecret(org: OrgContext, name: string, secret: string, value: string | null): Promise<AdminService> {
+  async function setSecret(
+    org: OrgContext,
+    name: string,
+    secret: string,
+    value: string | null,
+  ): Promise<AdminService> {
     const server = await serverByName(name);
     await transaction(async (tx) => {
       const current = await tx.services.get(org.orgId, server.id);
       const secrets = { ...(current?.secrets ?? {}) };
       if (value === null) {
-        if (!(secret in secrets)) throw new AdminError(404, "not_found", `secret "${secret}" of ${name} is not set`, "name");
+        if (!(secret in secrets))
+          throw new AdminError(404, "not_found", `secret "${secret}" of ${name} is not set`, "name");
         delete secrets[secret];
       } else {
-        secrets[secret] = deps.config.secrets.encrypt(value, { orgId: org.orgId, server: name, name: secret });
+        secrets[secret] = deps.config.secrets.encrypt(value, {
+          orgId: org.orgId,
+          server: name,
+          name: secret,
+        });
       }
       if (current) await tx.services.update(org.orgId, server.id, { secrets });
       else await tx.services.create(org.orgId, server.id, { enabled: false, secrets });
@@ -622,10 +742,19 @@ export function createAdminService(deps: AdminServiceDeps) {
     return serviceView(org, name);
   }
 
-  async function setCredential(org: OrgContext, name: string, secret: string, value: string | null): Promise<AdminService> {
+  async function setCredential(
+    org: OrgContext,
+    name: string,
+    secret: string,
+    value: string | null,
+  ): Promise<AdminService> {
     const userId = org.userId;
     if (!userId) {
-      throw new AdminError(400, "bad_request", "personal credentials belong to a member: this request is not made by a user");
+      throw new AdminError(
+        400,
+        "bad_request",
+        "personal credentials belong to a member: this request is not made by a user",
+      );
     }
     const server = await serverByName(name);
     await transaction(async (tx) => {
@@ -637,7 +766,12 @@ export function createAdminService(deps: AdminServiceDeps) {
         }
         delete secrets[secret];
       } else {
-        secrets[secret] = deps.config.secrets.encrypt(value, { orgId: org.orgId, server: name, name: secret, userId });
+        secrets[secret] = deps.config.secrets.encrypt(value, {
+          orgId: org.orgId,
+          server: name,
+          name: secret,
+          userId,
+        });
       }
       if (Object.keys(secrets).length === 0) await tx.credentials.remove(org.orgId, userId, server.id);
       else await tx.credentials.upsert(org.orgId, userId, server.id, secrets);

@@ -57,7 +57,8 @@ export function auditRowHash(row: ChainedFields): string {
     .digest("hex");
 }
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie|session|bearer|signature/i;
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie|session|bearer|signature/i;
 export const REDACTED = "[redacted]";
 
 /** Replaces the values of secret-looking keys (password, token, apiKey, secret, ...) at any depth. */
@@ -82,7 +83,10 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * The changed part of a write: for two objects, only the top-level keys whose values differ (a key
  * missing on one side shows as absent there); otherwise the values themselves.
  */
-export function diff(before: unknown, after: unknown): { before: unknown; after: unknown; changed: string[] } {
+export function diff(
+  before: unknown,
+  after: unknown,
+): { before: unknown; after: unknown; changed: string[] } {
   if (!isRecord(before) || !isRecord(after)) return { before, after, changed: [] };
   const b: Record<string, unknown> = {};
   const a: Record<string, unknown> = {};

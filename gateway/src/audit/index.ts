@@ -1,5 +1,11 @@
 import type { AuditEntryDto, AuditVerifyResult, OrgContext } from "@omni/contracts";
-import { type ActorType, type AuditRow, createRepositories, type Database, type Repositories } from "@omni/db";
+import {
+  type ActorType,
+  type AuditRow,
+  createRepositories,
+  type Database,
+  type Repositories,
+} from "@omni/db";
 import type { Logger } from "../security/log.ts";
 import { auditRowHash, diff, redact } from "./chain.ts";
 
@@ -87,7 +93,10 @@ export function toAuditDto(row: AuditRow): AuditEntryDto {
  * row), a `prev_hash` that is not the previous row's hash (deleted/reordered), or a row whose contents no
  * longer hash to its `hash` (edited). Callable from the CLI: `verifyAuditChain(db, orgId)`.
  */
-export async function verifyAuditChain(db: Database | Repositories, orgId: string): Promise<AuditVerifyResult> {
+export async function verifyAuditChain(
+  db: Database | Repositories,
+  orgId: string,
+): Promise<AuditVerifyResult> {
   const repos = "audit" in db ? db : createRepositories(db);
   const pageSize = 1000;
   let expectedSeq = 1;
@@ -128,10 +137,12 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
   }
 
   async function record(input: AuditRecordInput): Promise<AuditEntryDto> {
-    const changes =
+    // Diff the raw values (so a changed secret shows as changed), then redact what is stored.
+    const raw =
       input.before === undefined && input.after === undefined
         ? { before: null, after: null, changed: [] as string[] }
-        : diff(redact(input.before ?? null), redact(input.after ?? null));
+        : diff(input.before ?? null, input.after ?? null);
+    const changes = { before: redact(raw.before), after: redact(raw.after), changed: raw.changed };
     const metadata = redact({
       ...(input.metadata ?? {}),
       ...(changes.changed.length ? { changed: changes.changed } : {}),

@@ -1,7 +1,7 @@
 import type { OrgContext } from "@omni/contracts";
 import { type ApiKey, createRepositories, type Database, schema } from "@omni/db";
 import { and, eq } from "drizzle-orm";
-import type { AuthOutcome, Authenticator } from "../ports.ts";
+import type { Authenticator, AuthOutcome } from "../ports.ts";
 import type { Logger } from "../security/log.ts";
 import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from "./api-keys.ts";
 import { type ClerkOptions, verifyClerkToken } from "./clerk.ts";
@@ -119,9 +119,12 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & {
     const last = touched.get(row.id) ?? row.lastUsedAt?.getTime() ?? 0;
     if (Date.now() - last >= touchEvery) {
       setBounded(touched, row.id, Date.now());
-      repos.apiKeys
+      // At most one write per key per interval per replica; awaited so `last_used_at` is exact.
+      await repos.apiKeys
         .touch(row.organizationId, row.id)
-        .catch((error: unknown) => deps.logger?.warn("api key last_used_at update failed", { keyId: row.id, error }));
+        .catch((error: unknown) =>
+          deps.logger?.warn("api key last_used_at update failed", { keyId: row.id, error }),
+        );
     }
     const scopes = row.scopes.filter(isPermission);
     const org: Org = {
@@ -226,7 +229,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & {
       try {
         const credential = credentialFrom(headers);
         if (credential === null) {
-          return fail(401, "missing_credentials", "Send `Authorization: Bearer <Clerk token or omni API key>`.");
+          return fail(
+            401,
+            "missing_credentials",
+            "Send `Authorization: Bearer <Clerk token or omni API key>`.",
+          );
         }
         if ("error" in credential) return credential.error;
         if (looksLikeApiKey(credential.token)) return await authenticateKey(credential.token);

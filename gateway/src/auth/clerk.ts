@@ -25,7 +25,9 @@ export interface ClerkSession {
   expiresAt: number;
 }
 
-export type ClerkVerification = { ok: true; session: ClerkSession } | { ok: false; reason: string; message: string };
+export type ClerkVerification =
+  | { ok: true; session: ClerkSession }
+  | { ok: false; reason: string; message: string };
 
 /** Clerk's reason codes → ours (stable, snake_case, documented in AUTH.md). */
 const REASONS: Record<string, string> = {
@@ -149,26 +151,21 @@ export async function verifyClerkToken(token: string, opts: ClerkOptions): Promi
       message: "Session tokens are not accepted: set CLERK_JWT_KEY or CLERK_SECRET_KEY, or use an API key.",
     };
   }
+  let claims: unknown;
   try {
-    const result = await verifyToken(token, {
+    // The package's `verifyToken` returns the claims and throws a TokenVerificationError on failure.
+    claims = await verifyToken(token, {
       ...(opts.jwtKey ? { jwtKey: opts.jwtKey } : { secretKey: opts.secretKey }),
       ...(opts.authorizedParties?.length ? { authorizedParties: opts.authorizedParties } : {}),
       ...(opts.issuer ? { issuer: opts.issuer } : {}),
     });
-    if (result.errors) {
-      const err: unknown = (result.errors as unknown[])[0];
-      const raw = err instanceof Error && "reason" in err && typeof err.reason === "string" ? err.reason : "";
-      const message = err instanceof Error ? err.message : "The token could not be verified.";
-      return { ok: false, reason: REASONS[raw] ?? "invalid_token", message };
-    }
-    const session = sessionFromClaims(result.data);
-    if (!session) return { ok: false, reason: "malformed_token", message: "The token lacks required claims." };
-    return { ok: true, session };
   } catch (error) {
-    return {
-      ok: false,
-      reason: "invalid_token",
-      message: error instanceof Error ? error.message : "The token could not be verified.",
-    };
+    const raw =
+      error instanceof Error && "reason" in error && typeof error.reason === "string" ? error.reason : "";
+    const message = error instanceof Error ? error.message : "The token could not be verified.";
+    return { ok: false, reason: REASONS[raw] ?? "invalid_token", message };
   }
+  const session = sessionFromClaims(claims);
+  if (!session) return { ok: false, reason: "malformed_token", message: "The token lacks required claims." };
+  return { ok: true, session };
 }

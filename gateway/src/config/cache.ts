@@ -28,7 +28,8 @@ function intFromEnv(env: Record<string, string | undefined>, name: string, fallb
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer; got "${raw}"`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer; got "${raw}"`);
   return value;
 }
 
@@ -140,7 +141,12 @@ export class ConfigCache {
    * The cached value of `field` for `orgId`, loading it on a miss. `decode` validates what comes back
    * from Redis (a malformed entry is treated as a miss).
    */
-  async get<T>(orgId: string, field: string, load: () => Promise<T>, decode: (raw: unknown) => T | undefined): Promise<T> {
+  async get<T>(
+    orgId: string,
+    field: string,
+    load: () => Promise<T>,
+    decode: (raw: unknown) => T | undefined,
+  ): Promise<T> {
     const key = this.l1Key(orgId, field);
     const hit = this.l1.get(key);
     if (hit && hit.expires > Date.now()) {

@@ -8,7 +8,13 @@ import type {
 import type { Database } from "@omni/db";
 import type { Redis } from "ioredis";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
-import { type CacheLogger, type CacheOptions, type CacheStats, ConfigCache, cacheOptionsFromEnv } from "./cache.ts";
+import {
+  type CacheLogger,
+  type CacheOptions,
+  type CacheStats,
+  ConfigCache,
+  cacheOptionsFromEnv,
+} from "./cache.ts";
 import { type MergedCatalog, mergeCatalog } from "./merge.ts";
 import { completeArgument, renderPrompt } from "./render.ts";
 import { loadSecretKeys, SecretBox, SecretError, type SecretKey } from "./secrets.ts";
@@ -50,7 +56,9 @@ export interface ConfigServiceImpl extends ConfigService {
 }
 
 function byteLength(content: { text: string } | { blob: string }): number {
-  return "text" in content ? Buffer.byteLength(content.text, "utf8") : Buffer.from(content.blob, "base64").length;
+  return "text" in content
+    ? Buffer.byteLength(content.text, "utf8")
+    : Buffer.from(content.blob, "base64").length;
 }
 
 export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl {
@@ -77,7 +85,10 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
 
   const memo = new WeakMap<OrgSnapshot, WeakMap<ReadonlyMap<string, PromptTemplate[]>, MergedCatalog>>();
   const noCodePrompts: ReadonlyMap<string, PromptTemplate[]> = new Map();
-  async function merged(orgId: string, codePrompts: ReadonlyMap<string, PromptTemplate[]>): Promise<MergedCatalog> {
+  async function merged(
+    orgId: string,
+    codePrompts: ReadonlyMap<string, PromptTemplate[]>,
+  ): Promise<MergedCatalog> {
     const snap = await snapshot(orgId);
     let byCode = memo.get(snap);
     if (!byCode) {
@@ -198,7 +209,10 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
           () => loadMemberCredentials(deps.db, org.orgId, userId),
           decodeMemberCredentials,
         );
-        Object.assign(credentials, decrypt(own[service.serverId] ?? {}, { orgId: org.orgId, server, userId }));
+        Object.assign(
+          credentials,
+          decrypt(own[service.serverId] ?? {}, { orgId: org.orgId, server, userId }),
+        );
       }
       return { settings: service.settings, credentials };
     },

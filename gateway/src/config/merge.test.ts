@@ -12,13 +12,37 @@ function input(overrides: Partial<MergeInput> = {}): MergeInput {
       { name: "devtools", enabled: false },
     ],
     defaultPrompts: [
-      { server: "linear", name: "triage", description: "db triage", messages: text("triage {{team}}"), arguments: [{ name: "team", required: true }] },
+      {
+        server: "linear",
+        name: "triage",
+        description: "db triage",
+        messages: text("triage {{team}}"),
+        arguments: [{ name: "team", required: true }],
+      },
       { server: "devtools", name: "audit_page", messages: text("audit") },
     ],
     orgPrompts: [],
     defaultResources: [
-      { server: "linear", uri: "omni://linear/guide", name: "guide", title: null, description: "d", mimeType: "text/markdown", text: "# Guide", blob: null },
-      { server: "devtools", uri: "omni://devtools/help", name: "help", title: null, description: null, mimeType: null, text: "help", blob: null },
+      {
+        server: "linear",
+        uri: "omni://linear/guide",
+        name: "guide",
+        title: null,
+        description: "d",
+        mimeType: "text/markdown",
+        text: "# Guide",
+        blob: null,
+      },
+      {
+        server: "devtools",
+        uri: "omni://devtools/help",
+        name: "help",
+        title: null,
+        description: null,
+        mimeType: null,
+        text: "help",
+        blob: null,
+      },
     ],
     orgResources: [],
     ...overrides,
@@ -26,19 +50,42 @@ function input(overrides: Partial<MergeInput> = {}): MergeInput {
 }
 
 const code = new Map<string, PromptTemplate[]>([
-  ["linear", [
-    { name: "triage", description: "code triage", messages: text("code version") },
-    { name: "standup", messages: text("standup") },
-  ]],
+  [
+    "linear",
+    [
+      { name: "triage", description: "code triage", messages: text("code version") },
+      { name: "standup", messages: text("standup") },
+    ],
+  ],
   ["devtools", [{ name: "screenshot_review", messages: text("shot") }]],
 ]);
 
 function orgPrompt(p: Partial<SnapshotOrgPrompt> & { name: string }): SnapshotOrgPrompt {
-  return { id: `opr_${p.name}`, server: null, title: null, description: null, arguments: null, messages: null, disabled: false, ...p };
+  return {
+    id: `opr_${p.name}`,
+    server: null,
+    title: null,
+    description: null,
+    arguments: null,
+    messages: null,
+    disabled: false,
+    ...p,
+  };
 }
 
 function orgResource(r: Partial<SnapshotOrgResource> & { uri: string }): SnapshotOrgResource {
-  return { id: `ors_${r.uri}`, server: null, name: null, title: null, description: null, mimeType: null, text: null, blob: null, disabled: false, ...r };
+  return {
+    id: `ors_${r.uri}`,
+    server: null,
+    name: null,
+    title: null,
+    description: null,
+    mimeType: null,
+    text: null,
+    blob: null,
+    disabled: false,
+    ...r,
+  };
 }
 
 describe("mergeCatalog", () => {
@@ -46,14 +93,20 @@ describe("mergeCatalog", () => {
     const m = mergeCatalog(input(), code);
     expect(m.enabledServers).toEqual(["linear", "perplexity"]);
     expect([...m.prompts.keys()].sort()).toEqual(["standup", "triage"]);
-    expect(m.prompts.get("triage")).toMatchObject({ server: "linear", source: "default", template: { description: "db triage" } });
+    expect(m.prompts.get("triage")).toMatchObject({
+      server: "linear",
+      source: "default",
+      template: { description: "db triage" },
+    });
     expect(m.prompts.get("standup")?.source).toBe("code");
     expect([...m.resources.keys()]).toEqual(["omni://linear/guide"]);
   });
 
   test("an org override replaces only the fields it sets", () => {
     const m = mergeCatalog(
-      input({ orgPrompts: [orgPrompt({ server: "linear", name: "triage", messages: text("ours {{team}}") })] }),
+      input({
+        orgPrompts: [orgPrompt({ server: "linear", name: "triage", messages: text("ours {{team}}") })],
+      }),
       code,
     );
     const triage = m.prompts.get("triage")!;
@@ -73,7 +126,10 @@ describe("mergeCatalog", () => {
       }),
       code,
     );
-    expect(m.prompts.get("standup")).toMatchObject({ source: "override", template: { description: "our standup" } });
+    expect(m.prompts.get("standup")).toMatchObject({
+      source: "override",
+      template: { description: "our standup" },
+    });
     expect(m.prompts.has("triage")).toBe(false);
   });
 
@@ -96,8 +152,15 @@ describe("mergeCatalog", () => {
   });
 
   test("an org's own prompt wins a name clash with a server prompt", () => {
-    const m = mergeCatalog(input({ orgPrompts: [orgPrompt({ name: "standup", messages: text("mine") })] }), code);
-    expect(m.prompts.get("standup")).toMatchObject({ server: null, source: "org", template: { messages: text("mine") } });
+    const m = mergeCatalog(
+      input({ orgPrompts: [orgPrompt({ name: "standup", messages: text("mine") })] }),
+      code,
+    );
+    expect(m.prompts.get("standup")).toMatchObject({
+      server: null,
+      source: "org",
+      template: { messages: text("mine") },
+    });
   });
 
   test("resources: override fields, disable a default, add own, hide defaults of disabled servers", () => {
@@ -105,7 +168,16 @@ describe("mergeCatalog", () => {
       input({
         defaultResources: [
           ...input().defaultResources,
-          { server: "perplexity", uri: "omni://perplexity/tips", name: "tips", title: null, description: null, mimeType: null, text: "t", blob: null },
+          {
+            server: "perplexity",
+            uri: "omni://perplexity/tips",
+            name: "tips",
+            title: null,
+            description: null,
+            mimeType: null,
+            text: "t",
+            blob: null,
+          },
         ],
         orgResources: [
           orgResource({ uri: "omni://linear/guide", text: "# Our guide" }),

@@ -142,7 +142,8 @@ export function serverPromptsOf(
   const result = new Map<string, Map<string, { template: PromptTemplate; source: ItemSource }>>();
   for (const server of servers) {
     const byName = new Map<string, { template: PromptTemplate; source: ItemSource }>();
-    for (const template of codePrompts.get(server) ?? []) byName.set(template.name, { template, source: "code" });
+    for (const template of codePrompts.get(server) ?? [])
+      byName.set(template.name, { template, source: "code" });
     result.set(server, byName);
   }
   for (const { server, ...template } of input.defaultPrompts) {
@@ -152,7 +153,10 @@ export function serverPromptsOf(
 }
 
 /** Merges defaults, code-declared prompts and the org's rows into the org's visible catalogue. */
-export function mergeCatalog(input: MergeInput, codePrompts: ReadonlyMap<string, PromptTemplate[]>): MergedCatalog {
+export function mergeCatalog(
+  input: MergeInput,
+  codePrompts: ReadonlyMap<string, PromptTemplate[]>,
+): MergedCatalog {
   const enabledServers = input.servers
     .filter((s) => s.enabled)
     .map((s) => s.name)
@@ -167,11 +171,18 @@ export function mergeCatalog(input: MergeInput, codePrompts: ReadonlyMap<string,
     if (row.server !== null && !enabled.has(row.server)) continue;
     if (target) {
       if (row.disabled) serverPrompts.get(row.server!)!.delete(row.name);
-      else serverPrompts.get(row.server!)!.set(row.name, { template: applyPromptOverride(target.template, row), source: "override" });
+      else
+        serverPrompts
+          .get(row.server!)!
+          .set(row.name, { template: applyPromptOverride(target.template, row), source: "override" });
       continue;
     }
     if (row.disabled || row.messages === null) continue; // an override of something no longer offered
-    ownPrompts.push({ server: row.server, source: "org", template: ownPrompt({ ...row, messages: row.messages }) });
+    ownPrompts.push({
+      server: row.server,
+      source: "org",
+      template: ownPrompt({ ...row, messages: row.messages }),
+    });
   }
 
   const prompts = new Map<string, MergedPrompt>();
@@ -251,7 +262,8 @@ export function mergeCatalog(input: MergeInput, codePrompts: ReadonlyMap<string,
   const resources = new Map<string, MergedResource>();
   const byUri = (a: MergedResource, b: MergedResource) => a.uri.localeCompare(b.uri);
   for (const r of ownResources.sort(byUri)) resources.set(r.uri, r);
-  for (const r of [...serverResources.values()].sort(byUri)) if (!resources.has(r.uri)) resources.set(r.uri, r);
+  for (const r of [...serverResources.values()].sort(byUri))
+    if (!resources.has(r.uri)) resources.set(r.uri, r);
 
   return { enabledServers, prompts, resources };
 }

@@ -33,14 +33,20 @@ describe("renderPrompt", () => {
       description: "Review a change",
       messages: [
         { role: "user", content: { type: "text", text: "Review this go code in a friendly tone." } },
-        { role: "assistant", content: { type: "text", text: "Sure. Template syntax is {{name}}; I will focus on go." } },
+        {
+          role: "assistant",
+          content: { type: "text", text: "Sure. Template syntax is {{name}}; I will focus on go." },
+        },
       ],
     });
   });
 
   test("values are inserted verbatim, never re-expanded", () => {
     const out = renderPrompt(review, { language: "rust", tone: "{{language}}", focus: " \\{{x}}" });
-    expect(out.messages[0]!.content).toEqual({ type: "text", text: "Review this rust code in a {{language}} tone. \\{{x}}" });
+    expect(out.messages[0]!.content).toEqual({
+      type: "text",
+      text: "Review this rust code in a {{language}} tone. \\{{x}}",
+    });
   });
 
   test("a missing required argument is -32602 naming it (an empty string counts as missing)", () => {
@@ -72,10 +78,7 @@ describe("templateIssues", () => {
 
   test("unknown placeholders, malformed braces, duplicate arguments and bad defaults are reported with fields", () => {
     const issues = templateIssues({
-      arguments: [
-        { name: "a", enum: ["x"], default: "y" },
-        { name: "a" },
-      ],
+      arguments: [{ name: "a", enum: ["x"], default: "y" }, { name: "a" }],
       messages: [
         { role: "user", text: "{{a}} and {{b}}" },
         { role: "assistant", text: "oops {{ not closed" },

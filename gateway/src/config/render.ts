@@ -21,37 +21,55 @@ type Segment = { literal: string } | { argument: string };
 
 const PLACEHOLDER = /^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/;
 
+const OPENING = /\\\{\{|\{\{/g;
+
 /** Splits template text into literal and placeholder segments; `errors` collects malformed `{{`. */
 function parse(text: string, errors: string[]): Segment[] {
   const segments: Segment[] = [];
   let literal = "";
-  let i = 0;
-  while (i < text.length) {
-    if (text.startsWith("\\{{", i)) {
+  let from = 0;
+  OPENING.lastIndex = 0;
+  for (let match = OPENING.exec(text); match; match = OPENING.exec(text)) {
+    const at = match.index;
+    literal += text.slice(from, at);
+    if (match[0] !== "{{") {
+      // `\{{`: a literal `{{`.
       literal += "{{";
-      i += 3;
+      from = at + 3;
+      OPENING.lastIndex = from;
       continue;
     }
-    if (text.startsWith("{{", i)) {
-      const match = PLACEHOLDER.exec(text.slice(i, i + 200));
-      if (match) {
-        if (literal) segments.push({ literal });
-        literal = "";
-        segments.push({ argument: match[1]! });
-        i += match[0].length;
-        continue;
-      }
+    const placeholder = PLACEHOLDER.exec(text.slice(at, at + 200));
+    if (placeholder) {
+      if (literal) segments.push({ literal });
+      literal = "";
+      segments.push({ argument: placeholder[1]! });
+      from = at + placeholder[0].length;
+    } else {
       errors.push(
-        `malformed placeholder at "${text.slice(i, i + 24)}": use {{argument_name}}, or \\{{ for a literal {{`,
+        `malformed placeholder at "${text.slice(at, at + 24)}": use {{argument_name}}, or \\{{ for a literal {{`,
       );
       literal += "{{";
-      i += 2;
-      continue;
+      from = at + 2;
     }
-    literal += text[i];
-    i += 1;
+    OPENING.lastIndex = from;
   }
+  literal += text.slice(from);
   if (literal) segments.push({ literal });
+  return segments;
+}
+
+const parsed = new Map<string, Segment[]>();
+const PARSE_CACHE_SIZE = 2000;
+
+/** `parse` for rendering, memoised by text (templates are few and rendered often). */
+function segmentsOf(text: string): Segment[] {
+  let segments = parsed.get(text);
+  if (!segments) {
+    segments = parse(text, []);
+    if (parsed.size >= PARSE_CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
+    parsed.set(text, segments);
+  }
   return segments;
 }
 
@@ -92,18 +110,19 @@ export function templateIssues(template: Pick<PromptTemplate, "arguments" | "mes
   return issues;
 }
 
-function resolveArguments(
-  prompt: PromptTemplate,
-  values: Record<string, string>,
-): Map<string, string> {
+function resolveArguments(prompt: PromptTemplate, values: Record<string, string>): Map<string, string> {
   const declared = prompt.arguments ?? [];
   const names = new Set(declared.map((a) => a.name));
   for (const name of Object.keys(values)) {
     if (!names.has(name)) {
       const known = declared.length ? declared.map((a) => a.name).join(", ") : "no arguments";
-      throw new ConfigError(-32602, `unknown argument "${name}" for prompt "${prompt.name}" (it takes ${known})`, {
-        argument: name,
-      });
+      throw new ConfigError(
+        -32602,
+        `unknown argument "${name}" for prompt "${prompt.name}" (it takes ${known})`,
+        {
+          argument: name,
+        },
+      );
     }
   }
   const resolved = new Map<string, string>();
@@ -135,9 +154,8 @@ function resolveArguments(
 export function renderPrompt(prompt: PromptTemplate, values: Record<string, string>): GetPromptResult {
   const resolved = resolveArguments(prompt, values);
   const messages = prompt.messages.map((message) => {
-    const errors: string[] = [];
     let text = "";
-    for (const segment of parse(message.text, errors)) {
+    for (const segment of segmentsOf(message.text)) {
       if ("literal" in segment) {
         text += segment.literal;
         continue;
@@ -161,5 +179,7 @@ const MAX_COMPLETIONS = 100;
 /** Known values of an argument starting with `prefix` (case-insensitive), at most 100. */
 export function completeArgument(argument: PromptArgument, prefix: string): string[] {
   const needle = prefix.toLowerCase();
-  return (argument.enum ?? []).filter((value) => value.toLowerCase().startsWith(needle)).slice(0, MAX_COMPLETIONS);
+  return (argument.enum ?? [])
+    .filter((value) => value.toLowerCase().startsWith(needle))
+    .slice(0, MAX_COMPLETIONS);
 }

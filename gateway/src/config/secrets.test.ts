@@ -56,9 +56,9 @@ describe("keys", () => {
       OMNI_SECRET_KEY_PREVIOUS: c.toString("base64"),
     });
     expect(keys.map((k) => k.kid)).toEqual([secretKey(a).kid, secretKey(b).kid, secretKey(c).kid]);
-    expect(() => loadSecretKeys({ OMNI_SECRET_KEY_PREVIOUS: "nope", OMNI_SECRET_KEY: a.toString("hex") })).toThrow(
-      "OMNI_SECRET_KEY_PREVIOUS",
-    );
+    expect(() =>
+      loadSecretKeys({ OMNI_SECRET_KEY_PREVIOUS: "nope", OMNI_SECRET_KEY: a.toString("hex") }),
+    ).toThrow("OMNI_SECRET_KEY_PREVIOUS");
   });
 
   test("production requires a key; development derives one, persists it and warns", () => {

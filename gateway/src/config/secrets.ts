@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { SecretEnvelope } from "@omni/db";
 
 /**
@@ -37,7 +38,9 @@ function aad(scope: SecretScope): Buffer {
 /** Parses a 32-byte key given as base64 (standard or url-safe) or 64 hex digits. */
 export function parseSecretKey(text: string): Buffer {
   const trimmed = text.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64");
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, "hex")
+    : Buffer.from(trimmed, "base64");
   if (key.length !== 32) {
     throw new SecretError(
       "a secret key must be 32 bytes, given as base64 or 64 hex digits (generate one with `openssl rand -base64 32`)",
@@ -85,7 +88,9 @@ export class SecretBox {
       const decipher = createDecipheriv("aes-256-gcm", key.key, Buffer.from(envelope.iv, "base64"));
       decipher.setAAD(aad(scope));
       decipher.setAuthTag(Buffer.from(envelope.tag, "base64"));
-      return Buffer.concat([decipher.update(Buffer.from(envelope.ct, "base64")), decipher.final()]).toString("utf8");
+      return Buffer.concat([decipher.update(Buffer.from(envelope.ct, "base64")), decipher.final()]).toString(
+        "utf8",
+      );
     } catch {
       throw new SecretError(
         `secret "${scope.name}" of ${scope.server} failed authentication (tampered, or copied from another organization)`,
@@ -98,6 +103,9 @@ export class SecretBox {
     return envelope.kid === this.current.kid;
   }
 }
+
+/** `.data/` at the repository root (where the development database lives too). */
+const repoDataDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", ".data");
 
 interface KeyLogger {
   warn(message: string): void;
@@ -112,7 +120,8 @@ function splitKeys(value: string | undefined): string[] {
 
 /**
  * Keys from the environment. Without `OMNI_SECRET_KEY`: in production an error; in development a key
- * generated once and kept in `<dataDir>/secret.key`, with a loud warning.
+ * generated once and kept in `<dataDir>/secret.key` (default: `.data/` at the repository root, or
+ * `OMNI_DATA_DIR`), with a loud warning.
  */
 export function loadSecretKeys(
   env: Record<string, string | undefined>,
@@ -132,7 +141,7 @@ export function loadSecretKeys(
   if (env.NODE_ENV === "production") {
     throw new SecretError("OMNI_SECRET_KEY is required in production (32 bytes, base64 or hex)");
   }
-  const dataDir = options.dataDir ?? env.OMNI_DATA_DIR ?? ".data";
+  const dataDir = options.dataDir ?? env.OMNI_DATA_DIR ?? repoDataDir;
   const path = join(dataDir, "secret.key");
   let devKey: Buffer;
   if (existsSync(path)) {

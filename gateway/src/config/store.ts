@@ -178,7 +178,11 @@ export function decodeMemberCredentials(raw: unknown): MemberCredentials | undef
   return result.success ? result.output : undefined;
 }
 
-export async function loadMemberCredentials(db: Database, orgId: string, userId: string): Promise<MemberCredentials> {
+export async function loadMemberCredentials(
+  db: Database,
+  orgId: string,
+  userId: string,
+): Promise<MemberCredentials> {
   const rows = await db.query.userServiceCredentials.findMany({
     where: (c, { and, eq }) => and(eq(c.organizationId, orgId), eq(c.userId, userId)),
     columns: { serverId: true, secrets: true },

@@ -288,7 +288,8 @@ export class Dispatcher {
       arguments: (params.arguments as Json | undefined) ?? {},
       scope: { org, config, sessionKey: session.id },
       clientCapabilities: session.clientCapabilities,
-      live: true,
+      live: !session.stateless,
+      ...(session.stateless ? { inputResponses: session.stateless.inputResponses } : {}),
       progress: hasProgress,
       ...(session.logLevel ? { logLevel: session.logLevel } : {}),
     };
@@ -323,7 +324,8 @@ export class Dispatcher {
         try {
           return await this.runCall(instance, req, controller.signal, onEvent);
         } catch (error) {
-          if (error instanceof RpcError || controller.signal.aborted) throw error;
+          if (error instanceof RpcError) throw error;
+          if (controller.signal.aborted) throw new RpcError(-32800, "Request cancelled");
           this.opts.registry.markFailed(instance, error);
           if (!route.retryable || relayed || attempt > 0) throw this.unavailable(route.server, error);
           instance = this.opts.registry.pick(route.server, instance);
@@ -358,6 +360,7 @@ export class Dispatcher {
     if (signal.aborted) throw new RpcError(-32800, "Request cancelled");
     if (end.type === "result") return end.result satisfies CallToolResult as Json;
     if (end.type === "error") throw new RpcError(end.error.code, end.error.message, end.error.data);
+    if (!req.live) return { resultType: "input_required", inputRequests: end.inputRequests };
     throw new RpcError(ErrorCode.InternalError, `${instance.server} asked for input on a live session`);
   }
 

@@ -1,6 +1,8 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
 import type { Authenticator } from "../ports.ts";
 import type { Dispatcher } from "./dispatcher.ts";
+import { classifyEra } from "./modern/era.ts";
+import type { ModernHttp } from "./modern/handler.ts";
 import {
   allowsBatch,
   classify,
@@ -103,6 +105,8 @@ export interface StreamableHttpOptions {
   authenticator: Authenticator;
   /** Maximum request body in bytes. Default 4 MiB. */
   maxBodyBytes: number;
+  /** The stateless 2026-07-28 edge: POSTs classified modern are handed to it (gateway/src/mcp/modern). */
+  modern?: ModernHttp;
   /** SSE keep-alive comment period on GET streams. */
   keepAliveMs: number;
 }
@@ -175,6 +179,9 @@ export class StreamableHttp {
       body = JSON.parse(text);
     } catch {
       return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
+    }
+    if (this.opts.modern && classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern") {
+      return this.opts.modern.post(request, auth, body);
     }
     const batch = Array.isArray(body);
     const messages: Inbound[] = (batch ? (body as unknown[]) : [body]).map(classify);

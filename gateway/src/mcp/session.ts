@@ -35,6 +35,11 @@ export interface Session {
   readonly usedServers: Set<string>;
   lastSeen: number;
   nextOutboundId: number;
+  /**
+   * Set only on the per-request pseudo-session of a stateless 2026-07-28 request (gateway/src/mcp/modern):
+   * tools run non-live and end with `input_required`; `inputResponses` are the answers so far.
+   */
+  stateless?: { inputResponses: Record<string, unknown> };
 }
 
 export function createSession(init: {

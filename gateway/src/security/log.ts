@@ -53,6 +53,11 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     info: (msg, fields) => write("info", msg, fields),
     warn: (msg, fields) => write("warn", msg, fields),
     error: (msg, fields) => write("error", msg, fields),
-    child: (fields) => createLogger({ level: opts.level ?? parseLevel(process.env.LOG_LEVEL), sink, fields: { ...bound, ...fields } }),
+    child: (fields) =>
+      createLogger({
+        level: opts.level ?? parseLevel(process.env.LOG_LEVEL),
+        sink,
+        fields: { ...bound, ...fields },
+      }),
   };
 }

@@ -18,7 +18,8 @@ export interface SecurityOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ALLOW_HEADERS =
   "authorization, content-type, x-api-key, x-request-id, mcp-session-id, mcp-protocol-version, last-event-id";
-const EXPOSE_HEADERS = "x-request-id, mcp-session-id, www-authenticate, retry-after, ratelimit-limit, ratelimit-remaining";
+const EXPOSE_HEADERS =
+  "x-request-id, mcp-session-id, www-authenticate, retry-after, ratelimit-limit, ratelimit-remaining";
 
 export const SECURITY_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",
@@ -63,15 +64,6 @@ function json(status: number, body: Record<string, unknown>, headers: Record<str
     status,
     headers: { ...headers, "content-type": "application/json" },
   });
-}
-
-export function securityConfigFromEnv(env: Record<string, string | undefined> = process.env): SecurityOptions {
-  const origins = (env.CORS_ORIGINS ?? "")
-    .split(",")
-    .map((o) => o.trim().replace(/\/$/, ""))
-    .filter(Boolean);
-  const max = Number(env.MAX_BODY_BYTES);
-  return { corsOrigins: origins, maxBodyBytes: Number.isFinite(max) && max > 0 ? max : 1_048_576 };
 }
 
 export function securityPlugin(opts: SecurityOptions = {}) {

@@ -29,6 +29,8 @@ export interface RateLimitOptions {
   perKey?: number;
   /** Requests per minute per organization (0 disables). Default 3000. */
   perOrg?: number;
+  /** The window the limits are per (a full bucket refills over it). Default 60 000 ms. */
+  windowMs?: number;
 }
 
 // KEYS: bucket keys. ARGV: per bucket (capacity, refill per ms) pairs. Checks every bucket first and takes
@@ -78,12 +80,14 @@ export function createRateLimiter(opts: RateLimitOptions = {}): RateLimiter {
 
   function buckets(subject: { orgId: string; keyId?: string | null }): Bucket[] {
     const out: Bucket[] = [];
-    if (subject.keyId && perKey > 0) out.push({ key: `${prefix}key:${subject.keyId}`, scope: "key", capacity: perKey });
+    if (subject.keyId && perKey > 0)
+      out.push({ key: `${prefix}key:${subject.keyId}`, scope: "key", capacity: perKey });
     if (perOrg > 0) out.push({ key: `${prefix}org:${subject.orgId}`, scope: "org", capacity: perOrg });
     return out;
   }
 
-  const ratePerMs = (capacity: number) => capacity / 60_000;
+  const windowMs = opts.windowMs ?? 60_000;
+  const ratePerMs = (capacity: number) => capacity / windowMs;
 
   function consumeMemory(list: Bucket[]): RateLimitDecision {
     const now = Date.now();
@@ -155,11 +159,8 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
  * The 429 response. For MCP requests pass the JSON-RPC id (or null): the body is then a JSON-RPC error
  * with code -32029; otherwise `{error: "rate_limited", message}`.
  */
-export function rateLimitedResponse(
-  decision: RateLimitDecision,
-  mcp?: { id: RequestId | null },
-): Response {
-  const message = `Rate limit exceeded for this ${decision.scope === "key" ? "API key" : "organization"} (${decision.limit}/min); retry in ${decision.retryAfterSeconds}s.`;
+export function rateLimitedResponse(decision: RateLimitDecision, mcp?: { id: RequestId | null }): Response {
+  const message = `Rate limit exceeded for this ${decision.scope === "key" ? "API key" : "organization"} (${decision.limit} requests per window); retry in ${decision.retryAfterSeconds}s.`;
   const body = mcp
     ? {
         jsonrpc: "2.0",

@@ -3,8 +3,8 @@ import { ConflictError, createRepositories, type Database, type Repositories } f
 import { Elysia } from "elysia";
 import { Webhook } from "svix";
 import * as v from "valibot";
-import type { AuthState } from "../auth/state.ts";
 import { roleFromClerk } from "../auth/permissions.ts";
+import type { AuthState } from "../auth/state.ts";
 import type { Logger } from "../security/log.ts";
 
 /**
@@ -150,7 +150,8 @@ async function applyEvent(repos: Repositories, type: string, data: unknown): Pro
       } else {
         const members = await repos.memberships.list(org.id);
         // The first Clerk admin of an organization without an owner becomes its owner.
-        const role: Role = clerkRole === "admin" && !members.some((x) => x.role === "owner") ? "owner" : clerkRole;
+        const role: Role =
+          clerkRole === "admin" && !members.some((x) => x.role === "owner") ? "owner" : clerkRole;
         await repos.memberships.add(org.id, { userId: user.id, role, permissions: m.permissions });
       }
       return { outcome: "processed", orgIds: [org.id] };
@@ -237,7 +238,10 @@ export async function handleClerkWebhook(
         repos.webhooks.finish(row.id, "failed", error instanceof Error ? error.message : String(error)),
       )
       .catch(() => {});
-    return { status: 500, body: { ok: false, error: "webhook_failed", message: "The event could not be applied." } };
+    return {
+      status: 500,
+      body: { ok: false, error: "webhook_failed", message: "The event could not be applied." },
+    };
   }
 }
 

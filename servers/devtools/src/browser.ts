@@ -108,7 +108,10 @@ export class BrowserHost {
     const wsUrl = this.options.chromeUrl ? await resolveWsUrl(this.options.chromeUrl) : await this.launch();
     const client = await CDP({ target: wsUrl, local: true });
     client.on("event", (message) => {
-      const event: CdpEvent = { method: message.method, params: (message.params ?? {}) as Record<string, unknown> };
+      const event: CdpEvent = {
+        method: message.method,
+        params: (message.params ?? {}) as Record<string, unknown>,
+      };
       if (message.sessionId) event.sessionId = message.sessionId;
       for (const listener of this.eventListeners) listener(event);
     });
@@ -157,7 +160,9 @@ export class BrowserHost {
     } finally {
       clearTimeout(timeout);
     }
-    throw new Error(`Chromium did not start: ${output.trim().split("\n").slice(-3).join(" | ") || "no output"}`);
+    throw new Error(
+      `Chromium did not start: ${output.trim().split("\n").slice(-3).join(" | ") || "no output"}`,
+    );
   }
 
   private lost(client: CdpClient, reason: string): void {

@@ -6,7 +6,9 @@ import type { Tab } from "./tab.ts";
 export const ElementArg = v.pipe(
   v.string(),
   v.minLength(1, "element must not be empty"),
-  v.description("A ref from chrome_snapshot (e.g. `e12`) or a CSS selector (e.g. `form#login input[name=email]`)"),
+  v.description(
+    "A ref from chrome_snapshot (e.g. `e12`) or a CSS selector (e.g. `form#login input[name=email]`)",
+  ),
 );
 
 const REF = /^e\d+$/;
@@ -16,18 +18,23 @@ export async function resolveElement(tab: Tab, element: string): Promise<string>
   if (REF.test(element)) {
     const backendNodeId = tab.refs.get(element);
     if (backendNodeId === undefined) {
-      throw new ToolError(`Unknown element ref ${element}: take a fresh chrome_snapshot (refs reset on navigation)`);
+      throw new ToolError(
+        `Unknown element ref ${element}: take a fresh chrome_snapshot (refs reset on navigation)`,
+      );
     }
     const resolved = await tab.send("DOM.resolveNode", { backendNodeId }).catch(() => null);
     const objectId = resolved?.object.objectId;
-    if (!objectId) throw new ToolError(`Element ${element} is no longer in the page: take a fresh chrome_snapshot`);
+    if (!objectId)
+      throw new ToolError(`Element ${element} is no longer in the page: take a fresh chrome_snapshot`);
     return objectId;
   }
   const result = await tab.guard(
     tab.send("Runtime.evaluate", { expression: `document.querySelector(${JSON.stringify(element)})` }),
   );
   if (result.exceptionDetails) {
-    throw new ToolError(`Invalid CSS selector ${JSON.stringify(element)}: use a ref (e12) or a valid selector`);
+    throw new ToolError(
+      `Invalid CSS selector ${JSON.stringify(element)}: use a ref (e12) or a valid selector`,
+    );
   }
   if (result.result.subtype === "null" || !result.result.objectId) {
     throw new ToolError(`No element matches ${JSON.stringify(element)}`);
@@ -37,7 +44,11 @@ export async function resolveElement(tab: Tab, element: string): Promise<string>
 }
 
 /** Scroll the element into view and return the centre of its first box, in viewport CSS pixels. */
-export async function elementCenter(tab: Tab, objectId: string, element: string): Promise<{ x: number; y: number }> {
+export async function elementCenter(
+  tab: Tab,
+  objectId: string,
+  element: string,
+): Promise<{ x: number; y: number }> {
   await tab.send("DOM.scrollIntoViewIfNeeded", { objectId }).catch(() => undefined);
   const { quads } = await tab
     .send("DOM.getContentQuads", { objectId })
@@ -67,8 +78,22 @@ export async function mouseClick(
   const modifiers = options.modifiers ?? 0;
   await tab.send("Input.dispatchMouseEvent", { type: "mouseMoved", x, y, modifiers });
   for (let i = 1; i <= clickCount; i++) {
-    await tab.send("Input.dispatchMouseEvent", { type: "mousePressed", x, y, button, clickCount: i, modifiers });
-    await tab.send("Input.dispatchMouseEvent", { type: "mouseReleased", x, y, button, clickCount: i, modifiers });
+    await tab.send("Input.dispatchMouseEvent", {
+      type: "mousePressed",
+      x,
+      y,
+      button,
+      clickCount: i,
+      modifiers,
+    });
+    await tab.send("Input.dispatchMouseEvent", {
+      type: "mouseReleased",
+      x,
+      y,
+      button,
+      clickCount: i,
+      modifiers,
+    });
   }
 }
 
@@ -108,7 +133,8 @@ function keyDef(name: string): KeyDef | undefined {
   if (named) return named;
   if ([...name].length !== 1) return undefined;
   const upper = name.toUpperCase();
-  if (/^[a-z]$/i.test(name)) return { key: name, code: `Key${upper}`, keyCode: upper.charCodeAt(0), text: name };
+  if (/^[a-z]$/i.test(name))
+    return { key: name, code: `Key${upper}`, keyCode: upper.charCodeAt(0), text: name };
   if (/^\d$/.test(name)) return { key: name, code: `Digit${name}`, keyCode: name.charCodeAt(0), text: name };
   return { key: name, code: "", keyCode: 0, text: name };
 }
@@ -120,7 +146,8 @@ export async function pressKey(tab: Tab, combo: string): Promise<void> {
   let modifiers = 0;
   for (const mod of parts) {
     const bit = MODIFIER_BITS[mod];
-    if (bit === undefined) throw new ToolError(`Unknown modifier "${mod}" in "${combo}" (use Alt, Control, Meta, Shift)`);
+    if (bit === undefined)
+      throw new ToolError(`Unknown modifier "${mod}" in "${combo}" (use Alt, Control, Meta, Shift)`);
     modifiers |= bit;
   }
   const def = main ? keyDef(main) : undefined;
@@ -131,7 +158,14 @@ export async function pressKey(tab: Tab, combo: string): Promise<void> {
   }
   for (const mod of parts) {
     const m = NAMED_KEYS[mod];
-    if (m) await tab.send("Input.dispatchKeyEvent", { type: "rawKeyDown", key: m.key, code: m.code, windowsVirtualKeyCode: m.keyCode, modifiers });
+    if (m)
+      await tab.send("Input.dispatchKeyEvent", {
+        type: "rawKeyDown",
+        key: m.key,
+        code: m.code,
+        windowsVirtualKeyCode: m.keyCode,
+        modifiers,
+      });
   }
   // Text is inserted only for plain (or shifted) keys; chords like Control+a are commands.
   const text = modifiers & ~MODIFIER_BITS.Shift! ? undefined : def.text;
@@ -142,13 +176,28 @@ export async function pressKey(tab: Tab, combo: string): Promise<void> {
     windowsVirtualKeyCode: def.keyCode,
     modifiers,
     ...(text ? { text, unmodifiedText: text } : {}),
-    ...(modifiers === MODIFIER_BITS.Control && def.key.toLowerCase() === "a" ? { commands: ["selectAll"] } : {}),
+    ...(modifiers === MODIFIER_BITS.Control && def.key.toLowerCase() === "a"
+      ? { commands: ["selectAll"] }
+      : {}),
   };
   await tab.send("Input.dispatchKeyEvent", down);
-  await tab.send("Input.dispatchKeyEvent", { type: "keyUp", key: def.key, code: def.code, windowsVirtualKeyCode: def.keyCode, modifiers });
+  await tab.send("Input.dispatchKeyEvent", {
+    type: "keyUp",
+    key: def.key,
+    code: def.code,
+    windowsVirtualKeyCode: def.keyCode,
+    modifiers,
+  });
   for (const mod of parts.reverse()) {
     const m = NAMED_KEYS[mod];
-    if (m) await tab.send("Input.dispatchKeyEvent", { type: "keyUp", key: m.key, code: m.code, windowsVirtualKeyCode: m.keyCode, modifiers: 0 });
+    if (m)
+      await tab.send("Input.dispatchKeyEvent", {
+        type: "keyUp",
+        key: m.key,
+        code: m.code,
+        windowsVirtualKeyCode: m.keyCode,
+        modifiers: 0,
+      });
   }
 }
 
@@ -161,8 +210,20 @@ export async function typeText(tab: Tab, text: string): Promise<void> {
     }
     const def = keyDef(ch);
     if (def && def.keyCode !== 0) {
-      await tab.send("Input.dispatchKeyEvent", { type: "keyDown", key: def.key, code: def.code, windowsVirtualKeyCode: def.keyCode, text: ch, unmodifiedText: ch });
-      await tab.send("Input.dispatchKeyEvent", { type: "keyUp", key: def.key, code: def.code, windowsVirtualKeyCode: def.keyCode });
+      await tab.send("Input.dispatchKeyEvent", {
+        type: "keyDown",
+        key: def.key,
+        code: def.code,
+        windowsVirtualKeyCode: def.keyCode,
+        text: ch,
+        unmodifiedText: ch,
+      });
+      await tab.send("Input.dispatchKeyEvent", {
+        type: "keyUp",
+        key: def.key,
+        code: def.code,
+        windowsVirtualKeyCode: def.keyCode,
+      });
     } else {
       await tab.send("Input.insertText", { text: ch });
     }

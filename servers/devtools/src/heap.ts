@@ -144,7 +144,12 @@ export function summarizeHeap(raw: unknown, id: string, label: string): HeapSumm
   for (let i = 0; i < n; i++) predCount[i + 1]! += predCount[i]!;
   const preds = new Int32Array(predCount[n]!);
   const fill = predCount.slice(0, n);
-  for (const i of post) succ(i, (to) => void (preds[fill[to]!++] = i));
+  for (const i of post) {
+    succ(i, (to) => {
+      preds[fill[to]!] = i;
+      fill[to]!++;
+    });
+  }
 
   // Dominators (Cooper, Harvey, Kennedy: "A Simple, Fast Dominance Algorithm").
   const idom = new Int32Array(n).fill(-1);
@@ -192,7 +197,12 @@ export function summarizeHeap(raw: unknown, id: string, label: string): HeapSumm
     .filter((i) => i !== 0 && classNames[nodeClass[i]!] !== "(system)")
     .sort((a, b) => retained[b]! - retained[a]!)
     .slice(0, 15)
-    .map((i) => ({ id: nodeIds[i]!, name: classNames[nodeClass[i]!]!, selfSize: nodeSelf[i]!, retainedSize: retained[i]! }));
+    .map((i) => ({
+      id: nodeIds[i]!,
+      name: classNames[nodeClass[i]!]!,
+      selfSize: nodeSelf[i]!,
+      retainedSize: retained[i]!,
+    }));
   return {
     id,
     label,

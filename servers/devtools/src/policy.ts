@@ -36,10 +36,10 @@ export interface UrlPolicy {
 }
 
 /**
- * A glob: `*` matches any run of characters. A pattern with `://` is matched against the whole URL,
- * one without against the host name (`*.example.com`, `intranet.corp`).
+ * A glob: `*` matches any run of characters. A pattern with a `/` is matched against the whole URL
+ * (e.g. `https://*.corp.com/` followed by `*`, or `*` then `/admin` then `*`), one without against the host name (`*.example.com`, `intranet`).
  */
-export function compileGlob(pattern: string, wholeUrl = pattern.includes("://")): Glob {
+export function compileGlob(pattern: string, wholeUrl = pattern.includes("/")): Glob {
   const body = pattern
     .split("*")
     .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
@@ -73,7 +73,12 @@ export function checkUrl(policy: UrlPolicy, raw: string): string | null {
   }
   if (BLOCKED_SCHEMES.has(url.protocol)) return `the ${url.protocol} scheme is blocked`;
   if (LOCAL_SCHEMES.has(url.protocol)) return null;
-  if (url.protocol !== "http:" && url.protocol !== "https:" && url.protocol !== "ws:" && url.protocol !== "wss:") {
+  if (
+    url.protocol !== "http:" &&
+    url.protocol !== "https:" &&
+    url.protocol !== "ws:" &&
+    url.protocol !== "wss:"
+  ) {
     return `the ${url.protocol} scheme is not allowed`;
   }
   for (const glob of policy.blocked) {

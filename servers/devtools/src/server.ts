@@ -21,8 +21,7 @@ import { performanceTools } from "./tools/performance.ts";
 import { scriptTools } from "./tools/script.ts";
 import { storageTools } from "./tools/storage.ts";
 import { styleTools } from "./tools/styles.ts";
-import { listTabs } from "./tools/tabs.ts";
-import { tabTools } from "./tools/tabs.ts";
+import { listTabs, tabTools } from "./tools/tabs.ts";
 
 const VERSION = "0.1.0";
 
@@ -39,10 +38,12 @@ function instrument(tool: ToolDefinition, sessions: SessionManager): ToolDefinit
     ...tool,
     async handler(args, ctx) {
       const at = new Date().toISOString();
-      const record = (ok: boolean, summary: string) => sessions.peek(ctx)?.record({ tool: tool.name, ok, at, summary });
+      const record = (ok: boolean, summary: string) =>
+        sessions.peek(ctx)?.record({ tool: tool.name, ok, at, summary });
       try {
         const out = await tool.handler(args, ctx);
-        const isError = typeof out === "object" && !Array.isArray(out) && (out as CallToolResult).isError === true;
+        const isError =
+          typeof out === "object" && !Array.isArray(out) && (out as CallToolResult).isError === true;
         record(!isError, summaryOf(out));
         return out;
       } catch (err) {

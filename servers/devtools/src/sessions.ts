@@ -105,7 +105,10 @@ export class SessionManager {
   ) {
     host.onEvent((event) => this.route(event));
     host.onCrash((reason) => this.onCrash(reason));
-    this.sweeper = setInterval(() => void this.sweepIdle(), Math.min(30_000, Math.max(50, options.idleMs / 2)));
+    this.sweeper = setInterval(
+      () => void this.sweepIdle(),
+      Math.min(30_000, Math.max(50, options.idleMs / 2)),
+    );
     this.sweeper.unref();
   }
 
@@ -139,7 +142,9 @@ export class SessionManager {
     try {
       policy = parsePolicySettings(caller.config.settings);
     } catch (err) {
-      throw new ToolError(`Invalid DevTools URL policy in the organization's settings: ${(err as Error).message}`);
+      throw new ToolError(
+        `Invalid DevTools URL policy in the organization's settings: ${(err as Error).message}`,
+      );
     }
     let session = this.sessions.get(key);
     if (!session) {
@@ -243,7 +248,8 @@ export class SessionManager {
     for (const session of this.sessions.values()) {
       if (session.tabs.get(tab.targetId) !== tab) continue;
       session.tabs.delete(tab.targetId);
-      if (session.currentTabId === tab.targetId) session.currentTabId = [...session.tabs.keys()].at(-1) ?? null;
+      if (session.currentTabId === tab.targetId)
+        session.currentTabId = [...session.tabs.keys()].at(-1) ?? null;
     }
   }
 
@@ -290,7 +296,8 @@ export class SessionManager {
     this.byContext.clear();
     this.tabsByCdp.clear();
     this.childOf.clear();
-    for (const pending of this.pendingTabs.values()) pending.reject(new ToolError(`Chromium crashed: ${reason}`));
+    for (const pending of this.pendingTabs.values())
+      pending.reject(new ToolError(`Chromium crashed: ${reason}`));
     this.pendingTabs.clear();
     if (!this.closing) void this.host.connect().catch(() => undefined);
   }
@@ -317,13 +324,21 @@ export class SessionManager {
     if (!event.sessionId) return;
     if (event.method === "Fetch.requestPaused") {
       const tab = this.tabsByCdp.get(event.sessionId) ?? this.childOf.get(event.sessionId);
-      this.onRequestPaused(event.params as unknown as Protocol.Fetch.RequestPausedEvent, event.sessionId, tab);
+      this.onRequestPaused(
+        event.params as unknown as Protocol.Fetch.RequestPausedEvent,
+        event.sessionId,
+        tab,
+      );
       return;
     }
     this.tabsByCdp.get(event.sessionId)?.handle(event);
   }
 
-  private onRequestPaused(params: Protocol.Fetch.RequestPausedEvent, cdpSession: string, tab: Tab | undefined) {
+  private onRequestPaused(
+    params: Protocol.Fetch.RequestPausedEvent,
+    cdpSession: string,
+    tab: Tab | undefined,
+  ) {
     const session = tab ? this.sessionOf(tab) : undefined;
     const client = session?.client;
     if (!client || !session || !tab) return;
@@ -331,10 +346,16 @@ export class SessionManager {
     if (reason) {
       tab.noteBlocked(params.request.url, reason, params.networkId);
       client
-        .send("Fetch.failRequest", { requestId: params.requestId, errorReason: "BlockedByClient" }, cdpSession)
+        .send(
+          "Fetch.failRequest",
+          { requestId: params.requestId, errorReason: "BlockedByClient" },
+          cdpSession,
+        )
         .catch(() => undefined);
     } else {
-      client.send("Fetch.continueRequest", { requestId: params.requestId }, cdpSession).catch(() => undefined);
+      client
+        .send("Fetch.continueRequest", { requestId: params.requestId }, cdpSession)
+        .catch(() => undefined);
     }
   }
 
@@ -343,11 +364,15 @@ export class SessionManager {
     return session && this.sessions.get(session.key) === session ? session : undefined;
   }
 
-  private async onAttached(params: Protocol.Target.AttachedToTargetEvent, parentSession?: string): Promise<void> {
+  private async onAttached(
+    params: Protocol.Target.AttachedToTargetEvent,
+    parentSession?: string,
+  ): Promise<void> {
     const client = this.host.state === "running" ? await this.host.connect() : null;
     if (!client) return;
     const { sessionId, targetInfo } = params;
-    const resume = () => client.send("Runtime.runIfWaitingForDebugger", undefined, sessionId).catch(() => undefined);
+    const resume = () =>
+      client.send("Runtime.runIfWaitingForDebugger", undefined, sessionId).catch(() => undefined);
     if (parentSession) {
       const tab = this.tabsByCdp.get(parentSession) ?? this.childOf.get(parentSession);
       if (!tab) return void resume();
@@ -357,7 +382,11 @@ export class SessionManager {
           .send("Fetch.enable", { patterns: [{ urlPattern: "*", requestStage: "Request" }] }, sessionId)
           .catch(() => undefined),
         client
-          .send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, sessionId)
+          .send(
+            "Target.setAutoAttach",
+            { autoAttach: true, waitForDebuggerOnStart: true, flatten: true },
+            sessionId,
+          )
           .catch(() => undefined),
       ]);
       await resume();
@@ -369,8 +398,7 @@ export class SessionManager {
       if (!session) await client.send("Target.detachFromTarget", { sessionId }).catch(() => undefined);
       return;
     }
-    const pending = this.pendingTabs.get(targetInfo.targetId);
-    if (!pending && session.tabs.size >= this.options.maxTabsPerContext) {
+    if (session.creatingTabs === 0 && session.tabs.size >= this.options.maxTabsPerContext) {
       // A popup beyond the tab cap.
       await client.send("Target.closeTarget", { targetId: targetInfo.targetId }).catch(() => undefined);
       return;
@@ -389,6 +417,7 @@ export class SessionManager {
       session.tabs.set(tab.targetId, tab);
       session.currentTabId ??= tab.targetId;
     }
+    const pending = this.pendingTabs.get(targetInfo.targetId);
     this.pendingTabs.delete(targetInfo.targetId);
     pending?.resolve(tab);
   }

@@ -116,11 +116,15 @@ export class Tab {
     method: M,
     params?: Commands[M]["paramsType"][0],
   ): Promise<Commands[M]["returnType"]> {
-    if (this.closed) return Promise.reject(new ToolError("This tab was closed; list tabs with chrome_list_tabs"));
+    if (this.closed)
+      return Promise.reject(new ToolError("This tab was closed; list tabs with chrome_list_tabs"));
     if (this.crashed) {
       return Promise.reject(new ToolError("This tab's renderer crashed; close it with chrome_close_tab"));
     }
-    return this.client.send(method, params, this.cdpSessionId);
+    const send = this.client.send as unknown as (m: string, p: unknown, s: string) => Promise<unknown>;
+    return send.call(this.client, method, params ?? {}, this.cdpSessionId) as Promise<
+      Commands[M]["returnType"]
+    >;
   }
 
   /** Resolves with the first of `methods` whose params satisfy `predicate`; `cancel` drops the wait. */
@@ -344,7 +348,8 @@ export class Tab {
         userGesture: options.userGesture ?? false,
       }),
     );
-    if (result.exceptionDetails) throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
+    if (result.exceptionDetails)
+      throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
     return result.result;
   }
 
@@ -359,7 +364,8 @@ export class Tab {
         awaitPromise: true,
       }),
     );
-    if (result.exceptionDetails) throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
+    if (result.exceptionDetails)
+      throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
     return result.result.value;
   }
 

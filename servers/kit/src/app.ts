@@ -49,6 +49,8 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     .post(
       "/rpc/tools/call",
       ({ body, request }) => new RpcToolCall(body, calls).respond(server, request.signal, stats),
+      // Answers a `Response` (JSON fast path or NDJSON stream, see rpc-call.ts); `createServerClient`
+      // reads both, typed by `ToolCallEvent`.
       { body: ToolCallRequest },
     )
     .post(

@@ -68,14 +68,17 @@ function isTerminal(event: ToolCallEvent): event is TerminalEvent {
 export function createServerClient(baseUrl: string, opts: ServerClientOptions = {}) {
   const base = baseUrl.replace(/\/+$/, "");
   const headers = opts.headers ?? {};
-  const doFetch = opts.fetch ?? ((request: Request) => fetch(request));
+  const custom = opts.fetch;
+  // Without a custom fetch, skip building a Request object: `fetch(url, init)` is the cheaper call.
+  const doFetch = (url: string, init: RequestInit): Promise<Response> =>
+    custom ? Promise.resolve(custom(new Request(url, init))) : fetch(url, init);
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
-    ...(opts.fetch
+    ...(custom
       ? {
           fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
-            Promise.resolve(doFetch(new Request(input, init)))) as typeof fetch,
+            Promise.resolve(custom(new Request(input, init)))) as typeof fetch,
         }
       : {}),
   });
@@ -98,14 +101,12 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 
     /** Run a tool; resolves with the terminal event (result, input_required or error). */
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
-      const response = await doFetch(
-        new Request(callUrl, {
-          method: "POST",
-          headers: callHeaders,
-          body: JSON.stringify(req),
-          ...(options.signal ? { signal: options.signal } : {}),
-        }),
-      );
+      const response = await doFetch(callUrl, {
+        method: "POST",
+        headers: callHeaders,
+        body: JSON.stringify(req),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       if (!response.ok) return fail("POST /rpc/tools/call", response.status, await response.text());
       const type = response.headers.get("content-type") ?? "";
       if (type.startsWith("application/json")) {

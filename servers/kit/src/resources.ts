@@ -1,5 +1,5 @@
 import { type CallScope, ErrorCode, type ResourceReadResponse } from "@omni/contracts";
-import type { ResourceContext, ServerDefinition } from "./types.ts";
+import { type ResourceContext, ResourceNotFoundError, type ServerDefinition } from "./types.ts";
 import { compileUriTemplate } from "./uri-template.ts";
 
 export type ResourceReader = (
@@ -30,6 +30,12 @@ export function createResourceReader(def: ServerDefinition): ResourceReader {
         if (vars) return { ok: true, result: await t.def.read(uri, vars, ctx) };
       }
     } catch (error) {
+      if (error instanceof ResourceNotFoundError) {
+        return {
+          ok: false,
+          error: { code: ErrorCode.ResourceNotFound, message: error.message, data: { uri } },
+        };
+      }
       const message = error instanceof Error ? error.message : String(error);
       return {
         ok: false,

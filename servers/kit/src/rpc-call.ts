@@ -28,7 +28,7 @@ export interface CallStats {
 export type CallRegistry = Map<string, RpcToolCall>;
 
 const encoder = new TextEncoder();
-/** Shared abort reason once a call has ended (allocated once: the fast path stays allocation-light). */
+/** Rejection of client requests still pending when their call ends (allocated once). */
 const CALL_ENDED = new DOMException("The tool call ended", "AbortError");
 const JSON_HEADERS = { "content-type": "application/json" };
 const STREAM_HEADERS = { "content-type": "application/x-ndjson", "cache-control": "no-store" };
@@ -97,7 +97,7 @@ export class RpcToolCall implements CallChannel {
 
   /** Abort the tool's signal and reject the requests it waits on. */
   cancel(reason: string): void {
-    if (this.abort.signal.aborted) return;
+    if (this.terminal !== undefined || this.abort.signal.aborted) return;
     const error = new DOMException(reason, "AbortError");
     if (this.callId) this.registry.delete(this.callId);
     for (const p of this.pending.values()) p.reject(error);
@@ -138,8 +138,6 @@ export class RpcToolCall implements CallChannel {
       (event) => {
         stats.inflight--;
         this.finish(event);
-        // Stray work of the finished tool (timers, fetches tied to ctx.signal) stops here.
-        if (!this.abort.signal.aborted) this.abort.abort(CALL_ENDED);
       },
     );
     if (this.terminal === undefined && this.queue.length === 0) {

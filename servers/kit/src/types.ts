@@ -139,3 +139,8 @@ export interface ServerDefinition {
 export class ToolError extends Error {
   override readonly name = "ToolError";
 }
+
+/** Thrown by a resource's `read` when the URI names nothing (e.g. an unknown id): MCP error -32002. */
+export class ResourceNotFoundError extends Error {
+  override readonly name = "ResourceNotFoundError";
+}

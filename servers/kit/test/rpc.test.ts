@@ -69,6 +69,21 @@ describe("tools/call", () => {
     });
   });
 
+  test("the route's body is typed by the contract for Eden callers", async () => {
+    const { api } = setup();
+    const { data, status } = await api.rpc.tools.call.post({
+      name: "test_echo",
+      arguments: { text: "typed" },
+      scope,
+      live: false,
+    });
+    expect(status).toBe(200);
+    // The route answers a raw Response (JSON or NDJSON), so Eden types `data` as Response; at run time
+    // Eden has parsed the JSON fast path.
+    const parsed: unknown = data;
+    expect(parsed).toEqual({ type: "result", result: { content: [{ type: "text", text: "typed" }] } });
+  });
+
   test("the tool sees the org, session key and config from the scope", async () => {
     const { client } = setup();
     const event = await client.callTool({ name: "test_whoami", arguments: {}, scope, live: false });
@@ -386,6 +401,14 @@ describe("resources, sessions, health", () => {
         code: ErrorCode.ResourceNotFound,
         message: "Resource not found: test://items/42/other",
         data: { uri: "test://items/42/other" },
+      },
+    });
+    expect(await client.readResource({ uri: "test://items/gone", scope })).toEqual({
+      ok: false,
+      error: {
+        code: ErrorCode.ResourceNotFound,
+        message: "Item gone was deleted: test://items/gone",
+        data: { uri: "test://items/gone" },
       },
     });
     const failed = await client.readResource({ uri: "test://items/missing", scope });

@@ -6,7 +6,8 @@ export function result(text: string, structured: Record<string, unknown>): CallT
   return { content: [{ type: "text", text }], structuredContent: structured };
 }
 
-export const who = (user: UserRef | null | undefined) => (user ? user.displayName || user.name : "unassigned");
+export const who = (user: UserRef | null | undefined) =>
+  user ? user.displayName || user.name : "unassigned";
 
 export function issueLine(issue: IssueSummary): string {
   const parts = [
@@ -40,7 +41,8 @@ export function issueText(issue: IssueDetail): string {
   if (issue.project) lines.push(`Project: ${issue.project.name}`);
   if (issue.cycle) lines.push(`Cycle: ${issue.cycle.name ?? `#${issue.cycle.number}`}`);
   if (issue.parent) lines.push(`Parent: ${issue.parent.identifier} ${issue.parent.title}`);
-  if (issue.creator) lines.push(`Created by ${who(issue.creator)} at ${issue.createdAt}; updated ${issue.updatedAt}`);
+  if (issue.creator)
+    lines.push(`Created by ${who(issue.creator)} at ${issue.createdAt}; updated ${issue.updatedAt}`);
   lines.push("", issue.description?.trim() || "(no description)");
   if (issue.children.length) {
     lines.push("", "Sub-issues:");

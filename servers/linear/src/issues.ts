@@ -1,4 +1,4 @@
-import { defineTool, type ToolContext, ToolError, type ToolDefinition } from "@omni/kit";
+import { defineTool, type ToolContext, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { labelFilter, projectFilter, stateFilter, teamFilter, userFilter } from "./filters.ts";
 import { issueLine, issueText, moreHint, result } from "./format.ts";
@@ -15,7 +15,8 @@ import {
 } from "./model.ts";
 import * as Q from "./queries.ts";
 
-const text = (description: string) => v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
+const text = (description: string) =>
+  v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
 const IssueRef = text("Issue identifier (e.g. ENG-123) or id.");
 const Priority = v.pipe(
   v.number(),
@@ -30,12 +31,15 @@ const DueDate = v.pipe(
   v.description("Due date, YYYY-MM-DD."),
 );
 const Estimate = v.pipe(v.number(), v.integer(), v.minValue(0), v.description("Estimate in points."));
-const Labels = (description: string) => v.pipe(v.array(text("Label name or id.")), v.description(description));
+const Labels = (description: string) =>
+  v.pipe(v.array(text("Label name or id.")), v.description(description));
 
 const SearchInput = v.object({
   query: v.optional(text("Text to search for in titles, descriptions and identifiers.")),
   team: v.optional(text("Team key (ENG), name or id.")),
-  state: v.optional(text("Workflow state name (In Progress) or type (backlog, unstarted, started, completed, canceled).")),
+  state: v.optional(
+    text("Workflow state name (In Progress) or type (backlog, unstarted, started, completed, canceled)."),
+  ),
   assignee: v.optional(text('Assignee email, name, id, "me", or "none" for unassigned.')),
   label: v.optional(text("Label name or id.")),
   priority: v.optional(Priority),
@@ -44,9 +48,18 @@ const SearchInput = v.object({
   cursor: v.optional(v.pipe(v.string(), v.minLength(1), v.description("Cursor from a previous page."))),
 });
 
-const IssueList = v.object({ issues: v.array(IssueSummary), pageInfo: PageInfo, totalCount: v.optional(v.number()) });
+const IssueList = v.object({
+  issues: v.array(IssueSummary),
+  pageInfo: PageInfo,
+  totalCount: v.optional(v.number()),
+});
 
-const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
+const READ = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;
 
 function issueFilter(args: v.InferOutput<typeof SearchInput>): Record<string, unknown> | undefined {
   const filter: Record<string, unknown> = {};
@@ -88,7 +101,8 @@ class Resolver {
     const lower = ref.toLowerCase();
     const states = this.team.states.nodes;
     const match =
-      states.find((s) => s.id === ref || s.name.toLowerCase() === lower) ?? states.find((s) => s.type === lower);
+      states.find((s) => s.id === ref || s.name.toLowerCase() === lower) ??
+      states.find((s) => s.type === lower);
     if (!match) {
       throw new ToolError(
         `Team ${this.team.key} has no workflow state "${ref}". Its states: ${states.map((s) => s.name).join(", ")}.`,
@@ -121,10 +135,13 @@ class Resolver {
       v.object({ users: v.object({ nodes: v.array(UserRef) }) }),
     );
     const users = found.users.nodes;
-    const exact = users.filter((u) => [u.id, u.email, u.name, u.displayName].some((x) => x?.toLowerCase() === ref.toLowerCase()));
+    const exact = users.filter((u) =>
+      [u.id, u.email, u.name, u.displayName].some((x) => x?.toLowerCase() === ref.toLowerCase()),
+    );
     const pick = exact.length === 1 ? exact : users;
     if (pick.length === 1 && pick[0]) return pick[0].id;
-    if (!pick.length) throw new ToolError(`No Linear user matches "${ref}". Use linear_get_users to find people.`);
+    if (!pick.length)
+      throw new ToolError(`No Linear user matches "${ref}". Use linear_get_users to find people.`);
     throw new ToolError(
       `"${ref}" matches several users (${pick.map((u) => `${u.name} <${u.email ?? "?"}>`).join(", ")}); use an email or id.`,
     );
@@ -140,8 +157,11 @@ class Resolver {
     const exact = projects.filter((p) => p.id === ref || p.name.toLowerCase() === ref.toLowerCase());
     const pick = exact.length === 1 ? exact : projects;
     if (pick.length === 1 && pick[0]) return pick[0].id;
-    if (!pick.length) throw new ToolError(`No Linear project matches "${ref}". Use linear_get_projects to list them.`);
-    throw new ToolError(`"${ref}" matches several projects (${pick.map((p) => p.name).join(", ")}); be more specific.`);
+    if (!pick.length)
+      throw new ToolError(`No Linear project matches "${ref}". Use linear_get_projects to list them.`);
+    throw new ToolError(
+      `"${ref}" matches several projects (${pick.map((p) => p.name).join(", ")}); be more specific.`,
+    );
   }
 
   async issue(ref: string): Promise<string> {
@@ -162,7 +182,8 @@ async function resolverForTeam(api: LinearApi, ref: string): Promise<Resolver> {
     v.object({ teams: v.object({ nodes: v.array(TeamContext) }), issueLabels: WorkspaceLabels }),
   );
   const team = data.teams.nodes[0];
-  if (!team) throw new ToolError(`No Linear team "${ref}". Use linear_get_teams to list teams and their keys.`);
+  if (!team)
+    throw new ToolError(`No Linear team "${ref}". Use linear_get_teams to list teams and their keys.`);
   return new Resolver(api, team, data.issueLabels.nodes);
 }
 
@@ -223,9 +244,15 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
           const r = await linear.read(
             Q.SEARCH_ISSUES,
             { ...vars, term: args.query },
-            v.object({ searchIssues: v.object({ ...page(IssueSummaryWire).entries, totalCount: v.number() }) }),
+            v.object({
+              searchIssues: v.object({ ...page(IssueSummaryWire).entries, totalCount: v.number() }),
+            }),
           );
-          data = { issues: r.searchIssues.nodes, pageInfo: r.searchIssues.pageInfo, totalCount: r.searchIssues.totalCount };
+          data = {
+            issues: r.searchIssues.nodes,
+            pageInfo: r.searchIssues.pageInfo,
+            totalCount: r.searchIssues.totalCount,
+          };
         } else {
           const r = await linear.read(Q.ISSUES, vars, v.object({ issues: page(IssueSummaryWire) }));
           data = { issues: r.issues.nodes, pageInfo: r.issues.pageInfo };
@@ -239,7 +266,8 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
     defineTool({
       name: "linear_get_issue",
       title: "Get a Linear issue",
-      description: "One issue in full: description, state, assignee, labels, project, cycle, sub-issues and comments.",
+      description:
+        "One issue in full: description, state, assignee, labels, project, cycle, sub-issues and comments.",
       input: v.object({ id: IssueRef }),
       output: IssueOut,
       annotations: { title: "Get a Linear issue", ...READ },
@@ -279,7 +307,8 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
           parentId: args.parent ? await r.issue(args.parent) : undefined,
         };
         const payload = await linear.write((client) => client.createIssue(input));
-        if (!payload.success || !payload.issueId) throw new ToolError("Linear did not create the issue (success: false).");
+        if (!payload.success || !payload.issueId)
+          throw new ToolError("Linear did not create the issue (success: false).");
         const issue = await getIssue(linear, payload.issueId);
         return result(`Created ${issue.identifier}.\n\n${issueText(issue)}`, { issue });
       },
@@ -305,7 +334,12 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
           { id: args.id },
           v.object({
             issue: v.nullable(
-              v.object({ id: v.string(), identifier: v.string(), labels: v.object({ nodes: v.array(Named) }), team: TeamContext }),
+              v.object({
+                id: v.string(),
+                identifier: v.string(),
+                labels: v.object({ nodes: v.array(Named) }),
+                team: TeamContext,
+              }),
             ),
             issueLabels: WorkspaceLabels,
           }),
@@ -326,10 +360,13 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
           for (const id of args.removeLabels ? r.labels(args.removeLabels) : []) ids.delete(id);
           input.labelIds = [...ids];
         }
-        if (args.assignee !== undefined) input.assigneeId = args.assignee === null ? null : await r.user(args.assignee);
-        if (args.project !== undefined) input.projectId = args.project === null ? null : await r.project(args.project);
+        if (args.assignee !== undefined)
+          input.assigneeId = args.assignee === null ? null : await r.user(args.assignee);
+        if (args.project !== undefined)
+          input.projectId = args.project === null ? null : await r.project(args.project);
         const payload = await linear.write((client) => client.updateIssue(current.id, input));
-        if (!payload.success) throw new ToolError(`Linear did not update ${current.identifier} (success: false).`);
+        if (!payload.success)
+          throw new ToolError(`Linear did not update ${current.identifier} (success: false).`);
         const issue = await getIssue(linear, current.id);
         return result(`Updated ${issue.identifier}.\n\n${issueText(issue)}`, { issue });
       },
@@ -357,7 +394,8 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
         if (!ref.issue) throw new ToolError(`No Linear issue ${args.id}.`);
         const issueId = ref.issue.id;
         const payload = await linear.write((client) => client.createComment({ issueId, body: args.body }));
-        if (!payload.success || !payload.commentId) throw new ToolError("Linear did not add the comment (success: false).");
+        if (!payload.success || !payload.commentId)
+          throw new ToolError("Linear did not add the comment (success: false).");
         const data = await linear.read(Q.COMMENT, { id: payload.commentId }, v.object({ comment: Comment }));
         return result(`Commented on ${ref.issue.identifier}: ${data.comment.url}`, {
           comment: data.comment,

@@ -1,6 +1,6 @@
 import { LinearClient, LinearError, LinearErrorType, RatelimitedLinearError } from "@linear/sdk";
-import { ToolError } from "@omni/kit";
 import type { ServiceConfig } from "@omni/contracts";
+import { ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { type Deadline, deadline, retryAfterMs, sleep } from "./upstream.ts";
 

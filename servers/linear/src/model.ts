@@ -16,7 +16,8 @@ const nullish = <T extends v.GenericSchema>(schema: T) => v.optional(v.nullable(
 export const PageInfo = v.object({ hasNextPage: v.boolean(), endCursor: nullish(v.string()) });
 export type PageInfo = v.InferOutput<typeof PageInfo>;
 /** A page of a connection as Linear sends it. */
-export const page = <T extends v.GenericSchema>(item: T) => v.object({ nodes: v.array(item), pageInfo: PageInfo });
+export const page = <T extends v.GenericSchema>(item: T) =>
+  v.object({ nodes: v.array(item), pageInfo: PageInfo });
 
 export const TeamRef = v.object({ id: v.string(), key: v.string(), name: v.string() });
 export const UserRef = v.object({
@@ -137,4 +138,3 @@ export const IssueDetailWire = v.object({
   children: nodes(IssueDetail.entries.children.item),
   comments: nodes(Comment),
 });
-

@@ -37,7 +37,8 @@ export function linearResources(options: LinearOptions): {
         uriTemplate: "linear://teams/{teamId}/issues",
         name: "linear-team-issues",
         title: "A Linear team's open issues",
-        description: "The 50 most recently updated issues of a team (by id or key) that are not completed or canceled.",
+        description:
+          "The 50 most recently updated issues of a team (by id or key) that are not completed or canceled.",
         mimeType: "application/json",
         async read(uri, vars, ctx) {
           const team = vars.teamId ?? "";

@@ -10,7 +10,9 @@ export interface LinearServerOptions extends Partial<LinearOptions> {
 }
 
 /** Reads LINEAR_API_URL, LINEAR_TIMEOUT_MS, LINEAR_MAX_RETRY_AFTER_MS and LINEAR_API_KEY. */
-export function linearOptionsFromEnv(env: Record<string, string | undefined> = process.env): LinearServerOptions {
+export function linearOptionsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): LinearServerOptions {
   const num = (value: string | undefined, name: string): number | undefined => {
     if (value === undefined || value === "") return undefined;
     const n = Number(value);

@@ -6,8 +6,14 @@ import { type LinearOptions, linearFor } from "./linear.ts";
 import { Cycle, PageInfo, Project, ProjectWire, page, Team, User, WorkflowState } from "./model.ts";
 import * as Q from "./queries.ts";
 
-const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true } as const;
-const text = (description: string) => v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
+const READ = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: true,
+} as const;
+const text = (description: string) =>
+  v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
 const limit = (max: number, fallback: number) =>
   v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max)), fallback);
 const cursor = v.optional(v.pipe(v.string(), v.minLength(1), v.description("Cursor from a previous page.")));
@@ -18,7 +24,8 @@ export function workspaceTools(options: LinearOptions): ToolDefinition[] {
     defineTool({
       name: "linear_get_teams",
       title: "List Linear teams",
-      description: "The workspace's teams with their keys (ENG, ...) and ids, used by the other Linear tools.",
+      description:
+        "The workspace's teams with their keys (ENG, ...) and ids, used by the other Linear tools.",
       input: v.object({ limit: limit(250, 100), cursor }),
       output: v.object({ teams: v.array(Team), pageInfo: PageInfo }),
       annotations: { title: "List Linear teams", ...READ },
@@ -30,10 +37,12 @@ export function workspaceTools(options: LinearOptions): ToolDefinition[] {
         );
         const teams = r.teams.nodes;
         const lines = teams.map(
-          (t) => `- ${t.key} ${t.name}${t.private ? " (private)" : ""} — id ${t.id}${t.description ? `: ${t.description}` : ""}`,
+          (t) =>
+            `- ${t.key} ${t.name}${t.private ? " (private)" : ""} — id ${t.id}${t.description ? `: ${t.description}` : ""}`,
         );
         return result(
-          (teams.length ? [`${teams.length} team(s):`, ...lines].join("\n") : "No teams.") + moreHint(r.teams.pageInfo),
+          (teams.length ? [`${teams.length} team(s):`, ...lines].join("\n") : "No teams.") +
+            moreHint(r.teams.pageInfo),
           { teams, pageInfo: r.teams.pageInfo },
         );
       },
@@ -155,7 +164,11 @@ export function workspaceTools(options: LinearOptions): ToolDefinition[] {
       async handler(args, ctx) {
         const r = await api(ctx).read(
           Q.WORKFLOW_STATES,
-          { filter: args.team ? { team: teamFilter(args.team) } : undefined, first: args.limit, after: args.cursor },
+          {
+            filter: args.team ? { team: teamFilter(args.team) } : undefined,
+            first: args.limit,
+            after: args.cursor,
+          },
           v.object({ workflowStates: page(WorkflowState) }),
         );
         const states = [...r.workflowStates.nodes].sort(
@@ -163,8 +176,9 @@ export function workspaceTools(options: LinearOptions): ToolDefinition[] {
         );
         const lines = states.map((s) => `- ${s.team.key}: ${s.name} (${s.type}) — id ${s.id}`);
         return result(
-          (states.length ? [`${states.length} state(s):`, ...lines].join("\n") : "No workflow states match.") +
-            moreHint(r.workflowStates.pageInfo),
+          (states.length
+            ? [`${states.length} state(s):`, ...lines].join("\n")
+            : "No workflow states match.") + moreHint(r.workflowStates.pageInfo),
           { states, pageInfo: r.workflowStates.pageInfo },
         );
       },

@@ -7,7 +7,13 @@ import type { Tab } from "../tab.ts";
 import { result, truncate } from "./util.ts";
 
 const MaxChars = v.optional(
-  v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(1_000_000), v.description("Cut the text after this many characters (default 20000)")),
+  v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(100),
+    v.maxValue(1_000_000),
+    v.description("Cut the text after this many characters (default 20000)"),
+  ),
   20_000,
 );
 
@@ -44,7 +50,10 @@ function axString(value: Protocol.Accessibility.AXValue | undefined): string {
 }
 
 /** Render the accessibility tree as indented lines with stable refs (`[ref=e12]`). */
-export async function accessibilitySnapshot(tab: Tab, maxNodes: number): Promise<{ text: string; nodes: number; truncated: boolean }> {
+export async function accessibilitySnapshot(
+  tab: Tab,
+  maxNodes: number,
+): Promise<{ text: string; nodes: number; truncated: boolean }> {
   const { nodes } = await tab.guard(tab.send("Accessibility.getFullAXTree", {}));
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
   const root = nodes.find((n) => !n.parentId) ?? nodes[0];
@@ -98,7 +107,13 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
         "The page as an accessibility tree (roles, names, values, states) with a stable ref per element, e.g. [ref=e12]. Pass refs to chrome_click, chrome_type, chrome_fill_form and the other element tools. Refs stay valid until the page navigates.",
       input: v.object({
         maxNodes: v.optional(
-          v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(20_000), v.description("Most lines to return (default 2000)")),
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(10),
+            v.maxValue(20_000),
+            v.description("Most lines to return (default 2000)"),
+          ),
           2000,
         ),
       }),
@@ -107,7 +122,15 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
         const tab = await sessions.tab(ctx);
         const snap = await accessibilitySnapshot(tab, args.maxNodes);
         const header = `Page: ${tab.url}${snap.truncated ? ` (first ${snap.nodes} nodes; raise maxNodes for more)` : ""}`;
-        return { content: [{ type: "text", text: `${header}\n${snap.text}` }], structuredContent: { url: tab.url, nodes: snap.nodes, truncated: snap.truncated, snapshot: snap.text } };
+        return {
+          content: [{ type: "text", text: `${header}\n${snap.text}` }],
+          structuredContent: {
+            url: tab.url,
+            nodes: snap.nodes,
+            truncated: snap.truncated,
+            snapshot: snap.text,
+          },
+        };
       },
     }),
     defineTool({
@@ -116,8 +139,21 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Find elements matching a CSS selector: tag, id, classes, text, visibility and a ref usable by the element tools.",
       input: v.object({
-        selector: v.pipe(v.string(), v.minLength(1, "selector must not be empty"), v.description("CSS selector")),
-        limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200), v.description("Most elements to return (default 20)")), 20),
+        selector: v.pipe(
+          v.string(),
+          v.minLength(1, "selector must not be empty"),
+          v.description("CSS selector"),
+        ),
+        limit: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(1),
+            v.maxValue(200),
+            v.description("Most elements to return (default 20)"),
+          ),
+          20,
+        ),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
@@ -130,7 +166,10 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
         if (found.exceptionDetails || !found.result.objectId) {
           throw new ToolError(`Invalid CSS selector ${JSON.stringify(args.selector)}`);
         }
-        const props = await tab.send("Runtime.getProperties", { objectId: found.result.objectId, ownProperties: true });
+        const props = await tab.send("Runtime.getProperties", {
+          objectId: found.result.objectId,
+          ownProperties: true,
+        });
         const elements = [];
         for (const prop of props.result) {
           const objectId = prop.value?.objectId;
@@ -169,7 +208,10 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
         let text: unknown;
         if (args.element) {
           const objectId = await resolveElement(tab, args.element);
-          text = await tab.callOn(objectId, "function () { return this.innerText ?? this.textContent ?? ''; }");
+          text = await tab.callOn(
+            objectId,
+            "function () { return this.innerText ?? this.textContent ?? ''; }",
+          );
         } else {
           text = (await tab.evaluate("document.body ? document.body.innerText : ''")).value;
         }
@@ -189,7 +231,8 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
           const objectId = await resolveElement(tab, args.element);
           html = await tab.callOn(objectId, "function () { return this.outerHTML; }");
         } else {
-          html = (await tab.evaluate("document.documentElement ? document.documentElement.outerHTML : ''")).value;
+          html = (await tab.evaluate("document.documentElement ? document.documentElement.outerHTML : ''"))
+            .value;
         }
         return truncate(String(html ?? ""), args.maxChars);
       },

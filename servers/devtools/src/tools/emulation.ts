@@ -49,15 +49,43 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_set_viewport",
       title: "Set viewport",
-      description: "Resize the current tab's viewport (CSS pixels) and device pixel ratio; reset=true restores the default.",
+      description:
+        "Resize the current tab's viewport (CSS pixels) and device pixel ratio; reset=true restores the default.",
       input: v.object({
-        width: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000), v.description("Width in CSS pixels"))),
-        height: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000), v.description("Height in CSS pixels"))),
-        deviceScaleFactor: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(5), v.description("Device pixel ratio (default 1)")), 1),
-        mobile: v.optional(v.pipe(v.boolean(), v.description("Emulate a mobile viewport (meta viewport, overlay scrollbars)")), false),
+        width: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(1),
+            v.maxValue(10_000),
+            v.description("Width in CSS pixels"),
+          ),
+        ),
+        height: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(1),
+            v.maxValue(10_000),
+            v.description("Height in CSS pixels"),
+          ),
+        ),
+        deviceScaleFactor: v.optional(
+          v.pipe(v.number(), v.minValue(0.5), v.maxValue(5), v.description("Device pixel ratio (default 1)")),
+          1,
+        ),
+        mobile: v.optional(
+          v.pipe(v.boolean(), v.description("Emulate a mobile viewport (meta viewport, overlay scrollbars)")),
+          false,
+        ),
         reset: v.optional(v.pipe(v.boolean(), v.description("Remove the override")), false),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         if (args.reset) {
@@ -70,7 +98,9 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
             mobile: args.mobile,
           });
         }
-        const size = (await tab.evaluate("({ width: innerWidth, height: innerHeight, dpr: devicePixelRatio })")).value;
+        const size = (
+          await tab.evaluate("({ width: innerWidth, height: innerHeight, dpr: devicePixelRatio })")
+        ).value;
         return result(args.reset ? "Viewport reset" : "Viewport set", { viewport: size });
       },
     }),
@@ -81,7 +111,12 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({
         device: v.pipe(v.picklist(Object.keys(DEVICES)), v.description("Device preset")),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const device = DEVICES[args.device]!;
@@ -91,20 +126,34 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
           deviceScaleFactor: device.deviceScaleFactor,
           mobile: device.mobile,
         });
-        await tab.send("Emulation.setTouchEmulationEnabled", { enabled: device.touch, maxTouchPoints: device.touch ? 5 : 1 });
-        if (device.userAgent) await tab.send("Emulation.setUserAgentOverride", { userAgent: device.userAgent });
+        await tab.send("Emulation.setTouchEmulationEnabled", {
+          enabled: device.touch,
+          maxTouchPoints: device.touch ? 5 : 1,
+        });
+        if (device.userAgent)
+          await tab.send("Emulation.setUserAgentOverride", { userAgent: device.userAgent });
         return result(`Emulating ${args.device}`, { device: args.device, ...device });
       },
     }),
     defineTool({
       name: "chrome_set_user_agent",
       title: "Set user agent",
-      description: "Override the user agent (navigator.userAgent and the User-Agent header) and optionally Accept-Language for the current tab.",
+      description:
+        "Override the user agent (navigator.userAgent and the User-Agent header) and optionally Accept-Language for the current tab.",
       input: v.object({
-        userAgent: v.pipe(v.string(), v.minLength(1, "userAgent must not be empty"), v.description("User agent string")),
+        userAgent: v.pipe(
+          v.string(),
+          v.minLength(1, "userAgent must not be empty"),
+          v.description("User agent string"),
+        ),
         acceptLanguage: v.optional(v.pipe(v.string(), v.description("e.g. de-DE,de;q=0.9"))),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         await tab.send("Emulation.setUserAgentOverride", {
@@ -117,14 +166,27 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_set_geolocation",
       title: "Set geolocation",
-      description: "Grant geolocation to this session and report the given position to the current tab; clear=true removes the override.",
+      description:
+        "Grant geolocation to this session and report the given position to the current tab; clear=true removes the override.",
       input: v.object({
-        latitude: v.optional(v.pipe(v.number(), v.minValue(-90), v.maxValue(90), v.description("Latitude in degrees"))),
-        longitude: v.optional(v.pipe(v.number(), v.minValue(-180), v.maxValue(180), v.description("Longitude in degrees"))),
-        accuracy: v.optional(v.pipe(v.number(), v.minValue(0), v.description("Accuracy in metres (default 10)")), 10),
+        latitude: v.optional(
+          v.pipe(v.number(), v.minValue(-90), v.maxValue(90), v.description("Latitude in degrees")),
+        ),
+        longitude: v.optional(
+          v.pipe(v.number(), v.minValue(-180), v.maxValue(180), v.description("Longitude in degrees")),
+        ),
+        accuracy: v.optional(
+          v.pipe(v.number(), v.minValue(0), v.description("Accuracy in metres (default 10)")),
+          10,
+        ),
         clear: v.optional(v.pipe(v.boolean(), v.description("Remove the override")), false),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
@@ -133,7 +195,10 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
           return result("Geolocation override removed", { cleared: true });
         }
         if (args.latitude === undefined || args.longitude === undefined) {
-          return { content: [{ type: "text", text: "Give latitude and longitude (or clear=true)" }], isError: true };
+          return {
+            content: [{ type: "text", text: "Give latitude and longitude (or clear=true)" }],
+            isError: true,
+          };
         }
         await session.client.send("Browser.grantPermissions", {
           permissions: ["geolocation"],
@@ -154,26 +219,50 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_throttle_cpu",
       title: "Throttle CPU",
-      description: "Slow the current tab's CPU down by a factor (1 = no throttling, 4 = a mid-range phone, 20 = very slow).",
+      description:
+        "Slow the current tab's CPU down by a factor (1 = no throttling, 4 = a mid-range phone, 20 = very slow).",
       input: v.object({
-        rate: v.pipe(v.number(), v.minValue(1), v.maxValue(100), v.description("Slowdown factor, 1 to disable")),
+        rate: v.pipe(
+          v.number(),
+          v.minValue(1),
+          v.maxValue(100),
+          v.description("Slowdown factor, 1 to disable"),
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         await tab.send("Emulation.setCPUThrottlingRate", { rate: args.rate });
-        return result(args.rate === 1 ? "CPU throttling off" : `CPU slowed down ${args.rate}×`, { rate: args.rate });
+        return result(args.rate === 1 ? "CPU throttling off" : `CPU slowed down ${args.rate}×`, {
+          rate: args.rate,
+        });
       },
     }),
     defineTool({
       name: "chrome_set_color_scheme",
       title: "Colour scheme",
-      description: "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion in the current tab; `auto` removes it.",
+      description:
+        "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion in the current tab; `auto` removes it.",
       input: v.object({
-        scheme: v.pipe(v.picklist(["light", "dark", "auto"]), v.description("light, dark, or auto (no override)")),
-        reducedMotion: v.optional(v.pipe(v.boolean(), v.description("Also emulate prefers-reduced-motion: reduce"))),
+        scheme: v.pipe(
+          v.picklist(["light", "dark", "auto"]),
+          v.description("light, dark, or auto (no override)"),
+        ),
+        reducedMotion: v.optional(
+          v.pipe(v.boolean(), v.description("Also emulate prefers-reduced-motion: reduce")),
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const features = [{ name: "prefers-color-scheme", value: args.scheme === "auto" ? "" : args.scheme }];

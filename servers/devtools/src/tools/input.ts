@@ -91,7 +91,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         button: MouseButton,
         doubleClick: v.optional(v.pipe(v.boolean(), v.description("Double-click instead")), false),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
@@ -107,7 +112,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       title: "Hover",
       description: "Move the mouse over an element (triggers :hover styles and mouseover handlers).",
       input: v.object({ element: ElementArg }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
@@ -127,7 +137,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         clear: v.optional(v.pipe(v.boolean(), v.description("Empty the field first")), false),
         submit: v.optional(v.pipe(v.boolean(), v.description("Press Enter after typing")), false),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         if (args.element) {
@@ -146,7 +161,10 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         }
         await typeText(tab, args.text);
         const settled = args.submit ? await settle(tab, navTimeout(), () => pressKey(tab, "Enter")) : {};
-        return result(`Typed ${args.text.length} character(s)${args.element ? ` into ${args.element}` : ""}.${describeSettled(settled)}`, { ...settled });
+        return result(
+          `Typed ${args.text.length} character(s)${args.element ? ` into ${args.element}` : ""}.${describeSettled(settled)}`,
+          { ...settled },
+        );
       },
     }),
     defineTool({
@@ -162,7 +180,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         ),
         submit: v.optional(v.pipe(ElementArg, v.description("Element to click once the fields are filled"))),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const filled: Record<string, unknown>[] = [];
@@ -193,10 +216,19 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Press a key or chord (Enter, Escape, Tab, ArrowDown, a, Control+a, Shift+Tab …), on an element (focused first) or on whatever has focus.",
       input: v.object({
-        key: v.pipe(v.string(), v.minLength(1, "key must not be empty"), v.description("Key name or chord, e.g. Enter or Control+a")),
+        key: v.pipe(
+          v.string(),
+          v.minLength(1, "key must not be empty"),
+          v.description("Key name or chord, e.g. Enter or Control+a"),
+        ),
         element: v.optional(ElementArg),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         if (args.element) {
@@ -218,11 +250,19 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           v.description("Option value(s) or label(s)"),
         ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
-        const isSelect = await tab.callOn(objectId, "function () { return this instanceof HTMLSelectElement; }");
+        const isSelect = await tab.callOn(
+          objectId,
+          "function () { return this instanceof HTMLSelectElement; }",
+        );
         if (isSelect !== true) throw new ToolError(`${args.element} is not a <select> element`);
         const out = await tab.callOn(objectId, SET_VALUE_FN, [args.values]).catch((err: Error) => {
           throw new ToolError(`${args.element}: ${err.message}`);
@@ -239,9 +279,16 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         element: v.optional(ElementArg),
         deltaX: v.optional(v.pipe(v.number(), v.description("Pixels to scroll right (negative: left)"))),
         deltaY: v.optional(v.pipe(v.number(), v.description("Pixels to scroll down (negative: up)"))),
-        to: v.optional(v.pipe(v.picklist(["top", "bottom"]), v.description("Scroll to the top or the bottom"))),
+        to: v.optional(
+          v.pipe(v.picklist(["top", "bottom"]), v.description("Scroll to the top or the bottom")),
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const target = args.element ? await resolveElement(tab, args.element) : undefined;
@@ -260,7 +307,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         const params = [args.deltaX ?? 0, args.deltaY ?? 0, args.to ?? null, Boolean(onlyIntoView)];
         const out = target
           ? await tab.callOn(target, fn, params)
-          : await tab.callOn((await tab.send("Runtime.evaluate", { expression: "document.scrollingElement" })).result.objectId ?? "", fn, params);
+          : await tab.callOn(
+              (await tab.send("Runtime.evaluate", { expression: "document.scrollingElement" })).result
+                .objectId ?? "",
+              fn,
+              params,
+            );
         return result("Scrolled", { ...(out as Record<string, unknown>) });
       },
     }),
@@ -274,8 +326,15 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         files: v.pipe(
           v.array(
             v.object({
-              name: v.pipe(v.string(), v.minLength(1, "name must not be empty"), v.description("File name, e.g. report.csv")),
-              content: v.pipe(v.string(), v.description("File contents (text, or base64 with encoding=base64)")),
+              name: v.pipe(
+                v.string(),
+                v.minLength(1, "name must not be empty"),
+                v.description("File name, e.g. report.csv"),
+              ),
+              content: v.pipe(
+                v.string(),
+                v.description("File contents (text, or base64 with encoding=base64)"),
+              ),
               encoding: v.optional(v.picklist(["utf8", "base64"]), "utf8"),
             }),
           ),
@@ -283,17 +342,26 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           v.maxLength(20, "at most 20 files"),
         ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
-        const isFile = await tab.callOn(objectId, "function () { return this instanceof HTMLInputElement && this.type === 'file'; }");
+        const isFile = await tab.callOn(
+          objectId,
+          "function () { return this instanceof HTMLInputElement && this.type === 'file'; }",
+        );
         if (isFile !== true) throw new ToolError(`${args.element} is not an <input type=file>`);
         const dir = mkdtempSync(join(session.uploads(), "u-"));
         const paths = args.files.map((file) => {
           const name = basename(file.name);
-          if (!name || name === "." || name === "..") throw new ToolError(`Invalid file name ${JSON.stringify(file.name)}`);
+          if (!name || name === "." || name === "..")
+            throw new ToolError(`Invalid file name ${JSON.stringify(file.name)}`);
           const path = join(dir, name);
           writeFileSync(path, Buffer.from(file.content, file.encoding === "base64" ? "base64" : "utf8"));
           return path;
@@ -307,12 +375,18 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_handle_dialog",
       title: "Handle dialog",
-      description: "Accept or dismiss the open alert/confirm/prompt/beforeunload dialog (with text for a prompt).",
+      description:
+        "Accept or dismiss the open alert/confirm/prompt/beforeunload dialog (with text for a prompt).",
       input: v.object({
         accept: v.pipe(v.boolean(), v.description("true = OK, false = Cancel")),
         promptText: v.optional(v.pipe(v.string(), v.description("Text to enter into a prompt() dialog"))),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const dialog = tab.dialog;
@@ -322,10 +396,13 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           ...(args.promptText !== undefined ? { promptText: args.promptText } : {}),
         });
         tab.dialog = null;
-        return result(`${args.accept ? "Accepted" : "Dismissed"} the ${dialog.type} dialog "${dialog.message}"`, {
-          ...dialog,
-          accepted: args.accept,
-        });
+        return result(
+          `${args.accept ? "Accepted" : "Dismissed"} the ${dialog.type} dialog "${dialog.message}"`,
+          {
+            ...dialog,
+            accepted: args.accept,
+          },
+        );
       },
     }),
     defineTool({
@@ -333,7 +410,12 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       title: "Drag and drop",
       description: "Drag one element onto another (HTML5 drag and drop, or plain mouse dragging).",
       input: v.object({ from: ElementArg, to: ElementArg }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const start = await elementCenter(tab, await resolveElement(tab, args.from), args.from);
@@ -343,10 +425,28 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         let html5 = false;
         try {
           await tab.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: start.x, y: start.y });
-          await tab.send("Input.dispatchMouseEvent", { type: "mousePressed", x: start.x, y: start.y, button: "left", clickCount: 1 });
+          await tab.send("Input.dispatchMouseEvent", {
+            type: "mousePressed",
+            x: start.x,
+            y: start.y,
+            button: "left",
+            clickCount: 1,
+          });
           const mid = { x: (start.x + end.x) / 2, y: (start.y + end.y) / 2 };
-          await tab.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: mid.x, y: mid.y, button: "left", buttons: 1 });
-          await tab.send("Input.dispatchMouseEvent", { type: "mouseMoved", x: end.x, y: end.y, button: "left", buttons: 1 });
+          await tab.send("Input.dispatchMouseEvent", {
+            type: "mouseMoved",
+            x: mid.x,
+            y: mid.y,
+            button: "left",
+            buttons: 1,
+          });
+          await tab.send("Input.dispatchMouseEvent", {
+            type: "mouseMoved",
+            x: end.x,
+            y: end.y,
+            button: "left",
+            buttons: 1,
+          });
           const drag = await Promise.race([intercepted.promise, sleep(300).then(() => null)]);
           if (drag) {
             html5 = true;
@@ -355,7 +455,13 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
               await tab.send("Input.dispatchDragEvent", { type, x: end.x, y: end.y, data });
             }
           }
-          await tab.send("Input.dispatchMouseEvent", { type: "mouseReleased", x: end.x, y: end.y, button: "left", clickCount: 1 });
+          await tab.send("Input.dispatchMouseEvent", {
+            type: "mouseReleased",
+            x: end.x,
+            y: end.y,
+            button: "left",
+            clickCount: 1,
+          });
         } finally {
           intercepted.cancel();
           await tab.send("Input.setInterceptDrags", { enabled: false }).catch(() => undefined);

@@ -6,10 +6,20 @@ import { result } from "./util.ts";
 
 const MAX_SNAPSHOTS = 6;
 const Limit = v.optional(
-  v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(500), v.description("How many constructors to list (default 25)")),
+  v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(1),
+    v.maxValue(500),
+    v.description("How many constructors to list (default 25)"),
+  ),
   25,
 );
-const SnapshotId = v.pipe(v.string(), v.minLength(1, "snapshot id must not be empty"), v.description("Id from chrome_take_heap_snapshot, e.g. heap-1"));
+const SnapshotId = v.pipe(
+  v.string(),
+  v.minLength(1, "snapshot id must not be empty"),
+  v.description("Id from chrome_take_heap_snapshot, e.g. heap-1"),
+);
 
 function publicSummary(s: HeapSummary, limit: number, filter?: string) {
   const classes = s.classes.filter((c) => !filter || c.name.toLowerCase().includes(filter.toLowerCase()));
@@ -44,10 +54,17 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Collect garbage, take a V8 heap snapshot of the current tab and summarise it: largest constructors by self and retained size, largest objects. The snapshot is kept (by id) for chrome_compare_heap_snapshots.",
       input: v.object({
-        label: v.optional(v.pipe(v.string(), v.description("A name to remember it by, e.g. 'before clicking'"))),
+        label: v.optional(
+          v.pipe(v.string(), v.description("A name to remember it by, e.g. 'before clicking'")),
+        ),
         limit: Limit,
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
@@ -85,17 +102,23 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_summarize_heap_snapshot",
       title: "Summarise heap snapshot",
-      description: "Summarise a kept heap snapshot again, optionally only constructors whose name contains a text.",
+      description:
+        "Summarise a kept heap snapshot again, optionally only constructors whose name contains a text.",
       input: v.object({
         id: SnapshotId,
-        constructorContains: v.optional(v.pipe(v.string(), v.description("Only constructors whose name contains this"))),
+        constructorContains: v.optional(
+          v.pipe(v.string(), v.description("Only constructors whose name contains this")),
+        ),
         limit: Limit,
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const s = snapshot(session, args.id);
-        return result(`Heap snapshot ${s.id} (${s.label})`, publicSummary(s, args.limit, args.constructorContains));
+        return result(
+          `Heap snapshot ${s.id} (${s.label})`,
+          publicSummary(s, args.limit, args.constructorContains),
+        );
       },
     }),
     defineTool({
@@ -118,7 +141,10 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
             totalSizeDelta: after.totalSize - before.totalSize,
             nodeCountDelta: after.nodeCount - before.nodeCount,
             grew,
-            shrank: deltas.filter((d) => d.sizeDelta < 0).slice(-args.limit).reverse(),
+            shrank: deltas
+              .filter((d) => d.sizeDelta < 0)
+              .slice(-args.limit)
+              .reverse(),
           },
         );
       },

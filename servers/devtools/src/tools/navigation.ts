@@ -55,8 +55,7 @@ export async function navigation(
   const committed = tab.waitFor(
     ["Page.frameNavigated", "Page.navigatedWithinDocument", "Tab.closed"],
     (e) =>
-      e.method !== "Page.frameNavigated" ||
-      !(e.params.frame as { parentId?: string } | undefined)?.parentId,
+      e.method !== "Page.frameNavigated" || !(e.params.frame as { parentId?: string } | undefined)?.parentId,
   );
   try {
     await start();
@@ -77,7 +76,9 @@ export async function pageInfo(tab: Tab): Promise<{ url: string; title: string; 
     tab.title = info.targetInfo.title;
   }
   const doc = [...tab.requests.values()].reverse().find((r) => r.type === "Document" && r.url === tab.url);
-  return doc?.status === undefined ? { url: tab.url, title: tab.title } : { url: tab.url, title: tab.title, status: doc.status };
+  return doc?.status === undefined
+    ? { url: tab.url, title: tab.title }
+    : { url: tab.url, title: tab.title, status: doc.status };
 }
 
 export function assertAllowed(session: Session, url: string): void {
@@ -100,7 +101,9 @@ export async function goto(
       if (nav.errorText) {
         const blocked = tab.blocked.at(-1);
         const why =
-          nav.errorText === "net::ERR_BLOCKED_BY_CLIENT" && blocked ? `${nav.errorText} (${blocked.reason})` : nav.errorText;
+          nav.errorText === "net::ERR_BLOCKED_BY_CLIENT" && blocked
+            ? `${nav.errorText} (${blocked.reason})`
+            : nav.errorText;
         throw new ToolError(`Navigation to ${url} failed: ${why}`);
       }
     },
@@ -130,7 +133,10 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
           timeoutMs: timeout(args.timeoutMs),
           signal: ctx.signal,
         });
-        return result(`Loaded ${page.url}${page.status ? ` (HTTP ${page.status})` : ""}: "${page.title}"`, page);
+        return result(
+          `Loaded ${page.url}${page.status ? ` (HTTP ${page.status})` : ""}: "${page.title}"`,
+          page,
+        );
       },
     }),
     defineTool({
@@ -138,7 +144,10 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
       title: "Reload",
       description: "Reload the current tab and wait for it to load.",
       input: v.object({
-        ignoreCache: v.optional(v.pipe(v.boolean(), v.description("Bypass the cache (like Shift+Reload)")), false),
+        ignoreCache: v.optional(
+          v.pipe(v.boolean(), v.description("Bypass the cache (like Shift+Reload)")),
+          false,
+        ),
         waitUntil: WaitUntil,
         timeoutMs: TimeoutArg,
       }),
@@ -161,7 +170,12 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         title: direction === "back" ? "Go back" : "Go forward",
         description: `Go ${direction} one entry in the current tab's history and wait for the page.`,
         input: v.object({ waitUntil: WaitUntil, timeoutMs: TimeoutArg }),
-        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: true,
+        },
         async handler(args, ctx) {
           const tab = await sessions.tab(ctx);
           const history = await tab.send("Page.getNavigationHistory");
@@ -189,7 +203,9 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         selector: v.optional(v.pipe(v.string(), v.description("CSS selector to wait for (visible element)"))),
         text: v.optional(v.pipe(v.string(), v.description("Text that must appear in the page"))),
         textGone: v.optional(v.pipe(v.string(), v.description("Text that must disappear from the page"))),
-        networkIdle: v.optional(v.pipe(v.boolean(), v.description("Wait for 500 ms without network requests"))),
+        networkIdle: v.optional(
+          v.pipe(v.boolean(), v.description("Wait for 500 ms without network requests")),
+        ),
         timeoutMs: TimeoutArg,
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -198,13 +214,17 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         const timeoutMs = args.timeoutMs ?? 30_000;
         const started = Date.now();
         const deadline = started + timeoutMs;
-        const conditions = [args.selector, args.text, args.textGone, args.networkIdle].filter((c) => c !== undefined);
+        const conditions = [args.selector, args.text, args.textGone, args.networkIdle].filter(
+          (c) => c !== undefined,
+        );
         if (conditions.length === 0) {
           await sleep(timeoutMs, ctx.signal);
           return result(`Waited ${timeoutMs} ms`, { waitedMs: timeoutMs });
         }
         if (args.networkIdle && !(await waitNetworkIdle(tab, 500, deadline, ctx.signal))) {
-          throw new ToolError(`The network was still busy after ${timeoutMs} ms (${tab.inflight.size} requests in flight)`);
+          throw new ToolError(
+            `The network was still busy after ${timeoutMs} ms (${tab.inflight.size} requests in flight)`,
+          );
         }
         const check = `(() => {
           const sel = ${JSON.stringify(args.selector ?? null)};
@@ -237,7 +257,12 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
   ];
 }
 
-function describe(args: { selector?: string; text?: string; textGone?: string; networkIdle?: boolean }): string {
+function describe(args: {
+  selector?: string;
+  text?: string;
+  textGone?: string;
+  networkIdle?: boolean;
+}): string {
   const parts: string[] = [];
   if (args.selector) parts.push(`selector ${JSON.stringify(args.selector)}`);
   if (args.text) parts.push(`text ${JSON.stringify(args.text)}`);

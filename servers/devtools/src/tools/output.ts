@@ -15,9 +15,18 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({
         element: v.optional(ElementArg),
         fullPage: v.optional(v.pipe(v.boolean(), v.description("Capture the whole scrollable page")), false),
-        format: v.optional(v.pipe(v.picklist(["png", "jpeg"]), v.description("Image format (default png)")), "png"),
+        format: v.optional(
+          v.pipe(v.picklist(["png", "jpeg"]), v.description("Image format (default png)")),
+          "png",
+        ),
         quality: v.optional(
-          v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100), v.description("JPEG quality 1-100 (default 80)")),
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(1),
+            v.maxValue(100),
+            v.description("JPEG quality 1-100 (default 80)"),
+          ),
         ),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -35,13 +44,20 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
               return { x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height };
             }`,
           )) as { x: number; y: number; width: number; height: number };
-          if (box.width < 1 || box.height < 1) throw new ToolError(`Element ${args.element} has no visible box`);
+          if (box.width < 1 || box.height < 1)
+            throw new ToolError(`Element ${args.element} has no visible box`);
           clip = { ...box, scale: 1 };
           what = `element ${args.element}`;
         } else if (args.fullPage) {
           const metrics = await tab.send("Page.getLayoutMetrics");
           const { width, height } = metrics.cssContentSize;
-          clip = { x: 0, y: 0, width: Math.min(width, MAX_PIXELS), height: Math.min(height, MAX_PIXELS), scale: 1 };
+          clip = {
+            x: 0,
+            y: 0,
+            width: Math.min(width, MAX_PIXELS),
+            height: Math.min(height, MAX_PIXELS),
+            scale: 1,
+          };
           what = "full page";
         }
         const shot = await tab.guard(
@@ -63,11 +79,15 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_print_pdf",
       title: "Print to PDF",
-      description: "Print the current page to PDF (returned as an embedded application/pdf resource, base64).",
+      description:
+        "Print the current page to PDF (returned as an embedded application/pdf resource, base64).",
       input: v.object({
         landscape: v.optional(v.pipe(v.boolean(), v.description("Landscape orientation")), false),
         printBackground: v.optional(v.pipe(v.boolean(), v.description("Print background graphics")), true),
-        scale: v.optional(v.pipe(v.number(), v.minValue(0.1), v.maxValue(2), v.description("Scale 0.1-2 (default 1)")), 1),
+        scale: v.optional(
+          v.pipe(v.number(), v.minValue(0.1), v.maxValue(2), v.description("Scale 0.1-2 (default 1)")),
+          1,
+        ),
         pageRanges: v.optional(v.pipe(v.string(), v.description("Pages to print, e.g. 1-3, 5"))),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -85,7 +105,14 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
         return {
           content: [
             { type: "text", text: `PDF of ${tab.url} (${bytes} bytes)` },
-            { type: "resource", resource: { uri: `devtools://pdf/${tab.targetId}`, mimeType: "application/pdf", blob: pdf.data } },
+            {
+              type: "resource",
+              resource: {
+                uri: `devtools://pdf/${tab.targetId}`,
+                mimeType: "application/pdf",
+                blob: pdf.data,
+              },
+            },
           ],
         };
       },

@@ -87,7 +87,8 @@ async function readTrace(tab: Tab, stream: string): Promise<TraceEvent[]> {
 function longTasks(events: TraceEvent[]) {
   const mainThreads = new Set<string>();
   for (const e of events) {
-    if (e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain") mainThreads.add(`${e.pid}:${e.tid}`);
+    if (e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain")
+      mainThreads.add(`${e.pid}:${e.tid}`);
   }
   const tasks = events
     .filter((e) => e.name === "RunTask" && (e.dur ?? 0) > 50_000 && mainThreads.has(`${e.pid}:${e.tid}`))
@@ -128,19 +129,35 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Start recording a performance trace of the current tab (and Core Web Vitals observers). By default reloads the page so loading is measured; interact, then call chrome_stop_trace.",
       input: v.object({
-        reload: v.optional(v.pipe(v.boolean(), v.description("Reload the page once recording (default true)")), true),
+        reload: v.optional(
+          v.pipe(v.boolean(), v.description("Reload the page once recording (default true)")),
+          true,
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
-        if (session.tracing) throw new ToolError("A trace is already recording: stop it with chrome_stop_trace");
+        if (session.tracing)
+          throw new ToolError("A trace is already recording: stop it with chrome_stop_trace");
         await tab.send("Page.addScriptToEvaluateOnNewDocument", { source: VITALS_OBSERVER });
         await tab.send("Tracing.start", {
           transferMode: "ReturnAsStream",
           traceConfig: {
             recordMode: "recordUntilFull",
-            includedCategories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "loading", "blink.user_timing", "toplevel", "__metadata"],
+            includedCategories: [
+              "devtools.timeline",
+              "disabled-by-default-devtools.timeline",
+              "loading",
+              "blink.user_timing",
+              "toplevel",
+              "__metadata",
+            ],
           },
         });
         session.tracing = { tabId: tab.targetId, startedAt: Date.now() };
@@ -153,9 +170,12 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
         } else {
           await tab.evaluate(VITALS_OBSERVER);
         }
-        return result(`Tracing ${tab.url}${args.reload ? " (reloaded)" : ""}; call chrome_stop_trace when done`, {
-          url: tab.url,
-        });
+        return result(
+          `Tracing ${tab.url}${args.reload ? " (reloaded)" : ""}; call chrome_stop_trace when done`,
+          {
+            url: tab.url,
+          },
+        );
       },
     }),
     defineTool({
@@ -164,7 +184,12 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Stop the trace and report Core Web Vitals (LCP, CLS, INP when there were interactions) with a short analysis: long tasks, render-blocking resources, largest and slowest resources.",
       input: v.object({}),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(_args, ctx) {
         const session = await sessions.session(ctx);
         const tracing = session.tracing;
@@ -183,11 +208,19 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
         const largest = [...vitals.resources].sort((a, b) => b.bytes - a.bytes).slice(0, 5);
         const slowest = [...vitals.resources].sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
         const findings: string[] = [];
-        if (tasks.count > 0) findings.push(`${tasks.count} long task(s) blocked the main thread for ${tasks.totalMs} ms (longest ${tasks.longestMs} ms)`);
-        if (blocking.length > 0) findings.push(`${blocking.length} render-blocking resource(s): ${blocking.map((r) => r.url).join(", ")}`);
+        if (tasks.count > 0)
+          findings.push(
+            `${tasks.count} long task(s) blocked the main thread for ${tasks.totalMs} ms (longest ${tasks.longestMs} ms)`,
+          );
+        if (blocking.length > 0)
+          findings.push(
+            `${blocking.length} render-blocking resource(s): ${blocking.map((r) => r.url).join(", ")}`,
+          );
         if (vitals.cls > 0.1) findings.push(`layout shifts add up to CLS ${vitals.cls}`);
-        if (vitals.inpMs !== null && vitals.inpMs > 200) findings.push(`slow interaction: INP ${vitals.inpMs} ms`);
-        if (slowest[0] && slowest[0].durationMs > 1000) findings.push(`slowest resource took ${slowest[0].durationMs} ms: ${slowest[0].url}`);
+        if (vitals.inpMs !== null && vitals.inpMs > 200)
+          findings.push(`slow interaction: INP ${vitals.inpMs} ms`);
+        if (slowest[0] && slowest[0].durationMs > 1000)
+          findings.push(`slowest resource took ${slowest[0].durationMs} ms: ${slowest[0].url}`);
         const data = {
           url: tab.url,
           durationMs: Date.now() - tracing.startedAt,
@@ -195,7 +228,11 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
           webVitals: {
             lcp: { ms: vitals.lcpMs, element: vitals.lcpElement, rating: rate(vitals.lcpMs, 2500, 4000) },
             cls: { value: vitals.cls, rating: rate(vitals.cls, 0.1, 0.25) },
-            inp: { ms: vitals.inpMs, interactions: vitals.interactions, rating: rate(vitals.inpMs, 200, 500) },
+            inp: {
+              ms: vitals.inpMs,
+              interactions: vitals.interactions,
+              rating: rate(vitals.inpMs, 200, 500),
+            },
           },
           navigation: vitals.navigation,
           longTasks: tasks,

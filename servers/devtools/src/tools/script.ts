@@ -4,7 +4,13 @@ import type { SessionManager } from "../sessions.ts";
 import { result, truncate } from "./util.ts";
 
 const Limit = v.optional(
-  v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000), v.description("Most recent entries to return (default 100)")),
+  v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(1),
+    v.maxValue(1000),
+    v.description("Most recent entries to return (default 100)"),
+  ),
   100,
 );
 const Clear = v.optional(v.pipe(v.boolean(), v.description("Empty the buffer after reading")), false);
@@ -17,10 +23,27 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Run a JavaScript expression in the page (promises are awaited) and return its JSON-serialisable value. A thrown exception is a tool error with its message.",
       input: v.object({
-        expression: v.pipe(v.string(), v.minLength(1, "expression must not be empty"), v.description("Expression, e.g. `document.title` or `(async () => { … })()`")),
-        maxChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100), v.description("Cut the JSON after this many characters (default 20000)")), 20_000),
+        expression: v.pipe(
+          v.string(),
+          v.minLength(1, "expression must not be empty"),
+          v.description("Expression, e.g. `document.title` or `(async () => { … })()`"),
+        ),
+        maxChars: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(100),
+            v.description("Cut the JSON after this many characters (default 20000)"),
+          ),
+          20_000,
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const out = await tab.evaluate(args.expression, { userGesture: true });
@@ -38,11 +61,18 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Console output of the current tab (console.* calls and browser messages such as failed loads), oldest first.",
       input: v.object({
-        level: v.optional(v.pipe(v.picklist(["log", "debug", "info", "warn", "error"]), v.description("Only this level"))),
+        level: v.optional(
+          v.pipe(v.picklist(["log", "debug", "info", "warn", "error"]), v.description("Only this level")),
+        ),
         limit: Limit,
         clear: Clear,
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const messages = tab.console.filter((m) => !args.level || m.level === args.level).slice(-args.limit);
@@ -55,7 +85,12 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       title: "Page errors",
       description: "Uncaught exceptions and unhandled promise rejections of the current tab, oldest first.",
       input: v.object({ limit: Limit, clear: Clear }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: true,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const errors = tab.errors.slice(-args.limit);

@@ -1,4 +1,5 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
+import type Protocol from "devtools-protocol";
 import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
 import { result } from "./util.ts";
@@ -13,19 +14,27 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_get_cookies",
       title: "Get cookies",
-      description: "Cookies of this session's browser context (never another session's), optionally only those sent to a URL.",
+      description:
+        "Cookies of this session's browser context (never another session's), optionally only those sent to a URL.",
       input: v.object({
-        url: v.optional(v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("Only cookies sent to this URL"))),
+        url: v.optional(
+          v.pipe(
+            v.string(),
+            v.url("url must be an absolute URL"),
+            v.description("Only cookies sent to this URL"),
+          ),
+        ),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
-        let cookies;
+        let cookies: Protocol.Network.Cookie[];
         if (args.url) {
           const tab = await sessions.tab(ctx);
           cookies = (await tab.send("Network.getCookies", { urls: [args.url] })).cookies;
         } else {
-          cookies = (await session.client.send("Storage.getCookies", { browserContextId: session.contextId })).cookies;
+          cookies = (await session.client.send("Storage.getCookies", { browserContextId: session.contextId }))
+            .cookies;
         }
         const list = cookies.map((c) => ({
           name: c.name,
@@ -43,19 +52,33 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_set_cookie",
       title: "Set cookie",
-      description: "Set a cookie in this session's browser context (for the current page's URL unless url or domain is given).",
+      description:
+        "Set a cookie in this session's browser context (for the current page's URL unless url or domain is given).",
       input: v.object({
         name: v.pipe(v.string(), v.minLength(1, "name must not be empty"), v.description("Cookie name")),
         value: v.pipe(v.string(), v.description("Cookie value")),
-        url: v.optional(v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("URL the cookie belongs to"))),
+        url: v.optional(
+          v.pipe(
+            v.string(),
+            v.url("url must be an absolute URL"),
+            v.description("URL the cookie belongs to"),
+          ),
+        ),
         domain: v.optional(v.pipe(v.string(), v.description("Cookie domain, e.g. .example.com"))),
         path: v.optional(v.pipe(v.string(), v.description("Cookie path (default /)"))),
         httpOnly: v.optional(v.boolean()),
         secure: v.optional(v.boolean()),
         sameSite: v.optional(v.picklist(["Strict", "Lax", "None"])),
-        expires: v.optional(v.pipe(v.number(), v.description("Expiry as Unix time in seconds (default: session cookie)"))),
+        expires: v.optional(
+          v.pipe(v.number(), v.description("Expiry as Unix time in seconds (default: session cookie)")),
+        ),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         let url = args.url;
@@ -71,16 +94,27 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
           browserContextId: session.contextId,
           cookies: [{ ...rest, ...(url ? { url } : {}), path: args.path ?? "/" }],
         });
-        return result(`Set cookie ${args.name}`, { name: args.name, url: url ?? null, domain: args.domain ?? null });
+        return result(`Set cookie ${args.name}`, {
+          name: args.name,
+          url: url ?? null,
+          domain: args.domain ?? null,
+        });
       },
     }),
     defineTool({
       name: "chrome_clear_cookies",
       title: "Clear cookies",
-      description: "Delete this session's cookies: all of them, or those with a name (optionally for a URL/domain).",
+      description:
+        "Delete this session's cookies: all of them, or those with a name (optionally for a URL/domain).",
       input: v.object({
         name: v.optional(v.pipe(v.string(), v.description("Only cookies with this name"))),
-        url: v.optional(v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("Only cookies for this URL (with name)"))),
+        url: v.optional(
+          v.pipe(
+            v.string(),
+            v.url("url must be an absolute URL"),
+            v.description("Only cookies for this URL (with name)"),
+          ),
+        ),
         domain: v.optional(v.pipe(v.string(), v.description("Only cookies of this domain (with name)"))),
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
@@ -90,7 +124,9 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
           await session.client.send("Storage.clearCookies", { browserContextId: session.contextId });
           return result("Cleared all cookies of this session", { cleared: "all" });
         }
-        const { cookies } = await session.client.send("Storage.getCookies", { browserContextId: session.contextId });
+        const { cookies } = await session.client.send("Storage.getCookies", {
+          browserContextId: session.contextId,
+        });
         const keep = cookies.filter(
           (c) =>
             c.name !== args.name ||
@@ -121,7 +157,10 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_get_storage",
       title: "Get web storage",
       description: "localStorage or sessionStorage of the current page's origin: one key or every entry.",
-      input: v.object({ kind: Kind, key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))) }),
+      input: v.object({
+        kind: Kind,
+        key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))),
+      }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
@@ -132,7 +171,9 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
             : `Object.fromEntries(Object.keys(${store}).map((k) => [k, ${store}.getItem(k)]))`,
         );
         const entries = (out.value ?? {}) as Record<string, string | null>;
-        return result(`${Object.keys(entries).length} ${store} entr(ies) for ${new URL(tab.url).origin}`, { entries });
+        return result(`${Object.keys(entries).length} ${store} entr(ies) for ${new URL(tab.url).origin}`, {
+          entries,
+        });
       },
     }),
     defineTool({
@@ -144,18 +185,29 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         key: v.pipe(v.string(), v.description("Key")),
         value: v.pipe(v.string(), v.description("Value")),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        await tab.evaluate(`${args.kind}Storage.setItem(${JSON.stringify(args.key)}, ${JSON.stringify(args.value)})`);
+        await tab.evaluate(
+          `${args.kind}Storage.setItem(${JSON.stringify(args.key)}, ${JSON.stringify(args.value)})`,
+        );
         return result(`Set ${args.kind}Storage[${JSON.stringify(args.key)}]`, { key: args.key });
       },
     }),
     defineTool({
       name: "chrome_clear_storage",
       title: "Clear web storage",
-      description: "Remove one key, or everything, from localStorage or sessionStorage of the current page's origin.",
-      input: v.object({ kind: Kind, key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))) }),
+      description:
+        "Remove one key, or everything, from localStorage or sessionStorage of the current page's origin.",
+      input: v.object({
+        kind: Kind,
+        key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))),
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);

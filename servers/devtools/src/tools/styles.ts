@@ -70,8 +70,15 @@ export function styleTools(sessions: SessionManager): ToolDefinition[] {
         "Computed CSS of an element: the given properties, a useful default set, or every property with properties=['*'].",
       input: v.object({
         element: ElementArg,
-        properties: v.optional(v.pipe(v.array(v.string()), v.description("CSS property names (default: layout, box and text essentials)"))),
-        pseudo: v.optional(v.pipe(v.picklist(["::before", "::after"]), v.description("Style of a pseudo-element"))),
+        properties: v.optional(
+          v.pipe(
+            v.array(v.string()),
+            v.description("CSS property names (default: layout, box and text essentials)"),
+          ),
+        ),
+        pseudo: v.optional(
+          v.pipe(v.picklist(["::before", "::after"]), v.description("Style of a pseudo-element")),
+        ),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
@@ -98,17 +105,28 @@ export function styleTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Run axe-core on the page (or part of it) in an isolated world and report WCAG violations grouped by impact (critical, serious, moderate, minor), with the failing elements.",
       input: v.object({
-        selector: v.optional(v.pipe(v.string(), v.description("Audit only this part of the page (CSS selector)"))),
-        tags: v.optional(v.pipe(v.array(v.string()), v.description("axe rule tags, e.g. wcag2a, wcag2aa, best-practice"))),
+        selector: v.optional(
+          v.pipe(v.string(), v.description("Audit only this part of the page (CSS selector)")),
+        ),
+        tags: v.optional(
+          v.pipe(v.array(v.string()), v.description("axe rule tags, e.g. wcag2a, wcag2aa, best-practice")),
+        ),
       }),
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const world = await tab.send("Page.createIsolatedWorld", { frameId: tab.mainFrameId, worldName: "omni-axe" });
+        const world = await tab.send("Page.createIsolatedWorld", {
+          frameId: tab.mainFrameId,
+          worldName: "omni-axe",
+        });
         const contextId = world.executionContextId;
-        const inject = await tab.guard(tab.send("Runtime.evaluate", { expression: await loadAxe(), contextId }));
+        const inject = await tab.guard(
+          tab.send("Runtime.evaluate", { expression: await loadAxe(), contextId }),
+        );
         if (inject.exceptionDetails) throw new ToolError("axe-core could not be loaded into the page");
-        const options = args.tags ? { runOnly: { type: "tag", values: args.tags }, resultTypes: ["violations"] } : { resultTypes: ["violations"] };
+        const options = args.tags
+          ? { runOnly: { type: "tag", values: args.tags }, resultTypes: ["violations"] }
+          : { resultTypes: ["violations"] };
         const run = await tab.guard(
           tab.send("Runtime.evaluate", {
             expression: `axe.run(${args.selector ? JSON.stringify(args.selector) : "document"}, ${JSON.stringify(options)}).then((r) => ({
@@ -121,7 +139,9 @@ export function styleTools(sessions: SessionManager): ToolDefinition[] {
           }),
         );
         if (run.exceptionDetails) {
-          throw new ToolError(`axe-core failed: ${run.exceptionDetails.exception?.description ?? run.exceptionDetails.text}`);
+          throw new ToolError(
+            `axe-core failed: ${run.exceptionDetails.exception?.description ?? run.exceptionDetails.text}`,
+          );
         }
         const out = run.result.value as { violations: AxeViolation[]; passes: number; incomplete: number };
         const byImpact: Record<string, AxeViolation[]> = {};

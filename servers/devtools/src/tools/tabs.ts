@@ -26,8 +26,11 @@ export async function listTabs(session: Session) {
 }
 
 function findTab(session: Session, tabId: string) {
-  const matches = [...session.tabs.values()].filter((t) => t.targetId === tabId || t.targetId.startsWith(tabId));
-  if (matches.length === 0) throw new ToolError(`No tab ${tabId} in this session: list them with chrome_list_tabs`);
+  const matches = [...session.tabs.values()].filter(
+    (t) => t.targetId === tabId || t.targetId.startsWith(tabId),
+  );
+  if (matches.length === 0)
+    throw new ToolError(`No tab ${tabId} in this session: list them with chrome_list_tabs`);
   if (matches.length > 1) throw new ToolError(`Tab id ${tabId} is ambiguous: give more characters`);
   return matches[0]!;
 }
@@ -40,7 +43,12 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Start this session's private browser (its own context: cookies, storage and tabs shared with no other session) and open a first tab. Other tools start it on demand too.",
       input: v.object({}),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(_args, ctx) {
         const session = await sessions.session(ctx);
         if (!session.currentTab) await sessions.newTab(session);
@@ -112,10 +120,17 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "New tab",
       description: "Open a new tab (optionally at a URL) and make it current.",
       input: v.object({
-        url: v.optional(v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("URL to open"))),
+        url: v.optional(
+          v.pipe(v.string(), v.url("url must be an absolute URL"), v.description("URL to open")),
+        ),
         timeoutMs: TimeoutArg,
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: true,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.newTab(session);
@@ -134,7 +149,12 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "Select tab",
       description: "Make a tab current: later tools act on it.",
       input: v.object({ tabId: TabId }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: false,
+        idempotentHint: true,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = findTab(session, args.tabId);
@@ -149,7 +169,12 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "Close tab",
       description: "Close a tab (the current one when tabId is omitted).",
       input: v.object({ tabId: v.optional(TabId) }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = args.tabId ? findTab(session, args.tabId) : session.currentTab;

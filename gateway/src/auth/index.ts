@@ -1,0 +1,143 @@
+import type { Database } from "@omni/db";
+import { Elysia } from "elysia";
+import type { Redis } from "ioredis";
+import * as v from "valibot";
+import { createAuditLog } from "../audit/index.ts";
+import type { Logger } from "../security/log.ts";
+import { securityPlugin } from "../security/plugin.ts";
+import { createRateLimiter } from "../security/rate-limit.ts";
+import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
+import { createAuthenticator } from "./authenticator.ts";
+import { discoveryRoutes } from "./discovery.ts";
+import { authGuard } from "./guard.ts";
+import { adminAuthRoutes } from "./routes.ts";
+import { createAuthState } from "./state.ts";
+
+const list = v.pipe(
+  v.optional(v.string(), ""),
+  v.transform((value) =>
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ),
+);
+const perMinute = (fallback: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.transform(Number),
+    v.number("must be a number"),
+    v.integer("must be a whole number of requests per minute"),
+    v.minValue(0),
+  );
+const optionalText = v.pipe(
+  v.optional(v.string()),
+  v.transform((value) => (value?.trim() ? value : undefined)),
+);
+
+/** Authentication, rate-limit and security settings from the environment (see .env.example). */
+export const AuthEnv = v.object({
+  /** Clerk PEM public key: networkless session-token verification. */
+  CLERK_JWT_KEY: optionalText,
+  /** Clerk secret key: JWKS fetched from Clerk when CLERK_JWT_KEY is unset. */
+  CLERK_SECRET_KEY: optionalText,
+  /** Allowed `azp` values (front-end origins), comma-separated. */
+  CLERK_AUTHORIZED_PARTIES: list,
+  /** Clerk issuer (frontend API URL): checked against `iss` and named as authorization server. */
+  CLERK_ISSUER: optionalText,
+  /** Svix signing secret of the Clerk webhook endpoint (`whsec_...`). */
+  CLERK_WEBHOOK_SIGNING_SECRET: optionalText,
+  /** Requests per minute per API key (0: no limit). */
+  RATE_LIMIT_PER_KEY: perMinute(600),
+  /** Requests per minute per organization (0: no limit). */
+  RATE_LIMIT_PER_ORG: perMinute(3000),
+  /** The window of both limits in seconds (default 60: the limits are per minute). */
+  RATE_LIMIT_WINDOW_SECONDS: v.pipe(
+    v.optional(v.string(), "60"),
+    v.transform(Number),
+    v.number("must be a number"),
+    v.integer("must be a whole number of seconds"),
+    v.minValue(1),
+  ),
+  /** Browser origins allowed by CORS, comma-separated (`*`: any). */
+  CORS_ORIGINS: list,
+  /** Largest request body in bytes. */
+  MAX_BODY_BYTES: perMinute(4 * 1024 * 1024),
+  /** Public base URL of the gateway (discovery metadata); default: the request's origin. */
+  PUBLIC_URL: optionalText,
+  /** Prefix of every Redis key this module writes. */
+  REDIS_PREFIX: v.optional(v.string(), "omni:"),
+});
+export type AuthEnv = v.InferOutput<typeof AuthEnv>;
+
+/** Parses the environment; throws one message naming every invalid variable. */
+export function readAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
+  const parsed = v.safeParse(AuthEnv, env);
+  if (parsed.success) return parsed.output;
+  const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? "env"}: ${issue.message}`);
+  throw new Error(`Invalid authentication environment:\n  ${problems.join("\n  ")}`);
+}
+
+export interface AuthModuleDeps {
+  db: Database;
+  redis?: Redis | null;
+  env?: AuthEnv;
+  logger?: Logger;
+}
+
+/**
+ * Everything of issue 6, wired: the authenticator (for the MCP endpoint), the rate limiter, the audit
+ * log, the route guard (for other admin routes), the security plugin (mount first), and the routes:
+ * discovery metadata, `/api/keys|members|audit`, `/webhooks/clerk`.
+ */
+export function createAuthModule(deps: AuthModuleDeps) {
+  const env = deps.env ?? readAuthEnv();
+  const redis = deps.redis ?? null;
+  const state = createAuthState({ redis, prefix: env.REDIS_PREFIX });
+  const authenticator = createAuthenticator({
+    db: deps.db,
+    state,
+    clerk: {
+      ...(env.CLERK_JWT_KEY ? { jwtKey: env.CLERK_JWT_KEY.replaceAll("\\n", "\n") } : {}),
+      ...(env.CLERK_SECRET_KEY ? { secretKey: env.CLERK_SECRET_KEY } : {}),
+      authorizedParties: env.CLERK_AUTHORIZED_PARTIES,
+      ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}),
+    },
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+  const rateLimiter = createRateLimiter({
+    redis,
+    prefix: env.REDIS_PREFIX,
+    perKey: env.RATE_LIMIT_PER_KEY,
+    perOrg: env.RATE_LIMIT_PER_ORG,
+    windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
+  });
+  const audit = createAuditLog({ db: deps.db });
+  const publicUrl = env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {};
+  const routes = new Elysia({ name: "omni-auth-routes" })
+    .use(discoveryRoutes({ ...publicUrl, ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}) }))
+    .use(adminAuthRoutes({ db: deps.db, authenticator, audit, state, rateLimiter, ...publicUrl }))
+    .use(
+      clerkWebhookRoutes({
+        db: deps.db,
+        state,
+        ...(env.CLERK_WEBHOOK_SIGNING_SECRET ? { signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      }),
+    );
+  return {
+    authenticator,
+    rateLimiter,
+    audit,
+    state,
+    /** `.use(auth.guard)` then `{ permission: "admin:write" }` on routes; `auth` in the context. */
+    guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
+    security: securityPlugin({
+      corsOrigins: env.CORS_ORIGINS,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
+    routes,
+  };
+}
+export type AuthModule = ReturnType<typeof createAuthModule>;

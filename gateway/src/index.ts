@@ -1,0 +1,92 @@
+import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
+import pkg from "../package.json" with { type: "json" };
+import { createGateway } from "./app.ts";
+import { createConfigService } from "./config/index.ts";
+import { readEnv } from "./env.ts";
+import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
+import type { Authenticator } from "./ports.ts";
+import { defaultClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+
+/**
+ * Gateway entry point: reads the environment, migrates and seeds the database, wires the config service,
+ * authentication and the capability registry, listens, and shuts down gracefully on SIGINT/SIGTERM.
+ */
+const env = readEnv();
+
+if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
+  console.error(
+    `OMNI_DEV_MODE=1 lets requests without credentials act as the demo organization, so it is refused unless the gateway listens on loopback (HOST=${env.HOST}). Unset OMNI_DEV_MODE or set HOST=127.0.0.1.`,
+  );
+  process.exit(1);
+}
+
+const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : {});
+await migrate(database.db);
+const repos = createRepositories(database.db);
+if ((await repos.servers.list()).length === 0) {
+  const seeded = await seed(database.db);
+  console.log(`seeded ${seeded.servers} servers, ${seeded.prompts} prompts, ${seeded.resources} resources`);
+}
+
+// Instances from SERVERS, plus registered `server_instances` rows.
+const instances: InstanceConfig[] = parseServersEnv(env.SERVERS);
+const servers = new Map((await repos.servers.list()).map((s) => [s.id, s.name]));
+for (const row of await repos.servers.listInstances()) {
+  const server = servers.get(row.serverId);
+  if (server) instances.push({ server, url: row.url.replace(/\/+$/, "") });
+}
+if (instances.length === 0) {
+  console.warn("no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances");
+}
+
+const config = createConfigService({ db: database.db });
+
+if (!env.OMNI_DEV_MODE) {
+  console.error(
+    "No authenticator is wired in yet: start with OMNI_DEV_MODE=1 on loopback (bun run dev does), or wire the auth module in gateway/src/index.ts.",
+  );
+  process.exit(1);
+}
+const authenticator: Authenticator = createDevAuthenticator(DEMO_ORG_ID);
+
+const registry = new Registry({
+  instances,
+  clientFactory: defaultClientFactory,
+  healthIntervalMs: env.HEALTH_INTERVAL_MS,
+});
+await registry.start();
+
+const app = createGateway({
+  config,
+  authenticator,
+  registry,
+  options: {
+    version: pkg.version,
+    pageSize: env.MCP_PAGE_SIZE,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    sessionIdleMs: env.SESSION_IDLE_MS,
+    allowedHosts: env.ALLOWED_HOSTS,
+    allowedOrigins: env.ALLOWED_ORIGINS,
+  },
+}).listen({ port: env.PORT, hostname: env.HOST, idleTimeout: 0 });
+
+const host = env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST;
+const url = `http://${host}:${app.server?.port}`;
+console.log(`omni gateway ${pkg.version} listening on ${url}`);
+console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
+for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
+if (env.OMNI_DEV_MODE) console.log("  local development mode: requests without credentials act as the demo organization");
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`gateway: ${signal} received, shutting down`);
+  registry.stop();
+  await app.stop();
+  await config.close();
+  await database.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,92 @@
+import type { RequestId } from "@omni/contracts";
+import type { ChangeKind, ConfigChange } from "../../ports.ts";
+import { isRecord, type Json, notificationMessage } from "../protocol.ts";
+import { META } from "./era.ts";
+
+/** What a `subscriptions/listen` stream asked for (SubscriptionFilter of 2026-07-28). */
+export interface SubscriptionFilter {
+  toolsListChanged?: boolean;
+  promptsListChanged?: boolean;
+  resourcesListChanged?: boolean;
+  resourceSubscriptions?: string[];
+}
+
+const FLAG_OF: Record<ChangeKind, "toolsListChanged" | "promptsListChanged" | "resourcesListChanged"> = {
+  tools: "toolsListChanged",
+  prompts: "promptsListChanged",
+  resources: "resourcesListChanged",
+};
+
+/** Parses `params.notifications`; returns an error message naming the field when it is malformed. */
+export function parseFilter(value: unknown): SubscriptionFilter | string {
+  if (!isRecord(value)) return "params.notifications must be an object (a SubscriptionFilter)";
+  const filter: SubscriptionFilter = {};
+  for (const flag of ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const) {
+    const item = value[flag];
+    if (item === undefined) continue;
+    if (typeof item !== "boolean") return `params.notifications.${flag} must be a boolean`;
+    filter[flag] = item;
+  }
+  const uris = value.resourceSubscriptions;
+  if (uris !== undefined) {
+    if (!Array.isArray(uris) || !uris.every((uri) => typeof uri === "string")) {
+      return "params.notifications.resourceSubscriptions must be an array of resource URIs";
+    }
+    filter.resourceSubscriptions = uris;
+  }
+  return filter;
+}
+
+/** The notifications one change produces for one listen stream (tagged with its subscription id). Pure. */
+export function notificationsFor(filter: SubscriptionFilter, change: ConfigChange, subscriptionId: RequestId): Json[] {
+  const meta = { [META.subscriptionId]: subscriptionId };
+  const out: Json[] = [];
+  for (const kind of change.kinds) {
+    if (filter[FLAG_OF[kind]]) out.push(notificationMessage(`notifications/${kind}/list_changed`, { _meta: meta }));
+  }
+  for (const uri of change.uris ?? []) {
+    if (filter.resourceSubscriptions?.includes(uri)) {
+      out.push(notificationMessage("notifications/resources/updated", { uri, _meta: meta }));
+    }
+  }
+  return out;
+}
+
+interface Listener {
+  orgId: string;
+  filter: SubscriptionFilter;
+  subscriptionId: RequestId;
+  send(message: Json): void;
+}
+
+/**
+ * Open `subscriptions/listen` streams of this replica, fed by the same change events that drive 2025
+ * `list_changed` (the config service's, which carry other replicas' changes when Redis is configured,
+ * and the registry's).
+ */
+export class ListenHub {
+  private readonly listeners = new Set<Listener>();
+
+  add(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** A change of one org's configuration. */
+  publish(change: ConfigChange): void {
+    for (const listener of this.listeners) {
+      if (listener.orgId !== change.orgId) continue;
+      for (const message of notificationsFor(listener.filter, change, listener.subscriptionId)) listener.send(message);
+    }
+  }
+
+  /** The servers' capabilities changed: every org's lists may have. */
+  publishAll(kinds: ChangeKind[]): void {
+    const orgs = new Set([...this.listeners].map((l) => l.orgId));
+    for (const orgId of orgs) this.publish({ orgId, kinds });
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+}
