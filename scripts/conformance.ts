@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conformanceServer } from "../gateway/test/fixtures/conformance-server.ts";
+import { modernConformanceServer } from "../gateway/test/fixtures/modern-conformance-server.ts";
 import { startStack } from "../gateway/test/fixtures/stack.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -25,6 +26,7 @@ export const RUNS: ConformanceRun[] = [
   { name: "2025-11-25", args: ["--requirements", "2025-11-25"] },
   { name: "2025-06-18", args: ["--suite", "all", "--spec-version", "2025-06-18"] },
   { name: "2025-03-26", args: ["--suite", "all", "--spec-version", "2025-03-26"] },
+  { name: "2026-07-28", args: ["--requirements", "2026-07-28"] },
 ];
 
 /**
@@ -58,7 +60,10 @@ function findChecks(dir: string): { scenario: string; checks: Check[] }[] {
       const full = join(path, entry);
       if (statSync(full).isDirectory()) walk(full);
       else if (entry === "checks.json") {
-        const scenario = path.slice(dir.length + 1).replace(/^server-/, "").replace(/-\d{4}-\d\d-\d\dT.*$/, "");
+        const scenario = path
+          .slice(dir.length + 1)
+          .replace(/^server-/, "")
+          .replace(/-\d{4}-\d\d-\d\dT.*$/, "");
         found.push({ scenario, checks: JSON.parse(readFileSync(full, "utf8")) as Check[] });
       }
     }
@@ -97,13 +102,23 @@ export async function runConformance(
       passed += p;
       failed += f.length;
       for (const c of f) problems.push(`${scenario}: ${c.id} failed: ${c.errorMessage ?? ""}`);
-      if (p === 0 && f.length === 0 && !MAY_BE_EMPTY.has(scenario)) problems.push(`${scenario}: ran no scored checks (skipped?)`);
+      if (p === 0 && f.length === 0 && !MAY_BE_EMPTY.has(scenario))
+        problems.push(`${scenario}: ran no scored checks (skipped?)`);
       if (checks.some((c) => c.id.endsWith("-skipped"))) problems.push(`${scenario}: was skipped`);
       return { scenario, passed: p, failed: f.length };
     });
     if (results.length === 0) problems.push("no scenario results were written");
     if (exitCode !== 0) problems.push(`the suite exited with code ${exitCode}`);
-    return { name: run.name, exitCode, passed, failed, warnings, scenarios, problems, output: stdout + stderr };
+    return {
+      name: run.name,
+      exitCode,
+      passed,
+      failed,
+      warnings,
+      scenarios,
+      problems,
+      output: stdout + stderr,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -114,7 +129,7 @@ async function main(): Promise<number> {
   const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
   const scenario = argv.includes("--scenario") ? argv[argv.indexOf("--scenario") + 1] : undefined;
   const verbose = argv.includes("--verbose");
-  const stack = await startStack({ servers: [conformanceServer] });
+  const stack = await startStack({ servers: [conformanceServer, modernConformanceServer] });
   // The suite connects via "localhost" (its DNS-rebinding scenario requires a loopback URL).
   const url = `${stack.url.replace("127.0.0.1", "localhost")}/mcp`;
   console.log(`gateway ${url} (fixture server ${stack.servers.get("conformance")?.url})`);
@@ -135,7 +150,9 @@ async function main(): Promise<number> {
   } finally {
     await stack.stop();
   }
-  console.log(failures === 0 ? "\nconformance: every run passed" : `\nconformance: ${failures} run(s) failed`);
+  console.log(
+    failures === 0 ? "\nconformance: every run passed" : `\nconformance: ${failures} run(s) failed`,
+  );
   return failures === 0 ? 0 : 1;
 }
 

@@ -31,7 +31,12 @@ const servers = Object.entries(ports)
 
 const services: Service[] = [
   { name: "linear", color: 35, entry: "servers/linear/src/index.ts", env: { PORT: ports.linear } },
-  { name: "perplexity", color: 36, entry: "servers/perplexity/src/index.ts", env: { PORT: ports.perplexity } },
+  {
+    name: "perplexity",
+    color: 36,
+    entry: "servers/perplexity/src/index.ts",
+    env: { PORT: ports.perplexity },
+  },
   { name: "devtools", color: 33, entry: "servers/devtools/src/index.ts", env: { PORT: ports.devtools } },
   {
     name: "gateway",
@@ -52,7 +57,9 @@ let stopping = false;
 async function pipe(stream: ReadableStream<Uint8Array>, prefix: string, out: NodeJS.WriteStream) {
   const decoder = new TextDecoder();
   let buffered = "";
-  for await (const chunk of stream) {
+  const reader = stream.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    const chunk = next.value;
     buffered += decoder.decode(chunk, { stream: true });
     let newline = buffered.indexOf("\n");
     while (newline >= 0) {

@@ -47,14 +47,28 @@ if (await portOpen(5432)) {
     console.error("services: PostgreSQL did not come up; the Postgres half of the suites will be skipped");
   }
 } else {
-  console.log("services: no PostgreSQL here; suites needing it say so and skip (set TEST_DATABASE_URL to use one)");
+  console.log(
+    "services: no PostgreSQL here; suites needing it say so and skip (set TEST_DATABASE_URL to use one)",
+  );
 }
 
 if (await portOpen(6379)) {
   console.log("services: Redis is up on 127.0.0.1:6379");
 } else {
   console.log("services: starting Redis");
-  await run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"]);
+  await run([
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ]);
   if (!(await waitFor(6379, 10_000))) {
     console.error("services: Redis did not come up (is redis-server installed?)");
     ok = false;
@@ -73,7 +87,9 @@ if (existsSync(chrome)) {
     ok = false;
   }
 } else {
-  console.error(`services: no Chromium at ${chrome}; install it (apt-get install chromium) or set CHROME_PATH`);
+  console.error(
+    `services: no Chromium at ${chrome}; install it (apt-get install chromium) or set CHROME_PATH`,
+  );
   ok = false;
 }
 

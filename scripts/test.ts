@@ -7,7 +7,15 @@
 import { Glob } from "bun";
 
 const root = new URL("..", import.meta.url).pathname;
-const packages = ["contracts", "db", "servers/kit", "servers/linear", "servers/perplexity", "servers/devtools", "gateway"];
+const packages = [
+  "contracts",
+  "db",
+  "servers/kit",
+  "servers/linear",
+  "servers/perplexity",
+  "servers/devtools",
+  "gateway",
+];
 
 if (process.argv.includes("--help")) {
   console.log(`usage: bun run test [package ...]
@@ -22,8 +30,12 @@ Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postg
 const selected = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
 const targets = selected.length > 0 ? selected : packages;
 
-const ensure = Bun.spawn(["bun", `${root}scripts/ensure-services.ts`], { stdout: "inherit", stderr: "inherit" });
-if ((await ensure.exited) !== 0) console.error("test: some services are missing; the suites that need them will fail");
+const ensure = Bun.spawn(["bun", `${root}scripts/ensure-services.ts`], {
+  stdout: "inherit",
+  stderr: "inherit",
+});
+if ((await ensure.exited) !== 0)
+  console.error("test: some services are missing; the suites that need them will fail");
 
 function hasTests(dir: string): boolean {
   for (const _ of new Glob("**/*.test.ts").scanSync({ cwd: `${root}${dir}`, onlyFiles: true })) {
@@ -48,7 +60,9 @@ for (const dir of targets) {
   let summary = "";
   const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
+    const reader = stream.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      const chunk = next.value;
       const text = decoder.decode(chunk, { stream: true });
       summary += text;
       out.write(text);

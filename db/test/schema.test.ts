@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { readdir } from "node:fs/promises";
 import { PromptTemplate } from "@omni/contracts";
 import { sql } from "drizzle-orm";
+import postgres from "postgres";
 import * as v from "valibot";
 import { createDb, createRepositories, DEMO_ORG_ID, DEMO_USER_ID, migrate, seed } from "../src/index.ts";
 import { KINDS, open, rows, SLOW } from "./helpers.ts";
@@ -22,9 +24,11 @@ const TABLES = [
   "webhook_events",
 ];
 
+let pgReachable = false;
 for (const kind of KINDS) {
   let recording: string[] | null = null;
   const handle = await open(kind, false, (query) => recording?.push(query));
+  if (kind === "postgres" && handle) pgReachable = true;
   describe.skipIf(!handle)(`db schema on ${kind}`, () => {
     const db = handle!.db;
     afterAll(() => handle?.close());
@@ -185,6 +189,37 @@ for (const kind of KINDS) {
     );
   });
 }
+
+describe.skipIf(!pgReachable)("Postgres start-up", () => {
+  test(
+    "replicas migrating one empty database at once apply each migration once",
+    async () => {
+      const base = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+      const admin = postgres(base, { max: 1, onnotice: () => {} });
+      const name = `omni_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+      await admin.unsafe(`create database "${name}"`);
+      const url = new URL(base);
+      url.pathname = `/${name}`;
+      const replicas = await Promise.all([1, 2, 3].map(() => createDb({ url: url.toString() })));
+      try {
+        await Promise.all(replicas.map((r) => migrate(r.db)));
+        const applied = await rows<{ n: number }>(
+          replicas[0]!.db,
+          sql`select count(*)::int as n from drizzle.__drizzle_migrations`,
+        );
+        const files = (await readdir(new URL("../migrations", import.meta.url))).filter((f) =>
+          f.endsWith(".sql"),
+        );
+        expect(Number(applied[0]!.n)).toBe(files.length);
+      } finally {
+        await Promise.all(replicas.map((r) => r.close()));
+        await admin.unsafe(`drop database if exists "${name}" with (force)`);
+        await admin.end();
+      }
+    },
+    SLOW,
+  );
+});
 
 describe("PGlite persistence", () => {
   test(

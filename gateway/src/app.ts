@@ -90,7 +90,10 @@ export function createGateway(deps: GatewayDeps) {
     maxBodyBytes: options.maxBodyBytes,
     keepAliveMs: options.keepAliveMs,
   });
-  const guard = createOriginGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
+  const guard = createOriginGuard({
+    allowedHosts: options.allowedHosts,
+    allowedOrigins: options.allowedOrigins,
+  });
 
   let app = new Elysia({ name: "omni-gateway" })
     .onRequest(({ request }) => {
@@ -124,12 +127,20 @@ export function createGateway(deps: GatewayDeps) {
             message: "Not every configured domain server has a healthy instance yet (see GET /health)",
           }),
     )
-    .all("/mcp", ({ request, server }) => http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)), {
-      parse: "none",
-    })
+    .all(
+      "/mcp",
+      ({ request, server }) =>
+        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)),
+      {
+        parse: "none",
+      },
+    )
     .get("/ws", async ({ request, server, status }) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
-        return status(426, { error: "upgrade_required", message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)" });
+        return status(426, {
+          error: "upgrade_required",
+          message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)",
+        });
       }
       const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
       if (!protocols.includes("mcp")) {

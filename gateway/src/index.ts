@@ -36,7 +36,9 @@ for (const row of await repos.servers.listInstances()) {
   if (server) instances.push({ server, url: row.url.replace(/\/+$/, "") });
 }
 if (instances.length === 0) {
-  console.warn("no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances");
+  console.warn(
+    "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
+  );
 }
 
 const config = createConfigService({ db: database.db });
@@ -75,7 +77,8 @@ const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
-if (env.OMNI_DEV_MODE) console.log("  local development mode: requests without credentials act as the demo organization");
+if (env.OMNI_DEV_MODE)
+  console.log("  local development mode: requests without credentials act as the demo organization");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -12,7 +12,10 @@ const headers = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-async function post(body: string, extra: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+async function post(
+  body: string,
+  extra: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
   const response = await fetch(`${stack.url}/mcp`, { method: "POST", headers: headers(extra), body });
   const text = await response.text();
   let json: unknown = null;
@@ -47,45 +50,152 @@ afterAll(async () => {
 });
 
 /** Each case: a request, the HTTP status and the JSON-RPC error code it must get. */
-const cases: { name: string; body: () => string; headers?: () => Record<string, string>; status: number; code: number }[] =
-  [
-    { name: "malformed JSON", body: () => "{not json", headers: session, status: 400, code: -32700 },
-    { name: "truncated JSON", body: () => '{"jsonrpc":"2.0","id":1,', headers: session, status: 400, code: -32700 },
-    { name: "a JSON string", body: () => '"hello"', headers: session, status: 400, code: -32600 },
-    { name: "a number", body: () => "42", headers: session, status: 400, code: -32600 },
-    { name: "wrong jsonrpc", body: () => '{"jsonrpc":"1.0","id":1,"method":"ping"}', headers: session, status: 400, code: -32600 },
-    { name: "method not a string", body: () => '{"jsonrpc":"2.0","id":1,"method":7}', headers: session, status: 400, code: -32600 },
-    { name: "params an array", body: () => '{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}', headers: session, status: 400, code: -32600 },
-    { name: "id an object", body: () => '{"jsonrpc":"2.0","id":{},"method":"ping"}', headers: session, status: 400, code: -32600 },
-    { name: "neither method nor result", body: () => '{"jsonrpc":"2.0","id":1}', headers: session, status: 400, code: -32600 },
-    { name: "batch (not in 2025-11-25)", body: () => `[${rpc(1, "ping")},${rpc(2, "ping")}]`, headers: session, status: 400, code: -32600 },
-    { name: "empty batch", body: () => "[]", headers: session, status: 400, code: -32600 },
-    { name: "unknown method", body: () => rpc(1, "tools/explode"), headers: session, status: 200, code: -32601 },
-    { name: "unknown tool", body: () => rpc(1, "tools/call", { name: "no_such_tool" }), headers: session, status: 200, code: -32602 },
-    { name: "tool name missing", body: () => rpc(1, "tools/call", {}), headers: session, status: 200, code: -32602 },
-    { name: "invalid tool arguments", body: () => rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: 5 } }), headers: session, status: 200, code: -32602 },
-    { name: "bad cursor", body: () => rpc(1, "tools/list", { cursor: "garbage" }), headers: session, status: 200, code: -32602 },
-    { name: "bad log level", body: () => rpc(1, "logging/setLevel", { level: "loud" }), headers: session, status: 200, code: -32602 },
-    { name: "unknown prompt", body: () => rpc(1, "prompts/get", { name: "nope" }), headers: session, status: 200, code: -32602 },
-    { name: "unknown resource", body: () => rpc(1, "resources/read", { uri: "x://nope" }), headers: session, status: 200, code: -32002 },
-    { name: "second initialize", body: () => rpc(1, "initialize", { protocolVersion: "2025-11-25" }), headers: session, status: 400, code: -32600 },
-    { name: "missing session id", body: () => rpc(1, "tools/list"), status: 400, code: -32000 },
-    { name: "unknown session id", body: () => rpc(1, "tools/list"), headers: () => ({ "mcp-session-id": "nope" }), status: 404, code: -32001 },
-    {
-      name: "unsupported protocol version header",
-      body: () => rpc(1, "tools/list"),
-      headers: () => ({ "mcp-session-id": sessionId, "mcp-protocol-version": "1999-01-01" }),
-      status: 400,
-      code: -32000,
-    },
-    {
-      name: "oversized body",
-      body: () => rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: "x".repeat(MAX_BODY) } }),
-      headers: session,
-      status: 413,
-      code: -32600,
-    },
-  ];
+const cases: {
+  name: string;
+  body: () => string;
+  headers?: () => Record<string, string>;
+  status: number;
+  code: number;
+}[] = [
+  { name: "malformed JSON", body: () => "{not json", headers: session, status: 400, code: -32700 },
+  {
+    name: "truncated JSON",
+    body: () => '{"jsonrpc":"2.0","id":1,',
+    headers: session,
+    status: 400,
+    code: -32700,
+  },
+  { name: "a JSON string", body: () => '"hello"', headers: session, status: 400, code: -32600 },
+  { name: "a number", body: () => "42", headers: session, status: 400, code: -32600 },
+  {
+    name: "wrong jsonrpc",
+    body: () => '{"jsonrpc":"1.0","id":1,"method":"ping"}',
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  {
+    name: "method not a string",
+    body: () => '{"jsonrpc":"2.0","id":1,"method":7}',
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  {
+    name: "params an array",
+    body: () => '{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}',
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  {
+    name: "id an object",
+    body: () => '{"jsonrpc":"2.0","id":{},"method":"ping"}',
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  {
+    name: "neither method nor result",
+    body: () => '{"jsonrpc":"2.0","id":1}',
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  {
+    name: "batch (not in 2025-11-25)",
+    body: () => `[${rpc(1, "ping")},${rpc(2, "ping")}]`,
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  { name: "empty batch", body: () => "[]", headers: session, status: 400, code: -32600 },
+  {
+    name: "unknown method",
+    body: () => rpc(1, "tools/explode"),
+    headers: session,
+    status: 200,
+    code: -32601,
+  },
+  {
+    name: "unknown tool",
+    body: () => rpc(1, "tools/call", { name: "no_such_tool" }),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "tool name missing",
+    body: () => rpc(1, "tools/call", {}),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "invalid tool arguments",
+    body: () => rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: 5 } }),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "bad cursor",
+    body: () => rpc(1, "tools/list", { cursor: "garbage" }),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "bad log level",
+    body: () => rpc(1, "logging/setLevel", { level: "loud" }),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "unknown prompt",
+    body: () => rpc(1, "prompts/get", { name: "nope" }),
+    headers: session,
+    status: 200,
+    code: -32602,
+  },
+  {
+    name: "unknown resource",
+    body: () => rpc(1, "resources/read", { uri: "x://nope" }),
+    headers: session,
+    status: 200,
+    code: -32002,
+  },
+  {
+    name: "second initialize",
+    body: () => rpc(1, "initialize", { protocolVersion: "2025-11-25" }),
+    headers: session,
+    status: 400,
+    code: -32600,
+  },
+  { name: "missing session id", body: () => rpc(1, "tools/list"), status: 400, code: -32000 },
+  {
+    name: "unknown session id",
+    body: () => rpc(1, "tools/list"),
+    headers: () => ({ "mcp-session-id": "nope" }),
+    status: 404,
+    code: -32001,
+  },
+  {
+    name: "unsupported protocol version header",
+    body: () => rpc(1, "tools/list"),
+    headers: () => ({ "mcp-session-id": sessionId, "mcp-protocol-version": "1999-01-01" }),
+    status: 400,
+    code: -32000,
+  },
+  {
+    name: "oversized body",
+    body: () => rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: "x".repeat(MAX_BODY) } }),
+    headers: session,
+    status: 413,
+    code: -32600,
+  },
+];
 
 for (const c of cases) {
   test(`bad input: ${c.name} → HTTP ${c.status}, JSON-RPC ${c.code}`, async () => {
@@ -97,7 +207,9 @@ for (const c of cases) {
 }
 
 test("initialize with an unknown version negotiates the latest; without protocolVersion it is -32602", async () => {
-  const ok = await post(rpc(1, "initialize", { protocolVersion: "1999-01-01", capabilities: {}, clientInfo: {} }));
+  const ok = await post(
+    rpc(1, "initialize", { protocolVersion: "1999-01-01", capabilities: {}, clientInfo: {} }),
+  );
   expect((ok.json as { result: { protocolVersion: string } }).result.protocolVersion).toBe("2025-11-25");
   const bad = await post(rpc(1, "initialize", { capabilities: {} }));
   expect((bad.json as { error: { code: number } }).error.code).toBe(-32602);
@@ -122,7 +234,9 @@ test("wrong Accept and Content-Type are 406 and 415; foreign Host is 403", async
     body: rpc(1, "ping"),
   });
   expect(foreign.status).toBe(403);
-  const foreignOrigin = await fetch(`${stack.url}/health`, { headers: { origin: "http://evil.example.com" } });
+  const foreignOrigin = await fetch(`${stack.url}/health`, {
+    headers: { origin: "http://evil.example.com" },
+  });
   expect(foreignOrigin.status).toBe(403);
 });
 
@@ -130,7 +244,13 @@ test("a few hundred bad requests, then a valid call still succeeds", async () =>
   for (let round = 0; round < 12; round++) {
     await Promise.all(cases.map((c) => post(c.body(), c.headers?.() ?? {})));
   }
-  const { status, json } = await post(rpc(99, "tools/call", { name: "alpha_echo", arguments: { text: "ok" } }), session());
+  const { status, json } = await post(
+    rpc(99, "tools/call", { name: "alpha_echo", arguments: { text: "ok" } }),
+    session(),
+  );
   expect(status).toBe(200);
-  expect(json).toMatchObject({ id: 99, result: { content: [{ type: "text", text: "alpha says ok to org_demo" }] } });
+  expect(json).toMatchObject({
+    id: 99,
+    result: { content: [{ type: "text", text: "alpha says ok to org_demo" }] },
+  });
 });

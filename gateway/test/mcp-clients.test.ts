@@ -55,7 +55,14 @@ test("inspector-cli lists and calls tools, gets a prompt, reads a resource", asy
   expect(list.tools.map((t) => t.name)).toEqual(expect.arrayContaining(["alpha_echo", "beta_add"]));
   const call = await inspect("--method", "tools/call", "--tool-name", "alpha_echo", "--tool-arg", "text=cli");
   expect(call).toMatchObject({ content: [{ type: "text", text: `alpha says cli to ${DEMO_ORG_ID}` }] });
-  const prompt = await inspect("--method", "prompts/get", "--prompt-name", "alpha_greet", "--prompt-args", "who=world");
+  const prompt = await inspect(
+    "--method",
+    "prompts/get",
+    "--prompt-name",
+    "alpha_greet",
+    "--prompt-args",
+    "who=world",
+  );
   expect(prompt).toMatchObject({ messages: [{ content: { text: "Say hello to world." } }] });
   const resource = await inspect("--method", "resources/read", "--uri", "beta://items/3");
   expect(resource).toMatchObject({ contents: [{ uri: "beta://items/3", text: '{"id":"3"}' }] });
@@ -76,7 +83,12 @@ test("WebSocket (subprotocol mcp): the same methods as /mcp", async () => {
 
 test("WebSocket upgrade without the mcp subprotocol or from a foreign host is refused", async () => {
   const plain = await fetch(`${stack.url}/ws`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-version": "13",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    },
   });
   expect(plain.status).toBe(400);
   const foreign = await fetch(`${stack.url}/ws`, { headers: { host: "evil.example.com" } });

@@ -47,7 +47,9 @@ test("invalid tool arguments are -32602 naming the field; unknown tools are -326
   const bad = client.callTool({ name: "beta_add", arguments: { a: "two", b: 1 } });
   await expect(bad).rejects.toThrow(/-32602/);
   await expect(bad).rejects.toThrow(/\ba\b/);
-  await expect(client.callTool({ name: "nope_tool", arguments: {} })).rejects.toThrow(/Unknown tool: nope_tool/);
+  await expect(client.callTool({ name: "nope_tool", arguments: {} })).rejects.toThrow(
+    /Unknown tool: nope_tool/,
+  );
   await client.close();
 });
 
@@ -116,7 +118,9 @@ test("a config change sends tools/list_changed and hides a disabled server's too
   }, "tools/list_changed");
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name)).not.toContain("beta_add");
-  await expect(client.callTool({ name: "beta_add", arguments: { a: 1, b: 1 } })).rejects.toThrow(/Unknown tool/);
+  await expect(client.callTool({ name: "beta_add", arguments: { a: 1, b: 1 } })).rejects.toThrow(
+    /Unknown tool/,
+  );
   await stack.repos.services.update(DEMO_ORG_ID, beta!.id, { enabled: true });
   await stack.config.invalidate({ orgId: DEMO_ORG_ID, kinds: ["tools"] });
   await until(async () => (await client.listTools()).tools.some((t) => t.name === "beta_add"), "beta back");
@@ -132,7 +136,10 @@ test("survives a domain server restart: fails cleanly while down, works after", 
   );
   expect(down?.message).toMatch(/-32003/);
   expect(down?.message).toMatch(/beta/);
-  await until(() => stack.registry.health().find((s) => s.name === "beta")?.healthy === 0, "beta marked down");
+  await until(
+    () => stack.registry.health().find((s) => s.name === "beta")?.healthy === 0,
+    "beta marked down",
+  );
   const health = (await (await fetch(`${stack.url}/health`)).json()) as { status: string };
   expect(health.status).toBe("degraded");
   expect((await fetch(`${stack.url}/ready`)).status).toBe(503);

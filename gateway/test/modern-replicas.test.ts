@@ -6,11 +6,13 @@ import { createGateway } from "../src/app.ts";
 import { createConfigService } from "../src/config/index.ts";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import { defaultClientFactory, Registry } from "../src/registry/index.ts";
+import { openRedis } from "./config-fixtures.ts";
 import { modernServer } from "./fixtures/modern-server.ts";
 
 /**
  * Two gateway replicas (each its own dispatcher, config service, registry and requestState sealer, built
- * from the same OMNI_STATE_KEY) in front of one database and one domain server. A modern client's
+ * from the same OMNI_STATE_KEY) in front of one database, one Redis (cross-replica invalidation) and one
+ * domain server. A modern client's
  * requests alternate between them; nothing but the sealed requestState carries a round trip across.
  */
 
@@ -22,7 +24,13 @@ const META = {
 
 let database: NonNullable<Awaited<ReturnType<typeof createTestDatabase>>>;
 let domain: RunningServer;
-const replicas: { url: string; stop: () => Promise<void>; hits: number }[] = [];
+const redis = openRedis();
+const replicas: {
+  url: string;
+  config: ReturnType<typeof createConfigService>;
+  stop: () => Promise<void>;
+  hits: number;
+}[] = [];
 
 beforeAll(async () => {
   process.env.OMNI_STATE_KEY ??= "cd".repeat(32);
@@ -40,7 +48,13 @@ beforeAll(async () => {
   const row = await repos.servers.upsert({ name: modernServer.name, title: modernServer.name });
   await repos.services.upsert(DEMO_ORG_ID, row.id, { enabled: true });
   for (let i = 0; i < 2; i++) {
-    const config = createConfigService({ db: database.db, logger: quiet });
+    const config = createConfigService({
+      db: database.db,
+      redis: redis.redis,
+      cache: { prefix: redis.prefix },
+      logger: quiet,
+    });
+    await config.ready;
     const registry = new Registry({
       instances: [{ server: modernServer.name, url: domain.url }],
       clientFactory: defaultClientFactory,
@@ -56,6 +70,7 @@ beforeAll(async () => {
     }).listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
     replicas.push({
       url: `http://127.0.0.1:${app.server?.port}`,
+      config,
       hits: 0,
       stop: async () => {
         await app.stop(true);
@@ -70,6 +85,7 @@ afterAll(async () => {
   for (const replica of replicas) await replica.stop();
   await domain?.stop();
   await database?.close();
+  await redis.cleanup();
 });
 
 /** A load balancer in a fetch: consecutive requests go to replica 0, 1, 0, 1, ... */
@@ -101,7 +117,7 @@ test("a modern client alternating between two replicas: discover, list, call, el
   );
   expect(client.getProtocolEra()).toBe("modern");
   for (let i = 0; i < 4; i++) {
-    const { tools } = await client.listTools(undefined, { cache: "bypass" });
+    const { tools } = await client.listTools(undefined, { cacheMode: "bypass" });
     expect(tools.map((t) => t.name)).toContain("modern_greet");
     const echo = await client.callTool({ name: "modern_echo", arguments: { text: `n${i}` } });
     expect(echo.content).toEqual([{ type: "text", text: `echo: n${i}` }]);
@@ -131,10 +147,8 @@ async function call(url: string, params: Record<string, unknown>): Promise<Recor
 
 test("an input_required round trip started on one replica finishes on the other", async () => {
   const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
-  const first = (await call(a.url, { name: "modern_greet", arguments: { greeting: "Hey" } })).result as Record<
-    string,
-    unknown
-  >;
+  const first = (await call(a.url, { name: "modern_greet", arguments: { greeting: "Hey" } }))
+    .result as Record<string, unknown>;
   expect(first.resultType).toBe("input_required");
   const [key1] = Object.keys(first.inputRequests as object);
   const second = (
@@ -153,7 +167,10 @@ test("an input_required round trip started on one replica finishes on the other"
     inputResponses: { [key2!]: { action: "accept", content: { colour: "gold" } } },
     requestState: second.requestState,
   });
-  expect(done.result).toMatchObject({ resultType: "complete", content: [{ type: "text", text: "Hey, Bo (gold)!" }] });
+  expect(done.result).toMatchObject({
+    resultType: "complete",
+    content: [{ type: "text", text: "Hey, Bo (gold)!" }],
+  });
   const tampered = await call(b.url, {
     name: "modern_greet",
     arguments: { greeting: "Hey" },
@@ -161,4 +178,23 @@ test("an input_required round trip started on one replica finishes on the other"
     requestState: `${String(second.requestState).slice(0, -4)}AAAA`,
   });
   expect(tampered.error).toMatchObject({ code: -32602 });
+});
+
+test("a configuration change made on one replica reaches a subscriptions/listen stream on the other", async () => {
+  const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+  const client = new Client(
+    { name: "listener", version: "1.0.0" },
+    { capabilities: {}, versionNegotiation: { mode: "auto" } },
+  );
+  const seen: string[] = [];
+  client.setNotificationHandler("notifications/prompts/list_changed", () => {
+    seen.push("prompts");
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${b.url}/mcp`)));
+  const subscription = await client.listen({ promptsListChanged: true });
+  await a.config.invalidate({ orgId: DEMO_ORG_ID, kinds: ["prompts"] });
+  for (let i = 0; i < 200 && seen.length === 0; i++) await Bun.sleep(25);
+  expect(seen).toEqual(["prompts"]);
+  await subscription.close();
+  await client.close();
 });

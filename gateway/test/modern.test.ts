@@ -23,7 +23,8 @@ async function post(
   params: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown>; frames: Record<string, unknown>[] }> {
-  const name = typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
+  const name =
+    typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
   const res = await fetch(`${stack.url}/mcp`, {
     method: "POST",
     headers: {
@@ -123,11 +124,13 @@ test("the v1 client (2025 session) gets the same tools and the same elicitation 
   await client.close();
 });
 
-test("input_required round trips over raw HTTP: state accumulates, tampering and other orgs are rejected", async () => {
+test("input_required round trips over raw HTTP: state accumulates, tampered state and changed arguments are rejected", async () => {
   const first = result(await post("tools/call", { name: "modern_greet", arguments: {} }));
   expect(first.resultType).toBe("input_required");
   const [key1] = Object.keys(first.inputRequests as object);
-  expect((first.inputRequests as Record<string, { method: string }>)[key1!]?.method).toBe("elicitation/create");
+  expect((first.inputRequests as Record<string, { method: string }>)[key1!]?.method).toBe(
+    "elicitation/create",
+  );
   expect(typeof first.requestState).toBe("string");
 
   const second = result(
@@ -167,7 +170,10 @@ test("input_required round trips over raw HTTP: state accumulates, tampering and
       requestState: second.requestState,
     }),
   );
-  expect(done).toMatchObject({ resultType: "complete", content: [{ type: "text", text: "Hello, Eve (red)!" }] });
+  expect(done).toMatchObject({
+    resultType: "complete",
+    content: [{ type: "text", text: "Hello, Eve (red)!" }],
+  });
 });
 
 test("a missing client capability is -32021 with HTTP 400 and requiredCapabilities", async () => {
@@ -177,7 +183,10 @@ test("a missing client capability is -32021 with HTTP 400 and requiredCapabiliti
     _meta: { ...META, "io.modelcontextprotocol/clientCapabilities": {} },
   });
   expect(response.status).toBe(400);
-  expect(response.body.error).toMatchObject({ code: -32021, data: { requiredCapabilities: { elicitation: {} } } });
+  expect(response.body.error).toMatchObject({
+    code: -32021,
+    data: { requiredCapabilities: { elicitation: {} } },
+  });
 });
 
 test("envelope and header errors carry the revision's codes and the request id", async () => {
@@ -201,7 +210,11 @@ test("envelope and header errors carry the revision's codes and the request id",
 test("lists carry resultType and the config cache's ttl; progress and logs follow the request's _meta", async () => {
   const ttl = (await stack.config.catalog(DEMO_ORG_ID, stack.registry.capabilities.codePrompts)).ttlMs;
   for (const method of ["tools/list", "prompts/list", "resources/list", "resources/templates/list"]) {
-    expect(result(await post(method, {}))).toMatchObject({ resultType: "complete", ttlMs: ttl, cacheScope: "private" });
+    expect(result(await post(method, {}))).toMatchObject({
+      resultType: "complete",
+      ttlMs: ttl,
+      cacheScope: "private",
+    });
   }
   const quiet = await post("tools/call", { name: "modern_progress", arguments: {} });
   expect(quiet.frames).toEqual([]);
@@ -212,7 +225,12 @@ test("lists carry resultType and the config cache's ttl; progress and logs follo
     _meta: { ...META, progressToken: "p1", "io.modelcontextprotocol/logLevel": "info" },
   });
   const methods = loud.frames.map((f) => f.method ?? "result");
-  expect(methods).toEqual(["notifications/progress", "notifications/message", "notifications/progress", "result"]);
+  expect(methods).toEqual([
+    "notifications/progress",
+    "notifications/message",
+    "notifications/progress",
+    "result",
+  ]);
   expect(loud.frames[0]).toMatchObject({ params: { progressToken: "p1", progress: 1, total: 2 } });
 });
 

@@ -118,6 +118,10 @@ function firstIssue(error: Readonly<ValidationError>): { message: string; field?
   return field ? { message: `${field}: ${issue.message}`, field } : { message: issue.message };
 }
 
+function errorBody(code: ApiError["error"]["code"], message: string, field?: string): ApiError {
+  return { error: { code, message, ...(field ? { field } : {}) } };
+}
+
 const ERROR_RESPONSES = {
   400: ApiError,
   401: ApiError,
@@ -156,30 +160,34 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
 
   return (
     new Elysia({ name: "omni-admin-config", prefix: "/api" })
-      .onError(({ code, error, set }) => {
+      .onError(({ code, error, status }) => {
+        const fail = (httpStatus: AdminError["status"], body: ApiError) => {
+          switch (httpStatus) {
+            case 400:
+              return status(400, body);
+            case 401:
+              return status(401, body);
+            case 403:
+              return status(403, body);
+            case 404:
+              return status(404, body);
+            case 409:
+              return status(409, body);
+            case 422:
+              return status(422, body);
+          }
+        };
         // (AdminError carries its own `code`, which Elysia reports as `code`: match on the class.)
-        if (error instanceof AdminError) {
-          set.status = error.status;
-          return {
-            error: {
-              code: error.code,
-              message: error.message,
-              ...(error.field ? { field: error.field } : {}),
-            },
-          };
-        }
+        if (error instanceof AdminError)
+          return fail(error.status, errorBody(error.code, error.message, error.field));
         if (code === "VALIDATION") {
           const { message, field } = firstIssue(error);
-          const inBody = error.type === "body";
-          set.status = inBody ? 422 : 400;
-          return {
-            error: { code: inBody ? "invalid" : "bad_request", message, ...(field ? { field } : {}) },
-          };
+          return error.type === "body"
+            ? fail(422, errorBody("invalid", message, field))
+            : fail(400, errorBody("bad_request", message, field));
         }
-        if (code === "PARSE") {
-          set.status = 400;
-          return { error: { code: "bad_request", message: "the request body is not valid JSON" } };
-        }
+        if (code === "PARSE")
+          return fail(400, errorBody("bad_request", "the request body is not valid JSON"));
       })
       // ---- prompts
       .get(

@@ -806,4 +806,3 @@ export function createAdminService(deps: AdminServiceDeps) {
   };
 }
 
-export type AdminConfigService = ReturnType<typeof createAdminService>;

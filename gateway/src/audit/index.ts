@@ -9,8 +9,6 @@ import {
 import type { Logger } from "../security/log.ts";
 import { auditRowHash, diff, redact } from "./chain.ts";
 
-export { canonicalJson, diff, redact } from "./chain.ts";
-
 export interface AuditActor {
   type: ActorType;
   /** User id, API key id, or `system`. */

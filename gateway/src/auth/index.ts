@@ -66,7 +66,7 @@ export const AuthEnv = v.object({
   /** Public base URL of the gateway (discovery metadata); default: the request's origin. */
   PUBLIC_URL: optionalText,
   /** Prefix of every Redis key this module writes. */
-  REDIS_PREFIX: v.optional(v.string(), "omni:"),
+  AUTH_REDIS_PREFIX: v.optional(v.string(), "omni:"),
 });
 export type AuthEnv = v.InferOutput<typeof AuthEnv>;
 
@@ -93,7 +93,7 @@ export interface AuthModuleDeps {
 export function createAuthModule(deps: AuthModuleDeps) {
   const env = deps.env ?? readAuthEnv();
   const redis = deps.redis ?? null;
-  const state = createAuthState({ redis, prefix: env.REDIS_PREFIX });
+  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
   const authenticator = createAuthenticator({
     db: deps.db,
     state,
@@ -107,7 +107,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
   });
   const rateLimiter = createRateLimiter({
     redis,
-    prefix: env.REDIS_PREFIX,
+    prefix: env.AUTH_REDIS_PREFIX,
     perKey: env.RATE_LIMIT_PER_KEY,
     perOrg: env.RATE_LIMIT_PER_ORG,
     windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,

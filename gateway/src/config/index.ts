@@ -223,7 +223,12 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
     },
 
     async invalidate(change) {
-      await cache.invalidate(change);
+      try {
+        await cache.invalidate(change);
+      } catch (error) {
+        // This replica's L1 is already dropped; others catch up within CONFIG_CACHE_TTL_MS.
+        logger.error("config: publishing an invalidation to Redis failed", error);
+      }
       emit(change);
     },
 
@@ -232,13 +237,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
 
     async close() {
       listeners.clear();
-      await ready.catch(() => undefined);
       await cache.close();
     },
   };
 }
-
-export { ConfigError } from "../ports.ts";
-export type { CacheOptions } from "./cache.ts";
-export { templateIssues } from "./render.ts";
-export { loadSecretKeys, parseSecretKey, SecretBox, type SecretKey, secretKey } from "./secrets.ts";

@@ -1,4 +1,4 @@
-import type { AuthOutcome, Authenticator } from "../ports.ts";
+import type { Authenticator, AuthOutcome } from "../ports.ts";
 
 /**
  * Local development mode (`OMNI_DEV_MODE=1`): a request without credentials acts as the seeded demo

@@ -122,6 +122,7 @@ export class Dispatcher {
   endSession(session: Session): void {
     this.sessions.delete(session.id);
     for (const controller of session.inflight.values()) controller.abort();
+    session.stream?.close?.();
     session.stream = null;
     this.endUpstream(session);
   }
@@ -154,7 +155,13 @@ export class Dispatcher {
   }
 
   /** Handles a request of an initialized session; `out` carries related messages (progress, logs, requests). */
-  async request(session: Session, id: string | number, method: string, params: Json, out: Outbound): Promise<Json> {
+  async request(
+    session: Session,
+    id: string | number,
+    method: string,
+    params: Json,
+    out: Outbound,
+  ): Promise<Json> {
     switch (method) {
       case "ping":
         return {};
@@ -187,7 +194,8 @@ export class Dispatcher {
         return this.readResource(session, params);
       case "resources/subscribe":
       case "resources/unsubscribe": {
-        if (typeof params.uri !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.uri must be a string");
+        if (typeof params.uri !== "string")
+          throw new RpcError(ErrorCode.InvalidParams, "params.uri must be a string");
         if (method === "resources/subscribe") session.subscriptions.add(params.uri);
         else session.subscriptions.delete(params.uri);
         return {};
@@ -246,7 +254,8 @@ export class Dispatcher {
     this.views.delete(change.orgId);
     for (const session of this.sessions.all()) {
       if (session.org.orgId !== change.orgId || !session.stream) continue;
-      for (const kind of change.kinds) session.stream.send(notificationMessage(`notifications/${kind}/list_changed`));
+      for (const kind of change.kinds)
+        session.stream.send(notificationMessage(`notifications/${kind}/list_changed`));
       for (const uri of change.uris ?? []) {
         if (session.subscriptions.has(uri)) {
           session.stream.send(notificationMessage("notifications/resources/updated", { uri }));
@@ -276,7 +285,10 @@ export class Dispatcher {
     const view = await this.view(session.org.orgId);
     const route = this.opts.registry.capabilities.tools.get(name);
     if (!route || !view.enabled.has(route.server)) {
-      throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${name}. Call tools/list for the tools available.`);
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `Unknown tool: ${name}. Call tools/list for the tools available.`,
+      );
     }
     const org: OrgContext = { ...session.org, requestId: crypto.randomUUID() };
     const config = await this.opts.config.serviceConfig(org, route.server);
@@ -403,10 +415,12 @@ export class Dispatcher {
   // ---- prompts, resources, completion -----------------------------------------------------------
 
   private async getPrompt(session: Session, params: Json): Promise<Json> {
-    if (typeof params.name !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.name must be a string");
+    if (typeof params.name !== "string")
+      throw new RpcError(ErrorCode.InvalidParams, "params.name must be a string");
     const args: Record<string, string> = {};
     if (params.arguments !== undefined) {
-      if (!isRecord(params.arguments)) throw new RpcError(ErrorCode.InvalidParams, "params.arguments must be an object");
+      if (!isRecord(params.arguments))
+        throw new RpcError(ErrorCode.InvalidParams, "params.arguments must be an object");
       for (const [k, value] of Object.entries(params.arguments)) {
         if (typeof value !== "string") {
           throw new RpcError(ErrorCode.InvalidParams, `params.arguments.${k} must be a string`);
@@ -447,7 +461,10 @@ export class Dispatcher {
     const config = await this.opts.config.serviceConfig(org, server);
     instance.outstanding++;
     try {
-      const response = await instance.client.readResource({ uri, scope: { org, config, sessionKey: session.id } });
+      const response = await instance.client.readResource({
+        uri,
+        scope: { org, config, sessionKey: session.id },
+      });
       if (!response.ok) throw new RpcError(response.error.code, response.error.message, response.error.data);
       return response.result as Json;
     } catch (error) {
@@ -463,14 +480,18 @@ export class Dispatcher {
     const ref = params.ref;
     const argument = params.argument;
     if (!isRecord(ref) || typeof ref.type !== "string") {
-      throw new RpcError(ErrorCode.InvalidParams, "params.ref must be {type: 'ref/prompt', name} or {type: 'ref/resource', uri}");
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        "params.ref must be {type: 'ref/prompt', name} or {type: 'ref/resource', uri}",
+      );
     }
     if (!isRecord(argument) || typeof argument.name !== "string" || typeof argument.value !== "string") {
       throw new RpcError(ErrorCode.InvalidParams, "params.argument must be {name: string, value: string}");
     }
     let values: string[] = [];
     if (ref.type === "ref/prompt") {
-      if (typeof ref.name !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.ref.name must be a string");
+      if (typeof ref.name !== "string")
+        throw new RpcError(ErrorCode.InvalidParams, "params.ref.name must be a string");
       try {
         values = await this.opts.config.completePromptArgument(
           session.org.orgId,
@@ -483,7 +504,10 @@ export class Dispatcher {
         throw fromConfigError(error);
       }
     } else if (ref.type !== "ref/resource") {
-      throw new RpcError(ErrorCode.InvalidParams, `params.ref.type must be ref/prompt or ref/resource, not ${ref.type}`);
+      throw new RpcError(
+        ErrorCode.InvalidParams,
+        `params.ref.type must be ref/prompt or ref/resource, not ${ref.type}`,
+      );
     }
     const total = values.length;
     values = values.slice(0, 100);

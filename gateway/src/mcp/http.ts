@@ -79,7 +79,9 @@ class ResponseChannel implements Outbound {
       return;
     }
     try {
-      if (body !== null && !Array.isArray(body)) this.controller?.enqueue(sseFrame(body));
+      for (const message of body === null ? [] : Array.isArray(body) ? body : [body]) {
+        this.controller?.enqueue(sseFrame(message));
+      }
       this.controller?.close();
     } catch {
       // already closed by the client
@@ -122,8 +124,14 @@ export class StreamableHttp {
     if (!auth.ok) {
       return json(
         auth.status,
-        errorMessage(null, { code: ErrorCode.Unauthorized, message: auth.message, data: { reason: auth.reason } }),
-        auth.status === 401 ? { "www-authenticate": `Bearer error="invalid_token", error_description="${auth.reason}"` } : {},
+        errorMessage(null, {
+          code: ErrorCode.Unauthorized,
+          message: auth.message,
+          data: { reason: auth.reason },
+        }),
+        auth.status === 401
+          ? { "www-authenticate": `Bearer error="invalid_token", error_description="${auth.reason}"` }
+          : {},
       );
     }
     switch (request.method) {
@@ -135,7 +143,9 @@ export class StreamableHttp {
         return this.delete(request, auth);
       default:
         return new Response(
-          JSON.stringify(errorMessage(null, { code: -32000, message: "Method not allowed: use POST, GET or DELETE" })),
+          JSON.stringify(
+            errorMessage(null, { code: -32000, message: "Method not allowed: use POST, GET or DELETE" }),
+          ),
           { status: 405, headers: { allow: "GET, POST, DELETE", "content-type": "application/json" } },
         );
     }
@@ -163,8 +173,15 @@ export class StreamableHttp {
 
   private async post(request: Request, auth: AuthOk): Promise<Response> {
     const accept = request.headers.get("accept") ?? "";
-    if (!(accept.includes("application/json") || accept.includes("*/*")) || !(accept.includes("text/event-stream") || accept.includes("*/*"))) {
-      return httpError(406, -32000, "Not Acceptable: Accept must include application/json and text/event-stream");
+    if (
+      !(accept.includes("application/json") || accept.includes("*/*")) ||
+      !(accept.includes("text/event-stream") || accept.includes("*/*"))
+    ) {
+      return httpError(
+        406,
+        -32000,
+        "Not Acceptable: Accept must include application/json and text/event-stream",
+      );
     }
     const contentType = request.headers.get("content-type") ?? "";
     if (!contentType.includes("application/json")) {
@@ -180,7 +197,10 @@ export class StreamableHttp {
     } catch {
       return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
     }
-    if (this.opts.modern && classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern") {
+    if (
+      this.opts.modern &&
+      classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"
+    ) {
       return this.opts.modern.post(request, auth, body);
     }
     const batch = Array.isArray(body);
@@ -192,10 +212,18 @@ export class StreamableHttp {
     const init = messages.find((m) => m.kind === "request" && m.method === "initialize");
     if (init && init.kind === "request") {
       if (messages.length > 1) {
-        return httpError(400, ErrorCode.InvalidRequest, "Invalid request: initialize must be sent alone, not in a batch");
+        return httpError(
+          400,
+          ErrorCode.InvalidRequest,
+          "Invalid request: initialize must be sent alone, not in a batch",
+        );
       }
       if (request.headers.get("mcp-session-id")) {
-        return httpError(400, ErrorCode.InvalidRequest, "Invalid request: initialize must be sent without Mcp-Session-Id");
+        return httpError(
+          400,
+          ErrorCode.InvalidRequest,
+          "Invalid request: initialize must be sent without Mcp-Session-Id",
+        );
       }
       try {
         const { session, result } = this.opts.dispatcher.initialize(auth, init.params);
@@ -220,7 +248,13 @@ export class StreamableHttp {
     const invalid = messages.filter((m) => m.kind === "invalid");
     if (!batch && invalid.length === 1) {
       const only = invalid[0]!;
-      return json(400, errorMessage(only.kind === "invalid" ? only.id : null, only.kind === "invalid" ? only.error : toError(null)));
+      return json(
+        400,
+        errorMessage(
+          only.kind === "invalid" ? only.id : null,
+          only.kind === "invalid" ? only.error : toError(null),
+        ),
+      );
     }
     const requests = messages.filter((m) => m.kind === "request");
     for (const message of messages) {
@@ -249,7 +283,13 @@ export class StreamableHttp {
   }
 
   /** Runs one request and always yields its response message. */
-  private async run(session: Session, id: RequestId, method: string, params: Json, out: Outbound): Promise<Json> {
+  private async run(
+    session: Session,
+    id: RequestId,
+    method: string,
+    params: Json,
+    out: Outbound,
+  ): Promise<Json> {
     try {
       return resultMessage(id, await this.opts.dispatcher.request(session, id, method, params, out));
     } catch (error) {
@@ -276,6 +316,14 @@ export class StreamableHttp {
               controller.enqueue(sseFrame(message));
             } catch {
               if (session.stream === outbound) session.stream = null;
+            }
+          },
+          close: () => {
+            clearInterval(timer);
+            try {
+              controller.close();
+            } catch {
+              // already closed by the client
             }
           },
         };
@@ -305,7 +353,11 @@ export class StreamableHttp {
   }
 
   private tooLarge(): Response {
-    return httpError(413, ErrorCode.InvalidRequest, `Payload too large: the body exceeds ${this.opts.maxBodyBytes} bytes`);
+    return httpError(
+      413,
+      ErrorCode.InvalidRequest,
+      `Payload too large: the body exceeds ${this.opts.maxBodyBytes} bytes`,
+    );
   }
 }
 

@@ -92,7 +92,11 @@ export function classify(message: unknown): Inbound {
 }
 
 function invalid(id: RequestId | null, message: string): Inbound {
-  return { kind: "invalid", id, error: { code: ErrorCode.InvalidRequest, message: `Invalid request: ${message}` } };
+  return {
+    kind: "invalid",
+    id,
+    error: { code: ErrorCode.InvalidRequest, message: `Invalid request: ${message}` },
+  };
 }
 
 export function resultMessage(id: RequestId, result: unknown): Json {

@@ -5,6 +5,8 @@ import type { Json, SessionVersion } from "./protocol.ts";
 /** Where server-initiated messages for a session (or one request) are written. */
 export interface Outbound {
   send(message: Json): void;
+  /** Ends the stream (session ended). */
+  close?(): void;
 }
 
 /** A server-to-client request relayed from a domain server, awaiting the client's answer. */
@@ -114,7 +116,8 @@ export class SessionStore {
   private sweep(): void {
     const cutoff = Date.now() - this.idleMs;
     for (const session of this.sessions.values()) {
-      if (session.lastSeen < cutoff && session.inflight.size === 0) {
+      // A session holding a GET stream or socket open is waiting for notifications, not idle.
+      if (session.lastSeen < cutoff && session.inflight.size === 0 && session.stream === null) {
         this.sessions.delete(session.id);
         this.onExpire(session);
       }

@@ -1,6 +1,6 @@
 import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
-import type { AuthOutcome, Authenticator } from "../ports.ts";
+import type { Authenticator, AuthOutcome } from "../ports.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { toError } from "./http.ts";
 import { allowsBatch, classify, errorMessage, type Inbound, type Json, resultMessage } from "./protocol.ts";
@@ -95,7 +95,10 @@ export function createWsConnection(opts: {
       }, opts.checkIntervalMs);
       if (auth.expiresAt !== undefined) {
         const ms = Math.max(0, auth.expiresAt - Date.now());
-        expiry = setTimeout(() => closeForCredentials("credentials expired; reconnect with a fresh token"), ms);
+        expiry = setTimeout(
+          () => closeForCredentials("credentials expired; reconnect with a fresh token"),
+          ms,
+        );
       }
     },
     message(ws, data) {
@@ -115,7 +118,11 @@ export function createWsConnection(opts: {
       try {
         body = JSON.parse(text);
       } catch {
-        ws.send(JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" })));
+        ws.send(
+          JSON.stringify(
+            errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" }),
+          ),
+        );
         return;
       }
       if (Array.isArray(body)) {

@@ -226,12 +226,15 @@ export class Registry {
           }
           instance.healthy = true;
           instance.lastError = null;
-          if (!wasHealthy) this.opts.logger.info(`[registry] ${instance.server} at ${instance.url} is healthy`);
+          if (!wasHealthy)
+            this.opts.logger.info(`[registry] ${instance.server} at ${instance.url} is healthy`);
         } catch (error) {
           instance.lastCheckedAt = Date.now();
           instance.lastError = error instanceof Error ? error.message : String(error);
           if (wasHealthy) {
-            this.opts.logger.warn(`[registry] ${instance.server} at ${instance.url} is down: ${instance.lastError}`);
+            this.opts.logger.warn(
+              `[registry] ${instance.server} at ${instance.url} is down: ${instance.lastError}`,
+            );
           }
           instance.healthy = false;
         }
@@ -255,7 +258,9 @@ export class Registry {
     for (const [server, caps] of [...this.serverCaps].sort(([a], [b]) => a.localeCompare(b))) {
       for (const tool of caps.tools) {
         if (tools.has(tool.name)) {
-          this.opts.logger.warn(`[registry] tool ${tool.name} of ${server} shadows another server's; ignored`);
+          this.opts.logger.warn(
+            `[registry] tool ${tool.name} of ${server} shadows another server's; ignored`,
+          );
           continue;
         }
         const retryable = tool.annotations?.readOnlyHint === true && tool.annotations.idempotentHint === true;

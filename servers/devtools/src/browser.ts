@@ -195,8 +195,10 @@ export class BrowserHost {
       const client = this.client;
       this.client = null;
       if (client) {
-        if (!this.options.chromeUrl) await client.send("Browser.close").catch(() => undefined);
-        await client.close().catch(() => undefined);
+        if (!this.options.chromeUrl) {
+          await Promise.race([client.send("Browser.close").catch(() => undefined), Bun.sleep(3000)]);
+        }
+        await Promise.race([client.close().catch(() => undefined), Bun.sleep(1000)]);
       }
       const proc = this.proc;
       this.cleanupProcess();

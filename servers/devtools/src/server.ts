@@ -51,6 +51,11 @@ function instrument(tool: ToolDefinition, sessions: SessionManager): ToolDefinit
         record(false, message);
         if (err instanceof ToolError) throw err;
         if (ctx.signal.aborted) throw new ToolError("The call was cancelled");
+        if (message.includes("WebSocket connection closed")) {
+          throw new ToolError(
+            "Chromium went away during the call (it crashed or was stopped); it is being restarted",
+          );
+        }
         throw new ToolError(`Chrome reported: ${message}`);
       }
     },

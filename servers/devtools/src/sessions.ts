@@ -399,7 +399,8 @@ export class SessionManager {
       return;
     }
     if (session.creatingTabs === 0 && session.tabs.size >= this.options.maxTabsPerContext) {
-      // A popup beyond the tab cap.
+      // A popup beyond the tab cap: let it start (its opener waits for it), then close it.
+      await resume();
       await client.send("Target.closeTarget", { targetId: targetInfo.targetId }).catch(() => undefined);
       return;
     }

@@ -16,7 +16,7 @@ beforeAll(() => {
 afterAll(async () => {
   await h.close();
   await site.stop();
-});
+}, 20_000);
 
 const T = 60_000;
 const A = { session: "alpha", org: "org_1" };
@@ -75,7 +75,10 @@ describe("per-session isolation", () => {
       await h.ok("chrome_click", { element: "#open" }, A);
       await h.ok("chrome_wait_for", { timeoutMs: 500 }, A);
       expect((await h.ok("chrome_list_tabs", {}, A)).data.tabs as unknown[]).toHaveLength(2);
-      await h.ok("chrome_close_tab", {}, A);
+      const other = (
+        (await h.ok("chrome_list_tabs", {}, A)).data.tabs as { tabId: string; current: boolean }[]
+      ).find((t) => !t.current);
+      await h.ok("chrome_close_tab", { tabId: other?.tabId }, A);
       // Below the cap, a popup becomes a tab of the session.
       await h.ok("chrome_click", { element: "#open" }, A);
       await h.ok("chrome_wait_for", { timeoutMs: 500 }, A);
@@ -114,6 +117,7 @@ describe("per-session isolation", () => {
       const pid = h.def.sessions.host.pid;
       expect(pid).not.toBeNull();
       process.kill(pid!, "SIGKILL");
+      for (let i = 0; i < 100 && h.def.sessions.host.pid === pid; i++) await Bun.sleep(50);
       const error = await h.fails("chrome_list_tabs", {}, A);
       expect(error).toContain("Chromium crashed");
       expect(error).toContain("Call the tool again");

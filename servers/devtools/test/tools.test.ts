@@ -23,7 +23,7 @@ beforeAll(() => {
 afterAll(async () => {
   await h.close();
   await site.stop();
-});
+}, 20_000);
 
 const T = 60_000;
 
@@ -343,7 +343,8 @@ describe("network", () => {
 
       const details = await ok("chrome_get_request", { id: doc!.id });
       expect(details.data.status).toBe(200);
-      expect((details.data.responseHeaders as Record<string, string>)["content-type"]).toContain("text/html");
+      const headers = Object.entries(details.data.responseHeaders as Record<string, string>);
+      expect(headers.find(([k]) => k.toLowerCase() === "content-type")?.[1]).toContain("text/html");
       expect((details.data.body as { text: string }).text).toContain("console page");
     },
     T,

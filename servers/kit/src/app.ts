@@ -9,7 +9,7 @@ import {
 import { Elysia } from "elysia";
 import { createMcpHandler } from "./mcp.ts";
 import { createResourceReader } from "./resources.ts";
-import { type CallRegistry, type CallStats, RpcToolCall } from "./rpc-call.ts";
+import { type CallRegistry, RpcToolCall } from "./rpc-call.ts";
 import { compileServer } from "./runner.ts";
 import type { ServerDefinition } from "./types.ts";
 
@@ -21,6 +21,20 @@ export interface ServerAppOptions {
   mcp?: boolean | { allowedHosts?: string[] };
 }
 
+/** What a graceful shutdown needs from an app (see `serve`). */
+interface KitLifecycle {
+  inflight(): number;
+  cancelCalls(reason: string): void;
+  closeSessions(): Promise<void>;
+}
+
+const lifecycles = new WeakMap<object, KitLifecycle>();
+
+/** The shutdown hooks of an app made by `createServerApp`. */
+export function kitLifecycle(app: object): KitLifecycle | undefined {
+  return lifecycles.get(app);
+}
+
 /**
  * The one way to make a domain server: the RPC routes the gateway calls (typed by `@omni/contracts`),
  * `GET /health`, and a standalone MCP endpoint at `/mcp`. Building it opens no port.
@@ -30,7 +44,8 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
   const readResource = createResourceReader(def);
   const calls: CallRegistry = new Map();
   const startedAt = Date.now();
-  const stats: CallStats = { inflight: 0 };
+  /** Every tool call whose handler has not finished (fast path and streamed). */
+  const running = new Set<RpcToolCall>();
   const mcpOption = options.mcp ?? true;
   const mcp = mcpOption
     ? createMcpHandler(server, readResource, mcpOption === true ? {} : mcpOption)
@@ -44,11 +59,11 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
           headers: { "content-type": "application/json" },
         });
 
-  return new Elysia({ name: `omni-kit:${def.name}` })
+  const app = new Elysia({ name: `omni-kit:${def.name}` })
     .get("/rpc/capabilities", () => server.capabilities)
     .post(
       "/rpc/tools/call",
-      ({ body, request }) => new RpcToolCall(body, calls).respond(server, request.signal, stats),
+      ({ body, request }) => new RpcToolCall(body, calls).respond(server, request.signal, running),
       // Answers a `Response` (JSON fast path or NDJSON stream, see rpc-call.ts); `createServerClient`
       // reads both, typed by `ToolCallEvent`.
       { body: ToolCallRequest },
@@ -85,7 +100,7 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
         server: def.name,
         version: def.version,
         uptimeMs: Date.now() - startedAt,
-        inflight: stats.inflight,
+        inflight: running.size,
       };
       if (!def.health) return { status: "ok", ...base };
       try {
@@ -100,11 +115,17 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     })
     .post("/mcp", ({ request }) => serveMcp(request), { parse: "none" })
     .get("/mcp", ({ request }) => serveMcp(request))
-    .delete("/mcp", ({ request }) => serveMcp(request), { parse: "none" })
-    .onStop(async () => {
-      for (const call of calls.values()) call.cancel("The server is shutting down");
+    .delete("/mcp", ({ request }) => serveMcp(request), { parse: "none" });
+  lifecycles.set(app, {
+    inflight: () => running.size,
+    cancelCalls: (reason) => {
+      for (const call of running) call.cancel(reason);
+    },
+    closeSessions: async () => {
       await mcp?.close();
-    });
+    },
+  });
+  return app;
 }
 
 export type KitApp = ReturnType<typeof createServerApp>;

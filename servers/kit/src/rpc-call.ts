@@ -19,11 +19,6 @@ interface PendingRequest {
   reject: (error: Error) => void;
 }
 
-/** Calls running now (a streamed call counts until its tool finishes). */
-export interface CallStats {
-  inflight: number;
-}
-
 /** Live calls that may receive callbacks, by call id. */
 export type CallRegistry = Map<string, RpcToolCall>;
 
@@ -129,14 +124,18 @@ export class RpcToolCall implements CallChannel {
   }
 
   /** Run the tool and answer with the fast JSON path or the NDJSON stream. */
-  async respond(server: CompiledServer, requestSignal: AbortSignal, stats: CallStats): Promise<Response> {
-    stats.inflight++;
+  async respond(
+    server: CompiledServer,
+    requestSignal: AbortSignal,
+    running: Set<RpcToolCall>,
+  ): Promise<Response> {
+    running.add(this);
     const onAbort = () => this.cancel("The client cancelled the call");
     requestSignal.addEventListener("abort", onAbort, { once: true });
     const signal = this.abort.signal;
     const run = runTool(server, this.body.name, this.body.arguments, this.body.scope, this, signal).then(
       (event) => {
-        stats.inflight--;
+        running.delete(this);
         this.finish(event);
       },
     );

@@ -1,4 +1,4 @@
-import { createServerApp, type ServerAppOptions } from "./app.ts";
+import { createServerApp, kitLifecycle, type ServerAppOptions } from "./app.ts";
 import type { ServerDefinition } from "./types.ts";
 
 export interface ServeOptions extends ServerAppOptions {
@@ -6,6 +6,8 @@ export interface ServeOptions extends ServerAppOptions {
   port?: number;
   /** Default: `HOST` from env, else 127.0.0.1. */
   hostname?: string;
+  /** On stop, how long running tool calls may take to finish before they are cancelled. Default 10 s. */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningServer {
@@ -25,11 +27,12 @@ function envPort(): number | undefined {
 }
 
 /**
- * Listen with a definition's app, log one line, and stop gracefully on SIGINT/SIGTERM (in-flight calls
- * are cancelled, MCP sessions closed, then `def.close()` runs).
+ * Listen with a definition's app, log one line, and stop gracefully on SIGINT/SIGTERM: no new
+ * connections, MCP sessions closed, running calls given `shutdownGraceMs` and then cancelled (their
+ * `ctx.signal` aborts), then `def.close()`.
  */
 export function serve(def: ServerDefinition, options: ServeOptions = {}): RunningServer {
-  const { port: portOption, hostname: hostOption, ...appOptions } = options;
+  const { port: portOption, hostname: hostOption, shutdownGraceMs = 10_000, ...appOptions } = options;
   const port = portOption ?? envPort() ?? 0;
   const hostname = hostOption ?? process.env.HOST ?? "127.0.0.1";
   // Streamed tool calls may be quiet for long stretches; the gateway bounds them, not the socket timer.
@@ -43,7 +46,22 @@ export function serve(def: ServerDefinition, options: ServeOptions = {}): Runnin
     stopping ??= (async () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      await app.stop();
+      const server = app.server;
+      const lifecycle = kitLifecycle(app);
+      // Stop accepting connections; MCP sessions end now (their GET streams would never drain).
+      const drained = server ? server.stop(false) : Promise.resolve();
+      await lifecycle?.closeSessions();
+      // Running calls get a grace period, then their signals abort and the connections close.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<"grace">((resolve) => {
+        timer = setTimeout(() => resolve("grace"), shutdownGraceMs);
+      });
+      const outcome = await Promise.race([drained.then(() => "drained" as const), graceOver]);
+      clearTimeout(timer);
+      if (outcome === "grace") {
+        lifecycle?.cancelCalls("The server is shutting down");
+        await server?.stop(true);
+      }
       await def.close?.();
     })();
     return stopping;

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { createServerClient, type RunningServer, serve } from "../src/index.ts";
 import { testScope } from "./fixtures/scope.ts";
 import { createTestServer, type Observed } from "./fixtures/test-server.ts";
@@ -112,5 +114,36 @@ describe("over a real port", () => {
     }
     expect(inflight).toBe(0);
     expect(await client.callback({ callId, id: requestId, result: { action: "cancel" } })).toBe(false);
+  });
+});
+
+describe("graceful shutdown", () => {
+  test("stop() ends MCP sessions, cancels calls that outlive the grace period, then closes", async () => {
+    const { def, observed: seen } = createTestServer();
+    let closedHere = 0;
+    const server = serve(
+      {
+        ...def,
+        close: () => {
+          closedHere++;
+        },
+      },
+      { port: 0, hostname: "127.0.0.1", shutdownGraceMs: 50 },
+    );
+    const mcp = new Client({ name: "shutdown-test", version: "1.0.0" });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+    const client = createServerClient(server.url);
+    const started = seen.slowStarted;
+    const aborted = seen.slowAborted;
+    const call = client
+      .callTool({ name: "test_slow", arguments: {}, scope, live: false })
+      .catch(() => undefined);
+    await started;
+    await server.stop();
+    expect(await aborted).toBe("The server is shutting down");
+    expect(closedHere).toBe(1);
+    await call;
+    await mcp.close();
+    expect(seen.endedSessions.map((s) => s.orgId)).toEqual(["local"]);
   });
 });

@@ -58,11 +58,15 @@ export async function stream(api: PerplexityApi, request: ChatRequest, ctx: Tool
         usage: chunk.usage ?? wire?.usage ?? null,
       };
       n++;
-      if (n % 5 === 1) await ctx.progress(n, undefined, `Receiving the answer (${content.length} characters so far)`);
+      if (n % 5 === 1)
+        await ctx.progress(n, undefined, `Receiving the answer (${content.length} characters so far)`);
     }
     // The SDK ends an aborted stream quietly; PerplexityApi.call turns this into a timeout or cancellation.
     if (signal.aborted) throw signal.reason;
-    if (!wire) throw new ToolError("Perplexity returned a malformed response (the stream carried no answer). Try again.");
+    if (!wire)
+      throw new ToolError(
+        "Perplexity returned a malformed response (the stream carried no answer). Try again.",
+      );
     return toAnswer(wire);
   }, true);
 }
@@ -72,7 +76,8 @@ export function splitThink(content: string): { reasoning: string | null; answer:
   const open = content.indexOf("<think>");
   if (open === -1) return { reasoning: null, answer: content.trim() };
   const close = content.indexOf("</think>", open);
-  if (close === -1) return { reasoning: content.slice(open + 7).trim(), answer: content.slice(0, open).trim() };
+  if (close === -1)
+    return { reasoning: content.slice(open + 7).trim(), answer: content.slice(0, open).trim() };
   return {
     reasoning: content.slice(open + 7, close).trim(),
     answer: (content.slice(0, open) + content.slice(close + 8)).trim(),

@@ -50,7 +50,10 @@ export class PerplexityApi {
    * Runs one request (or one whole stream) under a deadline. `idempotent` requests are retried once when
    * Perplexity answers 429 with a short enough Retry-After. Every failure becomes a ToolError.
    */
-  async call<T>(run: (client: Perplexity, signal: AbortSignal) => Promise<T>, idempotent: boolean): Promise<T> {
+  async call<T>(
+    run: (client: Perplexity, signal: AbortSignal) => Promise<T>,
+    idempotent: boolean,
+  ): Promise<T> {
     let retried = false;
     for (;;) {
       const d = deadline(this.signal, this.options.timeoutMs);
@@ -82,7 +85,8 @@ export class PerplexityApi {
         `Perplexity did not answer within ${this.options.timeoutMs} ms (PERPLEXITY_TIMEOUT_MS). Try again, or ask a narrower question.`,
       );
     }
-    if (error instanceof APIUserAbortError) return new ToolError("The call was cancelled before Perplexity answered.");
+    if (error instanceof APIUserAbortError)
+      return new ToolError("The call was cancelled before Perplexity answered.");
     if (error instanceof APIConnectionError) {
       return new ToolError(`Could not reach Perplexity at ${this.options.baseURL}: ${error.message}`);
     }
@@ -105,7 +109,9 @@ export class PerplexityApi {
         return new ToolError(`Perplexity's rate limit was reached (HTTP 429${detail}). Try again ${after}.`);
       }
       if (status !== undefined && status >= 500) {
-        return new ToolError(`Perplexity is having trouble (HTTP ${status}${detail}). Try again in a little while.`);
+        return new ToolError(
+          `Perplexity is having trouble (HTTP ${status}${detail}). Try again in a little while.`,
+        );
       }
       if (status === undefined) {
         return new ToolError(`Perplexity's stream reported an error${detail}. Try again.`);
@@ -121,8 +127,11 @@ export class PerplexityApi {
 }
 
 function upstreamMessage(error: APIError): string {
-  const body = error.error as { error?: { message?: unknown }; detail?: unknown; message?: unknown } | undefined;
-  const message = body?.error?.message ?? body?.message ?? (typeof body?.detail === "string" ? body.detail : undefined);
+  const body = error.error as
+    | { error?: { message?: unknown }; detail?: unknown; message?: unknown }
+    | undefined;
+  const message =
+    body?.error?.message ?? body?.message ?? (typeof body?.detail === "string" ? body.detail : undefined);
   return typeof message === "string" && message ? `: ${message}` : "";
 }
 
@@ -138,7 +147,11 @@ export function parseResponse<S extends v.GenericSchema>(schema: S, data: unknow
 }
 
 /** The caller's Perplexity access, or a ToolError saying where to set the key. */
-export function perplexityFor(config: ServiceConfig, options: PerplexityOptions, signal: AbortSignal): PerplexityApi {
+export function perplexityFor(
+  config: ServiceConfig,
+  options: PerplexityOptions,
+  signal: AbortSignal,
+): PerplexityApi {
   const apiKey = config.credentials.apiKey?.trim();
   if (!apiKey) throw new ToolError(MISSING_KEY);
   return new PerplexityApi(apiKey, options, signal);

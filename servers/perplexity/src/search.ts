@@ -1,6 +1,6 @@
 import { defineTool, type ToolDefinition } from "@omni/kit";
 import * as v from "valibot";
-import { Source, SearchWire } from "./model.ts";
+import { SearchWire, Source } from "./model.ts";
 import { type PerplexityOptions, parseResponse, perplexityFor } from "./perplexity.ts";
 
 export const Recency = v.pipe(
@@ -19,7 +19,11 @@ export const Domains = v.pipe(
 );
 const YMD = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DateInput = (what: string) =>
-  v.pipe(v.string(), v.isoDate("must be a date as YYYY-MM-DD"), v.description(`Only sources published ${what} this date (YYYY-MM-DD).`));
+  v.pipe(
+    v.string(),
+    v.isoDate("must be a date as YYYY-MM-DD"),
+    v.description(`Only sources published ${what} this date (YYYY-MM-DD).`),
+  );
 /** Perplexity's date filters take M/D/YYYY. */
 const toUsDate = (iso: string) => {
   const [, y, m, d] = YMD.exec(iso) ?? [];
@@ -49,7 +53,11 @@ export function searchTools(options: PerplexityOptions): ToolDefinition[] {
           v.pipe(v.string(), v.regex(/^[A-Za-z]{2}$/, "must be a two-letter country code"), v.toUpperCase()),
         ),
       }),
-      output: v.object({ id: v.string(), query: v.union([v.string(), v.array(v.string())]), results: v.array(Ranked) }),
+      output: v.object({
+        id: v.string(),
+        query: v.union([v.string(), v.array(v.string())]),
+        results: v.array(Ranked),
+      }),
       annotations: {
         title: "Web search (Perplexity)",
         readOnlyHint: true,
@@ -84,7 +92,8 @@ export function searchTools(options: PerplexityOptions): ToolDefinition[] {
           date: r.date ?? r.last_updated ?? null,
         }));
         const lines = results.map(
-          (r) => `${r.rank}. ${r.title}${r.date ? ` (${r.date})` : ""}\n   ${r.url}${r.snippet ? `\n   ${r.snippet}` : ""}`,
+          (r) =>
+            `${r.rank}. ${r.title}${r.date ? ` (${r.date})` : ""}\n   ${r.url}${r.snippet ? `\n   ${r.snippet}` : ""}`,
         );
         return {
           content: [{ type: "text", text: results.length ? lines.join("\n") : "No results." }],

@@ -37,7 +37,10 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(value: string | number | null | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(
+  value: string | number | null | undefined,
+  now = Date.now(),
+): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   const seconds = Number(value);

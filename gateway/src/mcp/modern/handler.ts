@@ -36,7 +36,13 @@ const MODERN_CAPABILITIES = {
   completions: {},
 };
 /** Methods 2026-07-28 removed: answered 404 / -32601 like unknown ones. */
-const REMOVED = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
+const REMOVED = new Set([
+  "initialize",
+  "ping",
+  "logging/setLevel",
+  "resources/subscribe",
+  "resources/unsubscribe",
+]);
 /** Methods served by the shared dispatcher as they are (plus the modern result decoration). */
 const SHARED = new Set([
   "tools/list",
@@ -89,7 +95,10 @@ function sseFrame(message: Json): Uint8Array {
  * A JSON-RPC error for a modern client, with its HTTP status: the kit's missing-capability error becomes
  * -32021 (HTTP 400), resource-not-found the revision's -32602, unknown methods HTTP 404.
  */
-export function modernError(error: unknown, logger: Pick<Console, "error">): { status: number; error: JsonRpcErrorObject } {
+export function modernError(
+  error: unknown,
+  logger: Pick<Console, "error">,
+): { status: number; error: JsonRpcErrorObject } {
   if (!(error instanceof RpcError)) {
     logger.error("[mcp/modern] internal error", error);
     return { status: 200, error: { code: ErrorCode.InternalError, message: "Internal error" } };
@@ -106,7 +115,8 @@ export function modernError(error: unknown, logger: Pick<Console, "error">): { s
       },
     };
   }
-  if (error.code === ErrorCode.ResourceNotFound) return { status: 200, error: { ...object, code: ErrorCode.InvalidParams } };
+  if (error.code === ErrorCode.ResourceNotFound)
+    return { status: 200, error: { ...object, code: ErrorCode.InvalidParams } };
   if (error.code === ErrorCode.MethodNotFound) return { status: 404, error: object };
   return { status: 200, error: object };
 }
@@ -223,7 +233,10 @@ export class ModernHttp {
       const note = REMOVED.has(call.method) ? ` (removed in protocol revision 2026-07-28)` : "";
       return json(
         404,
-        errorMessage(call.id, { code: ErrorCode.MethodNotFound, message: `Method not found: ${call.method}${note}` }),
+        errorMessage(call.id, {
+          code: ErrorCode.MethodNotFound,
+          message: `Method not found: ${call.method}${note}`,
+        }),
       );
     }
     if (call.method === "subscriptions/listen") return this.listen(call);
@@ -258,7 +271,13 @@ export class ModernHttp {
     }
     if (method === "tools/call") return this.decorate(call, await this.callTool(call, out));
     if (method === "prompts/get") return this.decorate(call, await this.getPrompt(call, out));
-    const result = await this.opts.dispatcher.request(this.session(call, {}), call.id, method, call.params, out);
+    const result = await this.opts.dispatcher.request(
+      this.session(call, {}),
+      call.id,
+      method,
+      call.params,
+      out,
+    );
     return this.decorate(call, result);
   }
 
@@ -346,9 +365,14 @@ export class ModernHttp {
   /** Cache hints from the config cache: org-scoped (private) with the catalogue's TTL; live reads 0. */
   private async decorate(call: Call, result: Json): Promise<Json> {
     let cache: CacheHint = { ttlMs: 0, cacheScope: "private" };
-    if (result.resultType !== "input_required" && call.method !== "tools/call" && call.method !== "prompts/get") {
+    if (
+      result.resultType !== "input_required" &&
+      call.method !== "tools/call" &&
+      call.method !== "prompts/get"
+    ) {
       const catalog = await this.catalog(call);
-      const live = call.method === "resources/read" && !catalog.resources.some((r) => r.uri === call.params.uri);
+      const live =
+        call.method === "resources/read" && !catalog.resources.some((r) => r.uri === call.params.uri);
       cache = { ttlMs: live ? 0 : catalog.ttlMs, cacheScope: "private" };
     }
     return decorateResult(call.method, result, cache, this.opts.serverInfo);

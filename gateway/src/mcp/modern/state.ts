@@ -165,7 +165,10 @@ export class StateSealer {
  * per-process key is used (with a warning): one replica works, but replicas cannot resume each other's
  * requests.
  */
-export function createStateSealer(env: Record<string, string | undefined>, logger: Pick<Console, "warn">): StateSealer {
+export function createStateSealer(
+  env: Record<string, string | undefined>,
+  logger: Pick<Console, "warn">,
+): StateSealer {
   if (env.OMNI_STATE_KEY?.trim() || env.OMNI_SECRET_KEY?.trim()) return new StateSealer(stateKeyFromEnv(env));
   logger.warn(
     "[mcp/modern] OMNI_STATE_KEY (or OMNI_SECRET_KEY) is not set: sealing requestState with a per-process key, so another replica cannot resume a 2026-07-28 input_required request",

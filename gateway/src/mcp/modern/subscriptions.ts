@@ -38,11 +38,16 @@ export function parseFilter(value: unknown): SubscriptionFilter | string {
 }
 
 /** The notifications one change produces for one listen stream (tagged with its subscription id). Pure. */
-export function notificationsFor(filter: SubscriptionFilter, change: ConfigChange, subscriptionId: RequestId): Json[] {
+export function notificationsFor(
+  filter: SubscriptionFilter,
+  change: ConfigChange,
+  subscriptionId: RequestId,
+): Json[] {
   const meta = { [META.subscriptionId]: subscriptionId };
   const out: Json[] = [];
   for (const kind of change.kinds) {
-    if (filter[FLAG_OF[kind]]) out.push(notificationMessage(`notifications/${kind}/list_changed`, { _meta: meta }));
+    if (filter[FLAG_OF[kind]])
+      out.push(notificationMessage(`notifications/${kind}/list_changed`, { _meta: meta }));
   }
   for (const uri of change.uris ?? []) {
     if (filter.resourceSubscriptions?.includes(uri)) {
@@ -76,7 +81,8 @@ export class ListenHub {
   publish(change: ConfigChange): void {
     for (const listener of this.listeners) {
       if (listener.orgId !== change.orgId) continue;
-      for (const message of notificationsFor(listener.filter, change, listener.subscriptionId)) listener.send(message);
+      for (const message of notificationsFor(listener.filter, change, listener.subscriptionId))
+        listener.send(message);
     }
   }
 

@@ -1,8 +1,18 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
-import type Protocol from "devtools-protocol";
 import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
 import { result } from "./util.ts";
+
+interface CookieInfo {
+  name: string;
+  value: string;
+  domain: string;
+  path: string;
+  expires: number;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite?: string;
+}
 
 const Kind = v.optional(
   v.pipe(v.picklist(["local", "session"]), v.description("localStorage (default) or sessionStorage")),
@@ -28,7 +38,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
-        let cookies: Protocol.Network.Cookie[];
+        let cookies: CookieInfo[];
         if (args.url) {
           const tab = await sessions.tab(ctx);
           cookies = (await tab.send("Network.getCookies", { urls: [args.url] })).cookies;

@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { META } from "./era.ts";
+import { ListenHub, notificationsFor, parseFilter } from "./subscriptions.ts";
+
+describe("subscriptions/listen filtering", () => {
+  test("parseFilter accepts a SubscriptionFilter and names a malformed field", () => {
+    expect(parseFilter({ toolsListChanged: true, resourceSubscriptions: ["a://b"] })).toEqual({
+      toolsListChanged: true,
+      resourceSubscriptions: ["a://b"],
+    });
+    expect(parseFilter(undefined)).toContain("params.notifications");
+    expect(parseFilter({ toolsListChanged: "yes" })).toContain("toolsListChanged");
+    expect(parseFilter({ resourceSubscriptions: [1] })).toContain("resourceSubscriptions");
+  });
+
+  test("only the kinds and URIs the stream asked for, tagged with its subscription id", () => {
+    const change = {
+      orgId: "o",
+      kinds: ["tools", "prompts"] as ("tools" | "prompts")[],
+      uris: ["a://1", "a://2"],
+    };
+    const out = notificationsFor(
+      { promptsListChanged: true, resourceSubscriptions: ["a://2"] },
+      change,
+      "sub-1",
+    );
+    expect(out).toEqual([
+      {
+        jsonrpc: "2.0",
+        method: "notifications/prompts/list_changed",
+        params: { _meta: { [META.subscriptionId]: "sub-1" } },
+      },
+      {
+        jsonrpc: "2.0",
+        method: "notifications/resources/updated",
+        params: { uri: "a://2", _meta: { [META.subscriptionId]: "sub-1" } },
+      },
+    ]);
+    expect(notificationsFor({}, change, 1)).toEqual([]);
+  });
+
+  test("ListenHub delivers an org's changes to that org's streams only, until detached", () => {
+    const hub = new ListenHub();
+    const got: string[] = [];
+    const detachA = hub.add({
+      orgId: "a",
+      filter: { toolsListChanged: true },
+      subscriptionId: 1,
+      send: () => got.push("a"),
+    });
+    hub.add({ orgId: "b", filter: { toolsListChanged: true }, subscriptionId: 2, send: () => got.push("b") });
+    hub.publish({ orgId: "a", kinds: ["tools"] });
+    expect(got).toEqual(["a"]);
+    hub.publishAll(["tools"]);
+    expect(got.sort()).toEqual(["a", "a", "b"]);
+    detachA();
+    expect(hub.size).toBe(1);
+  });
+});

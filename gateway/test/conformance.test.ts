@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { RUNS, runConformance } from "../../scripts/conformance.ts";
+import { conformanceServer } from "./fixtures/conformance-server.ts";
+import { type Stack, startStack } from "./fixtures/stack.ts";
+
+/**
+ * The official MCP conformance suite through the gateway (client → gateway → RPC → kit fixture server),
+ * once per 2025-era run of `bun run conformance`: every check passes and every scenario ran checks.
+ */
+let stack: Stack;
+let url: string;
+
+beforeAll(async () => {
+  stack = await startStack({ servers: [conformanceServer] });
+  url = `${stack.url.replace("127.0.0.1", "localhost")}/mcp`;
+}, 60_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+for (const run of RUNS) {
+  test(`conformance ${run.name} (${run.args.join(" ")})`, async () => {
+    const outcome = await runConformance(run, url);
+    if (outcome.problems.length > 0) console.log(`${run.name}:\n  ${outcome.problems.join("\n  ")}`);
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.failed).toBe(0);
+    expect(outcome.passed).toBeGreaterThan(0);
+    // The session scenarios really ran (a stateless answer would make them skip with zero checks).
+    const lifecycle = outcome.scenarios.find((s) => s.scenario === "server-session-lifecycle");
+    expect(lifecycle?.passed).toBeGreaterThan(0);
+  }, 300_000);
+}
