@@ -29,9 +29,13 @@ for (const kind of KINDS) {
   let recording: string[] | null = null;
   const handle = await open(kind, false, (query) => recording?.push(query));
   if (kind === "postgres" && handle) pgReachable = true;
-  describe.skipIf(!handle)(`db schema on ${kind}`, () => {
-    const db = handle!.db;
-    afterAll(() => handle?.close());
+  if (!handle) {
+    test.skip(`db schema on ${kind}: no Postgres reachable`, () => {});
+    continue;
+  }
+  describe(`db schema on ${kind}`, () => {
+    const db = handle.db;
+    afterAll(() => handle.close());
 
     test(
       "migrations from empty create every table, partitioned audit log, org indexes",

@@ -27,6 +27,8 @@ let url: string;
 let aKey: string;
 let aToken: string;
 let bKey: string;
+let aAdminKey: string;
+let aSessionKey: { id: string; secret: string };
 
 beforeAll(async () => {
   const handle = await createTestDatabase("postgres");
@@ -92,6 +94,10 @@ beforeAll(async () => {
       scopes: ["tools:call", "prompts:read", "resources:read"],
     })
   ).secret;
+
+  aAdminKey = (await createApiKey(repos, orgA.id, null, { name: "a-admin", scopes: ["keys:write"] })).secret;
+  const session = await createApiKey(repos, orgA.id, null, { name: "a-session", scopes: ["tools:call"] });
+  aSessionKey = { id: session.row.id, secret: session.secret };
 
   config = createConfigService({ db: db.db, logger: quiet });
   registry = new Registry({
@@ -203,6 +209,26 @@ describe("MCP isolation through the gateway", () => {
       expect(JSON.stringify(read.contents)).toContain("notes of b");
     } finally {
       await client.close();
+    }
+  });
+
+  test("a key revoked mid-session is refused on the session's next request", async () => {
+    const client = await connect({ authorization: `Bearer ${aSessionKey.secret}` });
+    try {
+      expect((await client.callTool({ name: "alpha_echo", arguments: { text: "hi" } })).isError).toBeFalsy();
+      const revoked = await fetch(`${url}/api/keys/${aSessionKey.id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${aAdminKey}` },
+      });
+      expect(revoked.status).toBe(200);
+      const after = await client.callTool({ name: "alpha_echo", arguments: { text: "again" } }).then(
+        () => "ok",
+        (error: unknown) => String(error),
+      );
+      expect(after).not.toBe("ok");
+      expect(after).toContain("key_revoked");
+    } finally {
+      await client.close().catch(() => {});
     }
   });
 

@@ -13,7 +13,7 @@ let url: string;
 beforeAll(async () => {
   stack = await startStack({ servers: [conformanceServer] });
   url = `${stack.url.replace("127.0.0.1", "localhost")}/mcp`;
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

@@ -44,7 +44,7 @@ beforeAll(async () => {
   });
   expect(init.status).toBe(200);
   sessionId = init.headers.get("mcp-session-id")!;
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

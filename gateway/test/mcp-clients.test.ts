@@ -29,7 +29,7 @@ beforeAll(async () => {
     authenticator,
     gateway: { credentialCheckMs: 50 },
   });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

@@ -3,6 +3,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { DEMO_ORG_ID } from "@omni/db";
+import { defineTool } from "@omni/kit";
+import * as v from "valibot";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 import { alphaServer, betaServer, observed } from "./fixtures/test-servers.ts";
 
@@ -10,7 +12,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   stack = await startStack({ servers: [alphaServer, betaServer], healthIntervalMs: 100 });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });
@@ -153,6 +155,49 @@ test("survives a domain server restart: fails cleanly while down, works after", 
   expect((await fetch(`${stack.url}/ready`)).status).toBe(200);
   await client.close();
 });
+
+test("a server that comes back with a new tool set is re-discovered and clients get list_changed", async () => {
+  const client = await connect();
+  let changed = 0;
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+    changed++;
+  });
+  // Wait until the client's GET stream is open (a config event reaches it), then watch for the registry's.
+  await until(async () => {
+    await stack.config.invalidate({ orgId: DEMO_ORG_ID, kinds: ["tools"] });
+    return changed > 0;
+  }, "the GET stream");
+  await Bun.sleep(50);
+  const before = changed;
+  await stack.stopServer("beta");
+  await until(() => stack.registry.health().find((s) => s.name === "beta")?.healthy === 0, "beta down");
+  const betaV2 = {
+    ...betaServer,
+    version: "2.0.0",
+    tools: [
+      ...betaServer.tools,
+      defineTool({
+        name: "beta_negate",
+        description: "Negates",
+        input: v.object({ n: v.number() }),
+        handler: ({ n }) => String(-n),
+      }),
+    ],
+  };
+  await stack.restartServer("beta", betaV2);
+  await until(() => changed > before, "tools/list_changed after re-discovery");
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name)).toContain("beta_negate");
+  const negated = await client.callTool({ name: "beta_negate", arguments: { n: 5 } });
+  expect(negated.content).toEqual([{ type: "text", text: "-5" }]);
+  await stack.stopServer("beta");
+  await stack.restartServer("beta", betaServer);
+  await until(
+    async () => !(await client.listTools()).tools.some((t) => t.name === "beta_negate"),
+    "beta v1 back",
+  );
+  await client.close();
+}, 30_000);
 
 test("DELETE ends the session: its id is then unknown (404)", async () => {
   const transport = new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`));

@@ -13,7 +13,7 @@ beforeAll(async () => {
     replicas: { alpha: 1, beta: 1 },
     healthIntervalMs: 600_000,
   });
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

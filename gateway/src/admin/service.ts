@@ -805,4 +805,3 @@ export function createAdminService(deps: AdminServiceDeps) {
     setCredential,
   };
 }
-

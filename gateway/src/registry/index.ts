@@ -42,6 +42,9 @@ export interface Instance {
   outstanding: number;
   lastError: string | null;
   lastCheckedAt: number | null;
+  /** From the last health report: a restart (uptime went down, or a new version) triggers re-discovery. */
+  lastUptimeMs: number;
+  lastVersion: string | null;
 }
 
 export interface ToolRoute {
@@ -135,6 +138,8 @@ export class Registry {
       outstanding: 0,
       lastError: null,
       lastCheckedAt: null,
+      lastUptimeMs: 0,
+      lastVersion: null,
     });
   }
 
@@ -220,7 +225,11 @@ export class Registry {
           const report = await instance.client.health();
           instance.lastCheckedAt = Date.now();
           if (report.status === "down") throw new Error(`reports status down`);
-          if (!wasHealthy || !this.serverCaps.has(instance.server)) {
+          const restarted =
+            report.uptimeMs < instance.lastUptimeMs || report.version !== instance.lastVersion;
+          instance.lastUptimeMs = report.uptimeMs;
+          instance.lastVersion = report.version;
+          if (!wasHealthy || restarted || !this.serverCaps.has(instance.server)) {
             const caps = await instance.client.capabilities();
             if (this.setServerCaps(instance.server, caps)) changed = true;
           }

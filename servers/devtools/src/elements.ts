@@ -65,7 +65,10 @@ function area(q: number[]): number {
   return Math.abs((x1 * y2 - x2 * y1 + (x2 * y3 - x3 * y2) + (x3 * y4 - x4 * y3) + (x4 * y1 - x1 * y4)) / 2);
 }
 
-export const MouseButton = v.optional(v.picklist(["left", "right", "middle"]), "left");
+export const MouseButton = v.optional(
+  v.pipe(v.picklist(["left", "right", "middle"]), v.description("Mouse button (default left)")),
+  "left",
+);
 
 export async function mouseClick(
   tab: Tab,

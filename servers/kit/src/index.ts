@@ -11,7 +11,6 @@ export {
   type ToolCallStreamEvent,
 } from "./client.ts";
 export { runStdio } from "./mcp.ts";
-export { renderPrompt } from "./prompts.ts";
 export { ClientRequestError, MissingClientCapabilityError } from "./runner.ts";
 export { type RunningServer, type ServeOptions, serve } from "./serve.ts";
 export * from "./types.ts";

@@ -61,6 +61,26 @@ export function createPerplexityServer(options: PerplexityServerOptions = {}): S
       "perplexity_reason for analytical questions, perplexity_compare to weigh options, perplexity_summarize for a " +
       "page or text, and perplexity_research for a long cited report (minutes). Cite the numbered sources.",
     tools: [...searchTools(px), ...answerTools(px), ...researchTools(px)],
+    prompts: [
+      {
+        name: "perplexity_brief",
+        title: "Cited briefing on a topic",
+        description: "A short, cited briefing: what is known, what changed recently, open questions.",
+        arguments: [
+          { name: "topic", description: "What the briefing is about", required: true },
+          { name: "recency", description: "How recent the sources must be", enum: ["day", "week", "month", "year"], default: "month" },
+        ],
+        messages: [
+          {
+            role: "user",
+            text:
+              "Brief me on {{topic}}. Use perplexity_search (recency {{recency}}) to find current sources, then " +
+              "perplexity_ask for a synthesis. Structure: key facts, recent changes, open questions. Cite every claim " +
+              "with the numbered sources the tools return.",
+          },
+        ],
+      },
+    ],
     standaloneConfig: () => {
       const credentials: Record<string, string> = standaloneKey ? { apiKey: standaloneKey } : {};
       return { settings: {}, credentials };

@@ -76,9 +76,9 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         ),
         domain: v.optional(v.pipe(v.string(), v.description("Cookie domain, e.g. .example.com"))),
         path: v.optional(v.pipe(v.string(), v.description("Cookie path (default /)"))),
-        httpOnly: v.optional(v.boolean()),
-        secure: v.optional(v.boolean()),
-        sameSite: v.optional(v.picklist(["Strict", "Lax", "None"])),
+        httpOnly: v.optional(v.pipe(v.boolean(), v.description("Hide the cookie from JavaScript"))),
+        secure: v.optional(v.pipe(v.boolean(), v.description("Send only over HTTPS"))),
+        sameSite: v.optional(v.pipe(v.picklist(["Strict", "Lax", "None"]), v.description("SameSite policy"))),
         expires: v.optional(
           v.pipe(v.number(), v.description("Expiry as Unix time in seconds (default: session cookie)")),
         ),

@@ -1,0 +1,50 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type RunningServer, serve } from "@omni/kit";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createLinearServer } from "../src/server.ts";
+import { type LinearStandIn, startLinearStandIn } from "./fixtures/linear-standin.ts";
+
+let standIn: LinearStandIn;
+let server: RunningServer;
+let client: Client;
+
+beforeAll(async () => {
+  standIn = startLinearStandIn();
+  // Standalone: the key comes from the server's own config (LINEAR_API_KEY), not from a gateway.
+  server = serve(createLinearServer({ apiUrl: standIn.url, standaloneApiKey: standIn.apiKey }), { port: 0 });
+  client = new Client({ name: "linear-test", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+});
+
+afterAll(async () => {
+  await client.close();
+  await server.stop();
+  await standIn.stop();
+});
+
+describe("standalone /mcp with the MCP SDK client", () => {
+  test("lists tools with annotations and output schemas", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.length).toBe(10);
+    const update = tools.find((t) => t.name === "linear_update_issue");
+    expect(update?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
+    expect(update?.outputSchema?.properties).toHaveProperty("issue");
+    expect(update?.inputSchema.required).toEqual(["id"]);
+  });
+
+  test("calls a tool with the standalone key and gets structured content", async () => {
+    const result = await client.callTool({ name: "linear_search_issues", arguments: { team: "ENG", state: "started" } });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ issues: [{ identifier: "ENG-1" }] });
+    expect(standIn.requests.at(-1)?.authorization).toBe(standIn.apiKey);
+  });
+
+  test("reads the dynamic resources", async () => {
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).toContain("linear://issues/{identifier}");
+    const read = await client.readResource({ uri: "linear://issues/ENG-2" });
+    const first = read.contents[0];
+    expect(first && "text" in first ? JSON.parse(first.text).title : "").toBe("Add rate limiting");
+  });
+});

@@ -1,0 +1,63 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type RunningServer, serve } from "@omni/kit";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createPerplexityServer } from "../src/server.ts";
+import { type PerplexityStandIn, startPerplexityStandIn } from "./fixtures/perplexity-standin.ts";
+
+let standIn: PerplexityStandIn;
+let server: RunningServer;
+let client: Client;
+
+beforeAll(async () => {
+  standIn = startPerplexityStandIn();
+  server = serve(
+    createPerplexityServer({ baseURL: standIn.url, standaloneApiKey: standIn.apiKey, pollIntervalMs: 5 }),
+    { port: 0 },
+  );
+  client = new Client({ name: "perplexity-test", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+});
+
+afterAll(async () => {
+  await client.close();
+  await server.stop();
+  await standIn.stop();
+});
+
+describe("standalone /mcp with the MCP SDK client", () => {
+  test("lists the tools with annotations and output schemas", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "perplexity_ask",
+      "perplexity_compare",
+      "perplexity_reason",
+      "perplexity_research",
+      "perplexity_search",
+      "perplexity_summarize",
+    ]);
+    for (const tool of tools) {
+      expect(tool.annotations?.readOnlyHint).toBe(true);
+      expect(tool.outputSchema?.type).toBe("object");
+    }
+  });
+
+  test("perplexity_ask answers with citations", async () => {
+    const result = await client.callTool({ name: "perplexity_ask", arguments: { question: "What is MCP?" } });
+    expect(result.isError).toBeFalsy();
+    expect((result.structuredContent as { citations: string[] }).citations.length).toBe(3);
+  });
+
+  test("perplexity_research reports progress to a client that asked for it", async () => {
+    const progress: string[] = [];
+    const result = await client.callTool({ name: "perplexity_research", arguments: { topic: "MCP" } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p.message ?? "");
+      },
+    });
+    expect(result.isError).toBeFalsy();
+    expect((result.structuredContent as { answer: string }).answer).toContain("sonar-deep-research");
+    expect(progress[0]).toMatch(/^Research request .+ submitted$/);
+    expect(progress.at(-1)).toMatch(/^Research completed/);
+  });
+});
