@@ -60,12 +60,29 @@ export async function runLoad(
   };
 }
 
-/** Median of several rounds' results of one target (by req/s), so one noisy round does not decide. */
-export function medianResult(results: LoadResult[]): LoadResult {
-  const sorted = [...results].sort((a, b) => a.rps - b.rps);
-  const mid = sorted[Math.floor(sorted.length / 2)];
-  if (!mid) throw new Error("no results");
-  return mid;
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * Several rounds of one target summarised: the median of each metric (req/s, p50, p99) taken
+ * separately, so one noisy round does not decide; requests and errors are totals.
+ */
+export function summarize(results: LoadResult[]): LoadResult {
+  const first = results[0];
+  if (!first) throw new Error("no results");
+  return {
+    label: first.label,
+    concurrency: first.concurrency,
+    requests: results.reduce((sum, r) => sum + r.requests, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    rps: median(results.map((r) => r.rps)),
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
+  };
 }
 
 export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>): void {

@@ -1,6 +1,7 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
 import pkg from "../package.json" with { type: "json" };
 import { createGateway } from "./app.ts";
+import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
 import { readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
@@ -43,13 +44,12 @@ if (instances.length === 0) {
 
 const config = createConfigService({ db: database.db });
 
-if (!env.OMNI_DEV_MODE) {
-  console.error(
-    "No authenticator is wired in yet: start with OMNI_DEV_MODE=1 on loopback (bun run dev does), or wire the auth module in gateway/src/index.ts.",
-  );
-  process.exit(1);
-}
-const authenticator: Authenticator = createDevAuthenticator(DEMO_ORG_ID);
+// Clerk session tokens and API keys; in local development mode, requests without credentials act as
+// the demo organization and requests with credentials still go through the real authenticator.
+const auth = createAuthModule({ db: database.db });
+const authenticator: Authenticator = env.OMNI_DEV_MODE
+  ? createDevAuthenticator(DEMO_ORG_ID, auth.authenticator)
+  : auth.authenticator;
 
 const registry = new Registry({
   instances,
@@ -62,6 +62,7 @@ const app = createGateway({
   config,
   authenticator,
   registry,
+  plugins: [auth.routes],
   options: {
     version: pkg.version,
     pageSize: env.MCP_PAGE_SIZE,

@@ -37,6 +37,7 @@ export interface NetRequest {
   postData?: string;
   startedAt: string;
   startTs: number;
+  loaderId: string;
   status?: number;
   statusText?: string;
   mimeType?: string;
@@ -232,6 +233,10 @@ export class Tab {
           this.url = frame.url + (frame.urlFragment ?? "");
           this.refs.clear();
           this.refByNode.clear();
+          // Requests of the previous document are gone with it, whether or not they reported an end.
+          for (const id of this.inflight) {
+            if (this.requests.get(id)?.loaderId !== frame.loaderId) this.inflight.delete(id);
+          }
         }
         break;
       }
@@ -262,6 +267,7 @@ export class Tab {
           requestHeaders: headerRecord(p.request.headers),
           startedAt: new Date(p.wallTime * 1000).toISOString(),
           startTs: p.timestamp,
+          loaderId: p.loaderId,
           finished: false,
         };
         if (p.request.postData !== undefined) req.postData = p.request.postData;

@@ -1,7 +1,7 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type RunningServer, serve } from "@omni/kit";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createLinearServer } from "../src/server.ts";
 import { type LinearStandIn, startLinearStandIn } from "./fixtures/linear-standin.ts";
 
@@ -28,13 +28,20 @@ describe("standalone /mcp with the MCP SDK client", () => {
     const { tools } = await client.listTools();
     expect(tools.length).toBe(10);
     const update = tools.find((t) => t.name === "linear_update_issue");
-    expect(update?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
+    expect(update?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+      idempotentHint: true,
+    });
     expect(update?.outputSchema?.properties).toHaveProperty("issue");
     expect(update?.inputSchema.required).toEqual(["id"]);
   });
 
   test("calls a tool with the standalone key and gets structured content", async () => {
-    const result = await client.callTool({ name: "linear_search_issues", arguments: { team: "ENG", state: "started" } });
+    const result = await client.callTool({
+      name: "linear_search_issues",
+      arguments: { team: "ENG", state: "started" },
+    });
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ issues: [{ identifier: "ENG-1" }] });
     expect(standIn.requests.at(-1)?.authorization).toBe(standIn.apiKey);

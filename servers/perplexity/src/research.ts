@@ -113,3 +113,41 @@ export function researchTools(options: PerplexityOptions): ToolDefinition[] {
     }),
   ];
 }
+
+/**
+ * `perplexity://research/{requestId}`: the state (and, once completed, the report) of a deep research
+ * request, e.g. one whose tool call was cancelled while Perplexity kept working on it.
+ */
+export function researchResources(options: PerplexityOptions): ResourceTemplateDefinition[] {
+  return [
+    {
+      uriTemplate: "perplexity://research/{requestId}",
+      name: "perplexity-research",
+      title: "A Perplexity deep research request",
+      description:
+        "Status of a perplexity_research request by its id, with the cited report once it completed.",
+      mimeType: "application/json",
+      async read(uri, vars, ctx) {
+        const api = perplexityFor(ctx.config, options, ctx.signal);
+        const id = vars.requestId ?? "";
+        const job = parseResponse(
+          AsyncWire,
+          await api.call(
+            (client, signal) => client.async.chat.completions.get(id, undefined, { signal }),
+            true,
+          ),
+        );
+        let body: Record<string, unknown> = {
+          requestId: job.id,
+          status: job.status,
+          error: job.error_message,
+        };
+        if (job.response) {
+          const raw = toAnswer(job.response);
+          body = { ...body, ...raw, ...splitThink(raw.answer) };
+        }
+        return { contents: [{ uri, mimeType: "application/json", text: JSON.stringify(body, null, 2) }] };
+      },
+    },
+  ];
+}

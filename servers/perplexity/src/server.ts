@@ -1,7 +1,7 @@
 import type { ServerDefinition } from "@omni/kit";
 import { answerTools } from "./answers.ts";
 import { DEFAULT_BASE_URL, type PerplexityOptions } from "./perplexity.ts";
-import { researchTools } from "./research.ts";
+import { researchResources, researchTools } from "./research.ts";
 import { searchTools } from "./search.ts";
 
 export interface PerplexityServerOptions extends Partial<PerplexityOptions> {
@@ -68,7 +68,12 @@ export function createPerplexityServer(options: PerplexityServerOptions = {}): S
         description: "A short, cited briefing: what is known, what changed recently, open questions.",
         arguments: [
           { name: "topic", description: "What the briefing is about", required: true },
-          { name: "recency", description: "How recent the sources must be", enum: ["day", "week", "month", "year"], default: "month" },
+          {
+            name: "recency",
+            description: "How recent the sources must be",
+            enum: ["day", "week", "month", "year"],
+            default: "month",
+          },
         ],
         messages: [
           {
@@ -81,6 +86,7 @@ export function createPerplexityServer(options: PerplexityServerOptions = {}): S
         ],
       },
     ],
+    resourceTemplates: researchResources(px),
     standaloneConfig: () => {
       const credentials: Record<string, string> = standaloneKey ? { apiKey: standaloneKey } : {};
       return { settings: {}, credentials };

@@ -1,7 +1,7 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { type RunningServer, serve } from "@omni/kit";
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPerplexityServer } from "../src/server.ts";
 import { type PerplexityStandIn, startPerplexityStandIn } from "./fixtures/perplexity-standin.ts";
 
@@ -50,14 +50,34 @@ describe("standalone /mcp with the MCP SDK client", () => {
 
   test("perplexity_research reports progress to a client that asked for it", async () => {
     const progress: string[] = [];
-    const result = await client.callTool({ name: "perplexity_research", arguments: { topic: "MCP" } }, undefined, {
-      onprogress: (p) => {
-        progress.push(p.message ?? "");
+    const result = await client.callTool(
+      { name: "perplexity_research", arguments: { topic: "MCP" } },
+      undefined,
+      {
+        onprogress: (p) => {
+          progress.push(p.message ?? "");
+        },
       },
-    });
+    );
     expect(result.isError).toBeFalsy();
     expect((result.structuredContent as { answer: string }).answer).toContain("sonar-deep-research");
     expect(progress[0]).toMatch(/^Research request .+ submitted$/);
     expect(progress.at(-1)).toMatch(/^Research completed/);
+
+    // The request can be read back as a resource, e.g. after a cancelled call.
+    const requestId = (result.structuredContent as { requestId: string }).requestId;
+    const read = await client.readResource({ uri: `perplexity://research/${requestId}` });
+    const first = read.contents[0];
+    const report = JSON.parse(first && "text" in first ? first.text : "{}");
+    expect(report).toMatchObject({
+      requestId,
+      status: "COMPLETED",
+      reasoning: "Weighing the sources about MCP.",
+    });
+    expect(report.citations.length).toBe(3);
+  });
+
+  test("reading an unknown research request is an error, not a crash", async () => {
+    await expect(client.readResource({ uri: "perplexity://research/nope" })).rejects.toThrow("HTTP 404");
   });
 });

@@ -1,0 +1,311 @@
+/**
+ * `bun bench/gateway.ts`: tools/call of a cheap echo tool at concurrency 1 and 16 through
+ *   - the gateway's `/mcp`, 2025 path (initialize once, `mcp-session-id`, JSON-RPC over SSE/JSON),
+ *   - the gateway's `/mcp`, modern 2026-07-28 stateless path (`_meta` protocol version, no session),
+ *   - the domain server's own `/mcp` (the kit's standalone SDK endpoint, one session),
+ *   - a bare `Bun.serve` JSON-RPC responder (the ceiling of one HTTP hop on this machine),
+ * alternated A B C D per round over several rounds; prints req/s, p50 and p99 (medians of the rounds)
+ * and each as a ratio to the ceiling.
+ *
+ * The echo tool is `modern_echo` of the gateway tests' kit-built server (gateway/test/fixtures).
+ *
+ * Every server under test runs in its own process (this file re-spawned with a role), so the load
+ * generator does not share an event loop with any of them. Loopback only, bounded in time and count:
+ * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
+ * BENCH_MAX (default 200000) requests per run. BENCH_PROFILE=1 starts the gateway and the domain server
+ * with `--cpu-prof` (profiles are written to bench/.profiles/).
+ */
+import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
+import { createGateway } from "../gateway/src/app.ts";
+import { createConfigService } from "../gateway/src/config/index.ts";
+import { createDevAuthenticator } from "../gateway/src/mcp/dev-auth.ts";
+import { defaultClientFactory, Registry } from "../gateway/src/registry/index.ts";
+import { modernServer } from "../gateway/test/fixtures/modern-server.ts";
+import { serve } from "../servers/kit/src/index.ts";
+import { type LoadResult, type LoadTarget, printTable, runLoad, summarize } from "./load.ts";
+
+// The gateway tests' kit-built server; `modern_echo` answers `echo: <text>`.
+const SERVER = modernServer.name;
+const TOOL = "modern_echo";
+const TEXT = "hello";
+const MODERN = "2026-07-28";
+const ROLE_FLAG = "--role=";
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+
+/** Tells the parent process where this role listens. */
+function ready(url: string): void {
+  console.log(`READY ${url}`);
+}
+
+/** The ceiling: parse the JSON-RPC request, answer a tools/call-shaped result. Nothing else. */
+function serveCeiling(): void {
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(request) {
+      const body = (await request.json()) as { id?: unknown; params?: { arguments?: { text?: unknown } } };
+      return Response.json({
+        jsonrpc: "2.0",
+        id: body.id ?? null,
+        result: { content: [{ type: "text", text: `echo: ${String(body.params?.arguments?.text ?? "")}` }] },
+      });
+    },
+  });
+  ready(`http://127.0.0.1:${server.port}`);
+}
+
+function serveDomain(): void {
+  const original = console.log;
+  console.log = () => {};
+  const running = serve(modernServer, { port: 0, hostname: "127.0.0.1" });
+  console.log = original;
+  ready(running.url);
+}
+
+async function serveGateway(domainUrl: string): Promise<void> {
+  const database = await createTestDatabase("pglite", { seed: true });
+  if (!database) throw new Error("PGlite is unavailable");
+  const repos = createRepositories(database.db);
+  const row = await repos.servers.upsert({ name: SERVER, title: SERVER });
+  await repos.services.upsert(DEMO_ORG_ID, row.id, { enabled: true });
+  const config = createConfigService({ db: database.db, logger: quiet });
+  const registry = new Registry({
+    instances: [{ server: SERVER, url: domainUrl }],
+    clientFactory: defaultClientFactory,
+    healthIntervalMs: 5_000,
+    logger: quiet,
+  });
+  await registry.start();
+  const app = createGateway({
+    config,
+    authenticator: createDevAuthenticator(DEMO_ORG_ID),
+    registry,
+    logger: quiet,
+  }).listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
+  // Exit on SIGTERM (so `--cpu-prof` writes its profile).
+  process.on("SIGTERM", () => process.exit(0));
+  ready(`http://127.0.0.1:${app.server?.port}`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The load-generating parent.
+
+interface Child {
+  url: string;
+  proc: Bun.Subprocess<"ignore", "pipe", "inherit">;
+}
+
+const profileDir = new URL("./.profiles/", import.meta.url).pathname;
+
+async function spawnRole(role: string, args: string[] = []): Promise<Child> {
+  const profile = process.env.BENCH_PROFILE === "1" && (role === "gateway" || role === "domain");
+  const cmd = [
+    process.execPath,
+    ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`] : []),
+    import.meta.path,
+    `${ROLE_FLAG}${role}`,
+    ...args,
+  ];
+  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  const timeout = setTimeout(() => proc.kill(), 60_000);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`${role} exited before listening: ${seen}`);
+      seen += decoder.decode(value, { stream: true });
+      const match = /READY (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (match?.[1]) return { url: match[1], proc };
+    }
+  } finally {
+    clearTimeout(timeout);
+    reader.releaseLock();
+    void proc.stdout.cancel().catch(() => {});
+  }
+}
+
+let rpcId = 0;
+const callBody = (meta?: Record<string, unknown>) =>
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id: ++rpcId,
+    method: "tools/call",
+    params: { name: TOOL, arguments: { text: TEXT }, ...(meta ? { _meta: meta } : {}) },
+  });
+
+/** A right answer: HTTP 200, a JSON-RPC result carrying the echoed text, not an error. */
+async function answered(response: Response): Promise<boolean> {
+  const text = await response.text();
+  return (
+    response.status === 200 &&
+    text.includes('"result"') &&
+    text.includes(`"text":"echo: ${TEXT}"`) &&
+    !text.includes('"isError":true')
+  );
+}
+
+const MCP_HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+/** A 2025 session: initialize once, then every call carries the session id. */
+async function sessionTarget(label: string, mcpUrl: string): Promise<LoadTarget> {
+  const init = await fetch(mcpUrl, {
+    method: "POST",
+    headers: MCP_HEADERS,
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "bench", version: "1" },
+      },
+    }),
+  });
+  const session = init.headers.get("mcp-session-id");
+  await init.text();
+  if (!init.ok || !session) throw new Error(`${label}: initialize failed with HTTP ${init.status}`);
+  const headers = { ...MCP_HEADERS, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+  const initialized = await fetch(mcpUrl, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+  });
+  await initialized.text();
+  return {
+    label,
+    send: async () => answered(await fetch(mcpUrl, { method: "POST", headers, body: callBody() })),
+  };
+}
+
+function modernTarget(label: string, mcpUrl: string): LoadTarget {
+  const headers = {
+    ...MCP_HEADERS,
+    "mcp-protocol-version": MODERN,
+    "mcp-method": "tools/call",
+    "mcp-name": TOOL,
+  };
+  const meta = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": { name: "bench", version: "1" },
+  };
+  return {
+    label,
+    send: async () => answered(await fetch(mcpUrl, { method: "POST", headers, body: callBody(meta) })),
+  };
+}
+
+function ceilingTarget(label: string, url: string): LoadTarget {
+  const headers = { "content-type": "application/json" };
+  return {
+    label,
+    send: async () => answered(await fetch(url, { method: "POST", headers, body: callBody() })),
+  };
+}
+
+async function loadAverage(): Promise<string> {
+  const text = await Bun.file("/proc/loadavg")
+    .text()
+    .catch(() => "");
+  return text.split(" ").slice(0, 3).join(" ") || "unknown";
+}
+
+async function main(): Promise<void> {
+  const rounds = intEnv("BENCH_ROUNDS", 5);
+  const durationMs = intEnv("BENCH_MS", 1500);
+  const maxTotal = intEnv("BENCH_MAX", 200_000);
+  const concurrencies = [1, 16];
+  console.log(`bench/gateway: load average ${await loadAverage()} (2 cores shared; numbers are noisy)`);
+  console.log("starting the ceiling, the domain server and the gateway in their own processes ...");
+  const children: Child[] = [];
+  try {
+    const ceiling = await spawnRole("ceiling");
+    children.push(ceiling);
+    const domain = await spawnRole("domain");
+    children.push(domain);
+    const gateway = await spawnRole("gateway", [domain.url]);
+    children.push(gateway);
+
+    const targets: LoadTarget[] = [
+      ceilingTarget("bare Bun.serve (ceiling)", ceiling.url),
+      await sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
+      await sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
+      modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
+    ];
+    for (const target of targets) {
+      if (!(await target.send())) throw new Error(`${target.label}: the first call got a wrong answer`);
+    }
+    const perRun = Math.max(1, Math.floor(maxTotal / (rounds * concurrencies.length * targets.length)));
+    console.log(
+      `${rounds} rounds x ${concurrencies.length} concurrencies x ${targets.length} targets, ${durationMs} ms each (≤ ${perRun} requests)`,
+    );
+    // Warm-up: JIT, connection pools, config cache.
+    for (const target of targets)
+      await runLoad(target, { concurrency: 16, durationMs: 500, maxRequests: 5_000 });
+
+    const results = new Map<string, LoadResult[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const concurrency of concurrencies) {
+        for (const target of targets) {
+          const result = await runLoad(target, { concurrency, durationMs, maxRequests: perRun });
+          const key = `${target.label}\u0000${concurrency}`;
+          results.set(key, [...(results.get(key) ?? []), result]);
+          console.log(
+            `  round ${round}/${rounds} c=${String(concurrency).padStart(2)} ${target.label.padEnd(28)} ${result.rps.toFixed(0).padStart(6)} req/s  p50 ${result.p50.toFixed(3)} ms  p99 ${result.p99.toFixed(3)} ms${result.errors ? `  ${result.errors} errors` : ""}`,
+          );
+        }
+      }
+    }
+
+    const rows: LoadResult[] = [];
+    for (const concurrency of concurrencies) {
+      for (const target of targets)
+        rows.push(summarize(results.get(`${target.label}\u0000${concurrency}`) ?? []));
+    }
+    const ceilingRows = new Map(
+      rows.filter((r) => r.label === targets[0]?.label).map((r) => [r.concurrency, r]),
+    );
+    console.log(`\nmedian of ${rounds} rounds; load average now ${await loadAverage()}\n`);
+    printTable(rows, ceilingRows);
+
+    const find = (label: string | undefined, c: number) =>
+      rows.find((r) => r.label === label && r.concurrency === c);
+    const ceiling16 = find(targets[0]?.label, 16);
+    const direct1 = find(targets[1]?.label, 1);
+    console.log("");
+    for (const target of targets.slice(2)) {
+      const at16 = find(target.label, 16);
+      const at1 = find(target.label, 1);
+      if (!at16 || !at1 || !ceiling16 || !direct1) continue;
+      const share = at16.rps / ceiling16.rps;
+      const added = at1.p50 - direct1.p50;
+      console.log(
+        `${target.label}: ${(share * 100).toFixed(1)}% of the ceiling at c=16 (target ≥ 25%: ${share >= 0.25 ? "met" : "NOT met"}); ` +
+          `p50 added over the direct call at c=1 ${added.toFixed(3)} ms (target < 0.3 ms: ${added < 0.3 ? "met" : "NOT met"})`,
+      );
+    }
+  } finally {
+    for (const child of children) child.proc.kill("SIGTERM");
+    await Promise.all(children.map((child) => child.proc.exited));
+  }
+}
+
+const role = process.argv.find((arg) => arg.startsWith(ROLE_FLAG))?.slice(ROLE_FLAG.length);
+if (role === "ceiling") serveCeiling();
+else if (role === "domain") serveDomain();
+else if (role === "gateway") {
+  const domainUrl = process.argv.at(-1);
+  if (!domainUrl?.startsWith("http://127.0.0.1:")) throw new Error("gateway role needs the domain URL");
+  await serveGateway(domainUrl);
+} else await main();
