@@ -12,7 +12,8 @@
  * Every server under test runs in its own process (this file re-spawned with a role), so the load
  * generator does not share an event loop with any of them. Loopback only, bounded in time and count:
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
- * BENCH_MAX (default 200000) requests per run. BENCH_PROFILE=1 starts the gateway and the domain server
+ * BENCH_MAX (default 200000) requests per run. BENCH_TARGETS picks targets (default
+ * `ceiling,direct,session,modern`). BENCH_PROFILE=1 starts the gateway and the domain server
  * with `--cpu-prof` (profiles are written to bench/.profiles/).
  */
 import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
@@ -30,6 +31,8 @@ const TOOL = "modern_echo";
 const TEXT = "hello";
 const MODERN = "2026-07-28";
 const ROLE_FLAG = "--role=";
+const TARGET_KEYS = ["ceiling", "direct", "session", "modern"] as const;
+type TargetKey = (typeof TARGET_KEYS)[number];
 
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -226,6 +229,10 @@ async function main(): Promise<void> {
   const durationMs = intEnv("BENCH_MS", 1500);
   const maxTotal = intEnv("BENCH_MAX", 200_000);
   const concurrencies = [1, 16];
+  const chosen = (process.env.BENCH_TARGETS ?? TARGET_KEYS.join(",")).split(",").map((t) => t.trim());
+  const unknown = chosen.filter((t) => !(TARGET_KEYS as readonly string[]).includes(t));
+  if (unknown.length > 0)
+    throw new Error(`BENCH_TARGETS: unknown ${unknown.join(", ")}; use ${TARGET_KEYS.join(",")}`);
   console.log(`bench/gateway: load average ${await loadAverage()} (2 cores shared; numbers are noisy)`);
   console.log("starting the ceiling, the domain server and the gateway in their own processes ...");
   const children: Child[] = [];
@@ -237,12 +244,14 @@ async function main(): Promise<void> {
     const gateway = await spawnRole("gateway", [domain.url]);
     children.push(gateway);
 
-    const targets: LoadTarget[] = [
-      ceilingTarget("bare Bun.serve (ceiling)", ceiling.url),
-      await sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
-      await sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
-      modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
-    ];
+    const all: Record<TargetKey, () => Promise<LoadTarget> | LoadTarget> = {
+      ceiling: () => ceilingTarget("bare Bun.serve (ceiling)", ceiling.url),
+      direct: () => sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
+      session: () => sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
+      modern: () => modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
+    };
+    const targets: LoadTarget[] = [];
+    for (const key of TARGET_KEYS) if (chosen.includes(key)) targets.push(await all[key]());
     for (const target of targets) {
       if (!(await target.send())) throw new Error(`${target.label}: the first call got a wrong answer`);
     }
@@ -281,10 +290,10 @@ async function main(): Promise<void> {
 
     const find = (label: string | undefined, c: number) =>
       rows.find((r) => r.label === label && r.concurrency === c);
-    const ceiling16 = find(targets[0]?.label, 16);
-    const direct1 = find(targets[1]?.label, 1);
+    const ceiling16 = ceilingRows.get(16);
+    const direct1 = find("domain /mcp direct (SDK)", 1);
     console.log("");
-    for (const target of targets.slice(2)) {
+    for (const target of targets.filter((t) => t.label.startsWith("gateway"))) {
       const at16 = find(target.label, 16);
       const at1 = find(target.label, 1);
       if (!at16 || !at1 || !ceiling16 || !direct1) continue;

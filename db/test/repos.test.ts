@@ -382,6 +382,10 @@ for (const kind of KINDS) {
         });
         expect(same.id).toBe(org.id);
         expect(same.name).toBe("Two");
+        expect((await repos.organizations.update(org.id, {}))?.name).toBe("Two"); // an empty patch is a no-op
+        const renamed = await repos.organizations.update(org.id, { settings: { auditArguments: true } });
+        expect(renamed?.settings.auditArguments).toBe(true);
+        expect(renamed!.updatedAt.getTime()).toBeGreaterThanOrEqual(same.updatedAt.getTime());
         await repos.services.enableDefaults(org.id);
         expect((await repos.services.list(org.id)).map((s) => s.serverName)).toEqual([
           "devtools",

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { DEMO_ORG_ID } from "@omni/db";
 import { defineTool } from "@omni/kit";
 import * as v from "valibot";
@@ -198,6 +203,38 @@ test("a server that comes back with a new tool set is re-discovered and clients 
   );
   await client.close();
 }, 30_000);
+
+test("server-to-client requests (elicitation, sampling) and logs are relayed end to end", async () => {
+  const client = new Client(
+    { name: "e2e", version: "1.0.0" },
+    { capabilities: { elicitation: {}, sampling: {} } },
+  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`)));
+  const asked: string[] = [];
+  client.setRequestHandler(ElicitRequestSchema, async (request) => {
+    asked.push(request.params.message);
+    return { action: "accept", content: { name: "Ada" } };
+  });
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    const first = request.params.messages[0]?.content;
+    asked.push(first && "text" in first ? String(first.text) : "?");
+    return { role: "assistant", content: { type: "text", text: "Hello, Ada!" }, model: "test-model" };
+  });
+  const logs: unknown[] = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    logs.push(n.params.data);
+  });
+  const result = await client.callTool({ name: "alpha_ask", arguments: {} });
+  expect(result.content).toEqual([{ type: "text", text: "accept: Hello, Ada!" }]);
+  expect(asked).toEqual(["Your name?", "Greet Ada"]);
+  expect(logs).toContain("asking");
+  await client.close();
+  // A client without the capabilities gets a tool error, not a hang.
+  const plain = await connect();
+  const refused = await plain.callTool({ name: "alpha_ask", arguments: {} });
+  expect(refused.isError).toBe(true);
+  await plain.close();
+});
 
 test("DELETE ends the session: its id is then unknown (404)", async () => {
   const transport = new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`));

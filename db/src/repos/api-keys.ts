@@ -55,7 +55,11 @@ export function apiKeysRepo(db: Database) {
       id: string,
       patch: { name?: string; scopes?: string[]; expiresAt?: Date | null },
     ): Promise<ApiKey | null> {
-      const [row] = await db.update(apiKeys).set(patch).where(own(orgId, id)).returning();
+      const [row] = await db
+        .update(apiKeys)
+        .set({ ...patch, updatedAt: new Date() })
+        .where(own(orgId, id))
+        .returning();
       return row ?? null;
     },
     /** Marks the key revoked (kept for the audit trail). Returns null when it is not this org's key. */

@@ -54,7 +54,7 @@ export function membershipsRepo(db: Database) {
     ): Promise<Membership | null> {
       const [row] = await db
         .update(organizationMemberships)
-        .set(patch)
+        .set({ ...patch, updatedAt: new Date() })
         .where(scope(orgId, userId))
         .returning();
       return row ?? null;

@@ -55,7 +55,11 @@ export function organizationsRepo(db: Database) {
       patch: Partial<Pick<NewOrganization, "slug" | "name" | "settings">>,
     ): Promise<Organization | null> {
       const [row] = await guard(
-        db.update(organizations).set(patch).where(eq(organizations.id, orgId)).returning(),
+        db
+          .update(organizations)
+          .set({ ...patch, updatedAt: new Date() })
+          .where(eq(organizations.id, orgId))
+          .returning(),
       );
       return row ?? null;
     },
@@ -106,7 +110,13 @@ export function usersRepo(db: Database) {
       return row!;
     },
     async update(userId: string, patch: Partial<Pick<NewUser, "email" | "name">>): Promise<User | null> {
-      const [row] = await guard(db.update(users).set(patch).where(eq(users.id, userId)).returning());
+      const [row] = await guard(
+        db
+          .update(users)
+          .set({ ...patch, updatedAt: new Date() })
+          .where(eq(users.id, userId))
+          .returning(),
+      );
       return row ?? null;
     },
     async delete(userId: string): Promise<boolean> {

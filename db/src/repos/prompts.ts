@@ -109,7 +109,11 @@ export function promptsRepo(db: Database) {
       patch: OrganizationPromptPatch,
     ): Promise<OrganizationPrompt | null> {
       const [row] = await guard(
-        db.update(organizationPrompts).set(checkOrganizationPrompt(patch)).where(own(orgId, id)).returning(),
+        db
+          .update(organizationPrompts)
+          .set({ ...checkOrganizationPrompt(patch), updatedAt: new Date() })
+          .where(own(orgId, id))
+          .returning(),
       );
       return row ?? null;
     },

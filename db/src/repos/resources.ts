@@ -93,7 +93,11 @@ export function resourcesRepo(db: Database) {
       patch: OrganizationResourcePatch,
     ): Promise<OrganizationResource | null> {
       const [row] = await guard(
-        db.update(organizationResources).set(patch).where(own(orgId, id)).returning(),
+        db
+          .update(organizationResources)
+          .set({ ...patch, updatedAt: new Date() })
+          .where(own(orgId, id))
+          .returning(),
       );
       return row ?? null;
     },

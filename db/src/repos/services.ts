@@ -61,7 +61,7 @@ export function servicesRepo(db: Database) {
     async update(orgId: string, serverId: string, patch: ServicePatch): Promise<OrganizationService | null> {
       const [row] = await db
         .update(organizationServices)
-        .set(patch)
+        .set({ ...patch, updatedAt: new Date() })
         .where(scope(orgId, serverId))
         .returning();
       return row ?? null;

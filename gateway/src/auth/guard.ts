@@ -34,6 +34,26 @@ export function isLoopback(server: ServerLike | null | undefined, request: Reque
 }
 
 /**
+ * The org resolver for routes that do their own authorization (the config admin API's `resolveOrg`):
+ * the caller's org context, or a 401/403 refusal naming the reason. Pass `server` to allow dev mode.
+ */
+export function createOrgResolver(deps: { authenticator: Authenticator }) {
+  return async ({
+    request,
+    server,
+  }: {
+    request: Request;
+    server?: ServerLike | null;
+  }): Promise<OrgContext | { status: 401 | 403; message: string }> => {
+    const outcome = await deps.authenticator.authenticate(request.headers, {
+      loopback: isLoopback(server, request),
+    });
+    if (!outcome.ok) return { status: outcome.status, message: `${outcome.message} (${outcome.reason})` };
+    return { ...outcome.org, requestId: requestIdOf(request) };
+  };
+}
+
+/**
  * Route guards for Elysia: `{ permission: "admin:write" }` on a route (or a `guard`) authenticates the
  * request, checks the permission, applies the rate limits, and resolves `auth` ({org, credentialId}).
  * 401 carries `WWW-Authenticate` pointing at the protected-resource metadata; 403 names the permission;

@@ -9,7 +9,7 @@ import { createRateLimiter } from "../security/rate-limit.ts";
 import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
 import { createAuthenticator } from "./authenticator.ts";
 import { discoveryRoutes } from "./discovery.ts";
-import { authGuard } from "./guard.ts";
+import { authGuard, createOrgResolver } from "./guard.ts";
 import { adminAuthRoutes } from "./routes.ts";
 import { createAuthState } from "./state.ts";
 
@@ -132,6 +132,8 @@ export function createAuthModule(deps: AuthModuleDeps) {
     state,
     /** `.use(auth.guard)` then `{ permission: "admin:write" }` on routes; `auth` in the context. */
     guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
+    /** `resolveOrg` for the config admin API (`adminConfigRoutes({ resolveOrg, audit })`). */
+    resolveOrg: createOrgResolver({ authenticator }),
     security: securityPlugin({
       corsOrigins: env.CORS_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,

@@ -105,6 +105,7 @@ export class Tab {
   readonly refByNode = new Map<number, string>();
   nextRef = 1;
   private readonly waiters = new Set<Waiter>();
+  private readonly blockedIds = new Map<string, string>();
   private readonly listeners = new Map<string, Set<(event: CdpEvent) => void>>();
 
   constructor(
@@ -271,6 +272,11 @@ export class Tab {
           finished: false,
         };
         if (p.request.postData !== undefined) req.postData = p.request.postData;
+        const blockedBy = this.blockedIds.get(p.requestId);
+        if (blockedBy) {
+          req.blockedBy = blockedBy;
+          this.blockedIds.delete(p.requestId);
+        }
         this.requests.delete(p.requestId);
         this.requests.set(p.requestId, req);
         if (this.requests.size > MAX_ENTRIES) {
@@ -331,8 +337,11 @@ export class Tab {
   /** Note a request the URL policy stopped (called by the Fetch interception). */
   noteBlocked(url: string, reason: string, networkId: string | undefined): void {
     push(this.blocked, { url, reason, at: new Date().toISOString() });
-    const req = networkId ? this.requests.get(networkId) : undefined;
+    if (!networkId) return;
+    const req = this.requests.get(networkId);
     if (req) req.blockedBy = reason;
+    // Interception may report before the network log does.
+    else this.blockedIds.set(networkId, reason);
   }
 
   markClosed(): void {

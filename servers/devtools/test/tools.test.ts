@@ -86,15 +86,20 @@ describe("navigation", () => {
     T,
   );
 
-  test("blocked schemes never load", async () => {
-    for (const url of [
-      "file:///etc/passwd",
-      "chrome://settings",
-      "devtools://devtools/bundled/inspector.html",
-    ]) {
-      expect(await h.fails("chrome_navigate", { url })).toContain("is blocked");
-    }
-  });
+  test(
+    "blocked schemes never load",
+    async () => {
+      await ok("chrome_start_browser");
+      for (const url of [
+        "file:///etc/passwd",
+        "chrome://settings",
+        "devtools://devtools/bundled/inspector.html",
+      ]) {
+        expect(await h.fails("chrome_navigate", { url })).toContain("is blocked");
+      }
+    },
+    T,
+  );
 });
 
 describe("page content and input", () => {
@@ -587,19 +592,23 @@ describe("styles and audits", () => {
 });
 
 describe("resources and URL policy", () => {
-  test("devtools://tabs, devtools://console, devtools://results/latest", async () => {
-    await ok("chrome_navigate", { url: `${site.url}/console` });
-    await ok("chrome_wait_for", { text: "console page" });
-    const tabs = await h.read("devtools://tabs");
-    expect((tabs.tabs as { url: string }[])[0]?.url).toBe(`${site.url}/console`);
-    const consoleRes = await h.read("devtools://console");
-    expect((consoleRes.messages as { text: string }[]).some((m) => m.text === "something bad")).toBe(true);
-    const results = await h.read("devtools://results/latest");
-    expect((results.latest as { tool: string; ok: boolean }).tool).toBe("chrome_wait_for");
-    expect((results.recent as unknown[]).length).toBeGreaterThan(1);
-    // Another session sees nothing of this one.
-    expect((await h.read("devtools://tabs", { session: "other" })).tabs).toEqual([]);
-  });
+  test(
+    "devtools://tabs, devtools://console, devtools://results/latest",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/console` });
+      await ok("chrome_wait_for", { text: "console page" });
+      const tabs = await h.read("devtools://tabs");
+      expect((tabs.tabs as { url: string }[])[0]?.url).toBe(`${site.url}/console`);
+      const consoleRes = await h.read("devtools://console");
+      expect((consoleRes.messages as { text: string }[]).some((m) => m.text === "something bad")).toBe(true);
+      const results = await h.read("devtools://results/latest");
+      expect((results.latest as { tool: string; ok: boolean }).tool).toBe("chrome_wait_for");
+      expect((results.recent as unknown[]).length).toBeGreaterThan(1);
+      // Another session sees nothing of this one.
+      expect((await h.read("devtools://tabs", { session: "other" })).tabs).toEqual([]);
+    },
+    T,
+  );
 
   test(
     "organization deny/allow patterns apply to navigations and subrequests",
@@ -629,13 +638,17 @@ describe("resources and URL policy", () => {
   );
 });
 
-test("stop browser discards the session's context", async () => {
-  await ok("chrome_navigate", { url: `${site.url}/` });
-  await ok("chrome_set_cookie", { name: "gone", value: "soon" });
-  expect((await ok("chrome_stop_browser")).data.closed).toBe(true);
-  expect(((await ok("chrome_browser_status")).data.session as { open: boolean }).open).toBe(false);
-  expect(((await ok("chrome_get_cookies")).data.cookies as unknown[]).length).toBe(0);
-});
+test(
+  "stop browser discards the session's context",
+  async () => {
+    await ok("chrome_navigate", { url: `${site.url}/` });
+    await ok("chrome_set_cookie", { name: "gone", value: "soon" });
+    expect((await ok("chrome_stop_browser")).data.closed).toBe(true);
+    expect(((await ok("chrome_browser_status")).data.session as { open: boolean }).open).toBe(false);
+    expect(((await ok("chrome_get_cookies")).data.cookies as unknown[]).length).toBe(0);
+  },
+  T,
+);
 
 test("every tool passed end to end", async () => {
   const names = h.def.tools.map((t) => t.name);

@@ -132,40 +132,48 @@ export function createMcpServer(
     throw new McpError(SdkErrorCode.InternalError, "The tool asked for input on a live session");
   });
 
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({
-    prompts: [...prompts.values()].map(promptDescriptor),
-  }));
-  server.setRequestHandler(GetPromptRequestSchema, (request) => {
-    const prompt = prompts.get(request.params.name);
-    if (!prompt) {
-      throw new McpError(SdkErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
-    }
-    try {
-      return renderPrompt(prompt, request.params.arguments ?? {});
-    } catch (error) {
-      if (error instanceof PromptArgumentError) throw new McpError(error.code, error.message, error.data);
-      throw error;
-    }
-  });
-  server.setRequestHandler(CompleteRequestSchema, (request) => {
-    const ref = request.params.ref;
-    const prompt = ref.type === "ref/prompt" ? prompts.get(ref.name) : undefined;
-    const arg = prompt?.arguments?.find((a) => a.name === request.params.argument.name);
-    const values = (arg?.enum ?? []).filter((value) => value.startsWith(request.params.argument.value));
-    return {
-      completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 },
-    };
-  });
-
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: capabilities.resources }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: capabilities.resourceTemplates,
-  }));
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const response = await readResource(request.params.uri, scopeFor(String(extra.requestId)), extra.signal);
-    if (response.ok) return response.result;
-    throw new McpError(response.error.code, response.error.message, response.error.data);
-  });
+  // The SDK refuses handlers for capabilities the server did not declare: register only what exists.
+  if (prompts.size > 0) {
+    server.setRequestHandler(ListPromptsRequestSchema, () => ({
+      prompts: [...prompts.values()].map(promptDescriptor),
+    }));
+    server.setRequestHandler(GetPromptRequestSchema, (request) => {
+      const prompt = prompts.get(request.params.name);
+      if (!prompt) {
+        throw new McpError(SdkErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+      }
+      try {
+        return renderPrompt(prompt, request.params.arguments ?? {});
+      } catch (error) {
+        if (error instanceof PromptArgumentError) throw new McpError(error.code, error.message, error.data);
+        throw error;
+      }
+    });
+    server.setRequestHandler(CompleteRequestSchema, (request) => {
+      const ref = request.params.ref;
+      const prompt = ref.type === "ref/prompt" ? prompts.get(ref.name) : undefined;
+      const arg = prompt?.arguments?.find((a) => a.name === request.params.argument.name);
+      const values = (arg?.enum ?? []).filter((value) => value.startsWith(request.params.argument.value));
+      return {
+        completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 },
+      };
+    });
+  }
+  if (capabilities.resources.length + capabilities.resourceTemplates.length > 0) {
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: capabilities.resources }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+      resourceTemplates: capabilities.resourceTemplates,
+    }));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+      const response = await readResource(
+        request.params.uri,
+        scopeFor(String(extra.requestId)),
+        extra.signal,
+      );
+      if (response.ok) return response.result;
+      throw new McpError(response.error.code, response.error.message, response.error.data);
+    });
+  }
   return server;
 }
 

@@ -51,7 +51,7 @@ export class LinearApi {
         );
         return parseData(schema, response.data);
       } catch (error) {
-        const wait = error instanceof RatelimitedLinearError ? retryAfterMs(error.retryAfter) : undefined;
+        const wait = rateLimitWaitMs(error);
         if (!retried && wait !== undefined && wait <= this.options.maxRetryAfterMs && !d.cancelled()) {
           retried = true;
           await sleep(wait, this.parent).catch(() => undefined);
@@ -96,9 +96,11 @@ export class LinearApi {
           `Linear refused the request (HTTP ${error.status ?? 403}: ${detail}). The API key lacks permission for this; use a key of a member with access.`,
         );
       case LinearErrorType.Ratelimited: {
-        const wait = error instanceof RatelimitedLinearError ? retryAfterMs(error.retryAfter) : undefined;
+        const wait = rateLimitWaitMs(error);
         const after = wait === undefined ? "in a minute" : `after ${Math.ceil(wait / 1000)} s`;
-        return new ToolError(`Linear's rate limit was reached (HTTP 429). Try again ${after}.`);
+        return new ToolError(
+          `Linear's rate limit was reached (HTTP ${error.status ?? 429}). Try again ${after}.`,
+        );
       }
       case LinearErrorType.InternalError:
       case LinearErrorType.NetworkError:
@@ -121,6 +123,19 @@ export class LinearApi {
         return new ToolError(`Linear rejected the request: ${detail}`);
     }
   }
+}
+
+/**
+ * How long a rate-limited request should wait: `Retry-After`, else Linear's `X-RateLimit-Requests-Reset`
+ * (epoch milliseconds; Linear may answer a rate limit with HTTP 400 and a RATELIMITED error instead of 429).
+ */
+function rateLimitWaitMs(error: unknown, now = Date.now()): number | undefined {
+  if (!(error instanceof RatelimitedLinearError)) return undefined;
+  const after = retryAfterMs(error.retryAfter);
+  if (after !== undefined) return after;
+  const reset = error.requestsResetAt;
+  if (reset === undefined) return undefined;
+  return Math.max(0, (reset < 1e12 ? reset * 1000 : reset) - now);
 }
 
 function parseData<S extends v.GenericSchema>(schema: S, data: unknown): v.InferOutput<S> {

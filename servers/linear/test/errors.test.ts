@@ -62,6 +62,18 @@ describe("rate limits", () => {
     expect(h.standIn.requests.length).toBe(1);
   });
 
+  test("Linear's 400 RATELIMITED answer waits until X-RateLimit-Requests-Reset, once", async () => {
+    h = linearHarness();
+    h.standIn.fail({ rateLimited400: true, resetInMs: 0 });
+    ok(await h.call("linear_get_teams", {}));
+    expect(h.standIn.requests.length).toBe(2);
+    h.standIn.fail({ rateLimited400: true, resetInMs: 0 }, { rateLimited400: true, resetInMs: 3_600_000 });
+    expect(toolError(await h.call("linear_get_teams", {}))).toContain(
+      "Linear's rate limit was reached (HTTP 400)",
+    );
+    expect(h.standIn.requests.length).toBe(4);
+  });
+
   test("writes are never retried", async () => {
     h = linearHarness();
     // Faults answer requests in order: the issue lookup passes (no delay), the mutation gets the 429.

@@ -1,4 +1,4 @@
-import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
+import { defineTool, type ResourceTemplateDefinition, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { answerText, splitThink, toAnswer } from "./chat.ts";
 import { Answer, AsyncWire } from "./model.ts";

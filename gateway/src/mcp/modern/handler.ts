@@ -215,11 +215,11 @@ export class ModernHttp {
         }),
       );
     }
-    const isRequest = inbound.kind === "request";
-    const outcome = validateEnvelope(request.headers, inbound.method, inbound.params, isRequest);
-    const id = isRequest ? inbound.id : null;
-    if (!outcome.ok) return json(outcome.rejection.status, errorMessage(id, outcome.rejection.error));
+    // Notifications (e.g. notifications/cancelled of a closed listen stream) need no answer and change no
+    // state here: a stateless request is cancelled by closing its own stream.
     if (inbound.kind === "notification") return new Response(null, { status: 202 });
+    const outcome = validateEnvelope(request.headers, inbound.method, inbound.params, true);
+    if (!outcome.ok) return json(outcome.rejection.status, errorMessage(inbound.id, outcome.rejection.error));
 
     const call: Call = {
       id: inbound.id,

@@ -222,8 +222,9 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
           return result(`Waited ${timeoutMs} ms`, { waitedMs: timeoutMs });
         }
         if (args.networkIdle && !(await waitNetworkIdle(tab, 500, deadline, ctx.signal))) {
+          const pending = [...tab.inflight].map((id) => tab.requests.get(id)?.url ?? id).slice(0, 5);
           throw new ToolError(
-            `The network was still busy after ${timeoutMs} ms (${tab.inflight.size} requests in flight)`,
+            `The network was still busy after ${timeoutMs} ms (${tab.inflight.size} requests in flight: ${pending.join(", ")})`,
           );
         }
         const check = `(() => {

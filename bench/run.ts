@@ -1,0 +1,45 @@
+/**
+ * `bun bench/run.ts` (root script `bun run bench`): runs every bench in `bench/` in turn, each in its own
+ * `bun` process, and fails when one fails. A bench is a top-level `bench/*.ts` file other than this
+ * runner and the shared helpers below. Extra arguments choose benches by name: `bun bench/run.ts gateway`.
+ */
+import { basename } from "node:path";
+
+/** Files in bench/ that are not benches. */
+const NOT_BENCHES = new Set(["run.ts", "load.ts"]);
+
+const dir = import.meta.dir;
+const all = [...new Bun.Glob("*.ts").scanSync({ cwd: dir })]
+  .filter((file) => !NOT_BENCHES.has(file) && !file.endsWith(".test.ts"))
+  .sort();
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !all.includes(`${name.replace(/\.ts$/, "")}.ts`));
+if (unknown.length > 0) {
+  console.error(
+    `Unknown bench ${unknown.join(", ")}; the benches are ${all.map((f) => basename(f, ".ts")).join(", ")}`,
+  );
+  process.exit(2);
+}
+const benches = wanted.length > 0 ? all.filter((file) => wanted.includes(basename(file, ".ts"))) : all;
+
+const failed: string[] = [];
+for (const [index, file] of benches.entries()) {
+  console.log(`\n=== [${index + 1}/${benches.length}] bench/${file} ===`);
+  const started = performance.now();
+  const proc = Bun.spawn([process.execPath, `${dir}/${file}`], {
+    stdin: "ignore",
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const code = await proc.exited;
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (code === 0) console.log(`=== bench/${file} done in ${seconds} s ===`);
+  else {
+    console.log(`=== bench/${file} FAILED (exit ${code}) after ${seconds} s ===`);
+    failed.push(file);
+  }
+}
+if (failed.length > 0) {
+  console.error(`\n${failed.length} bench(es) failed: ${failed.join(", ")}`);
+  process.exit(1);
+}
