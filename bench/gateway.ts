@@ -14,8 +14,9 @@
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
  * BENCH_MAX (default 200000) requests per run. BENCH_TARGETS picks targets (default
  * `ceiling,direct,session,modern`). BENCH_PROFILE=1 starts the gateway and the domain server
- * with `--cpu-prof` (profiles are written to bench/.profiles/).
+ * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/).
  */
+import { tmpdir } from "node:os";
 import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
 import { createGateway } from "../gateway/src/app.ts";
 import { createConfigService } from "../gateway/src/config/index.ts";
@@ -106,7 +107,8 @@ interface Child {
   proc: Bun.Subprocess<"ignore", "pipe", "inherit">;
 }
 
-const profileDir = new URL("./.profiles/", import.meta.url).pathname;
+/** Outside the working tree: profiles are large and not source. */
+const profileDir = `${tmpdir()}/omni-bench-profiles`;
 
 async function spawnRole(role: string, args: string[] = []): Promise<Child> {
   const profile = process.env.BENCH_PROFILE === "1" && (role === "gateway" || role === "domain");

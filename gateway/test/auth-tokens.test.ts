@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createRepositories, schema } from "@omni/db";
 import { eq } from "drizzle-orm";
+import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import type { AuthOutcome } from "../src/ports.ts";
 import {
   type AuthWorld,
@@ -201,6 +202,21 @@ describe("Clerk session tokens", () => {
     expect(await module.authenticator.stillValid(outcome.credentialId, outcome.expiresAt)).toBe(true);
     // The same session later, past the token's `exp`:
     expect(await module.authenticator.stillValid(outcome.credentialId, Date.now() - 1)).toBe(false);
+  });
+
+  test("composed with dev mode: no credentials on loopback → demo org; credentials → this authenticator", async () => {
+    const { module } = world.replica();
+    const dev = createDevAuthenticator("org_demo", module.authenticator);
+    const demo = await dev.authenticate(new Headers(), { loopback: true });
+    expect(demo.ok && demo.org.via).toBe("dev");
+    expect(failure(await dev.authenticate(new Headers(), remote)).status).toBe(401);
+    const real = await dev.authenticate(bearer(world.token(world.a, world.a.admin)), remote);
+    expect(real.ok && real.org.orgId).toBe(world.a.id);
+    const expired = signJwt(
+      world.key.privateKey,
+      sessionClaims(world.a.admin.clerkId, world.a.clerkId, { exp: Math.floor(Date.now() / 1000) - 60 }),
+    );
+    expect(failure(await dev.authenticate(bearer(expired), { loopback: true })).reason).toBe("token_expired");
   });
 
   test("without CLERK_JWT_KEY or CLERK_SECRET_KEY session tokens are refused, not crashed on", async () => {

@@ -229,10 +229,9 @@ test("server-to-client requests (elicitation, sampling) and logs are relayed end
   expect(asked).toEqual(["Your name?", "Greet Ada"]);
   expect(logs).toContain("asking");
   await client.close();
-  // A client without the capabilities gets a tool error, not a hang.
+  // A client without the capabilities gets a clear -32005 naming the capability, not a hang.
   const plain = await connect();
-  const refused = await plain.callTool({ name: "alpha_ask", arguments: {} });
-  expect(refused.isError).toBe(true);
+  await expect(plain.callTool({ name: "alpha_ask", arguments: {} })).rejects.toThrow(/-32005.*elicitation/);
   await plain.close();
 });
 

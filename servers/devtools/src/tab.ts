@@ -341,7 +341,10 @@ export class Tab {
     const req = this.requests.get(networkId);
     if (req) req.blockedBy = reason;
     // Interception may report before the network log does.
-    else this.blockedIds.set(networkId, reason);
+    else {
+      if (this.blockedIds.size >= MAX_ENTRIES) this.blockedIds.clear();
+      this.blockedIds.set(networkId, reason);
+    }
   }
 
   markClosed(): void {

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { linearHarness, ok, toolError } from "./harness.ts";
+import type { ToolContext, ToolDefinition } from "@omni/kit";
+import { createLinearServer } from "../src/server.ts";
+import { startLinearStandIn } from "./fixtures/linear-standin.ts";
+import { linearHarness, ORG, ok, toolError } from "./harness.ts";
 
 let h: ReturnType<typeof linearHarness> | undefined;
 afterEach(async () => {
@@ -122,5 +125,35 @@ describe("upstream failures", () => {
     expect(toolError(await h.call("linear_get_teams", {}))).toContain(
       "Could not reach Linear at http://127.0.0.1:9/graphql",
     );
+  });
+});
+
+describe("cancellation", () => {
+  test("aborting ctx.signal ends a slow call with a cancellation error, without waiting for Linear", async () => {
+    const standIn = startLinearStandIn();
+    try {
+      const def = createLinearServer({ apiUrl: standIn.url, timeoutMs: 60_000 });
+      const tool = def.tools.find((t) => t.name === "linear_get_teams") as ToolDefinition;
+      const controller = new AbortController();
+      standIn.fail({ delayMs: 30_000 });
+      const ctx: ToolContext = {
+        signal: controller.signal,
+        org: ORG,
+        config: { settings: {}, credentials: { apiKey: standIn.apiKey } },
+        sessionKey: "s",
+        progress: async () => {},
+        log: async () => {},
+        sample: () => Promise.reject(new Error("not used")),
+        elicit: () => Promise.reject(new Error("not used")),
+        roots: () => Promise.reject(new Error("not used")),
+      };
+      const run = Promise.resolve(tool.handler({ limit: 10 }, ctx));
+      // Abort once the request has reached the stand-in.
+      while (standIn.requests.length === 0) await Bun.sleep(5);
+      controller.abort();
+      await expect(run).rejects.toThrow("The call was cancelled before Linear answered.");
+    } finally {
+      await standIn.stop();
+    }
   });
 });
