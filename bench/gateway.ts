@@ -284,9 +284,8 @@ async function main(): Promise<void> {
       for (const target of targets)
         rows.push(summarize(results.get(`${target.label}\u0000${concurrency}`) ?? []));
     }
-    const ceilingRows = new Map(
-      rows.filter((r) => r.label === targets[0]?.label).map((r) => [r.concurrency, r]),
-    );
+    const ceilingLabel = chosen.includes("ceiling") ? targets[0]?.label : undefined;
+    const ceilingRows = new Map(rows.filter((r) => r.label === ceilingLabel).map((r) => [r.concurrency, r]));
     console.log(`\nmedian of ${rounds} rounds; load average now ${await loadAverage()}\n`);
     printTable(rows, ceilingRows);
 

@@ -1,4 +1,5 @@
 import { type AnyElysia, Elysia } from "elysia";
+import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { StreamableHttp } from "./mcp/http.ts";
@@ -38,7 +39,15 @@ export interface GatewayDeps {
    * reach `GatewayApp`, add a typed `.use(plugin)` line in `createGateway` instead.
    */
   plugins?: AnyElysia[];
+  /**
+   * The config admin API (`/api/prompts|resources|services`, see `admin/index.ts`), mounted with a typed
+   * `.use` so its routes reach `GatewayApp` (Eden). Code-declared prompts come from the registry.
+   */
+  admin?: GatewayAdminDeps;
 }
+
+/** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -56,11 +65,8 @@ function isLoopbackAddress(address: string | undefined): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
-/**
- * The gateway app: DNS-rebinding guard, `/health`, `/ready`, MCP Streamable HTTP at `/mcp` and
- * MCP over WebSocket at `/ws`. Building it opens no port; `index.ts` listens.
- */
-export function createGateway(deps: GatewayDeps) {
+/** Everything but the admin API (see `createGateway`). */
+function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
   const logger = deps.logger ?? console;
   const startedAt = Date.now();
@@ -164,4 +170,23 @@ export function createGateway(deps: GatewayDeps) {
   return app;
 }
 
-export type GatewayApp = ReturnType<typeof createGateway>;
+type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
+
+function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
+  return app.use(adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts }));
+}
+
+/** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
+export type GatewayApp = ReturnType<typeof withAdmin>;
+
+/**
+ * The gateway app: DNS-rebinding guard, `/health`, `/ready`, MCP Streamable HTTP at `/mcp`, MCP over
+ * WebSocket at `/ws`, `deps.plugins`, and the config admin API under `/api` when `deps.admin` is given.
+ * Building it opens no port; `index.ts` listens.
+ */
+export function createGateway(deps: GatewayDeps & { admin: GatewayAdminDeps }): GatewayApp;
+export function createGateway(deps: GatewayDeps): BaseGatewayApp;
+export function createGateway(deps: GatewayDeps): GatewayApp | BaseGatewayApp {
+  const app = createBaseGateway(deps);
+  return deps.admin ? withAdmin(app, deps.registry, deps.admin) : app;
+}

@@ -32,6 +32,13 @@ export const GatewayEnv = v.object({
   SERVERS: v.optional(v.string(), ""),
   /** Postgres URL; PGlite in `.data/` when unset. */
   DATABASE_URL: v.optional(v.string()),
+  /** Redis URL: L2 config cache, cross-replica invalidation, auth generations, shared rate limits. */
+  REDIS_URL: v.pipe(
+    v.optional(v.string()),
+    v.transform((value) => (value?.trim() ? value.trim() : undefined)),
+  ),
+  /** How long connecting to Redis may take. Default 5000 ms. */
+  REDIS_CONNECT_TIMEOUT_MS: int(5000, 100),
   /** Local development mode: requests without credentials act as the demo org (loopback only). */
   OMNI_DEV_MODE: flag,
   /** Extra allowed `Host` values besides loopback (DNS-rebinding protection), comma-separated. */

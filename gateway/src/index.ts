@@ -1,5 +1,7 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
+import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
+import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
 import { createGateway } from "./app.ts";
 import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
@@ -42,14 +44,38 @@ if (instances.length === 0) {
   );
 }
 
-const config = createConfigService({ db: database.db });
+// Redis (optional): L2 config cache + cross-replica invalidation, auth generations, shared rate limits.
+// A few quick retries per command, so an outage surfaces as errors instead of requests hanging.
+const redis = env.REDIS_URL
+  ? new Redis(env.REDIS_URL, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: env.REDIS_CONNECT_TIMEOUT_MS,
+      lazyConnect: true,
+    })
+  : undefined;
+if (redis) {
+  redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
+  await redis.connect().catch((error: unknown) => {
+    console.error(`REDIS_URL is set but Redis is unreachable: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  });
+}
+
+const config = createConfigService({ db: database.db, ...(redis ? { redis } : {}) });
+await config.ready;
 
 // Clerk session tokens and API keys; in local development mode, requests without credentials act as
 // the demo organization and requests with credentials still go through the real authenticator.
-const auth = createAuthModule({ db: database.db });
+const auth = createAuthModule({ db: database.db, ...(redis ? { redis } : {}) });
 const authenticator: Authenticator = env.OMNI_DEV_MODE
   ? createDevAuthenticator(DEMO_ORG_ID, auth.authenticator)
   : auth.authenticator;
+// The config admin API: the caller's org from their credentials; in development mode (loopback-only
+// listener, checked above) a request without credentials acts as the demo organization's owner.
+const resolveOrg: OrgResolver = ({ request }) =>
+  env.OMNI_DEV_MODE && !request.headers.has("authorization") && !request.headers.has("x-api-key")
+    ? devOrgResolver({ request })
+    : auth.resolveOrg({ request });
 
 const registry = new Registry({
   instances,
@@ -63,6 +89,7 @@ const app = createGateway({
   authenticator,
   registry,
   plugins: [auth.routes],
+  admin: { db: database.db, config, resolveOrg, audit: auth.audit },
   options: {
     version: pkg.version,
     pageSize: env.MCP_PAGE_SIZE,
@@ -89,6 +116,7 @@ async function shutdown(signal: string): Promise<void> {
   registry.stop();
   await app.stop();
   await config.close();
+  await redis?.quit().catch(() => {});
   await database.close();
   process.exit(0);
 }

@@ -1,8 +1,10 @@
-import type { GetPromptResult, PromptArgument, PromptTemplate } from "@omni/contracts";
+import type { ContentBlock, GetPromptResult, PromptArgument, PromptTemplate } from "@omni/contracts";
 import { ConfigError } from "../ports.ts";
 
 /**
- * Prompt templates: `{{argument}}` placeholders in message text.
+ * Prompt templates: `{{argument}}` placeholders in message text, and in every string field of a message's
+ * optional non-text `content` block (image, audio, resource link, embedded resource, ...; object keys and
+ * the block's `type` are never templates).
  *
  * Rules:
  *  - A placeholder is `{{name}}`, optional spaces inside the braces (`{{ name }}`); `name` is a declared
@@ -12,6 +14,8 @@ import { ConfigError } from "../ports.ts";
  *  - A `{{` that does not form a placeholder, or a placeholder naming an undeclared argument, is an
  *    authoring error reported when the template is written (`templateIssues`), never at render time.
  *  - Substituted values are inserted verbatim (they are never re-scanned for placeholders).
+ *  - A message with `content` renders as that block (placeholders filled); its `text` is then only a
+ *    plain-text summary, still checked on write but not sent.
  *  - Rendering checks the values: a required argument missing (absent or empty) or a value outside the
  *    argument's `enum` is a -32602 error naming the argument; an absent optional argument takes its
  *    `default`, else the empty string; an argument the prompt does not declare is rejected.
@@ -98,16 +102,62 @@ export function templateIssues(template: Pick<PromptTemplate, "arguments" | "mes
       });
     }
   });
-  template.messages.forEach((message, index) => {
+  const check = (text: string, field: string) => {
+    if (!text.includes("{{")) return;
     const errors: string[] = [];
-    for (const segment of parse(message.text, errors)) {
+    for (const segment of parse(text, errors)) {
       if ("argument" in segment && !declared.has(segment.argument)) {
         errors.push(`placeholder {{${segment.argument}}} names no declared argument`);
       }
     }
-    for (const error of errors) issues.push({ field: `messages.${index}.text`, message: error });
+    for (const error of errors) issues.push({ field, message: error });
+  };
+  template.messages.forEach((message, index) => {
+    check(message.text, `messages.${index}.text`);
+    if (message.content) {
+      forEachString(message.content, `messages.${index}.content`, check, true);
+    }
   });
   return issues;
+}
+
+/** Calls `visit` with every templated string field of a content block and its dotted path. */
+function forEachString(
+  node: unknown,
+  path: string,
+  visit: (text: string, field: string) => void,
+  top: boolean,
+): void {
+  if (typeof node === "string") visit(node, path);
+  else if (Array.isArray(node)) {
+    node.forEach((item, index) => forEachString(item, `${path}.${index}`, visit, false));
+  } else if (node !== null && typeof node === "object") {
+    for (const [key, value] of Object.entries(node)) {
+      if (!(top && key === "type")) forEachString(value, `${path}.${key}`, visit, false);
+    }
+  }
+}
+
+/** A copy of `node` with `fill` applied to every string in it (keys and the block's `type` untouched). */
+function mapStrings(node: unknown, fill: (text: string) => string, top: boolean): unknown {
+  if (typeof node === "string") return fill(node);
+  if (Array.isArray(node)) return node.map((item) => mapStrings(item, fill, false));
+  if (node !== null && typeof node === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      out[key] = top && key === "type" ? value : mapStrings(value, fill, false);
+    }
+    return out;
+  }
+  return node;
+}
+
+/**
+ * Fills a content block's string fields. Only strings change (objects, arrays, numbers, keys and `type`
+ * are copied as they are), so the result has the block's shape.
+ */
+function fillContent(content: ContentBlock, fill: (text: string) => string): ContentBlock {
+  return mapStrings(content, fill, true) as ContentBlock;
 }
 
 function resolveArguments(prompt: PromptTemplate, values: Record<string, string>): Map<string, string> {
@@ -153,9 +203,12 @@ function resolveArguments(prompt: PromptTemplate, values: Record<string, string>
 /** Renders a prompt with argument values into an MCP `GetPromptResult`. */
 export function renderPrompt(prompt: PromptTemplate, values: Record<string, string>): GetPromptResult {
   const resolved = resolveArguments(prompt, values);
-  const messages = prompt.messages.map((message) => {
+  const fill = (template: string): string => {
+    // Fast path: no `{{` (nor `\{{`) means nothing to substitute or unescape; large base64 payloads
+    // (image data, resource blobs) take it and never enter the parse cache.
+    if (!template.includes("{{")) return template;
     let text = "";
-    for (const segment of segmentsOf(message.text)) {
+    for (const segment of segmentsOf(template)) {
       if ("literal" in segment) {
         text += segment.literal;
         continue;
@@ -169,8 +222,14 @@ export function renderPrompt(prompt: PromptTemplate, values: Record<string, stri
       }
       text += value;
     }
-    return { role: message.role, content: { type: "text" as const, text } };
-  });
+    return text;
+  };
+  const messages = prompt.messages.map((message) => ({
+    role: message.role,
+    content: message.content
+      ? fillContent(message.content, fill)
+      : { type: "text" as const, text: fill(message.text) },
+  }));
   return prompt.description === undefined ? { messages } : { description: prompt.description, messages };
 }
 

@@ -1,4 +1,10 @@
-import { ErrorCode, type GetPromptResult, type PromptDescriptor, type PromptTemplate } from "@omni/contracts";
+import {
+  type ContentBlock,
+  ErrorCode,
+  type GetPromptResult,
+  type PromptDescriptor,
+  type PromptTemplate,
+} from "@omni/contracts";
 
 /** A prompt's public descriptor (no message text, no enum/default internals). */
 export function promptDescriptor(prompt: PromptTemplate): PromptDescriptor {
@@ -26,8 +32,28 @@ export class PromptArgumentError extends Error {
   }
 }
 
+/** A copy of `node` with `fill` applied to every string value (keys and the block's `type` untouched). */
+function mapStrings(node: unknown, fill: (text: string) => string, top: boolean): unknown {
+  if (typeof node === "string") return fill(node);
+  if (Array.isArray(node)) return node.map((item) => mapStrings(item, fill, false));
+  if (node !== null && typeof node === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      out[key] = top && key === "type" ? value : mapStrings(value, fill, false);
+    }
+    return out;
+  }
+  return node;
+}
+
+/** A non-text message's block with its string fields filled; only strings change, so the shape holds. */
+function fillContent(content: ContentBlock, fill: (text: string) => string): ContentBlock {
+  return mapStrings(content, fill, true) as ContentBlock;
+}
+
 /**
- * Render `{{argument}}` placeholders. Missing required arguments and values outside an argument's
+ * Render `{{argument}}` placeholders (in message text, or in the string fields of a message's non-text
+ * `content` block, which then replaces the text). Missing required arguments and values outside an argument's
  * `enum` are -32602 errors naming the argument; defaults fill absent optional arguments.
  */
 export function renderPrompt(prompt: PromptTemplate, args: Record<string, string>): GetPromptResult {
@@ -53,16 +79,14 @@ export function renderPrompt(prompt: PromptTemplate, args: Record<string, string
       problems,
     );
   }
+  const fill = (text: string): string =>
+    text.includes("{{")
+      ? text.replace(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g, (_, name: string) => values[name] ?? "")
+      : text;
   const result: GetPromptResult = {
     messages: prompt.messages.map((m) => ({
       role: m.role,
-      content: {
-        type: "text",
-        text: m.text.replace(
-          /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g,
-          (_, name: string) => values[name] ?? "",
-        ),
-      },
+      content: m.content ? fillContent(m.content, fill) : { type: "text", text: fill(m.text) },
     })),
   };
   if (prompt.description !== undefined) result.description = prompt.description;

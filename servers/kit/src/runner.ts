@@ -8,6 +8,7 @@ import {
   type InputRequest,
   issuesToFieldErrors,
   type JsonRpcErrorObject,
+  JsonSchemaObject,
   type LogLevel,
   type ServerCapabilities,
   type ToolCallEvent,
@@ -16,6 +17,7 @@ import {
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
 import {
+  type ClientRequestOptions,
   type ElicitParams,
   type ElicitResult,
   type Root,
@@ -152,6 +154,18 @@ function jsonSchemaOf(schema: v.GenericSchema, tool: string, which: string): Too
   return { ...json, type: "object" };
 }
 
+/** A hand-written input JSON Schema, published verbatim once its top level is a well-formed object schema. */
+function rawJsonSchema(schema: unknown, tool: string): ToolDescriptor["inputSchema"] {
+  const checked = v.safeParse(JsonSchemaObject, schema);
+  if (!checked.success) {
+    const fields = issuesToFieldErrors(checked.issues)
+      .map((f) => `${f.path}: ${f.message}`)
+      .join("; ");
+    throw new Error(`Tool ${tool}: inputJsonSchema must be an object JSON Schema (${fields})`);
+  }
+  return checked.output;
+}
+
 /** Validate a definition and compute everything the routes serve (once, at start-up). */
 export function compileServer(def: ServerDefinition): CompiledServer {
   const tools = new Map<string, CompiledTool>();
@@ -160,7 +174,9 @@ export function compileServer(def: ServerDefinition): CompiledServer {
     const descriptor: ToolDescriptor = {
       name: tool.name,
       description: tool.description,
-      inputSchema: jsonSchemaOf(tool.input, tool.name, "input"),
+      inputSchema: tool.inputJsonSchema
+        ? rawJsonSchema(tool.inputJsonSchema, tool.name)
+        : jsonSchemaOf(tool.input, tool.name, "input"),
     };
     if (tool.title !== undefined) descriptor.title = tool.title;
     if (tool.output) descriptor.outputSchema = jsonSchemaOf(tool.output, tool.name, "output");
@@ -258,8 +274,24 @@ export async function runTool(
   let protocolError: TerminalEvent | undefined;
   const minLevel = channel.logLevel ? LEVELS[channel.logLevel] : 0;
 
-  async function clientRequest<R>(kind: ClientRequestKind<R>, params: Record<string, unknown>): Promise<R> {
-    const key = `${kind.prefix}:${seq++}`;
+  const usedKeys = new Set<string>();
+
+  async function clientRequest<R>(
+    kind: ClientRequestKind<R>,
+    params: Record<string, unknown>,
+    options: ClientRequestOptions | undefined,
+  ): Promise<R> {
+    const auto = `${kind.prefix}:${seq++}`;
+    const key = options?.key ?? auto;
+    if (typeof key !== "string" || key.length === 0) {
+      throw new Error(`ctx.${kind.prefix}(): options.key must be a non-empty string`);
+    }
+    if (usedKeys.has(key)) {
+      throw new Error(
+        `ctx.${kind.prefix}(): the request key "${key}" is already used in this call (keys must be unique per call)`,
+      );
+    }
+    usedKeys.add(key);
     if (!channel.clientCapabilities?.[kind.capability]) {
       throw new MissingClientCapabilityError(kind.capability, kind.method);
     }
@@ -311,18 +343,18 @@ export async function runTool(
       if (logger !== undefined) event.logger = logger;
       channel.emit(event);
     },
-    async elicit(params: ElicitParams): Promise<ElicitResult> {
-      const r = await clientRequest(ELICIT, { ...params });
+    async elicit(params: ElicitParams, options?: ClientRequestOptions): Promise<ElicitResult> {
+      const r = await clientRequest(ELICIT, { ...params }, options);
       return r.content === undefined ? { action: r.action } : { action: r.action, content: r.content };
     },
-    async sample(params: SampleParams): Promise<SampleResult> {
-      const r = await clientRequest(SAMPLE, { ...params });
+    async sample(params: SampleParams, options?: ClientRequestOptions): Promise<SampleResult> {
+      const r = await clientRequest(SAMPLE, { ...params }, options);
       const out: SampleResult = { role: r.role, content: r.content, model: r.model };
       if (r.stopReason !== undefined) out.stopReason = r.stopReason;
       return out;
     },
-    async roots(): Promise<Root[]> {
-      const r = await clientRequest(ROOTS, {});
+    async roots(options?: ClientRequestOptions): Promise<Root[]> {
+      const r = await clientRequest(ROOTS, {}, options);
       return r.roots.map((root) => (root.name === undefined ? { uri: root.uri } : root));
     },
   };

@@ -45,6 +45,16 @@ export interface Root {
   name?: string;
 }
 
+/** Options of `ctx.elicit()`/`sample()`/`roots()`. */
+export interface ClientRequestOptions {
+  /**
+   * The key of this request in a 2026-07-28 `input_required` result (and of its answer in the retry's
+   * `inputResponses`), e.g. `user_name`. Default: `<kind>:<n>` (`elicit:0`, `sample:1`, ...). Must be
+   * non-empty and unique within the call; a repeated key rejects the request.
+   */
+  key?: string;
+}
+
 /**
  * What a tool sees while it runs. The same calls work in both MCP eras: over a 2025 session they are
  * relayed live to the client; for a stateless 2026-07-28 client they become an `input_required` result
@@ -60,9 +70,9 @@ export interface ToolContext {
   readonly sessionKey: string;
   progress(progress: number, total?: number, message?: string): Promise<void>;
   log(level: LogLevel, data: unknown, logger?: string): Promise<void>;
-  sample(params: SampleParams): Promise<SampleResult>;
-  elicit(params: ElicitParams): Promise<ElicitResult>;
-  roots(): Promise<Root[]>;
+  sample(params: SampleParams, options?: ClientRequestOptions): Promise<SampleResult>;
+  elicit(params: ElicitParams, options?: ClientRequestOptions): Promise<ElicitResult>;
+  roots(options?: ClientRequestOptions): Promise<Root[]>;
 }
 
 /** A tool may return a full result, plain text, or content blocks. */
@@ -77,6 +87,12 @@ export interface ToolDefinition<
   title?: string;
   description: string;
   input: S;
+  /**
+   * Publish this JSON Schema as the tool's `inputSchema` verbatim (`$schema`, `$defs`, `$anchor`, `allOf`,
+   * `if`/`then`/`else`, ... kept) instead of the one derived from `input`. Only its top-level
+   * `type: "object"` is checked; arguments are still validated by `input` alone, so keep the two in step.
+   */
+  inputJsonSchema?: { type: "object"; [keyword: string]: unknown };
   /** When given, `structuredContent` is checked against it and published as `outputSchema`. */
   output?: O;
   annotations?: ToolAnnotations;

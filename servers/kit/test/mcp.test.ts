@@ -8,7 +8,8 @@ import {
   LoggingMessageNotificationSchema,
   McpError,
 } from "@modelcontextprotocol/sdk/types.js";
-import { createServerApp } from "../src/index.ts";
+import * as v from "valibot";
+import { createServerApp, defineTool } from "../src/index.ts";
 import { createTestServer, type Observed } from "./fixtures/test-server.ts";
 
 let app: ReturnType<typeof createServerApp>;
@@ -215,5 +216,47 @@ describe("standalone /mcp with the SDK v1 client", () => {
     expect(await origin.json()).toMatchObject({
       error: { message: "Origin not allowed: http://evil.example" },
     });
+  });
+});
+
+describe("standalone /mcp of a server with tools only", () => {
+  test("initializes, calls a tool, and answers undeclared capabilities with method not found", async () => {
+    const toolsOnly = createServerApp({
+      name: "tools-only",
+      version: "1.0.0",
+      tools: [
+        defineTool({
+          name: "only_echo",
+          description: "Echoes its text",
+          input: v.object({ text: v.string() }),
+          handler: ({ text }) => `echo: ${text}`,
+        }),
+      ],
+    }).listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
+    const client = new Client({ name: "kit-test-client", version: "1.0.0" });
+    try {
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${toolsOnly.server?.port}/mcp`)),
+      );
+      expect(client.getServerCapabilities()?.resources).toBeUndefined();
+      expect(client.getServerCapabilities()?.prompts).toBeUndefined();
+      const result = await client.callTool({ name: "only_echo", arguments: { text: "hi" } });
+      expect(firstText(result)).toBe("echo: hi");
+      const transport = client.transport as StreamableHTTPClientTransport;
+      const raw = await fetch(`http://127.0.0.1:${toolsOnly.server?.port}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": transport.sessionId ?? "",
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "resources/list" }),
+      });
+      expect(await raw.text()).toContain('"code":-32601');
+    } finally {
+      await client.close().catch(() => {});
+      await toolsOnly.stop(true);
+    }
   });
 });

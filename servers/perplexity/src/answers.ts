@@ -55,7 +55,11 @@ const Comparison = v.object({
   recommendation: v.string(),
 });
 type Comparison = v.InferOutput<typeof Comparison>;
-const COMPARISON_SCHEMA = toJsonSchema(Comparison, { errorMode: "ignore" }) as Record<string, unknown>;
+// Without the `$schema` key, which structured-output endpoints do not need.
+const { $schema: _draft, ...COMPARISON_SCHEMA } = toJsonSchema(Comparison, { errorMode: "ignore" }) as Record<
+  string,
+  unknown
+>;
 
 /** Parses the model's JSON (tolerating a ```json fence and a reasoning preamble) against `Comparison`. */
 function parseComparison(content: string): Comparison {

@@ -172,6 +172,7 @@ describe("answers", () => {
     };
     expect(format.type).toBe("json_schema");
     expect(format.json_schema.schema.required).toEqual(["options", "recommendation"]);
+    expect(format.json_schema.schema).not.toHaveProperty("$schema");
   });
 
   test("perplexity_compare works with whatever the schema-following model returns", async () => {
