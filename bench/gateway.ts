@@ -5,7 +5,8 @@
  *   - the domain server's own `/mcp` (the kit's standalone SDK endpoint, one session),
  *   - a bare `Bun.serve` JSON-RPC responder (the ceiling of one HTTP hop on this machine),
  * alternated A B C D per round over several rounds; prints req/s, p50 and p99 (medians of the rounds)
- * and each as a ratio to the ceiling.
+ * and each as a ratio to the ceiling, plus the CPU time the servers under test spent per request
+ * (from /proc; less sensitive than req/s to other load on a shared machine).
  *
  * The echo tool is `modern_echo` of the gateway tests' kit-built server (gateway/test/fixtures).
  *
@@ -219,6 +220,25 @@ function ceilingTarget(label: string, url: string): LoadTarget {
   };
 }
 
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds of processes so far (Linux /proc; undefined elsewhere). */
+async function cpuSeconds(pids: number[]): Promise<number | undefined> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await Bun.file(`/proc/${pid}/stat`)
+      .text()
+      .catch(() => "");
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
+    ticks += utime + stime;
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
 async function loadAverage(): Promise<string> {
   const text = await Bun.file("/proc/loadavg")
     .text()
@@ -253,7 +273,19 @@ async function main(): Promise<void> {
       modern: () => modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
     };
     const targets: LoadTarget[] = [];
-    for (const key of TARGET_KEYS) if (chosen.includes(key)) targets.push(await all[key]());
+    const pidsOf: Record<TargetKey, number[]> = {
+      ceiling: [ceiling.proc.pid],
+      direct: [domain.proc.pid],
+      session: [gateway.proc.pid, domain.proc.pid],
+      modern: [gateway.proc.pid, domain.proc.pid],
+    };
+    const serverPids = new Map<string, number[]>();
+    for (const key of TARGET_KEYS) {
+      if (!chosen.includes(key)) continue;
+      const target = await all[key]();
+      targets.push(target);
+      serverPids.set(target.label, pidsOf[key]);
+    }
     for (const target of targets) {
       if (!(await target.send())) throw new Error(`${target.label}: the first call got a wrong answer`);
     }
@@ -269,7 +301,13 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       for (const concurrency of concurrencies) {
         for (const target of targets) {
+          const pids = serverPids.get(target.label) ?? [];
+          const cpuBefore = await cpuSeconds(pids);
           const result = await runLoad(target, { concurrency, durationMs, maxRequests: perRun });
+          const cpuAfter = await cpuSeconds(pids);
+          if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) {
+            result.serverCpuUs = ((cpuAfter - cpuBefore) * 1e6) / result.requests;
+          }
           const key = `${target.label}\u0000${concurrency}`;
           results.set(key, [...(results.get(key) ?? []), result]);
           console.log(

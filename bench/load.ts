@@ -10,6 +10,8 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time (user + system) the servers under test spent per request, in µs, when measured. */
+  serverCpuUs?: number;
 }
 
 export interface LoadTarget {
@@ -82,11 +84,23 @@ export function summarize(results: LoadResult[]): LoadResult {
     rps: median(results.map((r) => r.rps)),
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
+    ...(results.every((r) => r.serverCpuUs !== undefined)
+      ? { serverCpuUs: median(results.map((r) => r.serverCpuUs ?? 0)) }
+      : {}),
   };
 }
 
 export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>): void {
-  const header = ["target", "c", "req/s", "p50 ms", "p99 ms", "errors", "req/s vs ceiling"];
+  const header = [
+    "target",
+    "c",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "req/s vs ceiling",
+    "server CPU µs/req",
+  ];
   const lines = rows.map((r) => {
     const base = ceiling.get(r.concurrency);
     const ratio = base ? `${((r.rps / base.rps) * 100).toFixed(1)}%` : "-";
@@ -98,6 +112,7 @@ export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>)
       r.p99.toFixed(3),
       String(r.errors),
       ratio,
+      r.serverCpuUs === undefined ? "-" : r.serverCpuUs.toFixed(0),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));

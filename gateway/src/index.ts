@@ -56,7 +56,9 @@ const redis = env.REDIS_URL
 if (redis) {
   redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
   await redis.connect().catch((error: unknown) => {
-    console.error(`REDIS_URL is set but Redis is unreachable: ${error instanceof Error ? error.message : error}`);
+    console.error(
+      `REDIS_URL is set but Redis is unreachable: ${error instanceof Error ? error.message : error}`,
+    );
     process.exit(1);
   });
 }

@@ -179,6 +179,73 @@ describe("admin API: prompts", () => {
     await api.prompts.defaults({ server: "linear" })({ name: "code_prompt" }).delete();
   });
 
+  test("prompts with non-text content: stored, listed, rendered, and their placeholders checked", async () => {
+    const withContent = {
+      name: "attach_doc",
+      arguments: [{ name: "uri", required: true }],
+      messages: [
+        {
+          role: "user" as const,
+          text: "Document {{uri}}",
+          content: {
+            type: "resource" as const,
+            resource: { uri: "{{uri}}", mimeType: "text/plain", text: "Read \\{{this}} at {{ uri }}" },
+          },
+        },
+        {
+          role: "user" as const,
+          text: "(image)",
+          content: { type: "image" as const, data: "iVBORw0K", mimeType: "image/png" },
+        },
+      ],
+    };
+    const before = await countRows("organizationPrompts");
+    const bad = await api.prompts.post({
+      ...withContent,
+      name: "attach_bad",
+      messages: [
+        { role: "user", text: "ok", content: { type: "resource_link", uri: "{{where}}", name: "doc" } },
+      ],
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.error?.value).toMatchObject({ error: { code: "invalid", field: "messages.0.content.uri" } });
+    const badShape = await api.prompts.post({
+      ...withContent,
+      name: "attach_bad",
+      messages: [{ role: "user", text: "ok", content: { type: "image", data: "x" } }],
+    } as unknown as typeof withContent);
+    expect(badShape.status).toBe(422);
+    expect(await countRows("organizationPrompts")).toBe(before);
+
+    const created = await api.prompts.post(withContent);
+    expect(created.status).toBe(201);
+    const listed = (await api.prompts.get()).data!.prompts.find((p) => p.name === "attach_doc")!;
+    expect(listed.messages[0]!.content).toEqual(withContent.messages[0]!.content);
+
+    const rendered = await config.getPrompt(DEMO_ORG_ID, "attach_doc", { uri: "test://doc" }, code);
+    expect(rendered.messages.map((m) => m.content)).toEqual([
+      {
+        type: "resource",
+        resource: { uri: "test://doc", mimeType: "text/plain", text: "Read {{this}} at test://doc" },
+      },
+      { type: "image", data: "iVBORw0K", mimeType: "image/png" },
+    ]);
+    const preview = await api.prompts.preview.post({ name: "attach_doc", arguments: { uri: "x://y" } });
+    expect(preview.data?.messages[0]?.content).toMatchObject({
+      type: "resource",
+      resource: { uri: "x://y" },
+    });
+
+    const overrideBad = await api.prompts({ id: created.data!.id! }).patch({
+      messages: [
+        { role: "user", text: "ok", content: { type: "image", data: "{{nope}}", mimeType: "image/png" } },
+      ],
+    });
+    expect(overrideBad.status).toBe(422);
+    expect(overrideBad.error?.value).toMatchObject({ error: { field: "messages.0.content.data" } });
+    expect((await api.prompts({ id: created.data!.id! }).delete()).data).toEqual({ ok: true });
+  });
+
   test("preview renders a prompt by name or an unsaved template", async () => {
     const byName = await api.prompts.preview.post({ name: "issue-triage", arguments: { team: "OPS" } });
     expect(JSON.stringify(byName.data)).toContain('team \\"OPS\\"');

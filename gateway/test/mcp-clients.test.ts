@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { WebSocketClientTransport } from "@modelcontextprotocol/sdk/client/websocket.js";
 import { DEMO_ORG_ID } from "@omni/db";
@@ -38,6 +38,9 @@ const inspector = join(import.meta.dir, "../node_modules/@modelcontextprotocol/i
 
 async function inspect(...args: string[]): Promise<unknown> {
   const proc = Bun.spawn(["bun", inspector, `${stack.url}/mcp`, "--transport", "http", ...args], {
+    // inspector-cli checks `../package.json` against the working directory before importing it
+    // relative to itself: run it from its build/ folder so that works wherever the tests start.
+    cwd: dirname(inspector),
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -6,7 +6,6 @@ import {
   type Database,
   type Repositories,
 } from "@omni/db";
-import type { Logger } from "../security/log.ts";
 import { auditRowHash, diff, redact } from "./chain.ts";
 
 export interface AuditActor {
@@ -58,7 +57,6 @@ export interface AuditLog {
 
 export interface AuditDeps {
   db: Database;
-  logger?: Logger;
 }
 
 /** Who did it, from an authenticated context: the user, else the API key, else the system. */

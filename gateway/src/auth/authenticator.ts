@@ -69,12 +69,10 @@ function setBounded<K, V>(map: Map<K, V>, key: K, value: V): void {
 
 /**
  * Authenticates requests with a Clerk session token or an omni API key and maps them to an organization
- * context. Failures are values (`{ok:false, status, reason}`), never exceptions.
+ * context. Failures are values (`{ok:false, status, reason}`), never exceptions. For local development
+ * wrap it: `createDevAuthenticator(DEMO_ORG_ID, createAuthenticator(deps))` (gateway/src/mcp/dev-auth.ts).
  */
-export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & {
-  /** Forgets cached credentials (tests, shutdown). */
-  clearCache(): void;
-} {
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const { db, state } = deps;
   const repos = createRepositories(db);
   const ttl = deps.cacheTtlMs ?? 30_000;
@@ -254,11 +252,6 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator & {
         deps.logger?.error("credential re-validation failed", { error });
         return false;
       }
-    },
-    clearCache() {
-      keys.clear();
-      members.clear();
-      touched.clear();
     },
   };
 }

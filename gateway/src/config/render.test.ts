@@ -71,7 +71,101 @@ describe("renderPrompt", () => {
   });
 });
 
+const PNG =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+
+const rich: PromptTemplate = {
+  name: "rich",
+  arguments: [
+    { name: "uri", required: true },
+    { name: "note", default: "none" },
+  ],
+  messages: [
+    {
+      role: "user",
+      text: "Resource {{uri}}",
+      content: {
+        type: "resource",
+        resource: { uri: "{{ uri }}", mimeType: "text/plain", text: "Note: {{note}}; literal \\{{note}}" },
+        annotations: { audience: ["user"], priority: 0.5 },
+      },
+    },
+    { role: "assistant", text: "(image)", content: { type: "image", data: PNG, mimeType: "image/png" } },
+    { role: "user", text: "About {{uri}}" },
+  ],
+};
+
+describe("renderPrompt with non-text content", () => {
+  test("a message with content renders that block, placeholders filled in its string fields", () => {
+    expect(renderPrompt(rich, { uri: "test://doc", note: "{{uri}}" })).toEqual({
+      messages: [
+        {
+          role: "user",
+          content: {
+            type: "resource",
+            resource: { uri: "test://doc", mimeType: "text/plain", text: "Note: {{uri}}; literal {{note}}" },
+            annotations: { audience: ["user"], priority: 0.5 },
+          },
+        },
+        { role: "assistant", content: { type: "image", data: PNG, mimeType: "image/png" } },
+        { role: "user", content: { type: "text", text: "About test://doc" } },
+      ],
+    });
+  });
+
+  test("defaults fill content too, and the template is not modified", () => {
+    const before = structuredClone(rich);
+    const out = renderPrompt(rich, { uri: "a" });
+    expect(out.messages[0]!.content).toMatchObject({ resource: { text: "Note: none; literal {{note}}" } });
+    expect(rich).toEqual(before);
+  });
+
+  test("argument checks apply to prompts with content", () => {
+    const error = errorOf(() => renderPrompt(rich, {}));
+    expect(error.code).toBe(-32602);
+    expect(error.message).toContain('"uri"');
+  });
+
+  test("an undeclared placeholder in content of a code prompt (never validated) is -32603, not a crash", () => {
+    const broken: PromptTemplate = {
+      name: "broken",
+      messages: [
+        { role: "user", text: "x", content: { type: "resource_link", uri: "{{where}}", name: "n" } },
+      ],
+    };
+    const error = errorOf(() => renderPrompt(broken, {}));
+    expect(error.code).toBe(-32603);
+    expect(error.message).toContain("{{where}}");
+  });
+});
+
 describe("templateIssues", () => {
+  test("placeholders in content are checked, with the content field's path", () => {
+    expect(templateIssues(rich)).toEqual([]);
+    const issues = templateIssues({
+      arguments: [{ name: "a" }],
+      messages: [
+        {
+          role: "user",
+          text: "{{a}}",
+          content: {
+            type: "resource",
+            resource: { uri: "{{a}}", text: "{{b}} and {{ unclosed" },
+          },
+        },
+        { role: "user", text: "ok", content: { type: "resource_link", uri: "x", name: "{{c}}" } },
+      ],
+    });
+    expect(issues.map((i) => i.field)).toEqual([
+      "messages.0.content.resource.text",
+      "messages.0.content.resource.text",
+      "messages.1.content.name",
+    ]);
+    expect(issues[0]!.message).toContain("malformed");
+    expect(issues[1]!.message).toContain("{{b}}");
+    expect(issues[2]!.message).toContain("{{c}}");
+  });
+
   test("a valid template has none", () => {
     expect(templateIssues(review)).toEqual([]);
   });

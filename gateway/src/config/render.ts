@@ -130,7 +130,9 @@ function forEachString(
 ): void {
   if (typeof node === "string") visit(node, path);
   else if (Array.isArray(node)) {
-    node.forEach((item, index) => forEachString(item, `${path}.${index}`, visit, false));
+    node.forEach((item, index) => {
+      forEachString(item, `${path}.${index}`, visit, false);
+    });
   } else if (node !== null && typeof node === "object") {
     for (const [key, value] of Object.entries(node)) {
       if (!(top && key === "type")) forEachString(value, `${path}.${key}`, visit, false);

@@ -30,6 +30,8 @@ export class Session {
   currentTabId: string | null = null;
   lastUsed = Date.now();
   creatingTabs = 0;
+  /** The first tab being opened on demand (so concurrent calls share it). */
+  opening: Promise<Tab> | null = null;
   policy: UrlPolicy = { allow: [], deny: [], blocked: [] };
   extraHeaders: Record<string, string> = {};
   readonly results: ResultEntry[] = [];
@@ -163,7 +165,12 @@ export class SessionManager {
   /** The caller's current tab (a new one when the session has none). */
   async tab(caller: Caller): Promise<Tab> {
     const session = await this.session(caller);
-    return session.currentTab ?? (await this.newTab(session));
+    const current = session.currentTab;
+    if (current) return current;
+    session.opening ??= this.newTab(session).finally(() => {
+      session.opening = null;
+    });
+    return session.opening;
   }
 
   private async client(): Promise<CdpClient> {

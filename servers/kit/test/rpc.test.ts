@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { treaty } from "@elysiajs/eden";
 import { ErrorCode, type ToolCallEvent } from "@omni/contracts";
-import { createServerApp, createServerClient, type ToolCallStreamEvent } from "../src/index.ts";
+import * as v from "valibot";
+import { createServerApp, createServerClient, defineTool, type ToolCallStreamEvent } from "../src/index.ts";
 import { testScope } from "./fixtures/scope.ts";
 import { createTestServer } from "./fixtures/test-server.ts";
 
@@ -435,5 +436,162 @@ describe("resources, sessions, health", () => {
       details: { upstream: "slow" },
     });
     expect(health.uptimeMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("client request keys and raw input schemas", () => {
+  const caps = { elicitation: {}, sampling: {}, roots: {} };
+  const ask = { message: "Name?", requestedSchema: { type: "object" as const, properties: {} } };
+  const keyed = createServerApp({
+    name: "kit-keys",
+    version: "1.0.0",
+    tools: [
+      defineTool({
+        name: "test_keyed",
+        description: "Asks three things at once, two under chosen keys",
+        input: v.object({}),
+        handler: async (_args, ctx) => {
+          const [name, reply, roots] = await Promise.all([
+            ctx.elicit(ask, { key: "user_name" }),
+            ctx.sample({ messages: [{ role: "user", content: { type: "text", text: "hi" } }], maxTokens: 5 }),
+            ctx.roots({ key: "workspace" }),
+          ]);
+          const said = reply.content.type === "text" ? reply.content.text : "";
+          return `${String(name.content?.name)}|${said}|${roots.map((r) => r.uri).join(",")}`;
+        },
+      }),
+      defineTool({
+        name: "test_duplicate_key",
+        description: "Uses one key twice",
+        input: v.object({ key: v.string() }),
+        handler: async ({ key }, ctx) => {
+          await ctx.elicit(ask);
+          await ctx.elicit(ask, { key });
+          return "unreachable";
+        },
+      }),
+      defineTool({
+        name: "test_raw_schema",
+        description: "Publishes a hand-written JSON Schema",
+        input: v.strictObject({ email: v.pipe(v.string(), v.email()) }),
+        inputJsonSchema: {
+          $schema: "https://json-schema.org/draft/2020-12/schema",
+          type: "object",
+          $defs: { mail: { $anchor: "mail", type: "string", format: "email" } },
+          properties: { email: { $ref: "#/$defs/mail" } },
+          allOf: [{ required: ["email"] }],
+          additionalProperties: false,
+        },
+        handler: ({ email }) => `to ${email}`,
+      }),
+    ],
+  });
+  const client = createServerClient("http://kit.local", { fetch: (request) => keyed.handle(request) });
+
+  test("chosen keys name the input requests and their answers; the others keep the default numbering", async () => {
+    const base = { name: "test_keyed", arguments: {}, scope, live: false, clientCapabilities: caps };
+    const first = await client.callTool(base);
+    expect(first).toEqual({
+      type: "input_required",
+      inputRequests: {
+        user_name: { method: "elicitation/create", params: ask },
+        "sample:1": {
+          method: "sampling/createMessage",
+          params: { messages: [{ role: "user", content: { type: "text", text: "hi" } }], maxTokens: 5 },
+        },
+        workspace: { method: "roots/list", params: {} },
+      },
+    });
+    const done = await client.callTool({
+      ...base,
+      inputResponses: {
+        user_name: { action: "accept", content: { name: "Alice" } },
+        "sample:1": { role: "assistant", content: { type: "text", text: "hello" }, model: "m" },
+        workspace: { roots: [{ uri: "file:///w" }] },
+      },
+    });
+    expect(text(done)).toBe("Alice|hello|file:///w");
+  });
+
+  test("an answer under the default key does not answer a request with a chosen key", async () => {
+    const event = await client.callTool({
+      name: "test_keyed",
+      arguments: {},
+      scope,
+      live: false,
+      clientCapabilities: caps,
+      inputResponses: { "elicit:0": { action: "accept", content: { name: "Mallory" } } },
+    });
+    expect(event.type === "input_required" && Object.keys(event.inputRequests)).toEqual([
+      "user_name",
+      "sample:1",
+      "workspace",
+    ]);
+  });
+
+  test("a key used twice in one call, or an empty key, rejects the request with a clear error", async () => {
+    const call = (key: string) =>
+      client.callTool({
+        name: "test_duplicate_key",
+        arguments: { key },
+        scope,
+        live: false,
+        clientCapabilities: caps,
+        inputResponses: { "elicit:0": { action: "accept", content: {} } },
+      });
+    const duplicate = await call("elicit:0");
+    expect(duplicate.type === "result" && duplicate.result.isError).toBe(true);
+    expect(text(duplicate)).toBe(
+      'ctx.elicit(): the request key "elicit:0" is already used in this call (keys must be unique per call)',
+    );
+    const empty = await call("");
+    expect(text(empty)).toBe("ctx.elicit(): options.key must be a non-empty string");
+    const fresh = await call("second");
+    expect(fresh.type === "input_required" && Object.keys(fresh.inputRequests)).toEqual(["second"]);
+  });
+
+  test("inputJsonSchema is published verbatim while `input` still validates the arguments", async () => {
+    const caps2 = await client.capabilities();
+    const tool = caps2.tools.find((t) => t.name === "test_raw_schema");
+    expect(tool?.inputSchema).toEqual({
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      $defs: { mail: { $anchor: "mail", type: "string", format: "email" } },
+      properties: { email: { $ref: "#/$defs/mail" } },
+      allOf: [{ required: ["email"] }],
+      additionalProperties: false,
+    });
+    const ok = await client.callTool({
+      name: "test_raw_schema",
+      arguments: { email: "a@b.co" },
+      scope,
+      live: false,
+    });
+    expect(text(ok)).toBe("to a@b.co");
+    const bad = await client.callTool({
+      name: "test_raw_schema",
+      arguments: { email: "nope" },
+      scope,
+      live: false,
+    });
+    expect(bad.type === "error" && bad.error.code).toBe(ErrorCode.InvalidParams);
+  });
+
+  test("an inputJsonSchema that is not an object schema is refused at start-up", () => {
+    expect(() =>
+      createServerApp({
+        name: "kit-bad",
+        version: "1.0.0",
+        tools: [
+          defineTool({
+            name: "test_bad_schema",
+            description: "Bad",
+            input: v.object({}),
+            inputJsonSchema: { type: "object", required: "email" },
+            handler: () => "unreachable",
+          }),
+        ],
+      }),
+    ).toThrow("Tool test_bad_schema: inputJsonSchema must be an object JSON Schema (required:");
   });
 });

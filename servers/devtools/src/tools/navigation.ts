@@ -127,7 +127,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
-        const tab = session.currentTab ?? (await sessions.newTab(session));
+        const tab = await sessions.tab(ctx);
         const page = await goto(session, tab, args.url, {
           until: args.waitUntil,
           timeoutMs: timeout(args.timeoutMs),
