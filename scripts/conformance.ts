@@ -45,10 +45,13 @@ interface Check {
 export interface RunOutcome {
   name: string;
   exitCode: number;
+  /** Scored checks only (the suite's conformance verdict for the run). */
   passed: number;
   failed: number;
   warnings: number;
-  scenarios: { scenario: string; passed: number; failed: number }[];
+  /** Checks of scenarios the suite ran but does not score for this run (extensions, pending, ...). */
+  unscored: { passed: number; failed: number };
+  scenarios: { scenario: string; passed: number; failed: number; scored: boolean }[];
   problems: string[];
   output: string;
 }
@@ -72,6 +75,22 @@ function findChecks(dir: string): { scenario: string; checks: Check[] }[] {
   return found;
 }
 
+/**
+ * The scenarios the suite lists under "Not scored for <revision>" (extensions, pending, added after the
+ * release): they run, but "do not affect conformance".
+ */
+function unscoredScenarios(output: string): Set<string> {
+  const names = new Set<string>();
+  const start = output.indexOf("Not scored for ");
+  if (start < 0) return names;
+  for (const line of output.slice(start).split("\n").slice(1)) {
+    const match = /^\s+[✓✗]\s+(\S+)\s+\(/.exec(line);
+    if (!match?.[1]) break;
+    names.add(match[1]);
+  }
+  return names;
+}
+
 /** Runs one suite invocation against `url` (the gateway's /mcp). */
 export async function runConformance(
   run: ConformanceRun,
@@ -91,6 +110,8 @@ export async function runConformance(
       proc.exited,
     ]);
     const results = findChecks(out);
+    const notScored = unscoredScenarios(stdout + stderr);
+    const unscored = { passed: 0, failed: 0 };
     const problems: string[] = [];
     let passed = 0;
     let failed = 0;
@@ -98,6 +119,11 @@ export async function runConformance(
     const scenarios = results.map(({ scenario, checks }) => {
       const p = checks.filter((c) => c.status === "SUCCESS").length;
       const f = checks.filter((c) => c.status === "FAILURE");
+      if (notScored.has(scenario)) {
+        unscored.passed += p;
+        unscored.failed += f.length;
+        return { scenario, passed: p, failed: f.length, scored: false };
+      }
       warnings += checks.filter((c) => c.status === "WARNING").length;
       passed += p;
       failed += f.length;
@@ -105,7 +131,7 @@ export async function runConformance(
       if (p === 0 && f.length === 0 && !MAY_BE_EMPTY.has(scenario))
         problems.push(`${scenario}: ran no scored checks (skipped?)`);
       if (checks.some((c) => c.id.endsWith("-skipped"))) problems.push(`${scenario}: was skipped`);
-      return { scenario, passed: p, failed: f.length };
+      return { scenario, passed: p, failed: f.length, scored: true };
     });
     if (results.length === 0) problems.push("no scenario results were written");
     if (exitCode !== 0) problems.push(`the suite exited with code ${exitCode}`);
@@ -115,6 +141,7 @@ export async function runConformance(
       passed,
       failed,
       warnings,
+      unscored,
       scenarios,
       problems,
       output: stdout + stderr,
@@ -142,7 +169,7 @@ async function main(): Promise<number> {
       console.log(`\n##### ${run.name}: ${run.args.join(" ")}`);
       console.log(verbose || summary.length < 10 ? outcome.output : summary.trim());
       console.log(
-        `=> ${run.name}: ${outcome.passed} checks passed, ${outcome.failed} failed, ${outcome.warnings} warnings, ${outcome.scenarios.length} scenarios`,
+        `=> ${run.name}: ${outcome.passed} scored checks passed, ${outcome.failed} failed, ${outcome.warnings} warnings, ${outcome.scenarios.filter((s) => s.scored).length} scored scenarios; not scored: ${outcome.unscored.passed} passed, ${outcome.unscored.failed} failed`,
       );
       for (const problem of outcome.problems) console.log(`   ✗ ${problem}`);
       if (outcome.problems.length > 0) failures++;

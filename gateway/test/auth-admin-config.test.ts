@@ -28,7 +28,7 @@ beforeAll(async () => {
     messages: [{ role: "user", text: "b's secret prompt" }],
   });
   bPromptId = created.id;
-});
+}, 60_000);
 afterAll(async () => {
   await config?.close();
   await world?.close();

@@ -7,10 +7,10 @@ import { type AuthWorld, call, createAuthWorld, field } from "./fixtures/auth-fi
 let world: AuthWorld;
 beforeAll(async () => {
   world = await createAuthWorld();
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 async function freshOrg(tag: string) {
   const repos = createRepositories(world.db.db);

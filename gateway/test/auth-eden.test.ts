@@ -6,10 +6,10 @@ import { type AuthWorld, createAuthWorld } from "./fixtures/auth-fixtures.ts";
 let world: AuthWorld;
 beforeAll(async () => {
   world = await createAuthWorld();
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 test("Eden: create a key, list it, revoke it, verify the audit chain", async () => {
   const api = treaty(world.replica().app);

@@ -30,10 +30,10 @@ beforeAll(async () => {
     },
   });
   aKeySecret = String(field(a.body, "secret"));
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 describe("isolation: org A's credentials against org B", () => {
   const credentials = () => [

@@ -130,7 +130,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop().catch(() => {})));
   await config?.close();
   await db?.close();
-});
+}, 60_000);
 
 async function connect(headers: Record<string, string>): Promise<Client> {
   const client = new Client({ name: "isolation", version: "1.0.0" });

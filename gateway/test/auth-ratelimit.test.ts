@@ -6,10 +6,10 @@ import { type AuthWorld, call, createAuthWorld, field } from "./fixtures/auth-fi
 let world: AuthWorld;
 beforeAll(async () => {
   world = await createAuthWorld();
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 async function keyFor(org: AuthWorld["a"], app: ReturnType<AuthWorld["replica"]>["app"]) {
   const res = await call(app, "POST", "/api/keys", {

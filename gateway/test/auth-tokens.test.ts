@@ -16,10 +16,10 @@ import {
 let world: AuthWorld;
 beforeAll(async () => {
   world = await createAuthWorld();
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 const bearer = (token: string) => new Headers({ authorization: `Bearer ${token}` });
 const remote = { loopback: false };

@@ -13,10 +13,10 @@ import {
 let world: AuthWorld;
 beforeAll(async () => {
   world = await createAuthWorld();
-});
+}, 60_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 60_000);
 
 const uid = () => crypto.randomUUID().slice(0, 8);
 

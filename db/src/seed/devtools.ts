@@ -39,11 +39,11 @@ export const devtools: CatalogueEntry = {
           text: `In the browser, starting at {{url}} on a {{viewport}} viewport, do this: {{task}}
 
 How to work:
-1. Set the viewport first (emulation tools) when it is not desktop, then chrome_navigate to {{url}} and wait until the page is ready (wait for network idle or for a selector you expect).
-2. Before each interaction, take an accessibility snapshot of the page and use its element references for clicks, typing and form filling; do not guess CSS selectors. Fill several form fields at once where you can.
-3. After each step, check that it worked: the URL changed, the expected text appeared, or the form shows no validation error. Screenshot after each step: {{evidence}} (always screenshot at the end with chrome_screenshot).
-4. After each navigation, read chrome_console_messages and page errors; report errors even when the task succeeds.
-5. If a step fails, try one alternative (another element, waiting longer, scrolling it into view), then stop and report exactly where and why it failed, with a screenshot.
+1. When the viewport is not desktop, emulate it first with chrome_emulate_device (or chrome_set_viewport for exact sizes). Then chrome_navigate to {{url}} and wait until the page is ready with chrome_wait_for (networkIdle, or a selector or text you expect).
+2. Before each interaction, read the page with chrome_snapshot and use its element refs (like e12) with chrome_click, chrome_type, chrome_select_option and chrome_press_key; do not guess CSS selectors. Fill several form fields at once with chrome_fill_form where you can.
+3. After each step, check that it worked with chrome_wait_for or chrome_get_text: the URL changed, the expected text appeared, or the form shows no validation error. Screenshot after each step: {{evidence}} (always screenshot at the end with chrome_screenshot).
+4. After each navigation, read chrome_console_messages and chrome_page_errors; report errors even when the task succeeds.
+5. If a step fails, try one alternative (another element, waiting longer with chrome_wait_for, chrome_scroll to bring it into view), then stop and report exactly where and why it failed, with a screenshot.
 
 Never enter real personal data or credentials unless the user provided them for this task. Do not submit payments.
 
@@ -74,11 +74,11 @@ Report: each step with its outcome, the final URL, the final screenshot, and con
 Reproduce first: chrome_navigate to {{url}}, repeat what the user did, and take a chrome_screenshot when the symptom shows. If it does not reproduce, say so and list what you tried.
 
 Then collect evidence:
-- errors: chrome_console_messages and uncaught page errors; for each error, the message, source file and line, and whether it happens on load or on interaction.
-- network: the request list; look for status >= 400, CORS failures, blocked or very slow requests; open the details (headers, response body) of the failing ones.
-- performance: record a performance trace around the slow action; report LCP, CLS and INP where measurable and the main causes (long tasks, render-blocking resources, large images).
-- layout: computed styles of the misplaced element, the viewport size, and a screenshot of the element.
-- memory: take a heap snapshot, repeat the action several times, take another, and compare them to see which constructors grew.
+- errors: chrome_console_messages and chrome_page_errors (uncaught exceptions); for each error, the message, source file and line, and whether it happens on load or on interaction.
+- network: chrome_list_requests; look for status >= 400, CORS failures, blocked or very slow requests; open the details (headers, response body) of the failing ones with chrome_get_request.
+- performance: chrome_start_trace before the slow action and chrome_stop_trace after it, plus chrome_performance_metrics; report LCP, CLS and INP where measurable and the main causes (long tasks, render-blocking resources, large images).
+- layout: chrome_get_computed_style of the misplaced element, the viewport size, and a chrome_screenshot of the element.
+- memory: chrome_take_heap_snapshot, repeat the action several times, take another, and chrome_compare_heap_snapshots to see which constructors grew.
 
 Then look at the other areas briefly: problems often come in pairs (a failed request causing a console error).
 
@@ -106,17 +106,21 @@ never shared with another session or another organization. Idle contexts are clo
 their state is gone.
 
 ## Reading live state
-- \`devtools://tabs\`: the session's open tabs (id, URL, title, which one is selected).
-- \`devtools://console\`: recent console messages of the selected tab.
-- Tools: list tabs, select a tab, cookies get, local/session storage get.
+- \`devtools://tabs\`: browser status and the session's open tabs (id, URL, title, which one is current).
+- \`devtools://console\`: recent console messages and uncaught errors of the current tab.
+- \`devtools://results/latest\`: the outcome of the session's most recent tool calls.
+- Tools: \`chrome_browser_status\`, \`chrome_list_tabs\`, \`chrome_get_cookies\`, \`chrome_get_storage\`
+  (local or session storage).
 
 ## Changing state
-- Tabs: new tab, select tab, close tab. Tools act on the selected tab unless given a tab id.
-- Storage: cookies set/clear, local and session storage set/clear: useful to log in with a test
-  session token, or to reset a flow.
-- Emulation: viewport, device presets, user agent, geolocation, colour scheme and CPU throttling stay set
-  for the tab until changed.
-- Network: blocked URL patterns, extra headers, throttling and offline mode stay active for the session.
+- Tabs: \`chrome_new_tab\`, \`chrome_select_tab\`, \`chrome_close_tab\`. Tools act on the current tab.
+- Storage: \`chrome_set_cookie\`, \`chrome_clear_cookies\`, \`chrome_set_storage\`, \`chrome_clear_storage\`:
+  useful to log in with a test session token, or to reset a flow.
+- Emulation: \`chrome_set_viewport\`, \`chrome_emulate_device\`, \`chrome_set_user_agent\`,
+  \`chrome_set_geolocation\`, \`chrome_set_color_scheme\` and \`chrome_throttle_cpu\` stay set for the tab
+  until changed.
+- Network: \`chrome_block_urls\`, \`chrome_set_extra_headers\`, \`chrome_throttle_network\` and
+  \`chrome_set_offline\` stay active for the session.
 
 ## Limits and policy
 - Organizations set allow/deny URL patterns; \`file:\`, \`chrome:\` and \`devtools:\` URLs are blocked by default.
@@ -154,8 +158,8 @@ Performance: LCP 1.9 s, CLS 0.02
 - FAIL is the product misbehaving; BLOCKED is the test unable to run (page down, policy blocked the URL).
 - Always attach the final screenshot (\`chrome_screenshot\`) and the console errors
   (\`chrome_console_messages\`) of a failing step.
-- Keep flaky waits out: wait for a selector, text or network idle, never a fixed delay.
-- The latest results of this session's runs are also available live from the DevTools server.
+- Keep flaky waits out: \`chrome_wait_for\` a selector, text or network idle, never a fixed delay.
+- The outcome of this session's latest tool calls is also live in the resource \`devtools://results/latest\`.
 `,
     },
   ],

@@ -72,7 +72,7 @@ Then build the plan:
 2. Stop at about 80% of {{capacity}}: leave room for interrupts and bugs.
 3. Flag dependencies between issues and anything blocked by another team.
 
-Present: the committed list (identifier, title, estimate, assignee, why it is in), the stretch list, what was left out and why, total points against capacity, and the top three risks with a mitigation each. Do not move issues into the cycle until the user confirms the plan.`,
+Present: the committed list (identifier, title, estimate, assignee, why it is in), the stretch list, what was left out and why, total points against capacity, and the top three risks with a mitigation each. Change nothing until the user confirms the plan; then record each decision on its issue with linear_add_comment.`,
         },
         {
           role: "assistant",

@@ -119,14 +119,17 @@ Output as a {{format}}:
 | \`rank\` | 1 is the best match |
 
 ## Filters
-- \`recency\`: \`day\`, \`week\`, \`month\`, \`year\`: only results from that period.
+- \`recency\`: \`hour\`, \`day\`, \`week\`, \`month\`, \`year\`: only results from that period.
 - \`domains\`: restrict to (or, prefixed with \`-\`, exclude) domains, e.g. \`["docs.python.org"]\`.
-- \`max_results\`: how many results (default 10).
+- \`after\` / \`before\`: only results published after or before a date (YYYY-MM-DD).
+- \`country\`: a two-letter country code to localise results.
+- \`maxResults\`: how many results (1 to 20, default 10).
 
 ## Choosing the tool
 - **perplexity_search**: facts and sources, you do the synthesis. Fast, cheapest.
 - **perplexity_ask**: an answer written by Sonar with numbered citations; each [n] maps to a URL.
 - **perplexity_research**: a long report on a broad question; takes minutes, reports progress, can be cancelled.
+  A finished report can be read again from the resource \`perplexity://research/{requestId}\`.
 - **perplexity_reason**: step-by-step reasoning over a question with sources.
 - **perplexity_compare** / **perplexity_summarize**: structured comparisons; summaries of a URL or text.
 
