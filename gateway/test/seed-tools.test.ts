@@ -68,7 +68,7 @@ beforeAll(async () => {
     })),
   ];
   uris = resources.map(({ server, resource }) => ({ server, uri: resource.uri }));
-});
+}, 60_000);
 
 afterAll(async () => {
   await db?.close();
@@ -114,7 +114,8 @@ describe("seeded catalogue vs the real server definitions", () => {
         continue;
       }
       if (!uri.startsWith(`${server}://`)) problems.push(`${uri}: not under ${server}://`);
-      for (const r of def.resources ?? []) if (r.uri === uri) problems.push(`${uri}: is ${server}'s resource`);
+      for (const r of def.resources ?? [])
+        if (r.uri === uri) problems.push(`${uri}: is ${server}'s resource`);
       for (const t of def.resourceTemplates ?? []) {
         if (templateRegex(t.uriTemplate).test(uri)) problems.push(`${uri}: matches ${t.uriTemplate}`);
       }

@@ -8,7 +8,10 @@ import type { BrowserHost, CdpClient, CdpEvent } from "./browser.ts";
 import type { DevtoolsOptions } from "./config.ts";
 import type { HeapSummary } from "./heap.ts";
 import { checkUrl, type Glob, parsePolicySettings, type UrlPolicy } from "./policy.ts";
-import { Tab } from "./tab.ts";
+import { type EmulationCommand, Tab } from "./tab.ts";
+
+/** What an emulation tool overrides; a later call for the same slot replaces the earlier one. */
+export type EmulationSlot = "viewport" | "touch" | "userAgent" | "geolocation" | "cpu" | "media" | "network";
 
 export interface ResultEntry {
   tool: string;
@@ -34,6 +37,10 @@ export class Session {
   opening: Promise<Tab> | null = null;
   policy: UrlPolicy = { allow: [], deny: [], blocked: [] };
   extraHeaders: Record<string, string> = {};
+  /** Emulation in force in every tab of the session, replayed in each tab it opens later. */
+  readonly emulation = new Map<EmulationSlot, EmulationCommand[]>();
+  /** Tabs attached but still being set up (not yet in `tabs`); emulation changes reach them too. */
+  readonly startingTabs = new Set<Tab>();
   readonly results: ResultEntry[] = [];
   readonly heapSnapshots = new Map<string, HeapSummary>();
   heapSeq = 0;
@@ -171,6 +178,23 @@ export class SessionManager {
       session.opening = null;
     });
     return session.opening;
+  }
+
+  /**
+   * Apply emulation commands to every tab of the caller's session (a tab is opened when there is none)
+   * and remember them under `slot` for tabs opened later; `keep: false` applies them (a reset) and
+   * forgets the slot. They are applied to the current tab first: a failure there is the tool's error
+   * and changes nothing else; other tabs that are going away are skipped.
+   */
+  async emulate(caller: Caller, slot: EmulationSlot, commands: EmulationCommand[], keep = true): Promise<Tab> {
+    const current = await this.tab(caller);
+    const session = await this.session(caller);
+    await applyAll(current, commands);
+    if (keep) session.emulation.set(slot, commands);
+    else session.emulation.delete(slot);
+    const others = [...session.tabs.values(), ...session.startingTabs].filter((tab) => tab !== current);
+    await Promise.all(others.map((tab) => applyAll(tab, commands).catch(() => undefined)));
+    return current;
   }
 
   private async client(): Promise<CdpClient> {
@@ -416,10 +440,14 @@ export class SessionManager {
     tab.title = targetInfo.title;
     this.tabsByCdp.set(sessionId, tab);
     this.sessionByTab.set(tab, session);
+    // Setup sends its commands at once, so an emulation change made meanwhile lands after them.
+    session.startingTabs.add(tab);
     try {
-      await tab.setup(session.extraHeaders);
+      await tab.setup(session.extraHeaders, [...session.emulation.values()].flat());
     } catch {
       // The target went away while starting; detachedFromTarget cleans up.
+    } finally {
+      session.startingTabs.delete(tab);
     }
     if (!tab.closed && this.sessions.get(session.key) === session) {
       session.tabs.set(tab.targetId, tab);
@@ -429,6 +457,10 @@ export class SessionManager {
     this.pendingTabs.delete(targetInfo.targetId);
     pending?.resolve(tab);
   }
+}
+
+async function applyAll(tab: Tab, commands: EmulationCommand[]): Promise<void> {
+  for (const command of commands) await tab.apply(command);
 }
 
 function keyOf(caller: Pick<Caller, "sessionKey" | "org">): string {

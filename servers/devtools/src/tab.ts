@@ -13,6 +13,22 @@ function eventParams<E extends keyof Events>(event: CdpEvent, _name: E): Events[
 
 const MAX_ENTRIES = 1000;
 
+type EmulationMethod =
+  | "Emulation.setDeviceMetricsOverride"
+  | "Emulation.clearDeviceMetricsOverride"
+  | "Emulation.setTouchEmulationEnabled"
+  | "Emulation.setUserAgentOverride"
+  | "Emulation.setGeolocationOverride"
+  | "Emulation.clearGeolocationOverride"
+  | "Emulation.setCPUThrottlingRate"
+  | "Emulation.setEmulatedMedia"
+  | "Network.emulateNetworkConditions";
+
+/** A CDP command that emulates something in a tab; a session replays its emulation in every new tab. */
+export type EmulationCommand = {
+  [M in EmulationMethod]: { method: M; params?: Commands[M]["paramsType"][0] };
+}[EmulationMethod];
+
 export interface ConsoleEntry {
   level: string;
   text: string;
@@ -129,6 +145,12 @@ export class Tab {
     >;
   }
 
+  /** Send one emulation command. */
+  apply(command: EmulationCommand): Promise<unknown> {
+    const send = this.send as (method: EmulationMethod, params?: unknown) => Promise<unknown>;
+    return send.call(this, command.method, command.params);
+  }
+
   /** Resolves with the first of `methods` whose params satisfy `predicate`; `cancel` drops the wait. */
   waitFor(
     methods: string[],
@@ -171,7 +193,8 @@ export class Tab {
     };
   }
 
-  async setup(extraHeaders: Record<string, string>): Promise<void> {
+  /** Enable the domains the tools use, apply the session's headers and emulation, then let the target run. */
+  async setup(extraHeaders: Record<string, string>, emulation: EmulationCommand[] = []): Promise<void> {
     const steps: Promise<unknown>[] = [
       this.send("Page.enable"),
       this.send("Runtime.enable"),
@@ -187,6 +210,9 @@ export class Tab {
     if (Object.keys(extraHeaders).length > 0) {
       steps.push(this.send("Network.setExtraHTTPHeaders", { headers: extraHeaders }));
     }
+    // Commands of one CDP session run in order, so these follow Network.enable. They succeeded in the
+    // tab they were first applied to; a failure here must not keep the target paused.
+    for (const command of emulation) steps.push(this.apply(command).catch(() => undefined));
     await Promise.all(steps);
     await this.send("Runtime.runIfWaitingForDebugger");
   }

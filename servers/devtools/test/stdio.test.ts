@@ -61,7 +61,7 @@ test("stdio: list tools, navigate and read a local page, then shut Chromium down
     expect(textOf(bad)).toContain("scheme is blocked");
 
     // Bad input is a JSON-RPC invalid-params error naming the field; the server keeps running.
-    expect(client.callTool({ name: "chrome_navigate", arguments: { url: 42 } })).rejects.toThrow(
+    await expect(client.callTool({ name: "chrome_navigate", arguments: { url: 42 } })).rejects.toThrow(
       /-32602.*url: Invalid type/,
     );
     expect((await client.listTools()).tools.length).toBe(tools.length);
