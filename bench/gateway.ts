@@ -3,8 +3,9 @@
  *   - the gateway's `/mcp`, 2025 path (initialize once, `mcp-session-id`, JSON-RPC over SSE/JSON),
  *   - the gateway's `/mcp`, modern 2026-07-28 stateless path (`_meta` protocol version, no session),
  *   - the domain server's own `/mcp` (the kit's standalone SDK endpoint, one session),
+ *   - the kit RPC hop alone (`POST /rpc/tools/call` on the domain server, the gateway's upstream call),
  *   - a bare `Bun.serve` JSON-RPC responder (the ceiling of one HTTP hop on this machine),
- * alternated A B C D per round over several rounds; prints req/s, p50 and p99 (medians of the rounds)
+ * alternated A B C D E per round over several rounds; prints req/s, p50 and p99 (medians of the rounds)
  * and each as a ratio to the ceiling, plus the CPU time the servers under test spent per request
  * (from /proc; less sensitive than req/s to other load on a shared machine).
  *
@@ -13,11 +14,12 @@
  * Every server under test runs in its own process (this file re-spawned with a role), so the load
  * generator does not share an event loop with any of them. Loopback only, bounded in time and count:
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
- * BENCH_MAX (default 200000) requests per run. BENCH_TARGETS picks targets (default
- * `ceiling,direct,session,modern`). BENCH_PROFILE=1 starts the gateway and the domain server
+ * BENCH_MAX (default 1000000) requests per run. BENCH_TARGETS picks targets (default
+ * `ceiling,rpc,direct,session,modern`). BENCH_PROFILE=1 starts the gateway and the domain server
  * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/).
  */
 import { tmpdir } from "node:os";
+import type { ToolCallRequest } from "../contracts/src/index.ts";
 import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
 import { createGateway } from "../gateway/src/app.ts";
 import { createConfigService } from "../gateway/src/config/index.ts";
@@ -33,7 +35,7 @@ const TOOL = "modern_echo";
 const TEXT = "hello";
 const MODERN = "2026-07-28";
 const ROLE_FLAG = "--role=";
-const TARGET_KEYS = ["ceiling", "direct", "session", "modern"] as const;
+const TARGET_KEYS = ["ceiling", "rpc", "direct", "session", "modern"] as const;
 type TargetKey = (typeof TARGET_KEYS)[number];
 
 function intEnv(name: string, fallback: number): number {
@@ -212,6 +214,33 @@ function modernTarget(label: string, mcpUrl: string): LoadTarget {
   };
 }
 
+/** The gateway's hop alone: the kit RPC `POST /rpc/tools/call`, as the gateway sends it. */
+function rpcTarget(label: string, domainUrl: string): LoadTarget {
+  const url = `${domainUrl}/rpc/tools/call`;
+  const headers = { "content-type": "application/json" };
+  const body = (): ToolCallRequest => ({
+    name: TOOL,
+    arguments: { text: TEXT },
+    live: false,
+    scope: {
+      org: {
+        orgId: DEMO_ORG_ID,
+        userId: null,
+        role: "owner",
+        permissions: [],
+        via: "dev",
+        requestId: crypto.randomUUID(),
+      },
+      config: { settings: {}, credentials: {} },
+      sessionKey: "bench",
+    },
+  });
+  return {
+    label,
+    send: async () => answered(await fetch(url, { method: "POST", headers, body: JSON.stringify(body()) })),
+  };
+}
+
 function ceilingTarget(label: string, url: string): LoadTarget {
   const headers = { "content-type": "application/json" };
   return {
@@ -249,7 +278,7 @@ async function loadAverage(): Promise<string> {
 async function main(): Promise<void> {
   const rounds = intEnv("BENCH_ROUNDS", 5);
   const durationMs = intEnv("BENCH_MS", 1500);
-  const maxTotal = intEnv("BENCH_MAX", 200_000);
+  const maxTotal = intEnv("BENCH_MAX", 1_000_000);
   const concurrencies = [1, 16];
   const chosen = (process.env.BENCH_TARGETS ?? TARGET_KEYS.join(",")).split(",").map((t) => t.trim());
   const unknown = chosen.filter((t) => !(TARGET_KEYS as readonly string[]).includes(t));
@@ -268,6 +297,7 @@ async function main(): Promise<void> {
 
     const all: Record<TargetKey, () => Promise<LoadTarget> | LoadTarget> = {
       ceiling: () => ceilingTarget("bare Bun.serve (ceiling)", ceiling.url),
+      rpc: () => rpcTarget("domain kit RPC hop", domain.url),
       direct: () => sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
       session: () => sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
       modern: () => modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
@@ -275,6 +305,7 @@ async function main(): Promise<void> {
     const targets: LoadTarget[] = [];
     const pidsOf: Record<TargetKey, number[]> = {
       ceiling: [ceiling.proc.pid],
+      rpc: [domain.proc.pid],
       direct: [domain.proc.pid],
       session: [gateway.proc.pid, domain.proc.pid],
       modern: [gateway.proc.pid, domain.proc.pid],

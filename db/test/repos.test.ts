@@ -202,19 +202,21 @@ for (const kind of KINDS) {
       "check constraints reject an own prompt without messages and a resource without content",
       async () => {
         const { org } = await populatedOrg(repos, "srv_perplexity");
+        // Thunks, awaited one at a time: a rejection must never be left without a handler.
         const checks = [
-          repos.prompts.create(org.id, { serverId: null, name: "empty" }),
-          repos.resources.create(org.id, { serverId: null, uri: "x://empty", name: "empty" }),
-          repos.resources.createDefault({
-            serverId: "srv_linear",
-            uri: `x://${unique()}`,
-            name: "both",
-            text: "a",
-            blob: "Yg==",
-          }),
+          () => repos.prompts.create(org.id, { serverId: null, name: "empty" }),
+          () => repos.resources.create(org.id, { serverId: null, uri: "x://empty", name: "empty" }),
+          () =>
+            repos.resources.createDefault({
+              serverId: "srv_linear",
+              uri: `x://${unique()}`,
+              name: "both",
+              text: "a",
+              blob: "Yg==",
+            }),
         ];
         for (const attempt of checks) {
-          const error = await attempt.then(
+          const error = await attempt().then(
             () => null,
             (e: unknown) => e,
           );

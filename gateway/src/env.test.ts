@@ -17,3 +17,10 @@ test("values are parsed and invalid ones named", () => {
   expect(env.ALLOWED_HOSTS).toEqual(["a.example", "b.example"]);
   expect(() => readEnv({ PORT: "abc", OMNI_DEV_MODE: "yes" })).toThrow(/PORT[\s\S]*OMNI_DEV_MODE/);
 });
+
+test("REDIS_URL: blank means unset; the connect timeout is a number", () => {
+  expect(readEnv({ REDIS_URL: "  " }).REDIS_URL).toBeUndefined();
+  expect(readEnv({ REDIS_URL: "redis://127.0.0.1:6379" }).REDIS_URL).toBe("redis://127.0.0.1:6379");
+  expect(readEnv({}).REDIS_CONNECT_TIMEOUT_MS).toBe(5000);
+  expect(() => readEnv({ REDIS_CONNECT_TIMEOUT_MS: "soon" })).toThrow(/REDIS_CONNECT_TIMEOUT_MS/);
+});

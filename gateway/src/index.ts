@@ -23,6 +23,25 @@ if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   process.exit(1);
 }
 
+// Redis (optional): L2 config cache + cross-replica invalidation, auth generations, shared rate limits.
+// A few quick retries per command, so an outage surfaces as errors instead of requests hanging.
+const redis = env.REDIS_URL
+  ? new Redis(env.REDIS_URL, {
+      maxRetriesPerRequest: 2,
+      connectTimeout: env.REDIS_CONNECT_TIMEOUT_MS,
+      lazyConnect: true,
+    })
+  : undefined;
+if (redis) {
+  redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
+  await redis.connect().catch((error: unknown) => {
+    console.error(
+      `REDIS_URL is set but Redis is unreachable: ${error instanceof Error ? error.message : error}`,
+    );
+    process.exit(1);
+  });
+}
+
 const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : {});
 await migrate(database.db);
 const repos = createRepositories(database.db);
@@ -42,25 +61,6 @@ if (instances.length === 0) {
   console.warn(
     "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
   );
-}
-
-// Redis (optional): L2 config cache + cross-replica invalidation, auth generations, shared rate limits.
-// A few quick retries per command, so an outage surfaces as errors instead of requests hanging.
-const redis = env.REDIS_URL
-  ? new Redis(env.REDIS_URL, {
-      maxRetriesPerRequest: 2,
-      connectTimeout: env.REDIS_CONNECT_TIMEOUT_MS,
-      lazyConnect: true,
-    })
-  : undefined;
-if (redis) {
-  redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
-  await redis.connect().catch((error: unknown) => {
-    console.error(
-      `REDIS_URL is set but Redis is unreachable: ${error instanceof Error ? error.message : error}`,
-    );
-    process.exit(1);
-  });
 }
 
 const config = createConfigService({ db: database.db, ...(redis ? { redis } : {}) });

@@ -89,3 +89,48 @@ export interface Authenticator {
    */
   stillValid(credentialId: string | undefined, expiresAt: number | undefined): Promise<boolean>;
 }
+
+/** A JSON-RPC error object as the MCP endpoint sends it. */
+export interface McpAccessError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+/** One finished tool call, for the audit log. */
+export interface McpToolCallRecord {
+  org: Omit<OrgContext, "requestId"> & { requestId?: string };
+  credentialId?: string;
+  tool: string;
+  server?: string;
+  durationMs: number;
+  outcome: "ok" | "error";
+  error?: string;
+  arguments?: unknown;
+}
+
+/**
+ * Authorization, rate limits and audit on MCP traffic (implemented by gateway/src/auth/mcp.ts). The MCP
+ * endpoint calls it; without it every authenticated caller may use every method, unlimited, unaudited.
+ */
+export interface McpAccess {
+  /**
+   * Whether the caller may use an MCP method: `allow`; `empty` (a list method: answer with this empty
+   * result, see AUTH.md); or `refuse` with the JSON-RPC error (-32001 naming the missing permission).
+   */
+  authorize(
+    org: Omit<OrgContext, "requestId">,
+    method: string,
+  ): { kind: "allow" } | { kind: "empty"; result: Record<string, unknown> } | { kind: "refuse"; error: McpAccessError };
+  /** Takes one request from the caller's rate-limit buckets; refused: the seconds to wait and the -32029 error. */
+  consume(auth: {
+    org: Omit<OrgContext, "requestId">;
+    credentialId?: string;
+  }): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number; error: McpAccessError }>;
+  /** Records a tool call in the audit log (never throws; failures are logged). */
+  recordToolCall(call: McpToolCallRecord): Promise<void>;
+  /** The 401/403 answer to a failed authentication, with `WWW-Authenticate: Bearer resource_metadata=...`. */
+  unauthorized(failure: Extract<AuthOutcome, { ok: false }>, request: Request): Response;
+  /** Browser origins allowed by CORS (`CORS_ORIGINS`): admitted by the DNS-rebinding guard too. */
+  corsOrigins: readonly string[];
+}

@@ -144,6 +144,7 @@ test("input_required round trips over raw HTTP: state accumulates, tampered stat
   expect(second.resultType).toBe("input_required");
   expect(second.requestState).not.toBe(first.requestState);
   const [key2] = Object.keys(second.inputRequests as object);
+  expect([key1, key2]).toEqual(["elicit:0", "colour"]);
 
   const tampered = await post("tools/call", {
     name: "modern_greet",

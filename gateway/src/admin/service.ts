@@ -24,11 +24,11 @@ import {
   type Repositories,
   type SecretEnvelopes,
 } from "@omni/db";
+import { PromptArgumentError, PromptTemplateError, renderPrompt, templateIssues } from "@omni/kit";
 import type { ConfigServiceImpl } from "../config/index.ts";
 import { applyPromptOverride, mergeCatalog, serverPromptsOf } from "../config/merge.ts";
-import { renderPrompt, templateIssues } from "../config/render.ts";
 import { loadSnapshot, type OrgSnapshot } from "../config/store.ts";
-import { type ChangeKind, ConfigError } from "../ports.ts";
+import type { ChangeKind } from "../ports.ts";
 
 /**
  * The admin operations on an org's configuration, free of HTTP. Every write runs in one transaction,
@@ -401,10 +401,11 @@ export function createAdminService(deps: AdminServiceDeps) {
     try {
       return renderPrompt(template, body.arguments ?? {});
     } catch (error) {
-      if (error instanceof ConfigError) {
-        const data = error.data as { argument?: string } | undefined;
-        throw invalid(error.message, data?.argument ? `arguments.${data.argument}` : undefined);
+      if (error instanceof PromptArgumentError) {
+        const [first] = error.data;
+        throw invalid(error.message, first ? `arguments.${first.path}` : undefined);
       }
+      if (error instanceof PromptTemplateError) throw invalid(error.message);
       throw error;
     }
   }

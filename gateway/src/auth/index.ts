@@ -10,6 +10,7 @@ import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
 import { createAuthenticator } from "./authenticator.ts";
 import { discoveryRoutes } from "./discovery.ts";
 import { authGuard, createOrgResolver } from "./guard.ts";
+import { createMcpAccess } from "./mcp.ts";
 import { adminAuthRoutes } from "./routes.ts";
 import { createAuthState } from "./state.ts";
 
@@ -134,6 +135,14 @@ export function createAuthModule(deps: AuthModuleDeps) {
     guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
     /** `resolveOrg` for the config admin API (`adminConfigRoutes({ resolveOrg, audit })`). */
     resolveOrg: createOrgResolver({ authenticator }),
+    /** Permission checks, rate limits, tool-call audit and the 401 challenge of `/mcp` and `/ws`: `createGateway({ mcpAccess })`. */
+    mcpAccess: createMcpAccess({
+      rateLimiter,
+      audit,
+      corsOrigins: env.CORS_ORIGINS,
+      ...publicUrl,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    }),
     security: securityPlugin({
       corsOrigins: env.CORS_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,

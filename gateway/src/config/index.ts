@@ -6,6 +6,7 @@ import type {
   ServiceConfig,
 } from "@omni/contracts";
 import type { Database } from "@omni/db";
+import { completeArgument, PromptArgumentError, PromptTemplateError, renderPrompt } from "@omni/kit";
 import type { Redis } from "ioredis";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
 import {
@@ -16,7 +17,6 @@ import {
   cacheOptionsFromEnv,
 } from "./cache.ts";
 import { type MergedCatalog, mergeCatalog } from "./merge.ts";
-import { completeArgument, renderPrompt } from "./render.ts";
 import { loadSecretKeys, SecretBox, SecretError, type SecretKey } from "./secrets.ts";
 import {
   decodeMemberCredentials,
@@ -168,7 +168,16 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
     },
 
     async getPrompt(orgId, name, args, codePrompts): Promise<GetPromptResult> {
-      return renderPrompt(await prompt(orgId, name, codePrompts), args);
+      const template = await prompt(orgId, name, codePrompts);
+      try {
+        return renderPrompt(template, args);
+      } catch (error) {
+        // Keep the renderer's JSON-RPC code (-32602 bad arguments, -32603 broken template) and data.
+        if (error instanceof PromptArgumentError)
+          throw new ConfigError(error.code, error.message, error.data);
+        if (error instanceof PromptTemplateError) throw new ConfigError(error.code, error.message);
+        throw error;
+      }
     },
 
     async completePromptArgument(orgId, promptName, argumentName, value, codePrompts): Promise<string[]> {

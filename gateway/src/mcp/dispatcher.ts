@@ -9,7 +9,13 @@ import {
   type ToolCallRequest,
   type ToolDescriptor,
 } from "@omni/contracts";
-import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
+import {
+  type ConfigChange,
+  ConfigError,
+  type ConfigService,
+  type McpAccess,
+  type OrgCatalog,
+} from "../ports.ts";
 import type { Capabilities, Instance, Registry } from "../registry/index.ts";
 import {
   type Inbound,
@@ -36,6 +42,11 @@ export interface DispatcherOptions {
   serverInfo: { name: string; version: string; title?: string };
   instructions?: string;
   logger: Pick<Console, "info" | "warn" | "error">;
+  /**
+   * Per-method permission checks and the tool-call audit (gateway/src/auth/mcp.ts). Here, in the shared
+   * dispatcher, so both eras and WebSocket are covered. Without it every method is allowed, unaudited.
+   */
+  access?: Pick<McpAccess, "authorize" | "recordToolCall">;
 }
 
 /** What one org sees: rebuilt only when its configuration or the servers' capabilities change. */
@@ -162,6 +173,11 @@ export class Dispatcher {
     params: Json,
     out: Outbound,
   ): Promise<Json> {
+    const access = this.opts.access?.authorize(session.org, method);
+    if (access?.kind === "empty") return access.result as Json;
+    if (access?.kind === "refuse") {
+      throw new RpcError(access.error.code, access.error.message, access.error.data);
+    }
     switch (method) {
       case "ping":
         return {};
@@ -276,7 +292,36 @@ export class Dispatcher {
 
   // ---- tools ------------------------------------------------------------------------------------
 
+  /** A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). */
   private async callTool(session: Session, id: string | number, params: Json, out: Outbound): Promise<Json> {
+    const access = this.opts.access;
+    if (!access || typeof params.name !== "string") return this.runTool(session, id, params, out);
+    const tool = params.name;
+    const server = this.opts.registry.capabilities.tools.get(tool)?.server;
+    const started = performance.now();
+    const record = (outcome: "ok" | "error", error?: string) =>
+      void access.recordToolCall({
+        org: session.org,
+        ...(session.credentialId ? { credentialId: session.credentialId } : {}),
+        tool,
+        ...(server ? { server } : {}),
+        durationMs: performance.now() - started,
+        outcome,
+        ...(error ? { error } : {}),
+        ...(params.arguments !== undefined ? { arguments: params.arguments } : {}),
+      });
+    try {
+      const result = await this.runTool(session, id, params, out);
+      if (result.isError === true) record("error", "the tool returned isError: true");
+      else record("ok");
+      return result;
+    } catch (error) {
+      record("error", error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  private async runTool(session: Session, id: string | number, params: Json, out: Outbound): Promise<Json> {
     const name = params.name;
     if (typeof name !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.name must be a string");
     if (params.arguments !== undefined && !isRecord(params.arguments)) {

@@ -1,5 +1,5 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
-import type { Authenticator } from "../ports.ts";
+import type { Authenticator, McpAccess } from "../ports.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
@@ -9,6 +9,7 @@ import {
   DEFAULT_HEADER_VERSION,
   errorMessage,
   type Inbound,
+  isRecord,
   isSessionVersion,
   type Json,
   RpcError,
@@ -111,6 +112,12 @@ export interface StreamableHttpOptions {
   modern?: ModernHttp;
   /** SSE keep-alive comment period on GET streams. */
   keepAliveMs: number;
+  /**
+   * Rate limits (429 + `Retry-After` + JSON-RPC -32029 per HTTP request), the 401 challenge
+   * (`WWW-Authenticate: Bearer resource_metadata=...`) and the permission check of modern requests
+   * (gateway/src/auth/mcp.ts). Per-method checks and the audit run in the dispatcher.
+   */
+  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized">;
 }
 
 type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
@@ -121,6 +128,8 @@ export class StreamableHttp {
 
   async handle(request: Request, loopback: boolean): Promise<Response> {
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback });
+    const access = this.opts.access;
+    if (!auth.ok && access) return access.unauthorized(auth, request);
     if (!auth.ok) {
       return json(
         auth.status,
@@ -133,6 +142,14 @@ export class StreamableHttp {
           ? { "www-authenticate": `Bearer error="invalid_token", error_description="${auth.reason}"` }
           : {},
       );
+    }
+    if (access) {
+      const decision = await access.consume(auth);
+      if (!decision.allowed) {
+        return json(429, errorMessage(null, decision.error), {
+          "retry-after": String(decision.retryAfterSeconds),
+        });
+      }
     }
     switch (request.method) {
       case "POST":
@@ -201,6 +218,14 @@ export class StreamableHttp {
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"
     ) {
+      // The modern handler reads the catalogue before the dispatcher for some methods (prompts/get):
+      // refuse a method the caller may not use before it runs.
+      const method = isRecord(body) && typeof body.method === "string" ? body.method : null;
+      const verdict = method === null ? undefined : this.opts.access?.authorize(auth.org, method);
+      if (verdict?.kind === "refuse") {
+        const id = isRecord(body) && (typeof body.id === "string" || typeof body.id === "number") ? body.id : null;
+        return json(200, errorMessage(id, verdict.error));
+      }
       return this.opts.modern.post(request, auth, body);
     }
     const batch = Array.isArray(body);

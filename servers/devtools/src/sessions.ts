@@ -186,7 +186,12 @@ export class SessionManager {
    * forgets the slot. They are applied to the current tab first: a failure there is the tool's error
    * and changes nothing else; other tabs that are going away are skipped.
    */
-  async emulate(caller: Caller, slot: EmulationSlot, commands: EmulationCommand[], keep = true): Promise<Tab> {
+  async emulate(
+    caller: Caller,
+    slot: EmulationSlot,
+    commands: EmulationCommand[],
+    keep = true,
+  ): Promise<Tab> {
     const current = await this.tab(caller);
     const session = await this.session(caller);
     await applyAll(current, commands);

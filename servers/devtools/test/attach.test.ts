@@ -84,7 +84,10 @@ test("attached by http://host:port: tools run in a private context, close leaves
     await h.ok("chrome_set_cookie", { name: "attached", value: "yes" });
 
     const status = await h.ok("chrome_browser_status");
-    expect(status.data.browser).toMatchObject({ state: "running", version: expect.stringContaining("Chrome") });
+    expect(status.data.browser).toMatchObject({
+      state: "running",
+      version: expect.stringContaining("Chrome"),
+    });
     // Attached, not launched: the server owns no Chromium process.
     expect(h.def.sessions.host.pid).toBeNull();
 

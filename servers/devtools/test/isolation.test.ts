@@ -133,6 +133,81 @@ describe("per-session isolation", () => {
   );
 });
 
+describe("session-wide emulation", () => {
+  const E = { session: "emu", org: "org_emu" };
+  const other = { session: "emu-other", org: "org_emu" };
+  const evaluate = async (expression: string, opts = E) =>
+    (await h.ok("chrome_evaluate", { expression }, opts)).data.value;
+  const tabIds = async () =>
+    ((await h.ok("chrome_list_tabs", {}, E)).data.tabs as { tabId: string }[]).map((t) => t.tabId);
+
+  test(
+    "emulation reaches every tab of the session and tabs opened later, never another session",
+    async () => {
+      await h.ok("chrome_navigate", { url: `${site.url}/` }, E);
+      const [first] = await tabIds();
+      await h.ok("chrome_new_tab", { url: `${site.url}/second` }, E);
+      // Set while the second tab is current: the first tab gets it too.
+      await h.ok("chrome_set_viewport", { width: 500, height: 400 }, E);
+      expect(await evaluate("innerWidth")).toBe(500);
+      await h.ok("chrome_select_tab", { tabId: first }, E);
+      expect(await evaluate("[innerWidth, innerHeight]")).toEqual([500, 400]);
+
+      await h.ok("chrome_set_user_agent", { userAgent: "OmniEmu/1.0", acceptLanguage: "de-DE" }, E);
+      await h.ok("chrome_set_color_scheme", { scheme: "dark" }, E);
+      await h.ok("chrome_throttle_network", { preset: "Slow 3G" }, E);
+      await h.ok("chrome_set_geolocation", { latitude: 48.8584, longitude: 2.2945 }, E);
+      await h.ok("chrome_throttle_cpu", { rate: 2 }, E);
+
+      // A tab opened later has all of it from its first request on.
+      const second = (await tabIds()).find((id) => id !== first);
+      await h.ok("chrome_close_tab", { tabId: second }, E);
+      await h.ok("chrome_new_tab", { url: `${site.url}/headers` }, E);
+      const headers = JSON.parse(String(await evaluate("document.body.innerText"))) as Record<string, string>;
+      expect(headers["user-agent"]).toBe("OmniEmu/1.0");
+      expect(headers["accept-language"]).toStartWith("de-DE");
+      expect(await evaluate("[innerWidth, innerHeight]")).toEqual([500, 400]);
+      expect(await evaluate("navigator.userAgent")).toBe("OmniEmu/1.0");
+      expect(await evaluate("matchMedia('(prefers-color-scheme: dark)').matches")).toBe(true);
+      expect(await evaluate("navigator.connection.rtt")).toBeGreaterThanOrEqual(1500);
+      expect(
+        await evaluate(
+          "new Promise((resolve, reject) => navigator.geolocation.getCurrentPosition((p) => resolve(p.coords.latitude), (e) => reject(e.message)))",
+        ),
+      ).toBe(48.8584);
+
+      // Offline applies to both tabs at once, and back online.
+      await h.ok("chrome_set_offline", { offline: true }, E);
+      expect(await evaluate("navigator.onLine")).toBe(false);
+      await h.ok("chrome_select_tab", { tabId: first }, E);
+      expect(await evaluate("navigator.onLine")).toBe(false);
+      await h.ok("chrome_set_offline", { offline: false }, E);
+      expect(await evaluate("navigator.onLine")).toBe(true);
+
+      // Another session of the same organization is untouched.
+      await h.ok("chrome_navigate", { url: `${site.url}/` }, other);
+      expect(await evaluate("innerWidth", other)).not.toBe(500);
+      expect(await evaluate("navigator.userAgent", other)).not.toBe("OmniEmu/1.0");
+      expect(await evaluate("matchMedia('(prefers-color-scheme: dark)').matches", other)).toBe(false);
+
+      // A reset clears every tab and is not replayed in new ones.
+      await h.ok("chrome_set_viewport", { reset: true }, E);
+      expect(await evaluate("innerWidth")).not.toBe(500);
+      const latest = (await tabIds()).find((id) => id !== first);
+      await h.ok("chrome_select_tab", { tabId: latest }, E);
+      expect(await evaluate("innerWidth")).not.toBe(500);
+      await h.ok("chrome_close_tab", {}, E);
+      await h.ok("chrome_new_tab", { url: `${site.url}/` }, E);
+      expect(await evaluate("innerWidth")).not.toBe(500);
+      expect(await evaluate("navigator.userAgent")).toBe("OmniEmu/1.0");
+
+      await h.ok("chrome_stop_browser", {}, E);
+      await h.ok("chrome_stop_browser", {}, other);
+    },
+    T,
+  );
+});
+
 describe("no Chromium", () => {
   test("a missing browser is a clear tool error and health is down", async () => {
     const missing = startHarness({ CHROME_PATH: "/nonexistent/chromium" });

@@ -11,6 +11,15 @@ export {
   type ToolCallStreamEvent,
 } from "./client.ts";
 export { runStdio } from "./mcp.ts";
+export {
+  completeArgument,
+  PromptArgumentError,
+  type PromptArgumentProblem,
+  PromptTemplateError,
+  renderPrompt,
+  type TemplateIssue,
+  templateIssues,
+} from "./prompts.ts";
 export { ClientRequestError, MissingClientCapabilityError } from "./runner.ts";
 export { type RunningServer, type ServeOptions, serve } from "./serve.ts";
 export * from "./types.ts";

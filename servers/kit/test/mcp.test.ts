@@ -143,7 +143,7 @@ describe("standalone /mcp with the SDK v1 client", () => {
     ]);
     const missing = await client.getPrompt({ name: "greeting", arguments: {} }).catch((e: unknown) => e);
     expect((missing as McpError).code).toBe(-32602);
-    expect((missing as McpError).message).toContain("name: required argument is missing");
+    expect((missing as McpError).message).toMatch(/"?name"?: required argument is missing/);
     const completion = await client.complete({
       ref: { type: "ref/prompt", name: "greeting" },
       argument: { name: "tone", value: "f" },

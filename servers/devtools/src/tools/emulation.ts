@@ -50,7 +50,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_viewport",
       title: "Set viewport",
       description:
-        "Resize the current tab's viewport (CSS pixels) and device pixel ratio; reset=true restores the default.",
+        "Resize the viewport (CSS pixels) and device pixel ratio of every tab of this session, tabs opened later included; reset=true restores the default.",
       input: v.object({
         width: v.optional(
           v.pipe(
@@ -87,17 +87,24 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        if (args.reset) {
-          await tab.send("Emulation.clearDeviceMetricsOverride");
-        } else {
-          await tab.send("Emulation.setDeviceMetricsOverride", {
-            width: args.width ?? 1280,
-            height: args.height ?? 720,
-            deviceScaleFactor: args.deviceScaleFactor,
-            mobile: args.mobile,
-          });
-        }
+        const tab = args.reset
+          ? await sessions.emulate(
+              ctx,
+              "viewport",
+              [{ method: "Emulation.clearDeviceMetricsOverride" }],
+              false,
+            )
+          : await sessions.emulate(ctx, "viewport", [
+              {
+                method: "Emulation.setDeviceMetricsOverride",
+                params: {
+                  width: args.width ?? 1280,
+                  height: args.height ?? 720,
+                  deviceScaleFactor: args.deviceScaleFactor,
+                  mobile: args.mobile,
+                },
+              },
+            ]);
         const size = (
           await tab.evaluate("({ width: innerWidth, height: innerHeight, dpr: devicePixelRatio })")
         ).value;
@@ -107,7 +114,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
     defineTool({
       name: "chrome_emulate_device",
       title: "Emulate device",
-      description: `Emulate a device in the current tab: viewport, pixel ratio, touch and user agent. Devices: ${Object.keys(DEVICES).join(", ")}.`,
+      description: `Emulate a device in every tab of this session (tabs opened later included): viewport, pixel ratio, touch and user agent. Devices: ${Object.keys(DEVICES).join(", ")}.`,
       input: v.object({
         device: v.pipe(v.picklist(Object.keys(DEVICES)), v.description("Device preset")),
       }),
@@ -118,20 +125,29 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
         const device = DEVICES[args.device]!;
-        await tab.send("Emulation.setDeviceMetricsOverride", {
-          width: device.width,
-          height: device.height,
-          deviceScaleFactor: device.deviceScaleFactor,
-          mobile: device.mobile,
-        });
-        await tab.send("Emulation.setTouchEmulationEnabled", {
-          enabled: device.touch,
-          maxTouchPoints: device.touch ? 5 : 1,
-        });
-        if (device.userAgent)
-          await tab.send("Emulation.setUserAgentOverride", { userAgent: device.userAgent });
+        await sessions.emulate(ctx, "viewport", [
+          {
+            method: "Emulation.setDeviceMetricsOverride",
+            params: {
+              width: device.width,
+              height: device.height,
+              deviceScaleFactor: device.deviceScaleFactor,
+              mobile: device.mobile,
+            },
+          },
+        ]);
+        await sessions.emulate(ctx, "touch", [
+          {
+            method: "Emulation.setTouchEmulationEnabled",
+            params: { enabled: device.touch, maxTouchPoints: device.touch ? 5 : 1 },
+          },
+        ]);
+        if (device.userAgent) {
+          await sessions.emulate(ctx, "userAgent", [
+            { method: "Emulation.setUserAgentOverride", params: { userAgent: device.userAgent } },
+          ]);
+        }
         return result(`Emulating ${args.device}`, { device: args.device, ...device });
       },
     }),
@@ -139,7 +155,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_user_agent",
       title: "Set user agent",
       description:
-        "Override the user agent (navigator.userAgent and the User-Agent header) and optionally Accept-Language for the current tab.",
+        "Override the user agent (navigator.userAgent and the User-Agent header) and optionally Accept-Language in every tab of this session, tabs opened later included.",
       input: v.object({
         userAgent: v.pipe(
           v.string(),
@@ -155,11 +171,15 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        await tab.send("Emulation.setUserAgentOverride", {
-          userAgent: args.userAgent,
-          ...(args.acceptLanguage ? { acceptLanguage: args.acceptLanguage } : {}),
-        });
+        await sessions.emulate(ctx, "userAgent", [
+          {
+            method: "Emulation.setUserAgentOverride",
+            params: {
+              userAgent: args.userAgent,
+              ...(args.acceptLanguage ? { acceptLanguage: args.acceptLanguage } : {}),
+            },
+          },
+        ]);
         return result("User agent set", { userAgent: args.userAgent });
       },
     }),
@@ -167,7 +187,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_geolocation",
       title: "Set geolocation",
       description:
-        "Grant geolocation to this session and report the given position to the current tab; clear=true removes the override.",
+        "Grant geolocation to this session and report the given position to every tab of it (tabs opened later included); clear=true removes the override.",
       input: v.object({
         latitude: v.optional(
           v.pipe(v.number(), v.minValue(-90), v.maxValue(90), v.description("Latitude in degrees")),
@@ -189,9 +209,13 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       },
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
-        const tab = await sessions.tab(ctx);
         if (args.clear) {
-          await tab.send("Emulation.clearGeolocationOverride");
+          await sessions.emulate(
+            ctx,
+            "geolocation",
+            [{ method: "Emulation.clearGeolocationOverride" }],
+            false,
+          );
           return result("Geolocation override removed", { cleared: true });
         }
         if (args.latitude === undefined || args.longitude === undefined) {
@@ -204,11 +228,12 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
           permissions: ["geolocation"],
           browserContextId: session.contextId,
         });
-        await tab.send("Emulation.setGeolocationOverride", {
-          latitude: args.latitude,
-          longitude: args.longitude,
-          accuracy: args.accuracy,
-        });
+        await sessions.emulate(ctx, "geolocation", [
+          {
+            method: "Emulation.setGeolocationOverride",
+            params: { latitude: args.latitude, longitude: args.longitude, accuracy: args.accuracy },
+          },
+        ]);
         return result(`Position set to ${args.latitude}, ${args.longitude}`, {
           latitude: args.latitude,
           longitude: args.longitude,
@@ -220,7 +245,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_throttle_cpu",
       title: "Throttle CPU",
       description:
-        "Slow the current tab's CPU down by a factor (1 = no throttling, 4 = a mid-range phone, 20 = very slow).",
+        "Slow the CPU of every tab of this session (tabs opened later included) down by a factor (1 = no throttling, 4 = a mid-range phone, 20 = very slow).",
       input: v.object({
         rate: v.pipe(
           v.number(),
@@ -236,8 +261,12 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        await tab.send("Emulation.setCPUThrottlingRate", { rate: args.rate });
+        await sessions.emulate(
+          ctx,
+          "cpu",
+          [{ method: "Emulation.setCPUThrottlingRate", params: { rate: args.rate } }],
+          args.rate !== 1,
+        );
         return result(args.rate === 1 ? "CPU throttling off" : `CPU slowed down ${args.rate}×`, {
           rate: args.rate,
         });
@@ -247,7 +276,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_color_scheme",
       title: "Colour scheme",
       description:
-        "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion in the current tab; `auto` removes it.",
+        "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion in every tab of this session (tabs opened later included); `auto` removes it.",
       input: v.object({
         scheme: v.pipe(
           v.picklist(["light", "dark", "auto"]),
@@ -264,12 +293,13 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
         const features = [{ name: "prefers-color-scheme", value: args.scheme === "auto" ? "" : args.scheme }];
         if (args.reducedMotion !== undefined) {
           features.push({ name: "prefers-reduced-motion", value: args.reducedMotion ? "reduce" : "" });
         }
-        await tab.send("Emulation.setEmulatedMedia", { features });
+        const tab = await sessions.emulate(ctx, "media", [
+          { method: "Emulation.setEmulatedMedia", params: { features } },
+        ]);
         const dark = (await tab.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")).value;
         return result(`Colour scheme: ${args.scheme}`, { scheme: args.scheme, prefersDark: dark === true });
       },

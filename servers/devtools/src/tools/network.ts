@@ -177,7 +177,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_throttle_network",
       title: "Throttle network",
       description:
-        "Emulate a slow network in the current tab: a preset (Slow 3G, Fast 3G, Slow 4G, No throttling) or custom values.",
+        "Emulate a slow network in every tab of this session (tabs opened later included): a preset (Slow 3G, Fast 3G, Slow 4G, No throttling) or custom values.",
       input: v.object({
         preset: v.optional(
           v.pipe(v.picklist(Object.keys(PRESETS) as (keyof typeof PRESETS)[]), v.description("Named preset")),
@@ -199,7 +199,6 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
         const custom =
           args.latencyMs !== undefined || args.downloadKbps !== undefined || args.uploadKbps !== undefined;
         if (!args.preset && !custom)
@@ -211,7 +210,9 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
               downloadThroughput: args.downloadKbps ? (args.downloadKbps * 1024) / 8 : -1,
               uploadThroughput: args.uploadKbps ? (args.uploadKbps * 1024) / 8 : -1,
             };
-        await tab.send("Network.emulateNetworkConditions", { offline: false, ...conditions });
+        await sessions.emulate(ctx, "network", [
+          { method: "Network.emulateNetworkConditions", params: { offline: false, ...conditions } },
+        ]);
         return result(`Network: ${args.preset ?? "custom"}`, {
           preset: args.preset ?? "custom",
           ...conditions,
@@ -222,7 +223,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_offline",
       title: "Offline mode",
       description:
-        "Take the current tab offline (every request fails, navigator.onLine is false) or back online.",
+        "Take every tab of this session offline (every request fails, navigator.onLine is false; tabs opened later too) or back online (which also ends network throttling).",
       input: v.object({ offline: v.pipe(v.boolean(), v.description("true = offline")) }),
       annotations: {
         readOnlyHint: false,
@@ -231,14 +232,15 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
         openWorldHint: false,
       },
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        await tab.send("Network.emulateNetworkConditions", {
+        await sessions.emulate(ctx, "network", [
+          {
+            method: "Network.emulateNetworkConditions",
+            params: { offline: args.offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 },
+          },
+        ]);
+        return result(args.offline ? "The session's tabs are offline" : "The session's tabs are online", {
           offline: args.offline,
-          latency: 0,
-          downloadThroughput: -1,
-          uploadThroughput: -1,
         });
-        return result(args.offline ? "The tab is offline" : "The tab is online", { offline: args.offline });
       },
     }),
   ];
