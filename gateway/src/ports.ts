@@ -121,7 +121,10 @@ export interface McpAccess {
   authorize(
     org: Omit<OrgContext, "requestId">,
     method: string,
-  ): { kind: "allow" } | { kind: "empty"; result: Record<string, unknown> } | { kind: "refuse"; error: McpAccessError };
+  ):
+    | { kind: "allow" }
+    | { kind: "empty"; result: Record<string, unknown> }
+    | { kind: "refuse"; error: McpAccessError };
   /** Takes one request from the caller's rate-limit buckets; refused: the seconds to wait and the -32029 error. */
   consume(auth: {
     org: Omit<OrgContext, "requestId">;

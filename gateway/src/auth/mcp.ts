@@ -3,7 +3,7 @@ import type { AuditLog } from "../audit/index.ts";
 import type { McpAccess } from "../ports.ts";
 import type { Logger } from "../security/log.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
-import { baseUrl, authErrorResponse } from "./discovery.ts";
+import { authErrorResponse, baseUrl } from "./discovery.ts";
 import { hasPermission, permissionForMcpMethod } from "./permissions.ts";
 
 /**

@@ -223,7 +223,8 @@ export class StreamableHttp {
       const method = isRecord(body) && typeof body.method === "string" ? body.method : null;
       const verdict = method === null ? undefined : this.opts.access?.authorize(auth.org, method);
       if (verdict?.kind === "refuse") {
-        const id = isRecord(body) && (typeof body.id === "string" || typeof body.id === "number") ? body.id : null;
+        const id =
+          isRecord(body) && (typeof body.id === "string" || typeof body.id === "number") ? body.id : null;
         return json(200, errorMessage(id, verdict.error));
       }
       return this.opts.modern.post(request, auth, body);

@@ -1,10 +1,24 @@
 import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
-import type { Authenticator, AuthOutcome } from "../ports.ts";
+import type { Authenticator, AuthOutcome, McpAccess } from "../ports.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { toError } from "./http.ts";
 import { allowsBatch, classify, errorMessage, type Inbound, type Json, resultMessage } from "./protocol.ts";
 import type { Outbound, Session } from "./session.ts";
+
+/** The id of a single JSON-RPC request in a frame (for an error answering it), else null. */
+function requestIdOf(data: string | Buffer): string | number | null {
+  try {
+    const body: unknown = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+    if (typeof body === "object" && body !== null && "id" in body) {
+      const id = body.id;
+      if (typeof id === "string" || typeof id === "number") return id;
+    }
+  } catch {
+    // not JSON: the receiver reports the parse error when the message is admitted
+  }
+  return null;
+}
 
 /** Close code sent when a socket's credentials expire or are revoked (4000-4999: application codes). */
 export const WS_CLOSE_CREDENTIALS = 4001;
@@ -28,6 +42,8 @@ export function createWsConnection(opts: {
   maxMessageBytes: number;
   /** How often the credential is re-checked (revocation). */
   checkIntervalMs: number;
+  /** Rate limits: every message (text frame) takes one request; refused → JSON-RPC -32029, socket stays open. */
+  access?: Pick<McpAccess, "consume">;
 }): WsHandlers {
   const { dispatcher, auth } = opts;
   let session: Session | null = null;
@@ -85,6 +101,51 @@ export function createWsConnection(opts: {
     }
   };
 
+  const receive = (ws: ServerWebSocket<unknown>, data: string | Buffer): void => {
+    const text = typeof data === "string" ? data : data.toString("utf8");
+    if (text.length > opts.maxMessageBytes) {
+      ws.send(
+        JSON.stringify(
+          errorMessage(null, {
+            code: ErrorCode.InvalidRequest,
+            message: `Payload too large: a message may be at most ${opts.maxMessageBytes} bytes`,
+          }),
+        ),
+      );
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      ws.send(
+        JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" })),
+      );
+      return;
+    }
+    if (Array.isArray(body)) {
+      if (!session || !allowsBatch(session.protocolVersion) || body.length === 0) {
+        ws.send(
+          JSON.stringify(
+            errorMessage(null, {
+              code: ErrorCode.InvalidRequest,
+              message: "Invalid request: JSON-RPC batches are not supported in this protocol version",
+            }),
+          ),
+        );
+        return;
+      }
+      void Promise.all(body.map((m) => handle(classify(m)))).then((replies) => {
+        const list = replies.filter((r): r is Json => r !== null);
+        if (list.length) ws.send(JSON.stringify(list));
+      });
+      return;
+    }
+    void handle(classify(body)).then((reply) => {
+      if (reply) ws.send(JSON.stringify(reply));
+    });
+  };
+
   return {
     open(ws) {
       socket = ws;
@@ -102,50 +163,22 @@ export function createWsConnection(opts: {
       }
     },
     message(ws, data) {
-      const text = typeof data === "string" ? data : data.toString("utf8");
-      if (text.length > opts.maxMessageBytes) {
-        ws.send(
-          JSON.stringify(
-            errorMessage(null, {
-              code: ErrorCode.InvalidRequest,
-              message: `Payload too large: a message may be at most ${opts.maxMessageBytes} bytes`,
-            }),
-          ),
-        );
+      if (!opts.access) {
+        receive(ws, data);
         return;
       }
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        ws.send(
-          JSON.stringify(
-            errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" }),
-          ),
-        );
-        return;
-      }
-      if (Array.isArray(body)) {
-        if (!session || !allowsBatch(session.protocolVersion) || body.length === 0) {
-          ws.send(
-            JSON.stringify(
-              errorMessage(null, {
-                code: ErrorCode.InvalidRequest,
-                message: "Invalid request: JSON-RPC batches are not supported in this protocol version",
-              }),
-            ),
-          );
-          return;
-        }
-        void Promise.all(body.map((m) => handle(classify(m)))).then((replies) => {
-          const list = replies.filter((r): r is Json => r !== null);
-          if (list.length) ws.send(JSON.stringify(list));
-        });
-        return;
-      }
-      void handle(classify(body)).then((reply) => {
-        if (reply) ws.send(JSON.stringify(reply));
-      });
+      void opts.access.consume(auth).then(
+        (decision) => {
+          if (decision.allowed) {
+            receive(ws, data);
+            return;
+          }
+          ws.send(JSON.stringify(errorMessage(requestIdOf(data), decision.error)));
+        },
+        (error: unknown) => {
+          ws.send(JSON.stringify(errorMessage(requestIdOf(data), toError(error))));
+        },
+      );
     },
     close() {
       clearInterval(timer);

@@ -11,7 +11,7 @@ import { checkUrl, type Glob, parsePolicySettings, type UrlPolicy } from "./poli
 import { type EmulationCommand, Tab } from "./tab.ts";
 
 /** What an emulation tool overrides; a later call for the same slot replaces the earlier one. */
-export type EmulationSlot = "viewport" | "touch" | "userAgent" | "geolocation" | "cpu" | "media" | "network";
+type EmulationSlot = "viewport" | "touch" | "userAgent" | "geolocation" | "cpu" | "media" | "network";
 
 export interface ResultEntry {
   tool: string;
