@@ -6,7 +6,7 @@ import { StreamableHttp } from "./mcp/http.ts";
 import { ModernHttp } from "./mcp/modern/handler.ts";
 import { createStateSealer } from "./mcp/modern/state.ts";
 import { createWsConnection } from "./mcp/ws.ts";
-import type { Authenticator, ConfigService } from "./ports.ts";
+import type { Authenticator, ConfigService, McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
 
 export interface GatewayOptions {
@@ -34,6 +34,11 @@ export interface GatewayDeps {
   registry: Registry;
   logger?: Pick<Console, "info" | "warn" | "error">;
   options?: Partial<GatewayOptions>;
+  /**
+   * Permission checks, rate limits, tool-call audit and the 401 discovery challenge on `/mcp` and `/ws`
+   * (`createAuthModule(...).mcpAccess`); its CORS origins are admitted by the DNS-rebinding guard too.
+   */
+  mcpAccess?: McpAccess;
   /**
    * Elysia plugins mounted after the security guard (admin API, auth webhooks, ...). For Eden types to
    * reach `GatewayApp`, add a typed `.use(plugin)` line in `createGateway` instead.
@@ -78,6 +83,7 @@ function createBaseGateway(deps: GatewayDeps) {
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
+    ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
   });
   const modern = new ModernHttp({
     dispatcher,
@@ -95,10 +101,12 @@ function createBaseGateway(deps: GatewayDeps) {
     authenticator: deps.authenticator,
     maxBodyBytes: options.maxBodyBytes,
     keepAliveMs: options.keepAliveMs,
+    ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
   });
   const guard = createOriginGuard({
     allowedHosts: options.allowedHosts,
-    allowedOrigins: options.allowedOrigins,
+    // An origin trusted to read responses (CORS_ORIGINS) may reach the gateway: no need to repeat it.
+    allowedOrigins: [...options.allowedOrigins, ...(deps.mcpAccess?.corsOrigins ?? [])],
   });
 
   let app = new Elysia({ name: "omni-gateway" })
@@ -155,13 +163,17 @@ function createBaseGateway(deps: GatewayDeps) {
       const auth = await deps.authenticator.authenticate(request.headers, {
         loopback: isLoopbackAddress(server.requestIP(request)?.address),
       });
-      if (!auth.ok) return status(auth.status, { error: auth.reason, message: auth.message });
+      if (!auth.ok) {
+        if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
+        return status(auth.status, { error: auth.reason, message: auth.message });
+      }
       const handlers = createWsConnection({
         dispatcher,
         authenticator: deps.authenticator,
         auth,
         maxMessageBytes: options.maxBodyBytes,
         checkIntervalMs: options.credentialCheckMs,
+        ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
       });
       if (server.upgrade(request, { headers: { "sec-websocket-protocol": "mcp" }, data: handlers })) return;
       return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { createDevtoolsServer } from "../../servers/devtools/src/server.ts";
+import { createDevtoolsServer } from "@omni/server-devtools";
 import { type Site, startSite } from "../../servers/devtools/test/fixtures/site.ts";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createTestDatabase, type DbHandle, schema } from "@omni/db";
 import type { ServerDefinition } from "@omni/kit";
+import { createDevtoolsServer } from "@omni/server-devtools";
 import { createLinearServer } from "@omni/server-linear";
 import { createPerplexityServer } from "@omni/server-perplexity";
 import { eq } from "drizzle-orm";
-import { createDevtoolsServer } from "../../servers/devtools/src/server.ts";
 
 /**
  * The seeded catalogue (default prompts and static resources, as `seed()` writes them) against the real

@@ -10,3 +10,5 @@ export function createApp(def: ServerDefinition = createDevtoolsServer()) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+export { createDevtoolsServer } from "./server.ts";
