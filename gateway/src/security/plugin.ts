@@ -2,8 +2,11 @@ import { Elysia } from "elysia";
 import { createLogger, type Logger } from "./log.ts";
 
 /**
- * The first plugin of the gateway: request id, CORS allow-list (and Origin check), security headers,
- * request body limit, and one access-log line per request.
+ * The first plugin of the gateway: request id, CORS allow-list, security headers, request body limit, and
+ * one access-log line per request. CORS decides only which browser origins may READ responses (an origin
+ * not listed gets no CORS headers, and its preflight a 403); which Host/Origin may REACH the gateway at
+ * all is the DNS-rebinding guard's decision (gateway/src/mcp/guard.ts, `ALLOWED_HOSTS`/`ALLOWED_ORIGINS`,
+ * which admits every CORS origin too). See gateway/AUTH.md.
  */
 export interface SecurityOptions {
   /** Allowed browser origins (`CORS_ORIGINS`, comma-separated; `*` allows any). Same-origin is always allowed. */
@@ -83,18 +86,21 @@ export function securityPlugin(opts: SecurityOptions = {}) {
       const origin = request.headers.get("origin");
       if (origin) {
         const sameOrigin = origin === new URL(request.url).origin;
+        const preflight = request.method === "OPTIONS" && request.headers.has("access-control-request-method");
         if (!sameOrigin && !allowAny && !allowed.has(origin)) {
-          return json(
-            403,
-            { error: "origin_not_allowed", message: `Origin ${origin} is not in CORS_ORIGINS.` },
-            headers,
-          );
-        }
-        headers["access-control-allow-origin"] = origin;
+          if (preflight) {
+            return json(
+              403,
+              { error: "origin_not_allowed", message: `Origin ${origin} is not in CORS_ORIGINS.` },
+              headers,
+            );
+          }
+        } else {
+          headers["access-control-allow-origin"] = origin;
         headers["access-control-allow-credentials"] = "true";
         headers["access-control-expose-headers"] = EXPOSE_HEADERS;
         headers.vary = "Origin";
-        if (request.method === "OPTIONS" && request.headers.has("access-control-request-method")) {
+        if (preflight && headers["access-control-allow-origin"]) {
           return new Response(null, {
             status: 204,
             headers: {
