@@ -12,6 +12,14 @@ const dir = import.meta.dir;
 const all = [...new Bun.Glob("*.ts").scanSync({ cwd: dir })]
   .filter((file) => !NOT_BENCHES.has(file) && !file.endsWith(".test.ts"))
   .sort();
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(`usage: bun run bench [name ...]
+
+Runs the benches in bench/ (${all.map((f) => basename(f, ".ts")).join(", ")}), each in its own process,
+loopback only and bounded in time. Each prints its table; ratios are against a baseline measured in the
+same run. bench/gateway.ts reads BENCH_ROUNDS, BENCH_MS, BENCH_MAX, BENCH_TARGETS, BENCH_PROFILE.`);
+  process.exit(0);
+}
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !all.includes(`${name.replace(/\.ts$/, "")}.ts`));
 if (unknown.length > 0) {

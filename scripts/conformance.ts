@@ -153,6 +153,18 @@ export async function runConformance(
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(`usage: bun run conformance [--only <era>] [--scenario <name>] [--verbose]
+
+Starts a gateway (fresh database, dev mode) with a test-only fixture server on free ports, runs the
+official MCP conformance suite (@modelcontextprotocol/conformance 0.2.0-alpha.12) against its /mcp for
+every era (${RUNS.map((r) => r.name).join(", ")}), prints each summary, stops everything, and exits
+non-zero on any failed scored check or a scored scenario that ran no checks.
+  --only <era>       run one era's set only
+  --scenario <name>  run one scenario (within the era's set; combine with --only)
+  --verbose          print the suite's whole output`);
+    return 0;
+  }
   const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
   const scenario = argv.includes("--scenario") ? argv[argv.indexOf("--scenario") + 1] : undefined;
   const verbose = argv.includes("--verbose");

@@ -80,5 +80,6 @@ for (const dir of targets) {
 }
 
 if (failures.length > 0) console.log(`\nfailed in: ${failures.join(", ")}`);
+if (process.env.TEST_SUMMARY_FILE) await Bun.write(process.env.TEST_SUMMARY_FILE, `${passed} ${failed}\n`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,6 +1,15 @@
 import { createDb, migrate } from "../client.ts";
 import { seed } from "../seed.ts";
 
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(`usage: bun run db:seed
+
+Migrates, then seeds the server catalogue (linear, perplexity, devtools) with their default prompts and
+resources, and the demo organization with its owner. Idempotent: running it again changes nothing, and an
+organization's own changes survive. Database: DATABASE_URL when set, else PGlite in .data/pglite.`);
+  process.exit(0);
+}
+
 const handle = await createDb();
 try {
   await migrate(handle.db);

@@ -30,7 +30,7 @@ describe("security plugin", () => {
     }
   });
 
-  test("CORS: allow-listed origins get CORS headers and preflights; others are refused", async () => {
+  test("CORS: allow-listed origins get CORS headers and preflights; others can read nothing", async () => {
     const app = makeApp();
     const ok = await app.handle(req("/hello", { headers: { origin: "https://admin.example" } }));
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://admin.example");
@@ -43,9 +43,18 @@ describe("security plugin", () => {
     );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    // Reaching the gateway is the DNS-rebinding guard's decision; CORS only withholds the read permission.
     const evil = await app.handle(req("/hello", { headers: { origin: "https://evil.example" } }));
-    expect(evil.status).toBe(403);
-    expect(await evil.json()).toMatchObject({ error: "origin_not_allowed" });
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+    const evilPreflight = await app.handle(
+      req("/echo", {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+      }),
+    );
+    expect(evilPreflight.status).toBe(403);
+    expect(evilPreflight.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await evilPreflight.json()).toMatchObject({ error: "origin_not_allowed" });
     const same = await app.handle(req("/hello", { headers: { origin: "http://gw.test" } }));
     expect(same.status).toBe(200);
   });

@@ -86,7 +86,8 @@ export function securityPlugin(opts: SecurityOptions = {}) {
       const origin = request.headers.get("origin");
       if (origin) {
         const sameOrigin = origin === new URL(request.url).origin;
-        const preflight = request.method === "OPTIONS" && request.headers.has("access-control-request-method");
+        const preflight =
+          request.method === "OPTIONS" && request.headers.has("access-control-request-method");
         if (!sameOrigin && !allowAny && !allowed.has(origin)) {
           if (preflight) {
             return json(
@@ -97,19 +98,20 @@ export function securityPlugin(opts: SecurityOptions = {}) {
           }
         } else {
           headers["access-control-allow-origin"] = origin;
-        headers["access-control-allow-credentials"] = "true";
-        headers["access-control-expose-headers"] = EXPOSE_HEADERS;
-        headers.vary = "Origin";
-        if (preflight && headers["access-control-allow-origin"]) {
-          return new Response(null, {
-            status: 204,
-            headers: {
-              ...headers,
-              "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-              "access-control-allow-headers": ALLOW_HEADERS,
-              "access-control-max-age": "600",
-            },
-          });
+          headers["access-control-allow-credentials"] = "true";
+          headers["access-control-expose-headers"] = EXPOSE_HEADERS;
+          headers.vary = "Origin";
+          if (preflight) {
+            return new Response(null, {
+              status: 204,
+              headers: {
+                ...headers,
+                "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+                "access-control-allow-headers": ALLOW_HEADERS,
+                "access-control-max-age": "600",
+              },
+            });
+          }
         }
       }
 
