@@ -91,6 +91,8 @@ const app = createGateway({
   authenticator,
   registry,
   plugins: [auth.routes],
+  // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
+  mcpAccess: auth.mcpAccess,
   admin: { db: database.db, config, resolveOrg, audit: auth.audit },
   options: {
     version: pkg.version,

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { createRepositories, createTestDatabase, type DbHandle } from "@omni/db";
+import { PERMISSIONS } from "@omni/contracts";
+import { createRepositories, createTestDatabase, type DbHandle, schema } from "@omni/db";
 import { type RunningServer, serve } from "@omni/kit";
-import { createGateway } from "../src/app.ts";
+import { eq } from "drizzle-orm";
+import { createGateway, type GatewayApp } from "../src/app.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { createConfigService } from "../src/config/index.ts";
@@ -22,13 +24,22 @@ let db: DbHandle;
 let servers: RunningServer[] = [];
 let registry: Registry;
 let config: ReturnType<typeof createConfigService>;
-let gateway: ReturnType<typeof createGateway>;
+let gateway: GatewayApp;
 let url: string;
 let aKey: string;
 let aToken: string;
 let bKey: string;
 let aAdminKey: string;
 let aSessionKey: { id: string; secret: string };
+let aOwnerKey: string;
+let aToolsOnlyKey: string;
+let aPromptsOnlyKey: string;
+let auth: ReturnType<typeof createAuthModule>;
+let limited: ReturnType<typeof createGateway>;
+let limitedUrl: string;
+let ids: { orgA: string; orgB: string; bPrompt: string; bResource: string; bKey: string; bMember: string };
+let userClerkId: string;
+let orgAClerkId: string;
 
 beforeAll(async () => {
   const handle = await createTestDatabase("postgres");
@@ -61,38 +72,67 @@ beforeAll(async () => {
   await repos.services.upsert(orgA.id, beta.id, { enabled: false });
   await repos.services.upsert(orgB.id, beta.id, { enabled: true });
   await repos.services.upsert(orgB.id, alpha.id, { enabled: false });
+  const created: Record<string, { prompt: string; resource: string }> = {};
   for (const [org, tag] of [
     [orgA, "a"],
     [orgB, "b"],
   ] as const) {
-    await repos.prompts.create(org.id, {
+    const prompt = await repos.prompts.create(org.id, {
       serverId: null,
       name: `${tag}_private_prompt`,
       description: `${tag}'s own prompt`,
       messages: [{ role: "user", text: `secret of ${tag}` }],
     });
-    await repos.resources.create(org.id, {
+    const resource = await repos.resources.create(org.id, {
       serverId: null,
       uri: `org-${tag}://private/notes`,
       name: `${tag}-notes`,
       mimeType: "text/plain",
       text: `notes of ${tag}`,
     });
+    created[tag] = { prompt: prompt.id, resource: resource.id };
   }
+  // B opted in to tool-call arguments in its audit log; A did not.
+  await handle.db
+    .update(schema.organizations)
+    .set({ settings: { auditArguments: true } })
+    .where(eq(schema.organizations.id, orgB.id));
+  const bUser = await repos.users.create({ email: "m@b.test", clerkId: `user_mcp_b_${suffix}` });
+  const bMember = await repos.memberships.add(orgB.id, { userId: bUser.id, role: "member" });
   const user = await repos.users.create({ email: "m@a.test", clerkId: `user_mcp_a_${suffix}` });
   await repos.memberships.add(orgA.id, { userId: user.id, role: "member" });
   aToken = signJwt(key.privateKey, sessionClaims(user.clerkId!, orgA.clerkId));
+  userClerkId = user.clerkId!;
+  orgAClerkId = orgA.clerkId!;
   aKey = (
     await createApiKey(repos, orgA.id, null, {
       name: "a",
       scopes: ["tools:call", "prompts:read", "resources:read"],
     })
   ).secret;
-  bKey = (
-    await createApiKey(repos, orgB.id, null, {
-      name: "b",
-      scopes: ["tools:call", "prompts:read", "resources:read"],
+  const bCreated = await createApiKey(repos, orgB.id, null, {
+    name: "b",
+    scopes: ["tools:call", "prompts:read", "resources:read"],
+  });
+  bKey = bCreated.secret;
+  ids = {
+    orgA: orgA.id,
+    orgB: orgB.id,
+    bPrompt: created.b!.prompt,
+    bResource: created.b!.resource,
+    bKey: bCreated.row.id,
+    bMember: bMember.id,
+  };
+  aOwnerKey = (
+    await createApiKey(repos, orgA.id, null, {
+      name: "a-owner",
+      scopes: [...PERMISSIONS],
     })
+  ).secret;
+  aToolsOnlyKey = (await createApiKey(repos, orgA.id, null, { name: "a-tools", scopes: ["tools:call"] }))
+    .secret;
+  aPromptsOnlyKey = (
+    await createApiKey(repos, orgA.id, null, { name: "a-prompts", scopes: ["prompts:read"] })
   ).secret;
 
   aAdminKey = (await createApiKey(repos, orgA.id, null, { name: "a-admin", scopes: ["keys:write"] })).secret;
@@ -107,37 +147,101 @@ beforeAll(async () => {
     logger: quiet,
   });
   await registry.start();
-  const auth = createAuthModule({
-    db: db.db,
-    env: readAuthEnv({ CLERK_JWT_KEY: key.publicPem, CLERK_AUTHORIZED_PARTIES: AZP, CLERK_ISSUER: ISSUER }),
-  });
+  const authEnv = { CLERK_JWT_KEY: key.publicPem, CLERK_AUTHORIZED_PARTIES: AZP, CLERK_ISSUER: ISSUER };
+  auth = createAuthModule({ db: db.db, env: readAuthEnv(authEnv) });
   gateway = createGateway({
     config,
     authenticator: auth.authenticator,
     registry,
     logger: quiet,
     plugins: [auth.routes],
+    mcpAccess: auth.mcpAccess,
+    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+    options: { credentialCheckMs: 100 },
   }).listen({
     port: 0,
     hostname: "127.0.0.1",
   });
   url = `http://127.0.0.1:${gateway.server?.port}`;
+  // A second gateway with a tight per-key limit (3 per minute), in memory.
+  const tight = createAuthModule({ db: db.db, env: readAuthEnv({ ...authEnv, RATE_LIMIT_PER_KEY: "3" }) });
+  limited = createGateway({
+    config,
+    authenticator: tight.authenticator,
+    registry,
+    logger: quiet,
+    mcpAccess: tight.mcpAccess,
+  }).listen({ port: 0, hostname: "127.0.0.1" });
+  limitedUrl = `http://127.0.0.1:${limited.server?.port}`;
 }, 60_000);
 
 afterAll(async () => {
   await gateway?.stop(true);
+  await limited?.stop(true);
   registry?.stop();
   await Promise.all(servers.map((s) => s.stop().catch(() => {})));
   await config?.close();
   await db?.close();
 }, 60_000);
 
-async function connect(headers: Record<string, string>): Promise<Client> {
+async function connect(headers: Record<string, string>, base = url): Promise<Client> {
   const client = new Client({ name: "isolation", version: "1.0.0" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } }),
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
   );
   return client;
+}
+
+/** A raw MCP WebSocket on `/ws`: messages are collected, `close` resolves with the close code. */
+function openSocket(headers: Record<string, string>, base = url) {
+  const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, { headers, protocols: ["mcp"] } as never);
+  const messages: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  ws.onmessage = (event) => {
+    messages.push(JSON.parse(String(event.data)));
+    for (const w of waiters.splice(0)) w();
+  };
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.onclose = (event) => resolve({ code: event.code, reason: event.reason });
+  });
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("websocket failed"));
+  });
+  /** Sends a request and resolves with the message answering its id. */
+  const request = async (id: number, method: string, params: Record<string, unknown> = {}) => {
+    ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    for (;;) {
+      const found = messages.find((m) => (m as { id?: unknown }).id === id);
+      if (found)
+        return found as { result?: Record<string, unknown>; error?: { code: number; message: string } };
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const initialize = () =>
+    request(0, "initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "ws-test", version: "1" },
+    });
+  return { ws, opened, closed, request, initialize };
+}
+
+async function rpc(
+  base: string,
+  headers: Record<string, string>,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe("MCP isolation through the gateway", () => {
@@ -148,7 +252,21 @@ describe("MCP isolation through the gateway", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toContain("Bearer");
+    expect(res.headers.get("www-authenticate")).toBe(
+      `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource"`,
+    );
+    expect(await res.json()).toMatchObject({
+      error: { code: -32001, data: { reason: "missing_credentials" } },
+    });
+    const ws = await fetch(`${url}/ws`, {
+      headers: {
+        upgrade: "websocket",
+        "sec-websocket-protocol": "mcp",
+        authorization: "Bearer omni_sk_nope",
+      },
+    });
+    expect(ws.status).toBe(401);
+    expect(ws.headers.get("www-authenticate")).toContain("resource_metadata=");
   });
 
   for (const { name, headers } of [
@@ -241,4 +359,265 @@ describe("MCP isolation through the gateway", () => {
       ISSUER,
     ]);
   });
+
+  test("per-method permissions: lists a key may not use come back empty; calls are refused naming the permission", async () => {
+    const promptsOnly = await connect({ authorization: `Bearer ${aPromptsOnlyKey}` });
+    try {
+      expect((await promptsOnly.listTools()).tools).toEqual([]);
+      expect((await promptsOnly.listResources()).resources).toEqual([]);
+      expect((await promptsOnly.listPrompts()).prompts.map((p) => p.name)).toContain("a_private_prompt");
+      const call = await promptsOnly.callTool({ name: "alpha_echo", arguments: { text: "x" } }).then(
+        () => null,
+        (error: { code?: number; message?: string }) => error,
+      );
+      expect(call?.code).toBe(-32001);
+      expect(call?.message).toContain("tools:call");
+      const read = await promptsOnly.readResource({ uri: "org-a://private/notes" }).then(
+        () => null,
+        (error: { code?: number; message?: string }) => error,
+      );
+      expect(read?.code).toBe(-32001);
+      expect(read?.message).toContain("resources:read");
+    } finally {
+      await promptsOnly.close();
+    }
+    const toolsOnly = await connect({ authorization: `Bearer ${aToolsOnlyKey}` });
+    try {
+      expect((await toolsOnly.listPrompts()).prompts).toEqual([]);
+      const got = await toolsOnly.getPrompt({ name: "a_private_prompt" }).then(
+        () => null,
+        (error: { code?: number; message?: string }) => error,
+      );
+      expect(got?.code).toBe(-32001);
+      expect(got?.message).toContain("prompts:read");
+      const complete = await toolsOnly
+        .complete({
+          ref: { type: "ref/prompt", name: "a_private_prompt" },
+          argument: { name: "x", value: "" },
+        })
+        .then(
+          () => null,
+          (error: { code?: number }) => error,
+        );
+      expect(complete?.code).toBe(-32001);
+      expect(
+        (await toolsOnly.callTool({ name: "alpha_echo", arguments: { text: "ok" } })).isError,
+      ).toBeFalsy();
+    } finally {
+      await toolsOnly.close();
+    }
+  });
+
+  test("completion of B's prompt by name reveals nothing to A", async () => {
+    const client = await connect({ authorization: `Bearer ${aKey}` });
+    try {
+      const outcome = await client
+        .complete({
+          ref: { type: "ref/prompt", name: "b_private_prompt" },
+          argument: { name: "x", value: "" },
+        })
+        .then(
+          (r) => r.completion.values,
+          () => "error",
+        );
+      expect(outcome === "error" || (Array.isArray(outcome) && outcome.length === 0)).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("admin API: org A's owner key against B's ids changes and reads nothing of B's", async () => {
+    const h = { authorization: `Bearer ${aOwnerKey}`, "content-type": "application/json" };
+    const attempts: [string, string, unknown?][] = [
+      ["PATCH", `/api/prompts/${ids.bPrompt}`, { description: "pwned" }],
+      ["DELETE", `/api/prompts/${ids.bPrompt}`],
+      ["PATCH", `/api/resources/${ids.bResource}`, { name: "pwned" }],
+      ["DELETE", `/api/resources/${ids.bResource}`],
+      ["DELETE", `/api/keys/${ids.bKey}`],
+      ["PATCH", `/api/members/${ids.bMember}`, { role: "admin" }],
+      ["DELETE", `/api/members/${ids.bMember}`],
+    ];
+    for (const [method, path, body] of attempts) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: h,
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → 404`);
+    }
+    const lists = await Promise.all(
+      ["/api/prompts", "/api/resources", "/api/keys", "/api/members", "/api/audit", "/api/services"].map(
+        async (path) => {
+          const res = await fetch(`${url}${path}`, { headers: h });
+          expect(`${path} → ${res.status}`).toBe(`${path} → 200`);
+          return res.text();
+        },
+      ),
+    );
+    for (const text of lists) {
+      for (const secret of [
+        ids.orgB,
+        ids.bPrompt,
+        ids.bResource,
+        ids.bKey,
+        ids.bMember,
+        "b_private_prompt",
+      ]) {
+        expect(text).not.toContain(secret);
+      }
+    }
+    // B's objects are untouched and B's key still works.
+    const repos = createRepositories(db.db);
+    expect((await repos.prompts.list(ids.orgB)).find((p) => p.id === ids.bPrompt)?.description).toBe(
+      "b's own prompt",
+    );
+    expect((await repos.memberships.list(ids.orgB)).find((m) => m.id === ids.bMember)?.role).toBe("member");
+    const b = await connect({ authorization: `Bearer ${bKey}` });
+    await b.close();
+  });
+
+  test("members cannot do admin writes", async () => {
+    const h = { authorization: `Bearer ${aToken}`, "content-type": "application/json" };
+    for (const [method, path, body] of [
+      ["POST", "/api/prompts", { name: "m_prompt", messages: [{ role: "user", text: "x" }] }],
+      ["POST", "/api/keys", { name: "m", scopes: ["tools:call"] }],
+      ["PATCH", "/api/services/alpha", { enabled: false }],
+      ["DELETE", `/api/members/${ids.bMember}`],
+    ] as const) {
+      const res = await fetch(`${url}${path}`, { method, headers: h, body: JSON.stringify(body ?? {}) });
+      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → 403`);
+    }
+  });
+
+  test("every tool call is audited in the caller's org; arguments only where the org opted in, secrets redacted", async () => {
+    const a = await connect({ authorization: `Bearer ${aKey}` });
+    const b = await connect({ authorization: `Bearer ${bKey}` });
+    try {
+      await a.callTool({ name: "alpha_echo", arguments: { text: "audit-a", apiToken: "tok-a" } });
+      await b.callTool({ name: "beta_add", arguments: { a: 40, b: 2, password: "hunter2" } });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    /** The org's tool.call row whose metadata contains `needle` (written asynchronously: polled). */
+    const find = async (orgId: string, needle: string) => {
+      for (let i = 0; i < 100; i++) {
+        const rows = await auth.audit.list(orgId, { action: "tool.call", limit: 500 });
+        const row = rows.find((r) => JSON.stringify(r.metadata).includes(needle));
+        if (row) return { row, rows };
+        await Bun.sleep(50);
+      }
+      throw new Error(`no tool.call row with ${needle} in ${orgId}`);
+    };
+    const { row: aRow, rows: aRows } = await find(ids.orgA, "alpha_echo");
+    expect(aRow.metadata).toMatchObject({ tool: "alpha_echo", server: "alpha", outcome: "ok" });
+    expect(typeof (aRow.metadata as { durationMs?: unknown }).durationMs).toBe("number");
+    expect((aRow.metadata as Record<string, unknown>).arguments).toBeUndefined();
+    expect(JSON.stringify(aRows)).not.toContain("audit-a");
+    // A's refused attempts on B's tool (earlier tests) are A's own rows: outcome error, never ok.
+    const aOnBeta = aRows.filter((r) => (r.metadata as { tool?: string }).tool === "beta_add");
+    expect(aOnBeta.every((r) => (r.metadata as { outcome?: string }).outcome === "error")).toBe(true);
+    expect(JSON.stringify(aRows)).not.toContain("hunter2");
+    const { row: bRow, rows: bRows } = await find(ids.orgB, '"a":40');
+    expect((bRow.metadata as { arguments?: unknown }).arguments).toEqual({
+      a: 40,
+      b: 2,
+      password: "[redacted]",
+    });
+    expect(JSON.stringify(bRows)).not.toContain("hunter2");
+    expect(JSON.stringify(bRows)).not.toContain("alpha_echo");
+    expect((await auth.audit.verify(ids.orgA)).ok).toBe(true);
+  });
+
+  test("rate limits on /mcp: 429 with Retry-After and JSON-RPC -32029; other keys keep working", async () => {
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "rl", version: "1" } },
+    };
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<typeof rpc>> | undefined;
+    for (let i = 0; i < 6; i++) {
+      const res = await rpc(limitedUrl, { authorization: `Bearer ${aToolsOnlyKey}` }, init);
+      statuses.push(res.status);
+      if (res.status === 429) refused = res;
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
+    expect(Number(refused?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(refused?.body).toMatchObject({ jsonrpc: "2.0", error: { code: -32029 } });
+    const other = await rpc(limitedUrl, { authorization: `Bearer ${aPromptsOnlyKey}` }, init);
+    expect(other.status).toBe(200);
+  });
+
+  test("rate limits on WebSocket messages: -32029 answers the request; the socket stays usable", async () => {
+    const socket = openSocket({ authorization: `Bearer ${bKey}` }, limitedUrl);
+    await socket.opened;
+    try {
+      expect((await socket.initialize()).result?.protocolVersion).toBe("2025-06-18");
+      expect((await socket.request(1, "ping")).result).toEqual({});
+      expect((await socket.request(2, "ping")).result).toEqual({});
+      const refused = await socket.request(3, "ping");
+      expect(refused.error?.code).toBe(-32029);
+      expect(refused.error?.message).toContain("retry in");
+      expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      socket.ws.close();
+    }
+  });
+
+  test("a key revoked mid-session on a WebSocket closes it", async () => {
+    const repos = createRepositories(db.db);
+    const created = await createApiKey(repos, ids.orgA, null, { name: "a-ws", scopes: ["tools:call"] });
+    const socket = openSocket({ authorization: `Bearer ${created.secret}` });
+    await socket.opened;
+    expect((await socket.initialize()).result).toBeDefined();
+    const call = await socket.request(1, "tools/call", { name: "alpha_echo", arguments: { text: "ws" } });
+    expect(JSON.stringify(call.result)).toContain("alpha says ws");
+    const revoked = await fetch(`${url}/api/keys/${created.row.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${aAdminKey}` },
+    });
+    expect(revoked.status).toBe(200);
+    expect((await socket.closed).code).toBe(4001);
+  });
+
+  test("a token expiring mid-session: the WebSocket is closed, the HTTP session refused", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = signJwt(key.privateKey, sessionClaims(userClerkId, orgAClerkId, { exp: now + 2 }));
+    const socket = openSocket({ authorization: `Bearer ${token}` });
+    await socket.opened;
+    expect((await socket.initialize()).result).toBeDefined();
+    const init = await rpc(
+      url,
+      { authorization: `Bearer ${token}` },
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: {
+          protocolVersion: "2025-06-18",
+          capabilities: {},
+          clientInfo: { name: "exp", version: "1" },
+        },
+      },
+    );
+    expect(init.status).toBe(200);
+    const sessionId = init.headers.get("mcp-session-id") ?? "";
+    expect((await socket.closed).code).toBe(4001);
+    // Past `exp` and Clerk's clock-skew allowance (5 s): the same session's next request is refused.
+    await Bun.sleep(Math.max(0, (now + 2) * 1000 + 5_500 - Date.now()));
+    const after = await rpc(
+      url,
+      { authorization: `Bearer ${token}`, "mcp-session-id": sessionId },
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/list",
+        params: {},
+      },
+    );
+    expect(after.status).toBe(401);
+    expect(after.body).toMatchObject({ error: { code: -32001, data: { reason: "token_expired" } } });
+  }, 20_000);
 });

@@ -35,25 +35,32 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * A row's chained fields but its organization, as JSON values (absent `before`/`after` as null,
+ * `createdAt` as ISO text): what the hash covers and what the API shows.
+ */
+export function chainedContent<Actor extends string>(
+  row: Omit<ChainedFields, "organizationId" | "actorType"> & { actorType: Actor },
+) {
+  return {
+    seq: row.seq,
+    actor: row.actor,
+    actorType: row.actorType,
+    action: row.action,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    before: row.before ?? null,
+    after: row.after ?? null,
+    metadata: row.metadata,
+    createdAt: row.createdAt.toISOString(),
+    prevHash: row.prevHash,
+  };
+}
+
 /** sha256(canonical JSON of the row's fields, including `prevHash`), lowercase hex. */
 export function auditRowHash(row: ChainedFields): string {
   return createHash("sha256")
-    .update(
-      canonicalJson({
-        organizationId: row.organizationId,
-        seq: row.seq,
-        actor: row.actor,
-        actorType: row.actorType,
-        action: row.action,
-        targetType: row.targetType,
-        targetId: row.targetId,
-        before: row.before ?? null,
-        after: row.after ?? null,
-        metadata: row.metadata,
-        createdAt: row.createdAt.toISOString(),
-        prevHash: row.prevHash,
-      }),
-    )
+    .update(canonicalJson({ organizationId: row.organizationId, ...chainedContent(row) }))
     .digest("hex");
 }
 

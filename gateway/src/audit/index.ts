@@ -6,7 +6,7 @@ import {
   type Database,
   type Repositories,
 } from "@omni/db";
-import { auditRowHash, diff, redact } from "./chain.ts";
+import { auditRowHash, chainedContent, diff, redact } from "./chain.ts";
 
 export interface AuditActor {
   type: ActorType;
@@ -67,21 +67,7 @@ export function auditActor(org: Pick<OrgContext, "userId" | "via">, credentialId
 }
 
 export function toAuditDto(row: AuditRow): AuditEntryDto {
-  return {
-    id: row.id,
-    seq: row.seq,
-    actor: row.actor,
-    actorType: row.actorType,
-    action: row.action,
-    targetType: row.targetType,
-    targetId: row.targetId,
-    before: row.before ?? null,
-    after: row.after ?? null,
-    metadata: row.metadata,
-    createdAt: row.createdAt.toISOString(),
-    prevHash: row.prevHash,
-    hash: row.hash,
-  };
+  return { id: row.id, ...chainedContent(row), hash: row.hash };
 }
 
 /**

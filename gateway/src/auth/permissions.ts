@@ -1,22 +1,16 @@
 import { PERMISSIONS, type Permission, type Role } from "@omni/contracts";
 
+/** What only an owner may do: every other permission in the contracts' list is an admin's too. */
+const OWNER_ONLY: readonly Permission[] = ["members:write", "org:settings"];
+
 /**
  * The one table of what each role may do. Guards on the admin API and on MCP methods check permissions,
  * never roles; a role is only a named set of permissions. Documented in gateway/AUTH.md.
  */
+
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   member: ["tools:call", "prompts:read", "resources:read"],
-  admin: [
-    "tools:call",
-    "prompts:read",
-    "resources:read",
-    "admin:read",
-    "admin:write",
-    "keys:read",
-    "keys:write",
-    "audit:read",
-    "members:read",
-  ],
+  admin: PERMISSIONS.filter((p) => !OWNER_ONLY.includes(p)),
   owner: PERMISSIONS,
 };
 

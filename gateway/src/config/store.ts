@@ -13,6 +13,22 @@ const SecretEnvelopes = v.record(v.string(), SecretEnvelope);
 
 const nullableString = v.nullable(v.string());
 
+/** A resource's own fields; `name` is required on a server's default and optional on an org's row. */
+const resourceEntries = <Name extends v.GenericSchema>(name: Name) => ({
+  uri: v.string(),
+  name,
+  title: nullableString,
+  description: nullableString,
+  mimeType: nullableString,
+  text: nullableString,
+  blob: nullableString,
+});
+const RESOURCE_FIELDS = ["uri", "name", "title", "description", "mimeType", "text", "blob"] as const;
+
+/** An org's own row: its id, the server it belongs to (null: every server), its fields, disabled or not. */
+const orgRow = <Entries extends v.ObjectEntries>(entries: Entries) =>
+  v.object({ id: v.string(), server: nullableString, ...entries, disabled: v.boolean() });
+
 const Snapshot = v.object({
   orgId: v.string(),
   servers: v.array(
@@ -35,43 +51,16 @@ const Snapshot = v.object({
     }),
   ),
   orgPrompts: v.array(
-    v.object({
-      id: v.string(),
-      server: nullableString,
+    orgRow({
       name: v.string(),
       title: nullableString,
       description: nullableString,
       arguments: v.nullable(v.array(PromptArgument)),
       messages: v.nullable(v.array(PromptMessageTemplate)),
-      disabled: v.boolean(),
     }),
   ),
-  defaultResources: v.array(
-    v.object({
-      server: v.string(),
-      uri: v.string(),
-      name: v.string(),
-      title: nullableString,
-      description: nullableString,
-      mimeType: nullableString,
-      text: nullableString,
-      blob: nullableString,
-    }),
-  ),
-  orgResources: v.array(
-    v.object({
-      id: v.string(),
-      server: nullableString,
-      uri: v.string(),
-      name: nullableString,
-      title: nullableString,
-      description: nullableString,
-      mimeType: nullableString,
-      text: nullableString,
-      blob: nullableString,
-      disabled: v.boolean(),
-    }),
-  ),
+  defaultResources: v.array(v.object({ server: v.string(), ...resourceEntries(v.string()) })),
+  orgResources: v.array(orgRow(resourceEntries(nullableString))),
 });
 
 /** An org's configuration as loaded and cached. */
@@ -84,6 +73,10 @@ export function decodeSnapshot(raw: unknown): OrgSnapshot | undefined {
 
 function opt(value: string | null): string | undefined {
   return value ?? undefined;
+}
+
+function pick<Row, Key extends keyof Row>(row: Row, keys: readonly Key[]): Pick<Row, Key> {
+  return Object.fromEntries(keys.map((key) => [key, row[key]])) as Pick<Row, Key>;
 }
 
 /** Loads an org's snapshot in one query (an unknown org yields an empty one). */
@@ -111,8 +104,19 @@ export async function loadSnapshot(db: Database, orgId: string): Promise<OrgSnap
     .sort((a, b) => a.name.localeCompare(b.name));
   const serverName = new Map(services.map((s) => [s.serverId, s.name]));
   const enabledServices = (org?.services ?? []).filter((s) => s.enabled);
-  // Rows of servers the org has no service for can never be visible: leave them out.
-  const known = (serverId: string | null) => serverId === null || serverName.has(serverId);
+  // The org's own rows, named by server; rows of servers it has no service for can never be visible.
+  const own = <Row extends { id: string; serverId: string | null; disabled: boolean }, Key extends keyof Row>(
+    rows: Row[],
+    fields: readonly Key[],
+  ) =>
+    rows
+      .filter((r) => r.serverId === null || serverName.has(r.serverId))
+      .map((r) => ({
+        id: r.id,
+        server: r.serverId === null ? null : serverName.get(r.serverId)!,
+        ...pick(r, fields),
+        disabled: r.disabled,
+      }));
   const snapshot = {
     orgId,
     servers: services,
@@ -126,44 +130,11 @@ export async function loadSnapshot(db: Database, orgId: string): Promise<OrgSnap
         messages: p.messages,
       })),
     ),
-    orgPrompts: (org?.prompts ?? [])
-      .filter((p) => known(p.serverId))
-      .map((p) => ({
-        id: p.id,
-        server: p.serverId === null ? null : serverName.get(p.serverId)!,
-        name: p.name,
-        title: p.title,
-        description: p.description,
-        arguments: p.arguments,
-        messages: p.messages,
-        disabled: p.disabled,
-      })),
+    orgPrompts: own(org?.prompts ?? [], ["name", "title", "description", "arguments", "messages"]),
     defaultResources: enabledServices.flatMap((s) =>
-      s.server.defaultResources.map((r) => ({
-        server: s.server.name,
-        uri: r.uri,
-        name: r.name,
-        title: r.title,
-        description: r.description,
-        mimeType: r.mimeType,
-        text: r.text,
-        blob: r.blob,
-      })),
+      s.server.defaultResources.map((r) => ({ server: s.server.name, ...pick(r, RESOURCE_FIELDS) })),
     ),
-    orgResources: (org?.resources ?? [])
-      .filter((r) => known(r.serverId))
-      .map((r) => ({
-        id: r.id,
-        server: r.serverId === null ? null : serverName.get(r.serverId)!,
-        uri: r.uri,
-        name: r.name,
-        title: r.title,
-        description: r.description,
-        mimeType: r.mimeType,
-        text: r.text,
-        blob: r.blob,
-        disabled: r.disabled,
-      })),
+    orgResources: own(org?.resources ?? [], RESOURCE_FIELDS),
   };
   // JSON round trip so L1, L2 and fresh loads hand out the same shape (no undefined keys, no Dates).
   return decodeSnapshot(JSON.parse(JSON.stringify(snapshot)))!;

@@ -40,7 +40,7 @@ export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => s
         return `Origin "${origin}" is not a valid origin`;
       }
       if (!LOOPBACK.has(hostname(originHost))) {
-        return `Origin "${origin}" is not allowed (DNS-rebinding protection); add it to ALLOWED_ORIGINS`;
+        return `Origin "${origin}" is not allowed (DNS-rebinding protection); add it to CORS_ORIGINS (a browser app that reads responses) or ALLOWED_ORIGINS`;
       }
     }
     return null;

@@ -43,12 +43,9 @@ export async function resolveElement(tab: Tab, element: string): Promise<string>
   return result.result.objectId;
 }
 
-/** Scroll the element into view and return the centre of its first box, in viewport CSS pixels. */
-export async function elementCenter(
-  tab: Tab,
-  objectId: string,
-  element: string,
-): Promise<{ x: number; y: number }> {
+/** Resolve an element reference, scroll it into view and return the centre of its first box (viewport CSS pixels). */
+export async function elementCenter(tab: Tab, element: string): Promise<{ x: number; y: number }> {
+  const objectId = await resolveElement(tab, element);
   await tab.send("DOM.scrollIntoViewIfNeeded", { objectId }).catch(() => undefined);
   const { quads } = await tab
     .send("DOM.getContentQuads", { objectId })
@@ -234,7 +231,7 @@ export async function typeText(tab: Tab, text: string): Promise<void> {
 }
 
 /** Set an input's value the way a user would (fires input and change), for text, checkbox, radio and select. */
-export const SET_VALUE_FN = `function (value) {
+const SET_VALUE_FN = `function (value) {
   const el = this;
   const fire = () => {
     el.dispatchEvent(new Event("input", { bubbles: true }));
@@ -271,3 +268,22 @@ export const SET_VALUE_FN = `function (value) {
   }
   throw new Error("element <" + el.tagName.toLowerCase() + "> is not a form field");
 }`;
+
+/** Set a field's value (see SET_VALUE_FN); a failure is a tool error that starts with `where`. */
+export async function setFieldValue(
+  tab: Tab,
+  objectId: string,
+  value: unknown,
+  where: string,
+): Promise<Record<string, unknown>> {
+  try {
+    return (await tab.callOn(objectId, SET_VALUE_FN, [value])) as Record<string, unknown>;
+  } catch (err) {
+    throw new ToolError(`${where}: ${(err as Error).message}`);
+  }
+}
+
+/** Throw `message` as a tool error unless `test` (a function run on the element) returns true. */
+export async function expectElement(tab: Tab, objectId: string, test: string, message: string) {
+  if ((await tab.callOn(objectId, test)) !== true) throw new ToolError(message);
+}

@@ -23,3 +23,11 @@ export {
 export { ClientRequestError, MissingClientCapabilityError } from "./runner.ts";
 export { type RunningServer, type ServeOptions, serve } from "./serve.ts";
 export * from "./types.ts";
+export {
+  callUpstream,
+  type Deadline,
+  deadline,
+  retryAfterMs,
+  sleep,
+  type UpstreamCallOptions,
+} from "./upstream.ts";

@@ -2,6 +2,7 @@ import { defineTool, type ToolContext, type ToolDefinition, ToolError } from "@o
 import * as v from "valibot";
 import { labelFilter, projectFilter, stateFilter, teamFilter, userFilter } from "./filters.ts";
 import { issueLine, issueText, moreHint, result } from "./format.ts";
+import { ADD, cursor, limit, READ, text } from "./inputs.ts";
 import { type LinearApi, type LinearOptions, linearFor } from "./linear.ts";
 import {
   Comment,
@@ -15,8 +16,6 @@ import {
 } from "./model.ts";
 import * as Q from "./queries.ts";
 
-const text = (description: string) =>
-  v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
 const IssueRef = text("Issue identifier (e.g. ENG-123) or id.");
 const Priority = v.pipe(
   v.number(),
@@ -44,8 +43,8 @@ const SearchInput = v.object({
   label: v.optional(text("Label name or id.")),
   priority: v.optional(Priority),
   project: v.optional(text('Project name (or part of it), id, or "none".')),
-  limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)), 25),
-  cursor: v.optional(v.pipe(v.string(), v.minLength(1), v.description("Cursor from a previous page."))),
+  limit: limit(100, 25),
+  cursor,
 });
 
 const IssueList = v.object({
@@ -53,13 +52,6 @@ const IssueList = v.object({
   pageInfo: PageInfo,
   totalCount: v.optional(v.number()),
 });
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
 
 function issueFilter(args: v.InferOutput<typeof SearchInput>): Record<string, unknown> | undefined {
   const filter: Record<string, unknown> = {};
@@ -283,13 +275,7 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
         "Create an issue in a team. State, assignee, labels and project may be given by name; returns the new issue.",
       input: CreateInput,
       output: IssueOut,
-      annotations: {
-        title: "Create a Linear issue",
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: { title: "Create a Linear issue", ...ADD },
       async handler(args, ctx) {
         const linear = api(ctx);
         const r = await resolverForTeam(linear, args.team);
@@ -377,13 +363,7 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
       description: "Add a Markdown comment to an issue.",
       input: v.object({ id: IssueRef, body: text("Comment text (Markdown).") }),
       output: v.object({ comment: Comment, issue: v.object({ id: v.string(), identifier: v.string() }) }),
-      annotations: {
-        title: "Comment on a Linear issue",
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: { title: "Comment on a Linear issue", ...ADD },
       async handler(args, ctx) {
         const linear = api(ctx);
         const ref = await linear.read(

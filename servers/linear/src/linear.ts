@@ -1,8 +1,7 @@
 import { LinearClient, LinearError, LinearErrorType, RatelimitedLinearError } from "@linear/sdk";
 import type { ServiceConfig } from "@omni/contracts";
-import { ToolError } from "@omni/kit";
+import { callUpstream, type Deadline, retryAfterMs, ToolError, type UpstreamCallOptions } from "@omni/kit";
 import * as v from "valibot";
-import { type Deadline, deadline, retryAfterMs, sleep } from "./upstream.ts";
 
 export interface LinearOptions {
   /** GraphQL endpoint (`LINEAR_API_URL`). */
@@ -41,35 +40,28 @@ export class LinearApi {
     variables: Record<string, unknown>,
     schema: S,
   ): Promise<v.InferOutput<S>> {
-    let retried = false;
-    for (;;) {
-      const d = deadline(this.parent, this.options.timeoutMs);
-      try {
-        const response = await this.client(d).client.rawRequest<unknown, Record<string, unknown>>(
-          query,
-          variables,
-        );
-        return parseData(schema, response.data);
-      } catch (error) {
-        const wait = rateLimitWaitMs(error);
-        if (!retried && wait !== undefined && wait <= this.options.maxRetryAfterMs && !d.cancelled()) {
-          retried = true;
-          await sleep(wait, this.parent).catch(() => undefined);
-          if (!this.parent.aborted) continue;
-        }
-        throw this.failure(error, d);
-      }
-    }
+    return callUpstream({ ...this.upstream(), retryAfter: rateLimitWaitMs }, async (d) => {
+      const response = await this.client(d).client.rawRequest<unknown, Record<string, unknown>>(
+        query,
+        variables,
+      );
+      return parseData(schema, response.data);
+    });
   }
 
   /** A write through the SDK (never retried: repeating it could duplicate the change). */
   async write<T>(run: (client: LinearClient) => Promise<T>): Promise<T> {
-    const d = deadline(this.parent, this.options.timeoutMs);
-    try {
-      return await run(this.client(d));
-    } catch (error) {
-      throw this.failure(error, d);
-    }
+    return callUpstream(this.upstream(), (d) => run(this.client(d)));
+  }
+
+  /** The deadline, timeout and failure mapping every call shares. */
+  private upstream(): UpstreamCallOptions {
+    return {
+      signal: this.parent,
+      timeoutMs: this.options.timeoutMs,
+      maxRetryAfterMs: this.options.maxRetryAfterMs,
+      failure: (error, d) => this.failure(error, d),
+    };
   }
 
   /** Maps anything a call can throw to a message a model (or its user) can act on. */

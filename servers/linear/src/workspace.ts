@@ -2,21 +2,10 @@ import { defineTool, type ToolContext, type ToolDefinition } from "@omni/kit";
 import * as v from "valibot";
 import { projectFilter, teamFilter } from "./filters.ts";
 import { moreHint, result, who } from "./format.ts";
+import { cursor, limit, READ, text } from "./inputs.ts";
 import { type LinearOptions, linearFor } from "./linear.ts";
 import { Cycle, PageInfo, Project, ProjectWire, page, Team, User, WorkflowState } from "./model.ts";
 import * as Q from "./queries.ts";
-
-const READ = {
-  readOnlyHint: true,
-  destructiveHint: false,
-  idempotentHint: true,
-  openWorldHint: true,
-} as const;
-const text = (description: string) =>
-  v.pipe(v.string(), v.trim(), v.minLength(1), v.description(description));
-const limit = (max: number, fallback: number) =>
-  v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max)), fallback);
-const cursor = v.optional(v.pipe(v.string(), v.minLength(1), v.description("Cursor from a previous page.")));
 
 export function workspaceTools(options: LinearOptions): ToolDefinition[] {
   const api = (ctx: ToolContext) => linearFor(ctx.config, options, ctx.signal);

@@ -1,8 +1,7 @@
 import type { ServiceConfig } from "@omni/contracts";
-import { ToolError } from "@omni/kit";
+import { callUpstream, type Deadline, retryAfterMs, ToolError } from "@omni/kit";
 import Perplexity, { APIConnectionError, APIError, APIUserAbortError } from "@perplexity-ai/perplexity_ai";
 import * as v from "valibot";
-import { type Deadline, deadline, retryAfterMs, sleep } from "./upstream.ts";
 
 export interface PerplexityOptions {
   /** API base URL (`PERPLEXITY_BASE_URL`). */
@@ -54,26 +53,24 @@ export class PerplexityApi {
     run: (client: Perplexity, signal: AbortSignal) => Promise<T>,
     idempotent: boolean,
   ): Promise<T> {
-    let retried = false;
-    for (;;) {
-      const d = deadline(this.signal, this.options.timeoutMs);
-      try {
+    return callUpstream(
+      {
+        signal: this.signal,
+        timeoutMs: this.options.timeoutMs,
+        maxRetryAfterMs: this.options.maxRetryAfterMs,
+        retryAfter: (error) =>
+          idempotent && error instanceof APIError && error.status === 429
+            ? retryAfterMs(error.headers?.get("retry-after"))
+            : undefined,
+        failure: (error, d) => this.failure(error, d),
+      },
+      async (d) => {
         const out = await run(this.client(), d.signal);
         // A stream cut short by the deadline ends quietly in the SDK; report it as what it is.
         if (d.signal.aborted) throw d.signal.reason;
         return out;
-      } catch (error) {
-        if (idempotent && !retried && error instanceof APIError && error.status === 429 && !d.cancelled()) {
-          const wait = retryAfterMs(error.headers?.get("retry-after"));
-          if (wait !== undefined && wait <= this.options.maxRetryAfterMs) {
-            retried = true;
-            await sleep(wait, this.signal).catch(() => undefined);
-            if (!this.signal.aborted) continue;
-          }
-        }
-        throw this.failure(error, d);
-      }
-    }
+      },
+    );
   }
 
   /** Maps anything a call can throw to a message a model (or its user) can act on. */

@@ -1,9 +1,14 @@
-import { defineTool, type ResourceTemplateDefinition, type ToolDefinition, ToolError } from "@omni/kit";
+import {
+  defineTool,
+  type ResourceTemplateDefinition,
+  sleep,
+  type ToolDefinition,
+  ToolError,
+} from "@omni/kit";
 import * as v from "valibot";
 import { answerText, splitThink, toAnswer } from "./chat.ts";
 import { Answer, AsyncWire } from "./model.ts";
 import { type PerplexityOptions, parseResponse, perplexityFor } from "./perplexity.ts";
-import { sleep } from "./upstream.ts";
 
 const Research = v.object({ ...Answer.entries, reasoning: v.nullable(v.string()), requestId: v.string() });
 

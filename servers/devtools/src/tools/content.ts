@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { ElementArg, resolveElement } from "../elements.ts";
 import type { SessionManager } from "../sessions.ts";
 import type { Tab } from "../tab.ts";
-import { result, truncate } from "./util.ts";
+import { Effect, result, truncate } from "./util.ts";
 
 const MaxChars = v.optional(
   v.pipe(
@@ -117,7 +117,7 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
           2000,
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const snap = await accessibilitySnapshot(tab, args.maxNodes);
@@ -155,7 +155,7 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
           20,
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const found = await tab.guard(
@@ -202,7 +202,7 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       title: "Get text",
       description: "The visible text (innerText) of the page or of one element.",
       input: v.object({ element: v.optional(ElementArg), maxChars: MaxChars }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         let text: unknown;
@@ -223,7 +223,7 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       title: "Get HTML",
       description: "The HTML of the page (the live DOM, serialised) or of one element (outer HTML).",
       input: v.object({ element: v.optional(ElementArg), maxChars: MaxChars }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         let html: unknown;

@@ -1,7 +1,7 @@
 import { defineTool, type ToolDefinition } from "@omni/kit";
 import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
-import { result } from "./util.ts";
+import { Effect, result } from "./util.ts";
 
 interface Device {
   width: number;
@@ -80,12 +80,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         ),
         reset: v.optional(v.pipe(v.boolean(), v.description("Remove the override")), false),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const tab = args.reset
           ? await sessions.emulate(
@@ -118,12 +113,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({
         device: v.pipe(v.picklist(Object.keys(DEVICES)), v.description("Device preset")),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const device = DEVICES[args.device]!;
         await sessions.emulate(ctx, "viewport", [
@@ -164,12 +154,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         ),
         acceptLanguage: v.optional(v.pipe(v.string(), v.description("e.g. de-DE,de;q=0.9"))),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         await sessions.emulate(ctx, "userAgent", [
           {
@@ -201,12 +186,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         ),
         clear: v.optional(v.pipe(v.boolean(), v.description("Remove the override")), false),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         if (args.clear) {
@@ -254,12 +234,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
           v.description("Slowdown factor, 1 to disable"),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         await sessions.emulate(
           ctx,
@@ -286,12 +261,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.boolean(), v.description("Also emulate prefers-reduced-motion: reduce")),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const features = [{ name: "prefers-color-scheme", value: args.scheme === "auto" ? "" : args.scheme }];
         if (args.reducedMotion !== undefined) {

@@ -6,17 +6,18 @@ import * as v from "valibot";
 import {
   ElementArg,
   elementCenter,
+  expectElement,
   MouseButton,
   mouseClick,
   pressKey,
   resolveElement,
-  SET_VALUE_FN,
+  setFieldValue,
   typeText,
 } from "../elements.ts";
 import type { SessionManager } from "../sessions.ts";
 import type { DialogInfo, Tab } from "../tab.ts";
 import { pageInfo } from "./navigation.ts";
-import { result, sleep } from "./util.ts";
+import { Effect, result, sleep } from "./util.ts";
 
 interface Settled {
   dialog?: DialogInfo;
@@ -91,16 +92,10 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         button: MouseButton,
         doubleClick: v.optional(v.pipe(v.boolean(), v.description("Double-click instead")), false),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const objectId = await resolveElement(tab, args.element);
-        const { x, y } = await elementCenter(tab, objectId, args.element);
+        const { x, y } = await elementCenter(tab, args.element);
         const settled = await settle(tab, navTimeout(), () =>
           mouseClick(tab, x, y, { button: args.button, clickCount: args.doubleClick ? 2 : 1 }),
         );
@@ -112,16 +107,10 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       title: "Hover",
       description: "Move the mouse over an element (triggers :hover styles and mouseover handlers).",
       input: v.object({ element: ElementArg }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const objectId = await resolveElement(tab, args.element);
-        const { x, y } = await elementCenter(tab, objectId, args.element);
+        const { x, y } = await elementCenter(tab, args.element);
         await tab.send("Input.dispatchMouseEvent", { type: "mouseMoved", x, y });
         return result(`Hovering over ${args.element}`, { x, y });
       },
@@ -137,12 +126,7 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         clear: v.optional(v.pipe(v.boolean(), v.description("Empty the field first")), false),
         submit: v.optional(v.pipe(v.boolean(), v.description("Press Enter after typing")), false),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         if (args.element) {
@@ -180,28 +164,18 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         ),
         submit: v.optional(v.pipe(ElementArg, v.description("Element to click once the fields are filled"))),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const filled: Record<string, unknown>[] = [];
         for (const [i, field] of args.fields.entries()) {
           const objectId = await resolveElement(tab, field.element);
-          try {
-            const out = await tab.callOn(objectId, SET_VALUE_FN, [field.value]);
-            filled.push({ element: field.element, ...(out as Record<string, unknown>) });
-          } catch (err) {
-            throw new ToolError(`fields[${i}] (${field.element}): ${(err as Error).message}`);
-          }
+          const out = await setFieldValue(tab, objectId, field.value, `fields[${i}] (${field.element})`);
+          filled.push({ element: field.element, ...out });
         }
         let settled: Settled = {};
         if (args.submit) {
-          const objectId = await resolveElement(tab, args.submit);
-          const { x, y } = await elementCenter(tab, objectId, args.submit);
+          const { x, y } = await elementCenter(tab, args.submit);
           settled = await settle(tab, navTimeout(), () => mouseClick(tab, x, y));
         }
         return result(
@@ -223,12 +197,7 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         ),
         element: v.optional(ElementArg),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         if (args.element) {
@@ -250,24 +219,18 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           v.description("Option value(s) or label(s)"),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
-        const isSelect = await tab.callOn(
+        await expectElement(
+          tab,
           objectId,
           "function () { return this instanceof HTMLSelectElement; }",
+          `${args.element} is not a <select> element`,
         );
-        if (isSelect !== true) throw new ToolError(`${args.element} is not a <select> element`);
-        const out = await tab.callOn(objectId, SET_VALUE_FN, [args.values]).catch((err: Error) => {
-          throw new ToolError(`${args.element}: ${err.message}`);
-        });
-        return result(`Selected in ${args.element}`, { ...(out as Record<string, unknown>) });
+        const out = await setFieldValue(tab, objectId, args.values, args.element);
+        return result(`Selected in ${args.element}`, { ...out });
       },
     }),
     defineTool({
@@ -283,12 +246,7 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.picklist(["top", "bottom"]), v.description("Scroll to the top or the bottom")),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.act,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const target = args.element ? await resolveElement(tab, args.element) : undefined;
@@ -342,21 +300,17 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
           v.maxLength(20, "at most 20 files"),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
-        const isFile = await tab.callOn(
+        await expectElement(
+          tab,
           objectId,
           "function () { return this instanceof HTMLInputElement && this.type === 'file'; }",
+          `${args.element} is not an <input type=file>`,
         );
-        if (isFile !== true) throw new ToolError(`${args.element} is not an <input type=file>`);
         const dir = mkdtempSync(join(session.uploads(), "u-"));
         const paths = args.files.map((file) => {
           const name = basename(file.name);
@@ -381,12 +335,7 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
         accept: v.pipe(v.boolean(), v.description("true = OK, false = Cancel")),
         promptText: v.optional(v.pipe(v.string(), v.description("Text to enter into a prompt() dialog"))),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.act,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const dialog = tab.dialog;
@@ -410,16 +359,11 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       title: "Drag and drop",
       description: "Drag one element onto another (HTML5 drag and drop, or plain mouse dragging).",
       input: v.object({ from: ElementArg, to: ElementArg }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.act,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const start = await elementCenter(tab, await resolveElement(tab, args.from), args.from);
-        const end = await elementCenter(tab, await resolveElement(tab, args.to), args.to);
+        const start = await elementCenter(tab, args.from);
+        const end = await elementCenter(tab, args.to);
         await tab.send("Input.setInterceptDrags", { enabled: true });
         const intercepted = tab.waitFor(["Input.dragIntercepted"]);
         let html5 = false;

@@ -2,7 +2,7 @@ import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { compareHeaps, type HeapSummary, summarizeHeap } from "../heap.ts";
 import type { Session, SessionManager } from "../sessions.ts";
-import { result } from "./util.ts";
+import { Effect, result } from "./util.ts";
 
 const MAX_SNAPSHOTS = 6;
 const Limit = v.optional(
@@ -59,12 +59,7 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
         ),
         limit: Limit,
       }),
-      annotations: {
-        readOnlyHint: true,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.readAgain,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
@@ -111,7 +106,7 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
         ),
         limit: Limit,
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const s = snapshot(session, args.id);
@@ -127,7 +122,7 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Find what grew between two heap snapshots of the same tab: per constructor, objects allocated after the first and still alive in the second, objects freed, and the net change in count and size. Leaks show up at the top.",
       input: v.object({ before: SnapshotId, after: SnapshotId, limit: Limit }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const before = snapshot(session, args.before);

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { checkUrl } from "../policy.ts";
 import type { Session, SessionManager } from "../sessions.ts";
 import type { Tab } from "../tab.ts";
-import { result, sleep, TimeoutArg } from "./util.ts";
+import { Effect, result, sleep, TimeoutArg } from "./util.ts";
 
 const WaitUntil = v.optional(
   v.pipe(
@@ -124,7 +124,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         waitUntil: WaitUntil,
         timeoutMs: TimeoutArg,
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      annotations: Effect.load,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
@@ -151,7 +151,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         waitUntil: WaitUntil,
         timeoutMs: TimeoutArg,
       }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      annotations: Effect.load,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const page = await navigation(
@@ -170,12 +170,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         title: direction === "back" ? "Go back" : "Go forward",
         description: `Go ${direction} one entry in the current tab's history and wait for the page.`,
         input: v.object({ waitUntil: WaitUntil, timeoutMs: TimeoutArg }),
-        annotations: {
-          readOnlyHint: false,
-          destructiveHint: false,
-          idempotentHint: false,
-          openWorldHint: true,
-        },
+        annotations: Effect.actOnWeb,
         async handler(args, ctx) {
           const tab = await sessions.tab(ctx);
           const history = await tab.send("Page.getNavigationHistory");
@@ -208,7 +203,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
         ),
         timeoutMs: TimeoutArg,
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const timeoutMs = args.timeoutMs ?? 30_000;

@@ -2,7 +2,7 @@ import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { compileGlob } from "../policy.ts";
 import type { SessionManager } from "../sessions.ts";
-import { result, truncate } from "./util.ts";
+import { Effect, result, truncate } from "./util.ts";
 
 /** Throttling presets (DevTools' values: latency ms, throughput in bytes/s). */
 const PRESETS = {
@@ -50,7 +50,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
           100,
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const requests = [...tab.requests.values()]
@@ -98,7 +98,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
           20_000,
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const req = tab.requests.get(args.id);
@@ -131,12 +131,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
           v.description("Glob patterns matched against the whole URL, e.g. *.png or *://ads.example.com/*"),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         session.setBlocked(args.patterns.map((p) => compileGlob(p, true)));
@@ -156,12 +151,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({
         headers: v.pipe(v.record(v.string(), v.string()), v.description("Header name → value")),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         session.extraHeaders = { ...args.headers };
@@ -192,12 +182,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.number(), v.minValue(1), v.description("Upload speed in kbit/s (custom)")),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const custom =
           args.latencyMs !== undefined || args.downloadKbps !== undefined || args.uploadKbps !== undefined;
@@ -225,12 +210,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Take every tab of this session offline (every request fails, navigator.onLine is false; tabs opened later too) or back online (which also ends network throttling).",
       input: v.object({ offline: v.pipe(v.boolean(), v.description("true = offline")) }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         await sessions.emulate(ctx, "network", [
           {

@@ -29,7 +29,7 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
           ),
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         let clip: { x: number; y: number; width: number; height: number; scale: number } | undefined;
@@ -90,7 +90,7 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
         ),
         pageRanges: v.optional(v.pipe(v.string(), v.description("Pages to print, e.g. 1-3, 5"))),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const pdf = await tab.guard(

@@ -3,7 +3,7 @@ import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
 import type { Tab } from "../tab.ts";
 import { navigation } from "./navigation.ts";
-import { result } from "./util.ts";
+import { Effect, result } from "./util.ts";
 
 /**
  * Installed in the page when a trace starts (and on every new document while it runs): records layout
@@ -109,7 +109,7 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Runtime metrics of the current tab (DOM nodes, JS heap, layout/style counts and durations, documents, listeners) and the Core Web Vitals measured so far (LCP, CLS).",
       input: v.object({}),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(_args, ctx) {
         const tab = await sessions.tab(ctx);
         await tab.send("Performance.enable", {});
@@ -134,12 +134,7 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
           true,
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
@@ -184,12 +179,7 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Stop the trace and report Core Web Vitals (LCP, CLS, INP when there were interactions) with a short analysis: long tasks, render-blocking resources, largest and slowest resources.",
       input: v.object({}),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.act,
       async handler(_args, ctx) {
         const session = await sessions.session(ctx);
         const tracing = session.tracing;

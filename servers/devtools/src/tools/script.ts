@@ -1,7 +1,7 @@
 import { defineTool, type ToolDefinition } from "@omni/kit";
 import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
-import { result, truncate } from "./util.ts";
+import { Effect, result, truncate } from "./util.ts";
 
 const Limit = v.optional(
   v.pipe(
@@ -38,12 +38,7 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
           20_000,
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const out = await tab.evaluate(args.expression, { userGesture: true });
@@ -67,12 +62,7 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
         limit: Limit,
         clear: Clear,
       }),
-      annotations: {
-        readOnlyHint: true,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.readAgain,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const messages = tab.console.filter((m) => !args.level || m.level === args.level).slice(-args.limit);
@@ -85,12 +75,7 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       title: "Page errors",
       description: "Uncaught exceptions and unhandled promise rejections of the current tab, oldest first.",
       input: v.object({ limit: Limit, clear: Clear }),
-      annotations: {
-        readOnlyHint: true,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.readAgain,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const errors = tab.errors.slice(-args.limit);

@@ -1,7 +1,7 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import type { SessionManager } from "../sessions.ts";
-import { result } from "./util.ts";
+import { Effect, result } from "./util.ts";
 
 interface CookieInfo {
   name: string;
@@ -35,7 +35,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
           ),
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         let cookies: CookieInfo[];
@@ -83,12 +83,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.number(), v.description("Expiry as Unix time in seconds (default: session cookie)")),
         ),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         let url = args.url;
@@ -127,7 +122,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         ),
         domain: v.optional(v.pipe(v.string(), v.description("Only cookies of this domain (with name)"))),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.discard,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         if (!args.name) {
@@ -171,7 +166,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         kind: Kind,
         key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const store = `${args.kind}Storage`;
@@ -195,12 +190,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         key: v.pipe(v.string(), v.description("Key")),
         value: v.pipe(v.string(), v.description("Value")),
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         await tab.evaluate(
@@ -218,7 +208,7 @@ export function storageTools(sessions: SessionManager): ToolDefinition[] {
         kind: Kind,
         key: v.optional(v.pipe(v.string(), v.description("One key (default: all)"))),
       }),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.discard,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         await tab.evaluate(

@@ -4,7 +4,7 @@ import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { ElementArg, resolveElement } from "../elements.ts";
 import type { SessionManager } from "../sessions.ts";
-import { result } from "./util.ts";
+import { Effect, result } from "./util.ts";
 
 const DEFAULT_PROPERTIES = [
   "display",
@@ -80,7 +80,7 @@ export function styleTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.picklist(["::before", "::after"]), v.description("Style of a pseudo-element")),
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const objectId = await resolveElement(tab, args.element);
@@ -112,7 +112,7 @@ export function styleTools(sessions: SessionManager): ToolDefinition[] {
           v.pipe(v.array(v.string()), v.description("axe rule tags, e.g. wcag2a, wcag2aa, best-practice")),
         ),
       }),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
         const world = await tab.send("Page.createIsolatedWorld", {

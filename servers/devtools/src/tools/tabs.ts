@@ -2,7 +2,7 @@ import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import type { Session, SessionManager } from "../sessions.ts";
 import { goto, pageInfo } from "./navigation.ts";
-import { result, TimeoutArg } from "./util.ts";
+import { Effect, result, TimeoutArg } from "./util.ts";
 
 const TabId = v.pipe(
   v.string(),
@@ -43,12 +43,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Start this session's private browser (its own context: cookies, storage and tabs shared with no other session) and open a first tab. Other tools start it on demand too.",
       input: v.object({}),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(_args, ctx) {
         const session = await sessions.session(ctx);
         if (!session.currentTab) await sessions.newTab(session);
@@ -64,7 +59,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       description:
         "Close this session's browser context: every tab, cookie and storage entry of the session is discarded. The shared browser keeps serving other sessions.",
       input: v.object({}),
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.discard,
       async handler(_args, ctx) {
         const closed = await sessions.dispose(ctx);
         return result(closed ? "Closed this session's browser context" : "This session had no browser open", {
@@ -77,7 +72,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "Browser status",
       description: "Report the browser's state and version and this session's tabs and limits.",
       input: v.object({}),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(_args, ctx) {
         const session = sessions.peek(ctx);
         const data = {
@@ -108,7 +103,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "List tabs",
       description: "List this session's tabs (id, URL, title, which one is current).",
       input: v.object({}),
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: Effect.read,
       async handler(_args, ctx) {
         const session = await sessions.session(ctx);
         const tabs = await listTabs(session);
@@ -125,12 +120,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
         ),
         timeoutMs: TimeoutArg,
       }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: false,
-        openWorldHint: true,
-      },
+      annotations: Effect.actOnWeb,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.newTab(session);
@@ -149,12 +139,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "Select tab",
       description: "Make a tab current: later tools act on it.",
       input: v.object({ tabId: TabId }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: false,
-        idempotentHint: true,
-        openWorldHint: false,
-      },
+      annotations: Effect.set,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = findTab(session, args.tabId);
@@ -169,12 +154,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       title: "Close tab",
       description: "Close a tab (the current one when tabId is omitted).",
       input: v.object({ tabId: v.optional(TabId) }),
-      annotations: {
-        readOnlyHint: false,
-        destructiveHint: true,
-        idempotentHint: false,
-        openWorldHint: false,
-      },
+      annotations: Effect.discardAgain,
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = args.tabId ? findTab(session, args.tabId) : session.currentTab;

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@omni/contracts";
+import type { CallToolResult, ToolAnnotations } from "@omni/contracts";
 import * as v from "valibot";
 
 /** A tool result: a one-line summary for the model, the data as JSON text and as structured content. */
@@ -9,6 +9,26 @@ export function result(summary: string, data?: Record<string, unknown>): CallToo
     structuredContent: data,
   };
 }
+
+/** MCP tool annotations, one per kind of effect a tool has (every tool names its kind here). */
+export const Effect = {
+  /** Reads state; asking again gives the same answer. */
+  read: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  /** Reads state, but asking again may answer differently (a buffer it may clear, a new snapshot). */
+  readAgain: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  /** Sets state to given values: repeating it changes nothing more. */
+  set: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  /** Acts inside the session; repeating it acts again. */
+  act: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  /** Acts on the page, which may reach the web (clicks, typing, scripts, history); repeating it acts again. */
+  actOnWeb: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  /** Loads a given page from the web: repeating it loads the same page. */
+  load: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  /** Discards state; repeating it discards nothing more. */
+  discard: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+  /** Discards something each time (a tab). */
+  discardAgain: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+} as const satisfies Record<string, ToolAnnotations>;
 
 export const TimeoutArg = v.optional(
   v.pipe(

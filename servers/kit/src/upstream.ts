@@ -1,4 +1,4 @@
-/** Deadlines, cancellation and Retry-After handling shared by every call to Linear. */
+/** Deadlines, cancellation and Retry-After handling for domain servers calling a SaaS API. */
 
 /** A signal that fires when the caller cancels or the per-call timeout passes; tells the two apart. */
 export interface Deadline {
@@ -47,4 +47,45 @@ export function retryAfterMs(
   if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export interface UpstreamCallOptions {
+  /** The tool call's signal (caller cancellation). */
+  signal: AbortSignal;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /** Longest wait before the single retry; a longer one fails the call instead. */
+  maxRetryAfterMs: number;
+  /** How long to wait before retrying after `error`; undefined when it must not be retried. */
+  retryAfter?: (error: unknown) => number | undefined;
+  /** Maps a failure of the last attempt to the error thrown to the caller. */
+  failure: (error: unknown, deadline: Deadline) => Error;
+}
+
+/**
+ * Runs `attempt` under a fresh deadline. A failure the caller did not cancel, whose `retryAfter` wait is
+ * at most `maxRetryAfterMs`, is retried once after that wait (cut short by cancellation); any other
+ * failure is thrown as `failure(error, deadline)`.
+ */
+export async function callUpstream<T>(
+  options: UpstreamCallOptions,
+  attempt: (deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  let retried = false;
+  for (;;) {
+    const d = deadline(options.signal, options.timeoutMs);
+    try {
+      return await attempt(d);
+    } catch (error) {
+      if (!retried && !d.cancelled()) {
+        const wait = options.retryAfter?.(error);
+        if (wait !== undefined && wait <= options.maxRetryAfterMs) {
+          retried = true;
+          await sleep(wait, options.signal).catch(() => undefined);
+          if (!options.signal.aborted) continue;
+        }
+      }
+      throw options.failure(error, d);
+    }
+  }
 }
