@@ -1,3 +1,4 @@
+import type { CallToolResult } from "@omni/contracts";
 import { defineTool, type ToolContext, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { labelFilter, projectFilter, stateFilter, teamFilter, userFilter } from "./filters.ts";
@@ -68,6 +69,13 @@ async function getIssue(api: LinearApi, id: string): Promise<IssueDetail> {
   const data = await api.read(Q.ISSUE, { id }, v.object({ issue: v.nullable(IssueDetailWire) }));
   if (!data.issue) throw new ToolError(`No Linear issue ${id}. Check the identifier (e.g. ENG-123).`);
   return data.issue;
+}
+
+/** Issue `id` in full as a tool result; `done` ("Created", "Updated") leads its text when given. */
+async function issueResult(api: LinearApi, id: string, done?: string): Promise<CallToolResult> {
+  const issue = await getIssue(api, id);
+  const text = issueText(issue);
+  return result(done ? `${done} ${issue.identifier}.\n\n${text}` : text, { issue });
 }
 
 const Named = v.object({ id: v.string(), name: v.string() });
@@ -264,8 +272,7 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
       output: IssueOut,
       annotations: { title: "Get a Linear issue", ...READ },
       async handler(args, ctx) {
-        const issue = await getIssue(api(ctx), args.id);
-        return result(issueText(issue), { issue });
+        return issueResult(api(ctx), args.id);
       },
     }),
     defineTool({
@@ -295,8 +302,7 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
         const payload = await linear.write((client) => client.createIssue(input));
         if (!payload.success || !payload.issueId)
           throw new ToolError("Linear did not create the issue (success: false).");
-        const issue = await getIssue(linear, payload.issueId);
-        return result(`Created ${issue.identifier}.\n\n${issueText(issue)}`, { issue });
+        return issueResult(linear, payload.issueId, "Created");
       },
     }),
     defineTool({
@@ -353,8 +359,7 @@ export function issueTools(options: LinearOptions): ToolDefinition[] {
         const payload = await linear.write((client) => client.updateIssue(current.id, input));
         if (!payload.success)
           throw new ToolError(`Linear did not update ${current.identifier} (success: false).`);
-        const issue = await getIssue(linear, current.id);
-        return result(`Updated ${issue.identifier}.\n\n${issueText(issue)}`, { issue });
+        return issueResult(linear, current.id, "Updated");
       },
     }),
     defineTool({

@@ -1,25 +1,24 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type RunningServer, serve } from "@omni/kit";
+import { type ConnectedServer, serveWithClient } from "@omni/kit/testing";
 import { createLinearServer } from "../src/server.ts";
 import { type LinearStandIn, startLinearStandIn } from "./fixtures/linear-standin.ts";
 
 let standIn: LinearStandIn;
-let server: RunningServer;
-let client: Client;
+let mcp: ConnectedServer;
+let client: ConnectedServer["client"];
 
 beforeAll(async () => {
   standIn = startLinearStandIn();
   // Standalone: the key comes from the server's own config (LINEAR_API_KEY), not from a gateway.
-  server = serve(createLinearServer({ apiUrl: standIn.url, standaloneApiKey: standIn.apiKey }), { port: 0 });
-  client = new Client({ name: "linear-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  mcp = await serveWithClient(
+    createLinearServer({ apiUrl: standIn.url, standaloneApiKey: standIn.apiKey }),
+    "linear-test",
+  );
+  client = mcp.client;
 });
 
 afterAll(async () => {
-  await client.close();
-  await server.stop();
+  await mcp.close();
   await standIn.stop();
 });
 

@@ -1,27 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type RunningServer, serve } from "@omni/kit";
+import { type ConnectedServer, serveWithClient } from "@omni/kit/testing";
 import { createPerplexityServer } from "../src/server.ts";
 import { type PerplexityStandIn, startPerplexityStandIn } from "./fixtures/perplexity-standin.ts";
 
 let standIn: PerplexityStandIn;
-let server: RunningServer;
-let client: Client;
+let mcp: ConnectedServer;
+let client: ConnectedServer["client"];
 
 beforeAll(async () => {
   standIn = startPerplexityStandIn();
-  server = serve(
+  mcp = await serveWithClient(
     createPerplexityServer({ baseURL: standIn.url, standaloneApiKey: standIn.apiKey, pollIntervalMs: 5 }),
-    { port: 0 },
+    "perplexity-test",
   );
-  client = new Client({ name: "perplexity-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  client = mcp.client;
 });
 
 afterAll(async () => {
-  await client.close();
-  await server.stop();
+  await mcp.close();
   await standIn.stop();
 });
 

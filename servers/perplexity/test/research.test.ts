@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { CallScope } from "@omni/contracts";
-import type { ToolContext, ToolDefinition } from "@omni/kit";
+import type { ToolDefinition } from "@omni/kit";
+import { okResult, resultText, testScope, testToolContext, toolErrorText } from "@omni/kit/testing";
 import { createPerplexityServer, perplexityOptionsFromEnv } from "../src/server.ts";
 import { startPerplexityStandIn } from "./fixtures/perplexity-standin.ts";
-import { ORG, ok, perplexityHarness, textOf, toolError } from "./harness.ts";
+import { perplexityHarness } from "./harness.ts";
 
 let h: ReturnType<typeof perplexityHarness>;
 beforeEach(() => {
@@ -15,7 +15,7 @@ describe("perplexity_research", () => {
   test("submits an async request, polls it with progress, and returns the cited report", async () => {
     h.standIn.researchPolls = 3;
     const progress: string[] = [];
-    const r = ok(
+    const r = okResult(
       await h.call(
         "perplexity_research",
         { topic: "MCP gateways", reasoningEffort: "high" },
@@ -32,7 +32,7 @@ describe("perplexity_research", () => {
     expect(sc.answer).toBe("Answer (sonar-deep-research) to: MCP gateways [1][2][3]");
     expect(sc.reasoning).toBe("Weighing the sources about MCP gateways.");
     expect(sc.citations.length).toBe(3);
-    expect(textOf(r)).toContain("Sources:\n[1] Bun 1.4 release notes");
+    expect(resultText(r)).toContain("Sources:\n[1] Bun 1.4 release notes");
 
     const job = h.standIn.jobs.get(sc.requestId);
     expect(job?.body).toMatchObject({ model: "sonar-deep-research", reasoning_effort: "high" });
@@ -47,14 +47,14 @@ describe("perplexity_research", () => {
 
   test("a failed request is an error with Perplexity's reason", async () => {
     h.standIn.researchOutcome = "fail";
-    expect(toolError(await h.call("perplexity_research", { topic: "x" }))).toMatch(
+    expect(toolErrorText(await h.call("perplexity_research", { topic: "x" }))).toMatch(
       /research request .+ failed: Research budget exceeded/,
     );
   });
 
   test("a poll that hits 429 is retried once; the submission is idempotent", async () => {
     h.standIn.fail({ delayMs: 0 }, { status: 429, retryAfter: "0" });
-    const r = ok(await h.call("perplexity_research", { topic: "x" }));
+    const r = okResult(await h.call("perplexity_research", { topic: "x" }));
     expect(r.structuredContent.requestId).toBeString();
     expect(h.standIn.jobs.size).toBe(1);
   });
@@ -63,7 +63,7 @@ describe("perplexity_research", () => {
     const slow = perplexityHarness({ researchTimeoutMs: 50, pollIntervalMs: 10 });
     slow.standIn.researchPolls = 1_000_000;
     try {
-      expect(toolError(await slow.call("perplexity_research", { topic: "x" }))).toMatch(
+      expect(toolErrorText(await slow.call("perplexity_research", { topic: "x" }))).toMatch(
         /research request .+ is still in_progress after \d+ s \(PERPLEXITY_RESEARCH_TIMEOUT_MS\)/,
       );
     } finally {
@@ -84,26 +84,13 @@ describe("cancellation", () => {
       });
       const tool = def.tools.find((t) => t.name === "perplexity_research") as ToolDefinition;
       const controller = new AbortController();
-      const scope: CallScope = {
-        org: ORG,
-        config: { settings: {}, credentials: { apiKey: standIn.apiKey } },
-        sessionKey: "s",
-      };
       let polls = 0;
-      const ctx: ToolContext = {
-        signal: controller.signal,
-        org: scope.org,
-        config: scope.config,
-        sessionKey: scope.sessionKey,
+      const ctx = testToolContext(testScope({ apiKey: standIn.apiKey }, "s"), controller.signal, {
         async progress() {
           // Cancel once the request is being polled.
           if (++polls === 3) controller.abort();
         },
-        async log() {},
-        sample: () => Promise.reject(new Error("not used")),
-        elicit: () => Promise.reject(new Error("not used")),
-        roots: () => Promise.reject(new Error("not used")),
-      };
+      });
       const run = Promise.resolve(tool.handler({ topic: "x", reasoningEffort: "low" }, ctx));
       await expect(run).rejects.toThrow(/cancelled.*cannot be stopped/);
       const gets = standIn.requests.filter((r) => r.method === "GET").length;

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { invalidParams, ok, perplexityHarness, textOf } from "./harness.ts";
+import { invalidParamPaths, okResult, resultText } from "@omni/kit/testing";
+import { perplexityHarness } from "./harness.ts";
 
 let h: ReturnType<typeof perplexityHarness>;
 beforeEach(() => {
@@ -34,7 +35,7 @@ describe("capabilities", () => {
 
 describe("perplexity_search", () => {
   test("returns ranked results with titles, URLs, snippets and dates", async () => {
-    const r = ok(await h.call("perplexity_search", { query: "bun release", maxResults: 3 }));
+    const r = okResult(await h.call("perplexity_search", { query: "bun release", maxResults: 3 }));
     const results = r.structuredContent.results as {
       rank: number;
       title: string;
@@ -44,25 +45,25 @@ describe("perplexity_search", () => {
     expect(results.map((x) => x.rank)).toEqual([1, 2, 3]);
     expect(results[0]).toMatchObject({ title: "Bun 1.4 release notes", url: "https://bun.sh/blog/bun-v1.4" });
     expect(results[0]?.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    expect(textOf(r)).toContain("1. Bun 1.4 release notes (");
-    expect(textOf(r)).toContain("   Bun 1.4 ships a faster test runner.");
+    expect(resultText(r)).toContain("1. Bun 1.4 release notes (");
+    expect(resultText(r)).toContain("   Bun 1.4 ships a faster test runner.");
     expect(lastBody()).toMatchObject({ query: "bun release", max_results: 3 });
   });
 
   test("passes recency, domain, date and country filters in Perplexity's formats", async () => {
-    const week = ok(await h.call("perplexity_search", { query: "news", recency: "week" }));
+    const week = okResult(await h.call("perplexity_search", { query: "news", recency: "week" }));
     expect((week.structuredContent.results as unknown[]).length).toBe(2);
-    const domains = ok(
+    const domains = okResult(
       await h.call("perplexity_search", { query: "docs", domains: ["valibot.dev", "postgresql.org"] }),
     );
     expect(
       (domains.structuredContent.results as { url: string }[]).map((x) => new URL(x.url).hostname),
     ).toEqual(["valibot.dev", "www.postgresql.org"]);
-    const excluded = ok(await h.call("perplexity_search", { query: "docs", domains: ["-bun.sh"] }));
+    const excluded = okResult(await h.call("perplexity_search", { query: "docs", domains: ["-bun.sh"] }));
     expect(
       (excluded.structuredContent.results as { url: string }[]).some((x) => x.url.includes("bun.sh")),
     ).toBe(false);
-    ok(
+    okResult(
       await h.call("perplexity_search", {
         query: ["a", "b"],
         after: "2026-01-05",
@@ -82,7 +83,7 @@ describe("perplexity_search", () => {
 describe("answers", () => {
   test("perplexity_ask streams a cited answer and keeps every citation and search result", async () => {
     const progress: string[] = [];
-    const r = ok(
+    const r = okResult(
       await h.call(
         "perplexity_ask",
         { question: "What is new in Bun?", recency: "month" },
@@ -104,7 +105,7 @@ describe("answers", () => {
     ]);
     expect(sc.searchResults.length).toBe(3); // the month filter leaves three pages
     expect(sc.searchResults.map((s) => s.url).slice(0, 3)).toEqual(sc.citations);
-    const text = textOf(r);
+    const text = resultText(r);
     expect(text).toContain("Sources:\n[1] Bun 1.4 release notes — https://bun.sh/blog/bun-v1.4");
     expect(text).toContain("[3] MCP specification — https://modelcontextprotocol.io/specification");
     expect(lastBody()).toMatchObject({ model: "sonar", stream: true, search_recency_filter: "month" });
@@ -114,10 +115,10 @@ describe("answers", () => {
 
   test("perplexity_ask lists uncited search results too", async () => {
     h.standIn.nextContent.push("Only the first source matters [1].");
-    const r = ok(
+    const r = okResult(
       await h.call("perplexity_ask", { question: "q", model: "sonar-pro", systemPrompt: "Be brief." }),
     );
-    const text = textOf(r);
+    const text = resultText(r);
     expect(text).toContain(
       "Other search results:\n- Valibot guide — https://valibot.dev/guides/introduction",
     );
@@ -131,17 +132,17 @@ describe("answers", () => {
   });
 
   test("perplexity_reason separates the <think> part from the answer", async () => {
-    const r = ok(await h.call("perplexity_reason", { question: "Is Bun faster than Node for tests?" }));
+    const r = okResult(await h.call("perplexity_reason", { question: "Is Bun faster than Node for tests?" }));
     const sc = r.structuredContent as { answer: string; reasoning: string; citations: string[] };
     expect(sc.reasoning).toBe("Weighing the sources about Is Bun faster than Node for tests?.");
     expect(sc.answer).toStartWith("Answer (sonar-reasoning-pro) to:");
     expect(sc.answer).not.toContain("<think>");
-    expect(textOf(r)).not.toContain("Weighing the sources");
+    expect(resultText(r)).not.toContain("Weighing the sources");
     expect(sc.citations.length).toBe(3);
     expect(lastBody()).toMatchObject({ model: "sonar-reasoning-pro" });
 
-    const shown = ok(await h.call("perplexity_reason", { question: "Why?", includeReasoning: true }));
-    expect(textOf(shown)).toStartWith(
+    const shown = okResult(await h.call("perplexity_reason", { question: "Why?", includeReasoning: true }));
+    expect(resultText(shown)).toStartWith(
       "Reasoning:\nWeighing the sources about Why?.\n\nAnswer:\nAnswer (sonar-reasoning-pro)",
     );
   });
@@ -158,12 +159,12 @@ describe("answers", () => {
       recommendation: "Bun for new projects [1].",
     };
     h.standIn.nextContent.push(`\`\`\`json\n${JSON.stringify(comparison)}\n\`\`\``);
-    const r = ok(
+    const r = okResult(
       await h.call("perplexity_compare", { options: ["Bun", "Node"], criteria: ["speed"], context: "CI" }),
     );
     expect(r.structuredContent).toMatchObject({ ...comparison, model: "sonar-pro" });
     expect((r.structuredContent.citations as string[]).length).toBe(3);
-    const text = textOf(r);
+    const text = resultText(r);
     expect(text).toContain("## Bun\nBun summary\n- speed: 5/5 — Bun speed");
     expect(text).toContain("Recommendation: Bun for new projects [1].");
     const format = lastBody().response_format as {
@@ -176,7 +177,7 @@ describe("answers", () => {
   });
 
   test("perplexity_compare works with whatever the schema-following model returns", async () => {
-    const r = ok(
+    const r = okResult(
       await h.call("perplexity_compare", { options: ["A", "B", "C"], criteria: ["cost", "risk"] }),
     );
     expect((r.structuredContent.options as unknown[]).length).toBe(1);
@@ -184,7 +185,7 @@ describe("answers", () => {
   });
 
   test("perplexity_summarize summarizes a URL (searching its site) or a given text (no search)", async () => {
-    const page = ok(
+    const page = okResult(
       await h.call("perplexity_summarize", {
         url: "https://www.postgresql.org/docs/current/ddl-partitioning.html",
         length: "brief",
@@ -196,7 +197,7 @@ describe("answers", () => {
     ]);
     expect(lastBody()).toMatchObject({ model: "sonar", search_domain_filter: ["postgresql.org"] });
 
-    const text = ok(
+    const text = okResult(
       await h.call("perplexity_summarize", { text: "A long memo about partitions.", focus: "risks" }),
     );
     expect(text.structuredContent).toMatchObject({ source: "text", citations: [], searchResults: [] });
@@ -209,31 +210,33 @@ describe("answers", () => {
 
 describe("argument validation (-32602 with field paths)", () => {
   test("bad arguments never reach Perplexity", async () => {
-    expect(invalidParams(await h.call("perplexity_search", { query: "" }))).toContain("query");
-    expect(invalidParams(await h.call("perplexity_search", { query: "x", recency: "decade" }))).toEqual([
+    expect(invalidParamPaths(await h.call("perplexity_search", { query: "" }))).toContain("query");
+    expect(invalidParamPaths(await h.call("perplexity_search", { query: "x", recency: "decade" }))).toEqual([
       "recency",
     ]);
     expect(
-      invalidParams(await h.call("perplexity_search", { query: "x", domains: ["not a domain"] })),
+      invalidParamPaths(await h.call("perplexity_search", { query: "x", domains: ["not a domain"] })),
     ).toEqual(["domains.0"]);
-    expect(invalidParams(await h.call("perplexity_search", { query: "x", maxResults: 50 }))).toEqual([
+    expect(invalidParamPaths(await h.call("perplexity_search", { query: "x", maxResults: 50 }))).toEqual([
       "maxResults",
     ]);
-    expect(invalidParams(await h.call("perplexity_search", { query: "x", after: "01/05/2026" }))).toEqual([
-      "after",
-    ]);
-    expect(invalidParams(await h.call("perplexity_ask", { question: "x", model: "gpt-4" }))).toEqual([
+    expect(invalidParamPaths(await h.call("perplexity_search", { query: "x", after: "01/05/2026" }))).toEqual(
+      ["after"],
+    );
+    expect(invalidParamPaths(await h.call("perplexity_ask", { question: "x", model: "gpt-4" }))).toEqual([
       "model",
     ]);
-    expect(invalidParams(await h.call("perplexity_ask", {}))).toEqual(["question"]);
+    expect(invalidParamPaths(await h.call("perplexity_ask", {}))).toEqual(["question"]);
     expect(
-      invalidParams(await h.call("perplexity_compare", { options: ["only one"], criteria: ["x"] })),
+      invalidParamPaths(await h.call("perplexity_compare", { options: ["only one"], criteria: ["x"] })),
     ).toEqual(["options"]);
-    expect(invalidParams(await h.call("perplexity_summarize", { url: "ftp://x.org/file" }))).toEqual(["url"]);
+    expect(invalidParamPaths(await h.call("perplexity_summarize", { url: "ftp://x.org/file" }))).toEqual([
+      "url",
+    ]);
     const both = await h.call("perplexity_summarize", { url: "https://x.org", text: "t" });
     expect(both.type === "error" && both.error.message).toContain("give exactly one of url or text");
     expect(
-      invalidParams(await h.call("perplexity_research", { topic: "x", reasoningEffort: "max" })),
+      invalidParamPaths(await h.call("perplexity_research", { topic: "x", reasoningEffort: "max" })),
     ).toEqual(["reasoningEffort"]);
     expect(h.standIn.requests.length).toBe(0);
   });
