@@ -1,4 +1,5 @@
 import { ToolError } from "@omni/kit";
+import type Protocol from "devtools-protocol";
 import * as v from "valibot";
 import type { Tab } from "./tab.ts";
 
@@ -139,6 +140,15 @@ function keyDef(name: string): KeyDef | undefined {
   return { key: name, code: "", keyCode: 0, text: name };
 }
 
+/** The `Input.dispatchKeyEvent` parameters that name a key. */
+function keyEvent<T extends Protocol.Input.DispatchKeyEventRequest["type"]>(
+  type: T,
+  def: KeyDef,
+  modifiers: number,
+) {
+  return { type, key: def.key, code: def.code, windowsVirtualKeyCode: def.keyCode, modifiers };
+}
+
 /** Press a key or chord such as `Enter`, `a`, `Control+a`, `Shift+Tab`. */
 export async function pressKey(tab: Tab, combo: string): Promise<void> {
   const parts = combo === "+" ? ["+"] : combo.split("+").filter(Boolean);
@@ -158,46 +168,22 @@ export async function pressKey(tab: Tab, combo: string): Promise<void> {
   }
   for (const mod of parts) {
     const m = NAMED_KEYS[mod];
-    if (m)
-      await tab.send("Input.dispatchKeyEvent", {
-        type: "rawKeyDown",
-        key: m.key,
-        code: m.code,
-        windowsVirtualKeyCode: m.keyCode,
-        modifiers,
-      });
+    if (m) await tab.send("Input.dispatchKeyEvent", keyEvent("rawKeyDown", m, modifiers));
   }
   // Text is inserted only for plain (or shifted) keys; chords like Control+a are commands.
   const text = modifiers & ~MODIFIER_BITS.Shift! ? undefined : def.text;
   const down = {
-    type: text ? ("keyDown" as const) : ("rawKeyDown" as const),
-    key: def.key,
-    code: def.code,
-    windowsVirtualKeyCode: def.keyCode,
-    modifiers,
+    ...keyEvent(text ? "keyDown" : "rawKeyDown", def, modifiers),
     ...(text ? { text, unmodifiedText: text } : {}),
     ...(modifiers === MODIFIER_BITS.Control && def.key.toLowerCase() === "a"
       ? { commands: ["selectAll"] }
       : {}),
   };
   await tab.send("Input.dispatchKeyEvent", down);
-  await tab.send("Input.dispatchKeyEvent", {
-    type: "keyUp",
-    key: def.key,
-    code: def.code,
-    windowsVirtualKeyCode: def.keyCode,
-    modifiers,
-  });
+  await tab.send("Input.dispatchKeyEvent", keyEvent("keyUp", def, modifiers));
   for (const mod of parts.reverse()) {
     const m = NAMED_KEYS[mod];
-    if (m)
-      await tab.send("Input.dispatchKeyEvent", {
-        type: "keyUp",
-        key: m.key,
-        code: m.code,
-        windowsVirtualKeyCode: m.keyCode,
-        modifiers: 0,
-      });
+    if (m) await tab.send("Input.dispatchKeyEvent", keyEvent("keyUp", m, 0));
   }
 }
 
@@ -283,7 +269,14 @@ export async function setFieldValue(
   }
 }
 
-/** Throw `message` as a tool error unless `test` (a function run on the element) returns true. */
-export async function expectElement(tab: Tab, objectId: string, test: string, message: string) {
-  if ((await tab.callOn(objectId, test)) !== true) throw new ToolError(message);
+/** Resolve an element reference that must be of a kind: `test` (run on the element) returns true for it. */
+export async function resolveElementOfKind(
+  tab: Tab,
+  element: string,
+  test: string,
+  kind: string,
+): Promise<string> {
+  const objectId = await resolveElement(tab, element);
+  if ((await tab.callOn(objectId, test)) !== true) throw new ToolError(`${element} is not ${kind}`);
+  return objectId;
 }

@@ -384,7 +384,7 @@ export class Tab {
    * dialog that blocks the page ends the wait with an error that says how to answer it.
    */
   async evaluate(expression: string, options: { awaitPromise?: boolean; userGesture?: boolean } = {}) {
-    const result = await this.guard(
+    return this.script(
       this.send("Runtime.evaluate", {
         expression,
         returnByValue: true,
@@ -392,14 +392,11 @@ export class Tab {
         userGesture: options.userGesture ?? false,
       }),
     );
-    if (result.exceptionDetails)
-      throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
-    return result.result;
   }
 
   /** Call `fn` with `this` bound to a remote object; returns the JSON value. */
   async callOn(objectId: string, fn: string, args: unknown[] = []): Promise<unknown> {
-    const result = await this.guard(
+    const result = await this.script(
       this.send("Runtime.callFunctionOn", {
         objectId,
         functionDeclaration: fn,
@@ -408,9 +405,20 @@ export class Tab {
         awaitPromise: true,
       }),
     );
+    return result.value;
+  }
+
+  /** Wait for a script command (guarded against dialogs); an exception it threw is a tool error. */
+  private async script(
+    command: Promise<{
+      result: Protocol.Runtime.RemoteObject;
+      exceptionDetails?: Protocol.Runtime.ExceptionDetails;
+    }>,
+  ): Promise<Protocol.Runtime.RemoteObject> {
+    const result = await this.guard(command);
     if (result.exceptionDetails)
       throw new ToolError(`JavaScript error: ${exceptionText(result.exceptionDetails)}`);
-    return result.result.value;
+    return result.result;
   }
 
   /** Race a page command with a dialog opening (which would block it). */

@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startHarness } from "./fixtures/harness.ts";
-import { type Site, startSite } from "./fixtures/site.ts";
+import { describe, expect, test } from "bun:test";
+import { startHarness, startHarnessWithSite } from "./fixtures/harness.ts";
 
 // One Chromium for this file, with small caps so the limits are reachable.
-const h = startHarness({
+const { h, site } = startHarnessWithSite({
   DEVTOOLS_MAX_CONTEXTS_PER_ORG: "2",
   DEVTOOLS_MAX_TABS_PER_CONTEXT: "2",
   DEVTOOLS_IDLE_MS: "600000",
 });
-let site: Site;
-
-beforeAll(() => {
-  site = startSite();
-});
-afterAll(async () => {
-  await h.close();
-  await site.stop();
-}, 20_000);
 
 const T = 60_000;
 const A = { session: "alpha", org: "org_1" };

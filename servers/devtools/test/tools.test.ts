@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { pngSize, startHarness } from "./fixtures/harness.ts";
-import { type Site, startSite } from "./fixtures/site.ts";
+import { describe, expect, test } from "bun:test";
+import { pngSize, startHarnessWithSite } from "./fixtures/harness.ts";
 
 // One Chromium for the whole file (the harness starts it on the first call).
-const h = startHarness({ DEVTOOLS_IDLE_MS: "600000" });
-let site: Site;
+const { h, site } = startHarnessWithSite({ DEVTOOLS_IDLE_MS: "600000" });
 /** Tools that returned a successful result at least once (the end-of-file check). */
 const passed = new Set<string>();
 
@@ -16,14 +14,6 @@ async function ok(name: string, args: Record<string, unknown> = {}, opts: Parame
 async function evaluate(expression: string) {
   return (await ok("chrome_evaluate", { expression })).data.value;
 }
-
-beforeAll(() => {
-  site = startSite();
-});
-afterAll(async () => {
-  await h.close();
-  await site.stop();
-}, 20_000);
 
 const T = 60_000;
 

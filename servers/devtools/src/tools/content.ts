@@ -98,6 +98,17 @@ export async function accessibilitySnapshot(
   return { text: lines.join("\n"), nodes: lines.length, truncated };
 }
 
+/** Run `fn` on the referenced element, or evaluate `pageExpression` when no element is given. */
+async function readElementOrPage(
+  tab: Tab,
+  element: string | undefined,
+  fn: string,
+  pageExpression: string,
+): Promise<unknown> {
+  if (element) return tab.callOn(await resolveElement(tab, element), fn);
+  return (await tab.evaluate(pageExpression)).value;
+}
+
 export function contentTools(sessions: SessionManager): ToolDefinition[] {
   return [
     defineTool({
@@ -204,17 +215,12 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({ element: v.optional(ElementArg), maxChars: MaxChars }),
       annotations: Effect.read,
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        let text: unknown;
-        if (args.element) {
-          const objectId = await resolveElement(tab, args.element);
-          text = await tab.callOn(
-            objectId,
-            "function () { return this.innerText ?? this.textContent ?? ''; }",
-          );
-        } else {
-          text = (await tab.evaluate("document.body ? document.body.innerText : ''")).value;
-        }
+        const text = await readElementOrPage(
+          await sessions.tab(ctx),
+          args.element,
+          "function () { return this.innerText ?? this.textContent ?? ''; }",
+          "document.body ? document.body.innerText : ''",
+        );
         return truncate(String(text ?? ""), args.maxChars);
       },
     }),
@@ -225,15 +231,12 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       input: v.object({ element: v.optional(ElementArg), maxChars: MaxChars }),
       annotations: Effect.read,
       async handler(args, ctx) {
-        const tab = await sessions.tab(ctx);
-        let html: unknown;
-        if (args.element) {
-          const objectId = await resolveElement(tab, args.element);
-          html = await tab.callOn(objectId, "function () { return this.outerHTML; }");
-        } else {
-          html = (await tab.evaluate("document.documentElement ? document.documentElement.outerHTML : ''"))
-            .value;
-        }
+        const html = await readElementOrPage(
+          await sessions.tab(ctx),
+          args.element,
+          "function () { return this.outerHTML; }",
+          "document.documentElement ? document.documentElement.outerHTML : ''",
+        );
         return truncate(String(html ?? ""), args.maxChars);
       },
     }),

@@ -6,11 +6,11 @@ import * as v from "valibot";
 import {
   ElementArg,
   elementCenter,
-  expectElement,
   MouseButton,
   mouseClick,
   pressKey,
   resolveElement,
+  resolveElementOfKind,
   setFieldValue,
   typeText,
 } from "../elements.ts";
@@ -222,12 +222,11 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       annotations: Effect.set,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const objectId = await resolveElement(tab, args.element);
-        await expectElement(
+        const objectId = await resolveElementOfKind(
           tab,
-          objectId,
+          args.element,
           "function () { return this instanceof HTMLSelectElement; }",
-          `${args.element} is not a <select> element`,
+          "a <select> element",
         );
         const out = await setFieldValue(tab, objectId, args.values, args.element);
         return result(`Selected in ${args.element}`, { ...out });
@@ -304,12 +303,11 @@ export function inputTools(sessions: SessionManager): ToolDefinition[] {
       async handler(args, ctx) {
         const session = await sessions.session(ctx);
         const tab = await sessions.tab(ctx);
-        const objectId = await resolveElement(tab, args.element);
-        await expectElement(
+        const objectId = await resolveElementOfKind(
           tab,
-          objectId,
+          args.element,
           "function () { return this instanceof HTMLInputElement && this.type === 'file'; }",
-          `${args.element} is not an <input type=file>`,
+          "an <input type=file>",
         );
         const dir = mkdtempSync(join(session.uploads(), "u-"));
         const paths = args.files.map((file) => {

@@ -2,6 +2,7 @@ import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
 import { ElementArg, resolveElement } from "../elements.ts";
 import type { SessionManager } from "../sessions.ts";
+import { Effect } from "./util.ts";
 
 const MAX_PIXELS = 16_384;
 
