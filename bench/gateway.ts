@@ -20,13 +20,9 @@
  */
 import { tmpdir } from "node:os";
 import type { ToolCallRequest } from "../contracts/src/index.ts";
-import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
-import { createGateway } from "../gateway/src/app.ts";
-import { createConfigService } from "../gateway/src/config/index.ts";
-import { createDevAuthenticator } from "../gateway/src/mcp/dev-auth.ts";
-import { defaultClientFactory, Registry } from "../gateway/src/registry/index.ts";
+import { createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
 import { modernServer } from "../gateway/test/fixtures/modern-server.ts";
-import { serve } from "../servers/kit/src/index.ts";
+import { enableForDemoOrg, serveQuietly, startReplica } from "../gateway/test/fixtures/replicas.ts";
 import { type LoadResult, type LoadTarget, printTable, runLoad, summarize } from "./load.ts";
 
 // The gateway tests' kit-built server; `modern_echo` answers `echo: <text>`.
@@ -44,8 +40,6 @@ function intEnv(name: string, fallback: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
   return value;
 }
-
-const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 /** Tells the parent process where this role listens. */
 function ready(url: string): void {
@@ -70,36 +64,21 @@ function serveCeiling(): void {
 }
 
 function serveDomain(): void {
-  const original = console.log;
-  console.log = () => {};
-  const running = serve(modernServer, { port: 0, hostname: "127.0.0.1" });
-  console.log = original;
-  ready(running.url);
+  ready(serveQuietly(modernServer, { mcp: true }).url);
 }
 
 async function serveGateway(domainUrl: string): Promise<void> {
   const database = await createTestDatabase("pglite", { seed: true });
   if (!database) throw new Error("PGlite is unavailable");
-  const repos = createRepositories(database.db);
-  const row = await repos.servers.upsert({ name: SERVER, title: SERVER });
-  await repos.services.upsert(DEMO_ORG_ID, row.id, { enabled: true });
-  const config = createConfigService({ db: database.db, logger: quiet });
-  const registry = new Registry({
+  await enableForDemoOrg(database.db, SERVER);
+  const gateway = await startReplica({
+    db: database.db,
     instances: [{ server: SERVER, url: domainUrl }],
-    clientFactory: defaultClientFactory,
     healthIntervalMs: 5_000,
-    logger: quiet,
   });
-  await registry.start();
-  const app = createGateway({
-    config,
-    authenticator: createDevAuthenticator(DEMO_ORG_ID),
-    registry,
-    logger: quiet,
-  }).listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
   // Exit on SIGTERM (so `--cpu-prof` writes its profile).
   process.on("SIGTERM", () => process.exit(0));
-  ready(`http://127.0.0.1:${app.server?.port}`);
+  ready(gateway.url);
 }
 
 // ---------------------------------------------------------------------------------------------------

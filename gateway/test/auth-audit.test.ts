@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createRepositories, schema } from "@omni/db";
 import { and, eq } from "drizzle-orm";
 import { createAuditLog, verifyAuditChain } from "../src/audit/index.ts";
-import { type AuthWorld, call, createAuthWorld, field } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, call, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 let world: AuthWorld;
-beforeAll(async () => {
-  world = await createAuthWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
-}, 60_000);
+useAuthWorld((created) => {
+  world = created;
+});
 
 async function freshOrg(tag: string) {
   const repos = createRepositories(world.db.db);

@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { treaty } from "@elysiajs/eden";
-import { type AuthWorld, createAuthWorld } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 /** The auth admin API through Eden treaty (in-process): typed bodies and typed errors. */
 let world: AuthWorld;
-beforeAll(async () => {
-  world = await createAuthWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
-}, 60_000);
+useAuthWorld((created) => {
+  world = created;
+});
 
 test("Eden: create a key, list it, revoke it, verify the audit chain", async () => {
   const api = treaty(world.replica().app);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { createRepositories } from "@omni/db";
-import { type AuthWorld, call, createAuthWorld, field } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, call, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 /**
  * Org A's credentials (owner token and an all-scopes API key) against org B's keys, members and audit log
@@ -13,8 +13,10 @@ let bKeyId: string;
 let bKeySecret: string;
 let aKeySecret: string;
 
+useAuthWorld((created) => {
+  world = created;
+});
 beforeAll(async () => {
-  world = await createAuthWorld();
   app = world.replica().app;
   const b = await call(app, "POST", "/api/keys", {
     token: world.token(world.b, world.b.owner),
@@ -30,9 +32,6 @@ beforeAll(async () => {
     },
   });
   aKeySecret = String(field(a.body, "secret"));
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
 }, 60_000);
 
 describe("isolation: org A's credentials against org B", () => {

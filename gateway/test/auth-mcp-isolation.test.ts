@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { PERMISSIONS } from "@omni/contracts";
 import { createRepositories, createTestDatabase, type DbHandle, schema } from "@omni/db";
 import { type RunningServer, serve } from "@omni/kit";
-import { eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { createGateway, type GatewayApp } from "../src/app.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
@@ -37,7 +37,19 @@ let aPromptsOnlyKey: string;
 let auth: ReturnType<typeof createAuthModule>;
 let limited: ReturnType<typeof createGateway>;
 let limitedUrl: string;
-let ids: { orgA: string; orgB: string; bPrompt: string; bResource: string; bKey: string; bMember: string };
+let ids: {
+  orgA: string;
+  orgB: string;
+  bPrompt: string;
+  bResource: string;
+  bKey: string;
+  bMember: string;
+  alpha: string;
+  beta: string;
+};
+/** One person: owner of A, member of B (their personal credentials exist in both orgs). */
+let both: { userId: string; aToken: string; bToken: string };
+let bOwnerKey: string;
 let userClerkId: string;
 let orgAClerkId: string;
 
@@ -92,6 +104,31 @@ beforeAll(async () => {
     });
     created[tag] = { prompt: prompt.id, resource: resource.id };
   }
+  // A default resource of alpha, and B's own overrides of alpha's defaults (rows, though B has alpha off):
+  // A's owner acts on the same server, prompt name and URI below.
+  await repos.resources.createDefault({
+    serverId: alpha.id,
+    uri: "alpha://defaults/guide",
+    name: "guide",
+    mimeType: "text/plain",
+    text: "the guide",
+  });
+  await repos.prompts.create(orgB.id, { serverId: alpha.id, name: "alpha_greet", description: "b's greet" });
+  await repos.resources.create(orgB.id, {
+    serverId: alpha.id,
+    uri: "alpha://defaults/guide",
+    name: "b-guide",
+  });
+  const bothUser = await repos.users.create({ email: "both@a.test", clerkId: `user_mcp_both_${suffix}` });
+  await repos.memberships.add(orgA.id, { userId: bothUser.id, role: "owner" });
+  await repos.memberships.add(orgB.id, { userId: bothUser.id, role: "member" });
+  both = {
+    userId: bothUser.id,
+    aToken: signJwt(key.privateKey, sessionClaims(bothUser.clerkId!, orgA.clerkId)),
+    bToken: signJwt(key.privateKey, sessionClaims(bothUser.clerkId!, orgB.clerkId)),
+  };
+  bOwnerKey = (await createApiKey(repos, orgB.id, null, { name: "b-owner", scopes: [...PERMISSIONS] }))
+    .secret;
   // B opted in to tool-call arguments in its audit log; A did not.
   await handle.db
     .update(schema.organizations)
@@ -122,6 +159,8 @@ beforeAll(async () => {
     bResource: created.b!.resource,
     bKey: bCreated.row.id,
     bMember: bMember.id,
+    alpha: alpha.id,
+    beta: beta.id,
   };
   aOwnerKey = (
     await createApiKey(repos, orgA.id, null, {
@@ -474,6 +513,106 @@ describe("MCP isolation through the gateway", () => {
     expect((await repos.memberships.list(ids.orgB)).find((m) => m.id === ids.bMember)?.role).toBe("member");
     const b = await connect({ authorization: `Bearer ${bKey}` });
     await b.close();
+  });
+
+  test("admin API by server, prompt name or URI: org A's owner changes only A's rows, B's stay as they were", async () => {
+    /** Every org-scoped config row of an organization, as stored. */
+    const rowsOf = async (orgId: string) => ({
+      prompts: await db.db
+        .select()
+        .from(schema.organizationPrompts)
+        .where(eq(schema.organizationPrompts.organizationId, orgId))
+        .orderBy(asc(schema.organizationPrompts.id)),
+      resources: await db.db
+        .select()
+        .from(schema.organizationResources)
+        .where(eq(schema.organizationResources.organizationId, orgId))
+        .orderBy(asc(schema.organizationResources.id)),
+      services: await db.db
+        .select()
+        .from(schema.organizationServices)
+        .where(eq(schema.organizationServices.organizationId, orgId))
+        .orderBy(asc(schema.organizationServices.id)),
+      credentials: await db.db
+        .select()
+        .from(schema.userServiceCredentials)
+        .where(eq(schema.userServiceCredentials.organizationId, orgId))
+        .orderBy(asc(schema.userServiceCredentials.id)),
+    });
+    const call = async (token: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return `${method} ${path} → ${res.status}`;
+    };
+    // B's own secrets and the shared person's personal credentials in B, set through the API by B.
+    for (const [token, method, path, body] of [
+      [bOwnerKey, "PUT", "/api/services/alpha/secrets/API_TOKEN", { value: "b-alpha-token" }],
+      [bOwnerKey, "PUT", "/api/services/alpha/secrets/B_ONLY", { value: "b-only" }],
+      [bOwnerKey, "PUT", "/api/services/beta/secrets/API_TOKEN", { value: "b-beta-token" }],
+      [both.bToken, "PUT", "/api/services/alpha/credentials/PAT", { value: "b-pat" }],
+      [both.bToken, "PUT", "/api/services/alpha/credentials/B_PAT", { value: "b-pat-2" }],
+    ] as const) {
+      expect(await call(token, method, path, body)).toBe(`${method} ${path} → 200`);
+    }
+    const bBefore = await rowsOf(ids.orgB);
+    expect(bBefore.prompts.some((p) => p.name === "alpha_greet")).toBe(true);
+    expect(bBefore.resources.some((r) => r.uri === "alpha://defaults/guide")).toBe(true);
+    expect(bBefore.credentials.filter((c) => c.userId === both.userId)).toHaveLength(1);
+
+    // A's owner (a Clerk session: personal credentials need a user) on the same names, servers and URIs.
+    const guide = "alpha://defaults/guide";
+    const steps: [string, string, unknown, number][] = [
+      ["PUT", "/api/prompts/defaults/alpha/alpha_greet", { description: "a's greet" }, 200],
+      ["POST", "/api/prompts/defaults/alpha/alpha_greet/disable", undefined, 200],
+      ["POST", "/api/prompts/defaults/alpha/alpha_greet/enable", undefined, 200],
+      ["DELETE", "/api/prompts/defaults/alpha/alpha_greet", undefined, 200],
+      ["PUT", "/api/prompts/defaults/alpha/alpha_greet", { description: "a's greet" }, 200],
+      ["PUT", "/api/resources/override", { uri: guide, name: "a-guide" }, 200],
+      ["POST", "/api/resources/disable", { uri: guide }, 200],
+      ["POST", "/api/resources/enable", { uri: guide }, 200],
+      // B's own resource's URI is no default of A's: nothing to override or hide.
+      ["PUT", "/api/resources/override", { uri: "org-b://private/notes", name: "pwned" }, 404],
+      ["POST", "/api/resources/disable", { uri: "org-b://private/notes" }, 404],
+      ["PUT", "/api/services/alpha/secrets/API_TOKEN", { value: "a-alpha-token" }, 200],
+      ["DELETE", "/api/services/alpha/secrets/B_ONLY", undefined, 404],
+      ["PUT", "/api/services/beta/secrets/API_TOKEN", { value: "a-beta-token" }, 200],
+      ["DELETE", "/api/services/beta/secrets/API_TOKEN", undefined, 200],
+      ["PUT", "/api/services/alpha/credentials/PAT", { value: "a-pat" }, 200],
+      ["DELETE", "/api/services/alpha/credentials/B_PAT", undefined, 404],
+      ["DELETE", "/api/services/alpha/credentials/PAT", undefined, 200],
+      ["PUT", "/api/services/alpha/credentials/PAT", { value: "a-pat" }, 200],
+    ];
+    for (const [method, path, body, status] of steps) {
+      expect(await call(both.aToken, method, path, body)).toBe(`${method} ${path} → ${status}`);
+    }
+
+    // B: every row exactly as before (values, ciphertexts, timestamps).
+    expect(await rowsOf(ids.orgB)).toEqual(bBefore);
+    // A: the changes landed in A's rows.
+    const a = await rowsOf(ids.orgA);
+    expect(a.prompts.find((p) => p.name === "alpha_greet")).toMatchObject({
+      description: "a's greet",
+      disabled: false,
+    });
+    expect(a.resources.find((r) => r.uri === guide)).toMatchObject({ name: "a-guide", disabled: false });
+    const service = (name: string) => {
+      const serverId = name === "alpha" ? ids.alpha : ids.beta;
+      return a.services.find((s) => s.serverId === serverId);
+    };
+    expect(Object.keys(service("alpha")?.secrets ?? {})).toEqual(["API_TOKEN"]);
+    expect(service("beta")?.secrets).toEqual({});
+    const mine = a.credentials.filter((c) => c.userId === both.userId);
+    expect(mine.map((c) => Object.keys(c.secrets))).toEqual([["PAT"]]);
+    // The secrets really are per org: the same name decrypts to each org's own value.
+    const aToken = service("alpha")?.secrets.API_TOKEN;
+    const bToken = bBefore.services.find((s) => s.serverId === ids.alpha)?.secrets.API_TOKEN;
+    if (!aToken || !bToken) throw new Error("API_TOKEN missing");
+    const scope = { server: "alpha", name: "API_TOKEN" };
+    expect(config.secrets.decrypt(aToken, { ...scope, orgId: ids.orgA })).toBe("a-alpha-token");
+    expect(config.secrets.decrypt(bToken, { ...scope, orgId: ids.orgB })).toBe("b-alpha-token");
   });
 
   test("members cannot do admin writes", async () => {

@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { createRateLimiter, rateLimitedResponse } from "../src/security/rate-limit.ts";
-import { type AuthWorld, call, createAuthWorld, field } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, call, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 let world: AuthWorld;
-beforeAll(async () => {
-  world = await createAuthWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
-}, 60_000);
+useAuthWorld((created) => {
+  world = created;
+});
 
 async function keyFor(org: AuthWorld["a"], app: ReturnType<AuthWorld["replica"]>["app"]) {
   const res = await call(app, "POST", "/api/keys", {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createRepositories, schema } from "@omni/db";
 import { eq } from "drizzle-orm";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
@@ -6,20 +6,17 @@ import type { AuthOutcome } from "../src/ports.ts";
 import {
   type AuthWorld,
   call,
-  createAuthWorld,
   field,
   rsaKey,
   sessionClaims,
   signJwt,
+  useAuthWorld,
 } from "./fixtures/auth-fixtures.ts";
 
 let world: AuthWorld;
-beforeAll(async () => {
-  world = await createAuthWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
-}, 60_000);
+useAuthWorld((created) => {
+  world = created;
+});
 
 const bearer = (token: string) => new Headers({ authorization: `Bearer ${token}` });
 const remote = { loopback: false };

@@ -1,22 +1,19 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createRepositories, schema } from "@omni/db";
 import { count, eq } from "drizzle-orm";
 import {
   type AuthWorld,
-  createAuthWorld,
   field,
   sessionClaims,
   signJwt,
   svixHeaders,
+  useAuthWorld,
 } from "./fixtures/auth-fixtures.ts";
 
 let world: AuthWorld;
-beforeAll(async () => {
-  world = await createAuthWorld();
-}, 60_000);
-afterAll(async () => {
-  await world?.close();
-}, 60_000);
+useAuthWorld((created) => {
+  world = created;
+});
 
 const uid = () => crypto.randomUUID().slice(0, 8);
 

@@ -2,14 +2,10 @@ import { afterAll, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { PromptListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { createRepositories, DEMO_ORG_ID } from "@omni/db";
-import { type RunningServer, serve } from "@omni/kit";
-import { adminConfigRoutes } from "../src/admin/index.ts";
-import { createGateway } from "../src/app.ts";
-import { type ConfigServiceImpl, createConfigService } from "../src/config/index.ts";
-import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
-import { defaultClientFactory, Registry } from "../src/registry/index.ts";
-import { newKey, openDatabase, openRedis, silentLogger } from "./config-fixtures.ts";
+import { DEMO_ORG_ID } from "@omni/db";
+import type { RunningServer } from "@omni/kit";
+import { newKey, openDatabase, openRedis } from "./config-fixtures.ts";
+import { enableForDemoOrg, type Replica, serveQuietly, startReplica } from "./fixtures/replicas.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -20,60 +16,16 @@ import { alphaServer } from "./fixtures/test-servers.ts";
 const db = await openDatabase();
 const { redis, prefix, cleanup } = openRedis();
 const key = newKey();
-const repos = createRepositories(db.db);
-const alphaRow = await repos.servers.upsert({ name: "alpha", title: "Alpha (test)" });
-await repos.services.upsert(DEMO_ORG_ID, alphaRow.id, { enabled: true });
+await enableForDemoOrg(db.db, "alpha", "Alpha (test)");
+const alpha: RunningServer = serveQuietly(alphaServer, { mcp: false });
 
-const originalLog = console.log;
-console.log = () => {};
-const alpha: RunningServer = serve(alphaServer, { port: 0, hostname: "127.0.0.1", mcp: false });
-console.log = originalLog;
-
-interface Replica {
-  url: string;
-  config: ConfigServiceImpl;
-  stop(): Promise<void>;
-}
-
-async function replica(): Promise<Replica> {
-  const config = createConfigService({
+function replica(): Promise<Replica> {
+  return startReplica({
     db: db.db,
-    redis,
-    secretKeys: [key],
-    cache: { prefix },
-    logger: silentLogger,
-  });
-  await config.ready;
-  const registry = new Registry({
     instances: [{ server: "alpha", url: alpha.url }],
-    clientFactory: defaultClientFactory,
-    healthIntervalMs: 1000,
-    logger: silentLogger,
+    config: { redis, secretKeys: [key], cache: { prefix } },
+    admin: true,
   });
-  await registry.start();
-  const app = createGateway({
-    config,
-    authenticator: createDevAuthenticator(DEMO_ORG_ID),
-    registry,
-    logger: silentLogger,
-    plugins: [
-      adminConfigRoutes({
-        db: db.db,
-        config,
-        codePrompts: () => registry.capabilities.codePrompts,
-        logger: silentLogger,
-      }),
-    ],
-  }).listen({ port: 0, hostname: "127.0.0.1", idleTimeout: 0 });
-  return {
-    url: `http://127.0.0.1:${app.server?.port}`,
-    config,
-    async stop() {
-      await app.stop(true);
-      registry.stop();
-      await config.close();
-    },
-  };
 }
 
 const a = await replica();

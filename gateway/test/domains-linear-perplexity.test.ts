@@ -6,10 +6,12 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { createLinearServer } from "@omni/server-linear";
 import { createPerplexityServer } from "@omni/server-perplexity";
 import { type LinearStandIn, startLinearStandIn } from "../../servers/linear/test/fixtures/linear-standin.ts";
+import { LINEAR_TOOLS } from "../../servers/linear/test/fixtures/tool-names.ts";
 import {
   type PerplexityStandIn,
   startPerplexityStandIn,
 } from "../../servers/perplexity/test/fixtures/perplexity-standin.ts";
+import { PERPLEXITY_TOOLS } from "../../servers/perplexity/test/fixtures/tool-names.ts";
 import type { GatewayApp } from "../src/app.ts";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 
@@ -89,27 +91,6 @@ async function setKeys(): Promise<void> {
     expect(JSON.stringify(res.data)).not.toContain(value);
   }
 }
-
-const LINEAR_TOOLS = [
-  "linear_add_comment",
-  "linear_create_issue",
-  "linear_get_cycles",
-  "linear_get_issue",
-  "linear_get_projects",
-  "linear_get_teams",
-  "linear_get_users",
-  "linear_get_workflow_states",
-  "linear_search_issues",
-  "linear_update_issue",
-];
-const PERPLEXITY_TOOLS = [
-  "perplexity_ask",
-  "perplexity_compare",
-  "perplexity_reason",
-  "perplexity_research",
-  "perplexity_search",
-  "perplexity_summarize",
-];
 
 describe("every tool through the gateway", () => {
   const called = new Set<string>();

@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { createRepositories, createTestDatabase, DEMO_ORG_ID } from "@omni/db";
-import { type RunningServer, serve } from "@omni/kit";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { createTestDatabase } from "@omni/db";
+import type { RunningServer } from "@omni/kit";
 import { modernServer } from "./fixtures/modern-server.ts";
+import {
+  modernToolCall as call,
+  elicitingClient,
+  enableForDemoOrg,
+  roundRobin,
+  serveQuietly,
+} from "./fixtures/replicas.ts";
 
 /**
  * Two gateway processes (the real entry point, `gateway/src/index.ts`) on one Postgres database, sharing
@@ -11,10 +18,6 @@ import { modernServer } from "./fixtures/modern-server.ts";
  */
 
 const entry = new URL("../src/index.ts", import.meta.url).pathname;
-const META = {
-  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-  "io.modelcontextprotocol/clientCapabilities": { elicitation: {} },
-};
 
 let database: NonNullable<Awaited<ReturnType<typeof createTestDatabase>>>;
 let domain: RunningServer;
@@ -39,8 +42,11 @@ async function startGateway(
     seen += decoder.decode(value, { stream: true });
     const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
     if (match?.[1]) {
-      reader.releaseLock();
-      void proc.stdout.cancel().catch(() => {});
+      // Keep draining its output: with the pipe closed, the process's next log line (e.g. the access
+      // log) would fail with EPIPE and kill it.
+      void (async () => {
+        while (!(await reader.read()).done) {}
+      })().catch(() => {});
       return { url: match[1], proc };
     }
   }
@@ -50,16 +56,8 @@ beforeAll(async () => {
   const created = await createTestDatabase("postgres", { seed: true });
   if (!created?.url) throw new Error("Postgres at 127.0.0.1:5432 is required for this test");
   database = created;
-  const repos = createRepositories(database.db);
-  const original = console.log;
-  console.log = () => {};
-  try {
-    domain = serve(modernServer, { port: 0, hostname: "127.0.0.1", mcp: false });
-  } finally {
-    console.log = original;
-  }
-  const row = await repos.servers.upsert({ name: modernServer.name, title: modernServer.name });
-  await repos.services.upsert(DEMO_ORG_ID, row.id, { enabled: true });
+  domain = serveQuietly(modernServer, { mcp: false });
+  await enableForDemoOrg(database.db, modernServer.name);
   const env = {
     PORT: "0",
     HOST: "127.0.0.1",
@@ -82,31 +80,11 @@ afterAll(async () => {
   await database?.close();
 });
 
-/** A load balancer in a fetch: consecutive requests go to gateway 0, 1, 0, 1, ... */
-function roundRobin(): typeof fetch {
-  let next = 0;
-  const balanced = async (input: RequestInfo | URL, init?: RequestInit) => {
-    const gateway = gateways[next++ % gateways.length]!;
-    gateway.hits++;
-    const original = new URL(input instanceof Request ? input.url : String(input));
-    return fetch(new URL(original.pathname + original.search, gateway.url), init);
-  };
-  return balanced as typeof fetch;
-}
-
 test("a modern client's requests alternate between two gateway processes without errors", async () => {
   const answers = [{ name: "Ada" }, { colour: "teal" }];
-  const client = new Client(
-    { name: "processes", version: "1.0.0" },
-    { capabilities: { elicitation: {} }, versionNegotiation: { mode: "auto" } },
-  );
-  client.setRequestHandler("elicitation/create", async () => {
-    const next = answers.shift();
-    if (!next) throw new Error("no more answers");
-    return { action: "accept", content: next } as never;
-  });
+  const client = elicitingClient("processes", answers);
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), { fetch: roundRobin() }),
+    new StreamableHTTPClientTransport(new URL(`${gateways[0]!.url}/mcp`), { fetch: roundRobin(gateways) }),
   );
   expect(client.getProtocolEra()).toBe("modern");
   for (let i = 0; i < 4; i++) {
@@ -121,21 +99,6 @@ test("a modern client's requests alternate between two gateway processes without
   expect(gateways[1]!.hits).toBeGreaterThan(3);
   await client.close();
 });
-
-async function call(url: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": "tools/call",
-      "mcp-name": String(params.name),
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { _meta: META, ...params } }),
-  });
-  return (await res.json()) as Record<string, unknown>;
-}
 
 test("an input_required round trip started on one process finishes on the other; tampering is refused", async () => {
   const [a, b] = gateways as [(typeof gateways)[0], (typeof gateways)[0]];

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ConnectedServer, serveWithClient } from "@omni/kit/testing";
 import { createPerplexityServer } from "../src/server.ts";
 import { type PerplexityStandIn, startPerplexityStandIn } from "./fixtures/perplexity-standin.ts";
+import { PERPLEXITY_TOOLS } from "./fixtures/tool-names.ts";
 
 let standIn: PerplexityStandIn;
 let mcp: ConnectedServer;
@@ -24,14 +25,7 @@ afterAll(async () => {
 describe("standalone /mcp with the MCP SDK client", () => {
   test("lists the tools with annotations and output schemas", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([
-      "perplexity_ask",
-      "perplexity_compare",
-      "perplexity_reason",
-      "perplexity_research",
-      "perplexity_search",
-      "perplexity_summarize",
-    ]);
+    expect(tools.map((t) => t.name).sort()).toEqual(PERPLEXITY_TOOLS);
     for (const tool of tools) {
       expect(tool.annotations?.readOnlyHint).toBe(true);
       expect(tool.outputSchema?.type).toBe("object");

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { invalidParamPaths, okResult, resultText } from "@omni/kit/testing";
+import { PERPLEXITY_TOOLS } from "./fixtures/tool-names.ts";
 import { perplexityHarness } from "./harness.ts";
 
 let h: ReturnType<typeof perplexityHarness>;
@@ -13,14 +14,7 @@ const lastBody = () => h.standIn.requests.at(-1)?.body ?? {};
 describe("capabilities", () => {
   test("lists every tool with annotations and an output schema; research supports tasks", async () => {
     const caps = await h.client.capabilities();
-    expect(caps.tools.map((t) => t.name).sort()).toEqual([
-      "perplexity_ask",
-      "perplexity_compare",
-      "perplexity_reason",
-      "perplexity_research",
-      "perplexity_search",
-      "perplexity_summarize",
-    ]);
+    expect(caps.tools.map((t) => t.name).sort()).toEqual(PERPLEXITY_TOOLS);
     for (const tool of caps.tools) {
       expect(tool.annotations).toMatchObject({
         readOnlyHint: true,

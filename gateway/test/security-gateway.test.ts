@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PERMISSIONS } from "@omni/contracts";
+import { createRepositories, createTestDatabase, type DbHandle } from "@omni/db";
+import { type RunningServer, serve } from "@omni/kit";
+import { createGateway, type GatewayApp } from "../src/app.ts";
+import { createApiKey } from "../src/auth/api-keys.ts";
+import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
+import { createConfigService } from "../src/config/index.ts";
+import { defaultClientFactory, Registry } from "../src/registry/index.ts";
+import { createLogger } from "../src/security/log.ts";
+import { startStack } from "./fixtures/stack.ts";
+import { alphaServer } from "./fixtures/test-servers.ts";
+
+/**
+ * The security plugin as production mounts it (`createGateway({ security: auth.security })`, first): every
+ * response of every route — health, MCP, admin API, 404, the DNS-rebinding guard's 403, a 401 — carries a
+ * request id and the security headers and is logged with it; CORS answers preflights for CORS_ORIGINS only;
+ * bodies over `maxBodyBytes` are a 413 before authentication (a JSON-RPC error on `/mcp`).
+ */
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+const APP_ORIGIN = "https://app.example.test";
+const MAX_BODY = 4096;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+let db: DbHandle;
+let server: RunningServer;
+let registry: Registry;
+let config: ReturnType<typeof createConfigService>;
+let gateway: GatewayApp;
+let url: string;
+let ownerKey: string;
+const lines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  const handle = await createTestDatabase("postgres");
+  if (!handle) throw new Error("Postgres at 127.0.0.1:5432 is required");
+  db = handle;
+  const repos = createRepositories(db.db);
+  const log = console.log;
+  console.log = () => {};
+  try {
+    server = serve(alphaServer, { port: 0, hostname: "127.0.0.1", mcp: false });
+  } finally {
+    console.log = log;
+  }
+  const alpha = await repos.servers.upsert({ name: "alpha", title: "Alpha" });
+  const org = await repos.organizations.create({ slug: `sec-${crypto.randomUUID().slice(0, 8)}`, name: "S" });
+  await repos.services.upsert(org.id, alpha.id, { enabled: true });
+  ownerKey = (await createApiKey(repos, org.id, null, { name: "owner", scopes: [...PERMISSIONS] })).secret;
+
+  config = createConfigService({ db: db.db, logger: quiet });
+  registry = new Registry({
+    instances: [{ server: "alpha", url: server.url }],
+    clientFactory: defaultClientFactory,
+    healthIntervalMs: 600_000,
+    logger: quiet,
+  });
+  await registry.start();
+  const logger = createLogger({ level: "info", sink: (line) => lines.push(JSON.parse(line)) });
+  const auth = createAuthModule({ db: db.db, env: readAuthEnv({ CORS_ORIGINS: APP_ORIGIN }), logger });
+  gateway = createGateway({
+    config,
+    authenticator: auth.authenticator,
+    registry,
+    logger: quiet,
+    security: auth.security,
+    plugins: [auth.routes],
+    mcpAccess: auth.mcpAccess,
+    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+    options: { maxBodyBytes: MAX_BODY },
+  }).listen({ port: 0, hostname: "127.0.0.1" });
+  url = `http://127.0.0.1:${gateway.server?.port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await gateway?.stop(true);
+  registry?.stop();
+  await server?.stop().catch(() => {});
+  await config?.close();
+  await db?.close();
+}, 60_000);
+
+const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "sec", version: "1" } },
+});
+
+function expectSecured(res: Response, label: string): void {
+  expect(`${label}: ${res.headers.get("x-content-type-options")}`).toBe(`${label}: nosniff`);
+  expect(`${label}: ${res.headers.get("x-frame-options")}`).toBe(`${label}: DENY`);
+  expect(`${label}: ${res.headers.get("referrer-policy")}`).toBe(`${label}: no-referrer`);
+  expect(res.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
+}
+
+/** The access-log line of a request id (written after the response: polled briefly). */
+async function logLine(requestId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const found = lines.find((l) => l.msg === "request" && l.requestId === requestId);
+    if (found) return found;
+    await Bun.sleep(10);
+  }
+  throw new Error(`no access-log line for ${requestId}`);
+}
+
+describe("the security plugin on the real gateway", () => {
+  const cases: { label: string; path: string; init?: RequestInit; status: number }[] = [
+    { label: "health", path: "/health", status: 200 },
+    { label: "mcp initialize", path: "/mcp", status: 200, init: { method: "POST", body: initialize } },
+    {
+      label: "mcp without credentials",
+      path: "/mcp",
+      status: 401,
+      init: { method: "POST", body: initialize },
+    },
+    { label: "admin api", path: "/api/prompts", status: 200 },
+    { label: "admin api without credentials", path: "/api/prompts", status: 401 },
+    { label: "auth api without credentials", path: "/api/keys", status: 401 },
+    { label: "unknown route", path: "/nope", status: 404 },
+    {
+      label: "rebinding guard (Origin)",
+      path: "/health",
+      status: 403,
+      init: { headers: { origin: "https://evil.example" } },
+    },
+  ];
+  for (const { label, path, init, status } of cases) {
+    test(`${label}: ${status} with a request id (fresh, or the caller's), security headers, logged`, async () => {
+      const withKey = status !== 401 && (path === "/mcp" || path.startsWith("/api"));
+      const headers = {
+        ...(path === "/mcp" ? mcpHeaders : {}),
+        ...(withKey ? { authorization: `Bearer ${ownerKey}` } : {}),
+        ...((init?.headers as Record<string, string> | undefined) ?? {}),
+      };
+      const fresh = await fetch(`${url}${path}`, { ...init, headers });
+      expect(`${label} → ${fresh.status}`).toBe(`${label} → ${status}`);
+      expectSecured(fresh, label);
+      const id = fresh.headers.get("x-request-id") ?? "";
+      expect(id).toMatch(UUID);
+      expect(await logLine(id)).toMatchObject({ method: init?.method ?? "GET", path, status });
+
+      const mine = `trace-${crypto.randomUUID()}`;
+      const echoed = await fetch(`${url}${path}`, { ...init, headers: { ...headers, "x-request-id": mine } });
+      expect(echoed.status).toBe(status);
+      expect(echoed.headers.get("x-request-id")).toBe(mine);
+      expectSecured(echoed, label);
+      expect(await logLine(mine)).toMatchObject({ path, status });
+    });
+  }
+
+  test("an unsafe incoming request id is replaced, never echoed", async () => {
+    const res = await fetch(`${url}/health`, { headers: { "x-request-id": "a b<script>" } });
+    expect(res.headers.get("x-request-id")).toMatch(UUID);
+  });
+
+  test("the rebinding guard refuses a foreign Host with its 403, request id and headers", async () => {
+    const res = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { ...mcpHeaders, host: "rebound.example", "x-request-id": "rebind-1" },
+      body: initialize,
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("x-request-id")).toBe("rebind-1");
+    expectSecured(res, "host");
+    expect(await res.json()).toMatchObject({ error: "forbidden", message: expect.stringContaining("Host") });
+  });
+
+  test("CORS: a preflight from CORS_ORIGINS succeeds; from an admitted other origin or a foreign one it is refused", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${url}/mcp`, {
+        method: "OPTIONS",
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type, mcp-session-id",
+        },
+      });
+    const ok = await preflight(APP_ORIGIN);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+    expect(ok.headers.get("access-control-allow-headers")).toContain("mcp-session-id");
+    expect(ok.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(await logLine(ok.headers.get("x-request-id") ?? "")).toMatchObject({
+      method: "OPTIONS",
+      status: 204,
+    });
+    // The allowed origin's real request may read the response (and its request id).
+    const read = await fetch(`${url}/health`, { headers: { origin: APP_ORIGIN } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+    expect(read.headers.get("access-control-expose-headers")).toContain("x-request-id");
+
+    // A loopback dev tool reaches the gateway (guard) but is not a CORS reader.
+    const loopback = await preflight("http://localhost:5173");
+    expect(loopback.status).toBe(403);
+    expect(loopback.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await loopback.json()).toMatchObject({ error: "origin_not_allowed" });
+    // A foreign origin does not even reach it.
+    const foreign = await preflight("https://evil.example");
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
+    expect(await foreign.json()).toMatchObject({ error: "forbidden" });
+  });
+
+  test("a body over maxBodyBytes is a 413 before authentication: JSON-RPC on /mcp, {error} elsewhere", async () => {
+    const big = JSON.stringify({
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: { name: "alpha_echo", arguments: { text: "x".repeat(MAX_BODY) } },
+    });
+    for (const authorization of [`Bearer ${ownerKey}`, null]) {
+      const res = await fetch(`${url}/mcp`, {
+        method: "POST",
+        headers: { ...mcpHeaders, ...(authorization ? { authorization } : {}) },
+        body: big,
+      });
+      expect(res.status).toBe(413);
+      expect(await logLine(res.headers.get("x-request-id") ?? "")).toMatchObject({
+        path: "/mcp",
+        status: 413,
+      });
+      expectSecured(res, "413 mcp");
+      expect(await res.json()).toEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: {
+          code: -32600,
+          message: `Payload too large: the body exceeds ${MAX_BODY} bytes (MAX_BODY_BYTES)`,
+        },
+      });
+    }
+    // Streamed without a Content-Length: the same answer.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 8; i++) controller.enqueue(new TextEncoder().encode(" ".repeat(1024)));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { ...mcpHeaders, authorization: `Bearer ${ownerKey}` },
+      body: chunks,
+    });
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32600 } });
+
+    const admin = await fetch(`${url}/api/prompts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ownerKey}` },
+      body: JSON.stringify({ name: "big", messages: [{ role: "user", text: "x".repeat(MAX_BODY) }] }),
+    });
+    expect(admin.status).toBe(413);
+    expect(await admin.json()).toEqual({
+      error: "payload_too_large",
+      message: `The request body is larger than ${MAX_BODY} bytes (MAX_BODY_BYTES).`,
+    });
+    // Just under the limit still reaches the endpoint (and its validation).
+    const small = await fetch(`${url}/api/prompts`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ownerKey}` },
+      body: JSON.stringify({ name: "small_one", messages: [{ role: "user", text: "x".repeat(1000) }] }),
+    });
+    expect(small.status).toBe(201);
+  });
+
+  test("a gateway built by the test stack has the plugin too (request ids, headers, the guard's 403)", async () => {
+    const stack = await startStack({ servers: [alphaServer] });
+    try {
+      const health = await fetch(`${stack.url}/health`, { headers: { "x-request-id": "stack-1" } });
+      expect(health.status).toBe(200);
+      expect(health.headers.get("x-request-id")).toBe("stack-1");
+      expectSecured(health, "stack health");
+      const rebound = await fetch(`${stack.url}/mcp`, {
+        method: "POST",
+        headers: { ...mcpHeaders, origin: "https://evil.example" },
+        body: initialize,
+      });
+      expect(rebound.status).toBe(403);
+      expect(rebound.headers.get("x-request-id")).toMatch(UUID);
+    } finally {
+      await stack.stop();
+    }
+  }, 60_000);
+});
