@@ -2,19 +2,26 @@ import { type AnyElysia, Elysia } from "elysia";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
-import { StreamableHttp } from "./mcp/http.ts";
+import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
 import { ModernHttp } from "./mcp/modern/handler.ts";
 import { createStateSealer } from "./mcp/modern/state.ts";
+import { errorMessage } from "./mcp/protocol.ts";
+import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
 import type { Authenticator, ConfigService, McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
+import { createLogger } from "./security/log.ts";
+import { type SecurityOptions, securityPlugin } from "./security/plugin.ts";
 
 export interface GatewayOptions {
   /** Reported by /health and in serverInfo. */
   version: string;
   /** Items per page of every MCP list. Default 100. */
   pageSize: number;
-  /** Largest request body (and WebSocket message) in bytes. Default 4 MiB. */
+  /**
+   * Largest request body (and WebSocket message) in bytes (`MAX_BODY_BYTES`): the security plugin's limit on
+   * every route (413; on `/mcp` a JSON-RPC error body) and the MCP endpoint's own. Default 4 MiB.
+   */
   maxBodyBytes: number;
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   sessionIdleMs: number;
@@ -35,6 +42,13 @@ export interface GatewayDeps {
   logger?: Pick<Console, "info" | "warn" | "error">;
   options?: Partial<GatewayOptions>;
   /**
+   * The security plugin (`security/plugin.ts`), always mounted first: request id, CORS for `corsOrigins`,
+   * security headers, the DNS-rebinding guard, the body limit `options.maxBodyBytes`, and one access-log line
+   * per request (through `logger` when given, else `deps.logger`, else JSON lines). Production passes
+   * `createAuthModule(...).security`. Default: no cross-origin reader.
+   */
+  security?: GatewaySecurity;
+  /**
    * Permission checks, rate limits, tool-call audit and the 401 discovery challenge on `/mcp` and `/ws`
    * (`createAuthModule(...).mcpAccess`); its CORS origins are admitted by the DNS-rebinding guard too.
    */
@@ -49,7 +63,12 @@ export interface GatewayDeps {
    * `.use` so its routes reach `GatewayApp` (Eden). Code-declared prompts come from the registry.
    */
   admin?: GatewayAdminDeps;
+  /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
+  taskStore?: TaskStore;
 }
+
+/** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
+export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
 /** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
@@ -94,6 +113,7 @@ function createBaseGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     keepAliveMs: options.keepAliveMs,
     logger,
+    ...(deps.taskStore ? { taskStore: deps.taskStore } : {}),
   });
   const http = new StreamableHttp({
     modern,
@@ -103,22 +123,25 @@ function createBaseGateway(deps: GatewayDeps) {
     keepAliveMs: options.keepAliveMs,
     ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
   });
+  const corsOrigins = deps.security?.corsOrigins ?? [];
   const guard = createOriginGuard({
     allowedHosts: options.allowedHosts,
     // An origin trusted to read responses (CORS_ORIGINS) may reach the gateway: no need to repeat it.
-    allowedOrigins: [...options.allowedOrigins, ...(deps.mcpAccess?.corsOrigins ?? [])],
+    allowedOrigins: [...options.allowedOrigins, ...corsOrigins, ...(deps.mcpAccess?.corsOrigins ?? [])],
+  });
+  const security = securityPlugin({
+    corsOrigins,
+    maxBodyBytes: options.maxBodyBytes,
+    // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
+    payloadTooLarge: (request, max) =>
+      new URL(request.url).pathname === "/mcp" ? errorMessage(null, payloadTooLargeError(max)) : undefined,
+    admit: guard,
+    logger: deps.security?.logger ?? deps.logger ?? createLogger(),
+    ...(deps.security?.accessLog === undefined ? {} : { accessLog: deps.security.accessLog }),
   });
 
   let app = new Elysia({ name: "omni-gateway" })
-    .onRequest(({ request }) => {
-      const refused = guard(request.headers);
-      if (refused) {
-        return new Response(JSON.stringify({ error: "forbidden", message: refused }), {
-          status: 403,
-          headers: { "content-type": "application/json" },
-        });
-      }
-    })
+    .use(security)
     .onStop(() => {
       dispatcher.close();
       modern.close();
@@ -149,7 +172,7 @@ function createBaseGateway(deps: GatewayDeps) {
         parse: "none",
       },
     )
-    .get("/ws", async ({ request, server, status }) => {
+    .get("/ws", async ({ request, server, status, requestId }) => {
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
         return status(426, {
           error: "upgrade_required",
@@ -175,7 +198,9 @@ function createBaseGateway(deps: GatewayDeps) {
         checkIntervalMs: options.credentialCheckMs,
         ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
       });
-      if (server.upgrade(request, { headers: { "sec-websocket-protocol": "mcp" }, data: handlers })) return;
+      // The 101 carries the request id too (the security plugin's headers do not reach an upgrade).
+      const upgradeHeaders = { "sec-websocket-protocol": "mcp", "x-request-id": requestId };
+      if (server.upgrade(request, { headers: upgradeHeaders, data: handlers })) return;
       return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
     });
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
@@ -192,7 +217,8 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
 export type GatewayApp = ReturnType<typeof withAdmin>;
 
 /**
- * The gateway app: DNS-rebinding guard, `/health`, `/ready`, MCP Streamable HTTP at `/mcp`, MCP over
+ * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body
+ * limit, access log), `/health`, `/ready`, MCP Streamable HTTP at `/mcp`, MCP over
  * WebSocket at `/ws`, `deps.plugins`, and the config admin API under `/api` when `deps.admin` is given.
  * Building it opens no port; `index.ts` listens.
  */

@@ -7,6 +7,7 @@ import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
 import { readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
+import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
 import { defaultClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 
@@ -90,10 +91,14 @@ const app = createGateway({
   config,
   authenticator,
   registry,
+  // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
+  security: auth.security,
   plugins: [auth.routes],
   // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
   mcpAccess: auth.mcpAccess,
   admin: { db: database.db, config, resolveOrg, audit: auth.audit },
+  // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
+  ...(redis ? { taskStore: new RedisTaskStore(redis) } : {}),
   options: {
     version: pkg.version,
     pageSize: env.MCP_PAGE_SIZE,

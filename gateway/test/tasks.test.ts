@@ -38,14 +38,22 @@ const probeServer: ServerDefinition = {
   ],
 };
 
-/** Dev auth for the demo org; `authorization: Bearer other` is a second org. */
+/** Dev auth for the demo org; `Bearer other` is a second org; `Bearer alice`/`bob` are demo-org users. */
 const dev = createDevAuthenticator(DEMO_ORG_ID);
 const authenticator: Authenticator = {
   async authenticate(headers, remote) {
-    if (headers.get("authorization") === "Bearer other") {
+    const bearer = headers.get("authorization");
+    if (bearer === "Bearer other") {
       return {
         ok: true,
         org: { orgId: OTHER_ORG, userId: null, role: "owner", permissions: ["tools:call"], via: "dev" },
+      };
+    }
+    if (bearer === "Bearer alice" || bearer === "Bearer bob") {
+      const userId = bearer.slice("Bearer ".length);
+      return {
+        ok: true,
+        org: { orgId: DEMO_ORG_ID, userId, role: "member", permissions: ["tools:call"], via: "clerk" },
       };
     }
     return dev.authenticate(headers, remote);
@@ -66,7 +74,7 @@ interface Reply {
 async function rpc(
   method: string,
   params: Record<string, unknown>,
-  opts: { tasks?: boolean; org?: "other" } = {},
+  opts: { tasks?: boolean; as?: "other" | "alice" | "bob" } = {},
 ): Promise<Reply> {
   const capabilities = { elicitation: {}, ...(opts.tasks === false ? {} : { extensions: { [TASKS]: {} } }) };
   const name = typeof params.name === "string" ? params.name : params.taskId;
@@ -78,7 +86,7 @@ async function rpc(
       "mcp-protocol-version": "2026-07-28",
       "mcp-method": method,
       ...(typeof name === "string" ? { "mcp-name": name } : {}),
-      ...(opts.org === "other" ? { authorization: "Bearer other" } : {}),
+      ...(opts.as ? { authorization: `Bearer ${opts.as}` } : {}),
     },
     body: JSON.stringify({
       jsonrpc: "2.0",
@@ -179,14 +187,28 @@ test("tasks/cancel settles the task as cancelled and aborts the upstream call", 
 test("another org cannot see, update or cancel a task: it is unknown there (-32602)", async () => {
   const created = await ok("tools/call", { name: "slow_compute", arguments: { seconds: 30, label: "iso" } });
   for (const method of ["tasks/get", "tasks/cancel"]) {
-    const reply = await rpc(method, { taskId: created.taskId }, { org: "other" });
+    const reply = await rpc(method, { taskId: created.taskId }, { as: "other" });
     expect(reply.error?.code).toBe(-32602);
   }
-  const update = await rpc("tasks/update", { taskId: created.taskId, inputResponses: {} }, { org: "other" });
+  const update = await rpc("tasks/update", { taskId: created.taskId, inputResponses: {} }, { as: "other" });
   expect(update.error?.code).toBe(-32602);
   // Untouched for its own org.
   expect((await ok("tasks/get", { taskId: created.taskId })).status).toBe("working");
   await ok("tasks/cancel", { taskId: created.taskId });
+});
+
+test("within an org, a user's task is unknown to another user", async () => {
+  const created = await rpc(
+    "tools/call",
+    { name: "slow_compute", arguments: { seconds: 30, label: "mine" } },
+    { as: "alice" },
+  );
+  const taskId = created.result?.taskId;
+  expect(typeof taskId).toBe("string");
+  expect((await rpc("tasks/get", { taskId }, { as: "bob" })).error?.code).toBe(-32602);
+  expect((await rpc("tasks/cancel", { taskId }, { as: "bob" })).error?.code).toBe(-32602);
+  expect((await rpc("tasks/get", { taskId }, { as: "alice" })).result?.status).toBe("working");
+  expect((await rpc("tasks/cancel", { taskId }, { as: "alice" })).result?.resultType).toBe("complete");
 });
 
 test("without the extension: tasks/* are -32021, optional tools run synchronously, required ones are -32021", async () => {

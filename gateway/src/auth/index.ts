@@ -2,9 +2,9 @@ import type { Database } from "@omni/db";
 import { Elysia } from "elysia";
 import type { Redis } from "ioredis";
 import * as v from "valibot";
+import type { GatewaySecurity } from "../app.ts";
 import { createAuditLog } from "../audit/index.ts";
 import type { Logger } from "../security/log.ts";
-import { securityPlugin } from "../security/plugin.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
 import { createAuthenticator } from "./authenticator.ts";
@@ -62,8 +62,6 @@ export const AuthEnv = v.object({
   ),
   /** Browser origins allowed by CORS, comma-separated (`*`: any). */
   CORS_ORIGINS: list,
-  /** Largest request body in bytes. */
-  MAX_BODY_BYTES: perMinute(4 * 1024 * 1024),
   /** Public base URL of the gateway (discovery metadata); default: the request's origin. */
   PUBLIC_URL: optionalText,
   /** Prefix of every Redis key this module writes. */
@@ -88,7 +86,8 @@ export interface AuthModuleDeps {
 
 /**
  * Everything of issue 6, wired: the authenticator (for the MCP endpoint), the rate limiter, the audit
- * log, the route guard (for other admin routes), the security plugin (mount first), and the routes:
+ * log, the route guard (for other admin routes), the security settings (`createGateway({ security })`,
+ * which mounts the security plugin first; the body limit is the gateway's `MAX_BODY_BYTES`), and the routes:
  * discovery metadata, `/api/keys|members|audit`, `/webhooks/clerk`.
  */
 export function createAuthModule(deps: AuthModuleDeps) {
@@ -143,11 +142,11 @@ export function createAuthModule(deps: AuthModuleDeps) {
       ...publicUrl,
       ...(deps.logger ? { logger: deps.logger } : {}),
     }),
-    security: securityPlugin({
+    /** CORS origins and logger of the security plugin: `createGateway({ security })`. */
+    security: {
       corsOrigins: env.CORS_ORIGINS,
-      maxBodyBytes: env.MAX_BODY_BYTES,
       ...(deps.logger ? { logger: deps.logger } : {}),
-    }),
+    } satisfies GatewaySecurity,
     routes,
   };
 }

@@ -47,6 +47,8 @@ describe("permission table", () => {
     expect(permissionForMcpMethod("tools/call")).toBe("tools:call");
     expect(permissionForMcpMethod("prompts/get")).toBe("prompts:read");
     expect(permissionForMcpMethod("resources/read")).toBe("resources:read");
+    expect(permissionForMcpMethod("tasks/get")).toBe("tools:call");
+    expect(permissionForMcpMethod("tasks/cancel")).toBe("tools:call");
     expect(permissionForMcpMethod("initialize")).toBeNull();
     expect(permissionForMcpMethod("ping")).toBeNull();
   });

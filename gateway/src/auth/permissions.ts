@@ -26,6 +26,10 @@ export const MCP_METHOD_PERMISSIONS: Record<string, Permission> = {
   "resources/read": "resources:read",
   "resources/subscribe": "resources:read",
   "resources/unsubscribe": "resources:read",
+  // MCP tasks (2026-07-28 extension): a task is a tool call running in the background.
+  "tasks/get": "tools:call",
+  "tasks/update": "tools:call",
+  "tasks/cancel": "tools:call",
 };
 
 const known = new Set<string>(PERMISSIONS);

@@ -379,12 +379,17 @@ export class StreamableHttp {
   }
 
   private tooLarge(): Response {
-    return httpError(
-      413,
-      ErrorCode.InvalidRequest,
-      `Payload too large: the body exceeds ${this.opts.maxBodyBytes} bytes`,
-    );
+    const error = payloadTooLargeError(this.opts.maxBodyBytes);
+    return httpError(413, error.code, error.message);
   }
+}
+
+/** The JSON-RPC error of a 413 on the MCP endpoint (also the gateway security plugin's 413 on `/mcp`). */
+export function payloadTooLargeError(maxBodyBytes: number): JsonRpcErrorObject {
+  return {
+    code: ErrorCode.InvalidRequest,
+    message: `Payload too large: the body exceeds ${maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+  };
 }
 
 /** Any thrown value → a JSON-RPC error object (internal errors never leak details). */

@@ -13,7 +13,18 @@ export interface SecurityOptions {
   corsOrigins?: string[];
   /** Largest request body in bytes (`MAX_BODY_BYTES`, default 1 MiB). */
   maxBodyBytes?: number;
-  logger?: Logger;
+  /**
+   * The body of a 413 for this request (e.g. a JSON-RPC error on the MCP endpoint); default
+   * `{error: "payload_too_large", message}`.
+   */
+  payloadTooLarge?: (request: Request, maxBodyBytes: number) => unknown;
+  /**
+   * May the request reach the server at all (the DNS-rebinding guard, `createOriginGuard`)? Null, or the
+   * reason of a 403 `forbidden`. Checked right after the request id is assigned, before CORS and the body
+   * limit, so that refusal carries the request id and the security headers too.
+   */
+  admit?: (headers: Headers) => string | null;
+  logger?: Pick<Logger, "info">;
   /** Log one line per request (default true). */
   accessLog?: boolean;
 }
@@ -62,7 +73,7 @@ async function streamExceeds(body: ReadableStream<Uint8Array> | null, max: numbe
   }
 }
 
-function json(status: number, body: Record<string, unknown>, headers: Record<string, string>): Response {
+function json(status: number, body: unknown, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { ...headers, "content-type": "application/json" },
@@ -75,6 +86,24 @@ export function securityPlugin(opts: SecurityOptions = {}) {
   const maxBody = opts.maxBodyBytes ?? 1_048_576;
   const logger = opts.logger ?? createLogger();
   const accessLog = opts.accessLog ?? true;
+  const logged = new WeakSet<Request>();
+  /** The access-log line of a request (once: early answers and 404s skip `onAfterResponse`). */
+  const log = (request: Request, status: number | undefined) => {
+    if (!accessLog || logged.has(request)) return;
+    logged.add(request);
+    const start = started.get(request);
+    logger.info("request", {
+      requestId: requestIds.get(request),
+      method: request.method,
+      path: new URL(request.url).pathname,
+      status,
+      durationMs: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
+    });
+  };
+  const early = (request: Request, response: Response) => {
+    log(request, response.status);
+    return response;
+  };
 
   return new Elysia({ name: "omni-security" })
     .onRequest(async ({ request, set }) => {
@@ -83,6 +112,9 @@ export function securityPlugin(opts: SecurityOptions = {}) {
       started.set(request, performance.now());
       const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": requestId };
 
+      const refused = opts.admit?.(request.headers);
+      if (refused) return early(request, json(403, { error: "forbidden", message: refused }, headers));
+
       const origin = request.headers.get("origin");
       if (origin) {
         const sameOrigin = origin === new URL(request.url).origin;
@@ -90,10 +122,13 @@ export function securityPlugin(opts: SecurityOptions = {}) {
           request.method === "OPTIONS" && request.headers.has("access-control-request-method");
         if (!sameOrigin && !allowAny && !allowed.has(origin)) {
           if (preflight) {
-            return json(
-              403,
-              { error: "origin_not_allowed", message: `Origin ${origin} is not in CORS_ORIGINS.` },
-              headers,
+            return early(
+              request,
+              json(
+                403,
+                { error: "origin_not_allowed", message: `Origin ${origin} is not in CORS_ORIGINS.` },
+                headers,
+              ),
             );
           }
         } else {
@@ -102,15 +137,18 @@ export function securityPlugin(opts: SecurityOptions = {}) {
           headers["access-control-expose-headers"] = EXPOSE_HEADERS;
           headers.vary = "Origin";
           if (preflight) {
-            return new Response(null, {
-              status: 204,
-              headers: {
-                ...headers,
-                "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-                "access-control-allow-headers": ALLOW_HEADERS,
-                "access-control-max-age": "600",
-              },
-            });
+            return early(
+              request,
+              new Response(null, {
+                status: 204,
+                headers: {
+                  ...headers,
+                  "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+                  "access-control-allow-headers": ALLOW_HEADERS,
+                  "access-control-max-age": "600",
+                },
+              }),
+            );
           }
         }
       }
@@ -121,28 +159,33 @@ export function securityPlugin(opts: SecurityOptions = {}) {
           ? !/^\d+$/.test(length) || Number(length) > maxBody
           : request.body !== null && (await streamExceeds(request.clone().body, maxBody));
       if (tooLarge) {
-        return json(
-          413,
-          {
-            error: "payload_too_large",
-            message: `The request body is larger than ${maxBody} bytes (MAX_BODY_BYTES).`,
-          },
-          headers,
+        return early(
+          request,
+          json(
+            413,
+            opts.payloadTooLarge?.(request, maxBody) ?? {
+              error: "payload_too_large",
+              message: `The request body is larger than ${maxBody} bytes (MAX_BODY_BYTES).`,
+            },
+            headers,
+          ),
         );
       }
       for (const [k, value] of Object.entries(headers)) set.headers[k] = value;
     })
     .derive({ as: "global" }, ({ request }) => ({ requestId: requestIdOf(request) }))
-    .onAfterResponse({ as: "global" }, ({ request, set }) => {
-      if (!accessLog) return;
-      const start = started.get(request);
-      const url = new URL(request.url);
-      logger.info("request", {
-        requestId: requestIds.get(request),
-        method: request.method,
-        path: url.pathname,
-        status: typeof set.status === "number" ? set.status : undefined,
-        durationMs: start === undefined ? undefined : Math.round((performance.now() - start) * 10) / 10,
-      });
+    .onError({ as: "global" }, ({ code, request }) => {
+      if (code === "NOT_FOUND") log(request, 404);
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, responseValue }) => {
+      // A handler's own `Response` (e.g. the MCP endpoint's) carries its status; `set.status` does not see it.
+      log(
+        request,
+        responseValue instanceof Response
+          ? responseValue.status
+          : typeof set.status === "number"
+            ? set.status
+            : undefined,
+      );
     });
 }

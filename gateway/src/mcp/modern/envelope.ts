@@ -31,10 +31,14 @@ export type EnvelopeOutcome =
   | { ok: false; rejection: EdgeRejection };
 
 /** Methods whose body value the `Mcp-Name` header must mirror, and the body field it comes from. */
-const NAME_SOURCE: Record<string, "name" | "uri"> = {
+const NAME_SOURCE: Record<string, "name" | "uri" | "taskId"> = {
   "tools/call": "name",
   "prompts/get": "name",
   "resources/read": "uri",
+  // SEP-2663: the tasks extension's methods carry the task id in Mcp-Name.
+  "tasks/get": "taskId",
+  "tasks/update": "taskId",
+  "tasks/cancel": "taskId",
 };
 
 const Implementation = v.looseObject({ name: v.string(), version: v.string() });

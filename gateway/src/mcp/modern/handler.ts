@@ -13,6 +13,15 @@ import {
   resultMessage,
 } from "../protocol.ts";
 import { createSession, type Outbound, type Session } from "../session.ts";
+import {
+  declaresTasks,
+  TASK_METHODS,
+  TASKS_EXTENSION,
+  type TaskCaller,
+  TaskService,
+  taskOwner,
+} from "../tasks/service.ts";
+import { MemoryTaskStore, type TaskStore } from "../tasks/store.ts";
 import { type ModernEnvelope, ModernErrorCode, validateEnvelope } from "./envelope.ts";
 import { ALL_VERSIONS, META } from "./era.ts";
 import { promptInputs } from "./prompts.ts";
@@ -34,6 +43,7 @@ const MODERN_CAPABILITIES = {
   resources: { subscribe: true, listChanged: true },
   logging: {},
   completions: {},
+  extensions: { [TASKS_EXTENSION]: {} },
 };
 /** Methods 2026-07-28 removed: answered 404 / -32601 like unknown ones. */
 const REMOVED = new Set([
@@ -71,6 +81,8 @@ export interface ModernHttpOptions {
   /** SSE keep-alive period on `subscriptions/listen` streams. */
   keepAliveMs: number;
   logger: Pick<Console, "error">;
+  /** Where tasks (`io.modelcontextprotocol/tasks`) live: Redis across replicas; in memory by default. */
+  taskStore?: TaskStore;
 }
 
 /** One modern request, validated: who, what the client declared, and its id. */
@@ -189,16 +201,28 @@ class RequestChannel implements Outbound {
 export class ModernHttp {
   private readonly hub = new ListenHub();
   private readonly off: (() => void)[];
+  private readonly taskStore: TaskStore;
+  private readonly tasks: TaskService;
 
   constructor(private readonly opts: ModernHttpOptions) {
+    this.taskStore = opts.taskStore ?? new MemoryTaskStore();
+    this.tasks = new TaskService({
+      dispatcher: opts.dispatcher,
+      registry: opts.registry,
+      store: this.taskStore,
+      logger: opts.logger,
+    });
     this.off = [
       opts.config.onChange((change) => this.hub.publish(change)),
       opts.registry.onChange(() => this.hub.publishAll(["tools", "prompts", "resources"])),
+      this.tasks.onStatus((event) => this.hub.publishTask(event.orgId, event.owner, event.task)),
     ];
   }
 
   close(): void {
     for (const off of this.off) off();
+    this.tasks.close();
+    void this.taskStore.close();
   }
 
   /** Handles one POST whose body `classifyEra` found modern (already authenticated and parsed). */
@@ -258,7 +282,8 @@ export class ModernHttp {
       method === "server/discover" ||
       method === "tools/call" ||
       method === "prompts/get" ||
-      method === "subscriptions/listen"
+      method === "subscriptions/listen" ||
+      TASK_METHODS.has(method)
     );
   }
 
@@ -271,6 +296,7 @@ export class ModernHttp {
     }
     if (method === "tools/call") return this.decorate(call, await this.callTool(call, out));
     if (method === "prompts/get") return this.decorate(call, await this.getPrompt(call, out));
+    if (TASK_METHODS.has(method)) return this.decorate(call, await this.taskMethod(call));
     const result = await this.opts.dispatcher.request(
       this.session(call, {}),
       call.id,
@@ -318,9 +344,23 @@ export class ModernHttp {
     return { ...earlier, ...fresh };
   }
 
+  private taskCaller(call: Call): TaskCaller {
+    return { ...call.auth, clientCapabilities: call.envelope.clientCapabilities };
+  }
+
+  private taskMethod(call: Call): Promise<Json> {
+    const caller = this.taskCaller(call);
+    if (call.method === "tasks/get") return this.tasks.get(caller, call.params);
+    if (call.method === "tasks/update") return this.tasks.update(caller, call.params);
+    return this.tasks.cancel(caller, call.params);
+  }
+
   private async callTool(call: Call, out: Outbound): Promise<Json> {
     const name = call.params.name;
     if (typeof name !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.name must be a string");
+    if (this.tasks.mode(name, call.envelope.clientCapabilities) === "task") {
+      return this.tasks.start(this.taskCaller(call), call.params);
+    }
     const binding = this.binding(call, `tools/call:${name}`, call.params.arguments);
     const responses = this.responses(call, binding);
     const session = this.session(call, responses);
@@ -368,7 +408,8 @@ export class ModernHttp {
     if (
       result.resultType !== "input_required" &&
       call.method !== "tools/call" &&
-      call.method !== "prompts/get"
+      call.method !== "prompts/get" &&
+      !TASK_METHODS.has(call.method)
     ) {
       const catalog = await this.catalog(call);
       const live =
@@ -406,7 +447,14 @@ export class ModernHttp {
             _meta: { [META.subscriptionId]: subscriptionId },
           }),
         );
-        detach = this.hub.add({ orgId: call.auth.org.orgId, filter, subscriptionId, send });
+        detach = this.hub.add({
+          orgId: call.auth.org.orgId,
+          owner: taskOwner(call.auth),
+          tasks: declaresTasks(call.envelope.clientCapabilities),
+          filter,
+          subscriptionId,
+          send,
+        });
         timer = setInterval(() => {
           try {
             controller.enqueue(encoder.encode(": keep-alive\n\n"));

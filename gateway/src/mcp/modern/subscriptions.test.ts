@@ -44,16 +44,52 @@ describe("subscriptions/listen filtering", () => {
     const got: string[] = [];
     const detachA = hub.add({
       orgId: "a",
+      owner: null,
+      tasks: false,
       filter: { toolsListChanged: true },
       subscriptionId: 1,
       send: () => got.push("a"),
     });
-    hub.add({ orgId: "b", filter: { toolsListChanged: true }, subscriptionId: 2, send: () => got.push("b") });
+    hub.add({
+      orgId: "b",
+      owner: null,
+      tasks: false,
+      filter: { toolsListChanged: true },
+      subscriptionId: 2,
+      send: () => got.push("b"),
+    });
     hub.publish({ orgId: "a", kinds: ["tools"] });
     expect(got).toEqual(["a"]);
     hub.publishAll(["tools"]);
     expect(got.sort()).toEqual(["a", "a", "b"]);
     detachA();
     expect(hub.size).toBe(1);
+  });
+
+  test("task statuses reach the streams of the task's org (and user) that declared the tasks extension", () => {
+    const hub = new ListenHub();
+    const got: { who: string; message: Record<string, unknown> }[] = [];
+    const listener = (who: string, orgId: string, owner: string | null, tasks: boolean) =>
+      hub.add({
+        orgId,
+        owner,
+        tasks,
+        filter: {},
+        subscriptionId: who,
+        send: (message) => got.push({ who, message }),
+      });
+    listener("a-alice", "a", "alice", true);
+    listener("a-bob", "a", "bob", true);
+    listener("a-no-ext", "a", "alice", false);
+    listener("b-alice", "b", "alice", true);
+    hub.publishTask("a", "alice", { taskId: "t1", status: "completed" });
+    expect(got.map((g) => g.who)).toEqual(["a-alice"]);
+    expect(got[0]?.message).toMatchObject({
+      method: "notifications/tasks/status",
+      params: { taskId: "t1", status: "completed", _meta: { [META.subscriptionId]: "a-alice" } },
+    });
+    got.length = 0;
+    hub.publishTask("a", null, { taskId: "t2", status: "working" });
+    expect(got.map((g) => g.who).sort()).toEqual(["a-alice", "a-bob"]);
   });
 });

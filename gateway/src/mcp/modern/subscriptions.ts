@@ -59,6 +59,10 @@ export function notificationsFor(
 
 interface Listener {
   orgId: string;
+  /** The caller as a task owner (`taskOwner`), for task notifications. */
+  owner: string | null;
+  /** The listen request declared the tasks extension: it gets `notifications/tasks/status`. */
+  tasks: boolean;
   filter: SubscriptionFilter;
   subscriptionId: RequestId;
   send(message: Json): void;
@@ -83,6 +87,16 @@ export class ListenHub {
       if (listener.orgId !== change.orgId) continue;
       for (const message of notificationsFor(listener.filter, change, listener.subscriptionId))
         listener.send(message);
+    }
+  }
+
+  /** A task's new status (SEP-2663), to the streams of its org (and owner) that declared the extension. */
+  publishTask(orgId: string, owner: string | null, task: Json): void {
+    for (const listener of this.listeners) {
+      if (!listener.tasks || listener.orgId !== orgId) continue;
+      if (owner !== null && listener.owner !== owner) continue;
+      const meta = { [META.subscriptionId]: listener.subscriptionId };
+      listener.send(notificationMessage("notifications/tasks/status", { ...task, _meta: meta }));
     }
   }
 
