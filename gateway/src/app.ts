@@ -50,7 +50,7 @@ export interface GatewayDeps {
   security?: GatewaySecurity;
   /**
    * Permission checks, rate limits, tool-call audit and the 401 discovery challenge on `/mcp` and `/ws`
-   * (`createAuthModule(...).mcpAccess`); its CORS origins are admitted by the DNS-rebinding guard too.
+   * (`createAuthModule(...).mcpAccess`). CORS origins come from `security.corsOrigins` only.
    */
   mcpAccess?: McpAccess;
   /**
@@ -92,7 +92,7 @@ function isLoopbackAddress(address: string | undefined): boolean {
 /** Everything but the admin API (see `createGateway`). */
 function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
-  const logger = deps.logger ?? console;
+  const logger = deps.logger ?? createLogger();
   const startedAt = Date.now();
   const dispatcher = new Dispatcher({
     config: deps.config,
@@ -127,7 +127,7 @@ function createBaseGateway(deps: GatewayDeps) {
   const guard = createOriginGuard({
     allowedHosts: options.allowedHosts,
     // An origin trusted to read responses (CORS_ORIGINS) may reach the gateway: no need to repeat it.
-    allowedOrigins: [...options.allowedOrigins, ...corsOrigins, ...(deps.mcpAccess?.corsOrigins ?? [])],
+    allowedOrigins: [...options.allowedOrigins, ...corsOrigins],
   });
   const security = securityPlugin({
     corsOrigins,

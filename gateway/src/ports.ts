@@ -134,6 +134,4 @@ export interface McpAccess {
   recordToolCall(call: McpToolCallRecord): Promise<void>;
   /** The 401/403 answer to a failed authentication, with `WWW-Authenticate: Bearer resource_metadata=...`. */
   unauthorized(failure: Extract<AuthOutcome, { ok: false }>, request: Request): Response;
-  /** Browser origins allowed by CORS (`CORS_ORIGINS`): admitted by the DNS-rebinding guard too. */
-  corsOrigins: readonly string[];
 }

@@ -284,3 +284,87 @@ describe("the security plugin on the real gateway", () => {
     }
   }, 60_000);
 });
+
+describe("request ids on log lines", () => {
+  test("a tools/call that fails upstream logs only lines carrying its x-request-id", async () => {
+    const captured: Record<string, unknown>[] = [];
+    const logger = createLogger({ level: "debug", sink: (line) => captured.push(JSON.parse(line)) });
+    const log = console.log;
+    console.log = () => {};
+    let doomed: RunningServer;
+    try {
+      doomed = serve(alphaServer, { port: 0, hostname: "127.0.0.1", mcp: false });
+    } finally {
+      console.log = log;
+    }
+    const ownConfig = createConfigService({ db: db.db, logger });
+    const ownRegistry = new Registry({
+      instances: [{ server: "alpha", url: doomed.url }],
+      clientFactory: defaultClientFactory,
+      healthIntervalMs: 600_000,
+      logger,
+    });
+    await ownRegistry.start();
+    const auth = createAuthModule({ db: db.db, env: readAuthEnv({ CORS_ORIGINS: APP_ORIGIN }), logger });
+    const app = createGateway({
+      config: ownConfig,
+      authenticator: auth.authenticator,
+      registry: ownRegistry,
+      logger,
+      security: auth.security,
+      mcpAccess: auth.mcpAccess,
+    }).listen({ port: 0, hostname: "127.0.0.1" });
+    try {
+      const base = `http://127.0.0.1:${app.server?.port}/mcp`;
+      const headers = { ...mcpHeaders, authorization: `Bearer ${ownerKey}` };
+      const init = await fetch(base, { method: "POST", headers, body: initialize });
+      expect(init.status).toBe(200);
+      await init.text();
+      const session = { ...headers, "mcp-session-id": init.headers.get("mcp-session-id") ?? "" };
+      await fetch(base, {
+        method: "POST",
+        headers: session,
+        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      }).then((res) => res.text());
+      await doomed.stop();
+
+      const from = captured.length;
+      const call = await fetch(base, {
+        method: "POST",
+        headers: { ...session, "mcp-protocol-version": "2025-06-18", "x-request-id": "call-fails-1" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "alpha_echo", arguments: { text: "hi" } },
+        }),
+      });
+      expect(call.headers.get("x-request-id")).toBe("call-fails-1");
+      expect(await call.text()).toContain("error");
+      const access = await logLineIn(captured, "call-fails-1");
+      const during = captured.slice(from, captured.indexOf(access) + 1);
+      // The registry noticed the dead instance, and said so under the request's id, as did every other line.
+      expect(during.some((l) => String(l.msg).startsWith("[registry]"))).toBe(true);
+      expect(during.map((l) => `${l.requestId} ${l.msg}`)).toEqual(
+        during.map((l) => `call-fails-1 ${l.msg}`),
+      );
+    } finally {
+      await app.stop(true);
+      ownRegistry.stop();
+      await doomed.stop().catch(() => {});
+      await ownConfig.close();
+    }
+  }, 60_000);
+});
+
+async function logLineIn(
+  sink: Record<string, unknown>[],
+  requestId: string,
+): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const found = sink.find((l) => l.msg === "request" && l.requestId === requestId);
+    if (found) return found;
+    await Bun.sleep(10);
+  }
+  throw new Error(`no access-log line for ${requestId}`);
+}

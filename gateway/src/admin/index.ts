@@ -27,6 +27,7 @@ import {
 import { DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
 import { Elysia, type ValidationError } from "elysia";
 import * as v from "valibot";
+import { requestIdOf } from "../security/plugin.ts";
 import { AdminError, type AdminServiceDeps, createAdminService } from "./service.ts";
 
 /**
@@ -74,7 +75,7 @@ export const devOrgResolver: OrgResolver = ({ request }) => ({
   role: "owner",
   permissions: [...PERMISSIONS],
   via: "dev",
-  requestId: request.headers.get("x-request-id") ?? crypto.randomUUID(),
+  requestId: requestIdOf(request),
 });
 
 export const permissionGuard: AdminGuard = (org, need) =>

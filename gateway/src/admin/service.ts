@@ -29,6 +29,7 @@ import type { ConfigServiceImpl } from "../config/index.ts";
 import { applyPromptOverride, mergeCatalog, serverPromptsOf } from "../config/merge.ts";
 import { loadSnapshot, type OrgSnapshot } from "../config/store.ts";
 import type { ChangeKind } from "../ports.ts";
+import { createLogger } from "../security/log.ts";
 
 /**
  * The admin operations on an org's configuration, free of HTTP. Every write runs in one transaction,
@@ -101,7 +102,7 @@ function contentSize(text: string | undefined, blob: string | undefined): number
 export function createAdminService(deps: AdminServiceDeps) {
   const repos = createRepositories(deps.db);
   const codePrompts = () => deps.codePrompts?.() ?? new Map<string, PromptTemplate[]>();
-  const logger = deps.logger ?? console;
+  const logger = deps.logger ?? createLogger();
 
   async function after(
     org: OrgContext,

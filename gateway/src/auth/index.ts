@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import * as v from "valibot";
 import type { GatewaySecurity } from "../app.ts";
 import { createAuditLog } from "../audit/index.ts";
-import type { Logger } from "../security/log.ts";
+import { createLogger, type Logger } from "../security/log.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
 import { createAuthenticator } from "./authenticator.ts";
@@ -92,6 +92,8 @@ export interface AuthModuleDeps {
  */
 export function createAuthModule(deps: AuthModuleDeps) {
   const env = deps.env ?? readAuthEnv();
+  // Structured lines (with the request id of the request being handled) unless the caller brings a logger.
+  const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
   const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
   const authenticator = createAuthenticator({
@@ -103,7 +105,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
       authorizedParties: env.CLERK_AUTHORIZED_PARTIES,
       ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}),
     },
-    ...(deps.logger ? { logger: deps.logger } : {}),
+    logger,
   });
   const rateLimiter = createRateLimiter({
     redis,
@@ -122,7 +124,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
         db: deps.db,
         state,
         ...(env.CLERK_WEBHOOK_SIGNING_SECRET ? { signingSecret: env.CLERK_WEBHOOK_SIGNING_SECRET } : {}),
-        ...(deps.logger ? { logger: deps.logger } : {}),
+        logger,
       }),
     );
   return {
@@ -138,14 +140,13 @@ export function createAuthModule(deps: AuthModuleDeps) {
     mcpAccess: createMcpAccess({
       rateLimiter,
       audit,
-      corsOrigins: env.CORS_ORIGINS,
       ...publicUrl,
-      ...(deps.logger ? { logger: deps.logger } : {}),
+      logger,
     }),
     /** CORS origins and logger of the security plugin: `createGateway({ security })`. */
     security: {
       corsOrigins: env.CORS_ORIGINS,
-      ...(deps.logger ? { logger: deps.logger } : {}),
+      logger,
     } satisfies GatewaySecurity,
     routes,
   };

@@ -1,7 +1,7 @@
 import { ErrorCode, type OrgContext } from "@omni/contracts";
 import type { AuditLog } from "../audit/index.ts";
 import type { McpAccess } from "../ports.ts";
-import type { Logger } from "../security/log.ts";
+import { createLogger, type Logger } from "../security/log.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import { authErrorResponse, baseUrl } from "./discovery.ts";
 import { hasPermission, permissionForMcpMethod } from "./permissions.ts";
@@ -23,7 +23,6 @@ type Org = Omit<OrgContext, "requestId">;
 export interface McpAccessDeps {
   rateLimiter: RateLimiter;
   audit: AuditLog;
-  corsOrigins: readonly string[];
   publicUrl?: string;
   logger?: Pick<Logger, "error">;
 }
@@ -69,13 +68,12 @@ export function createMcpAccess(deps: McpAccessDeps): McpAccess {
       try {
         await deps.audit.recordToolCall(call);
       } catch (error) {
-        (deps.logger ?? console).error(
+        (deps.logger ?? createLogger()).error(
           `[audit] tool.call of ${call.tool} for org ${call.org.orgId} not recorded: ${String(error)}`,
         );
       }
     },
     unauthorized: (failure, request) =>
       authErrorResponse(failure, baseUrl(request, deps.publicUrl), { id: null }),
-    corsOrigins: deps.corsOrigins,
   };
 }

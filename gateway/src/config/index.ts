@@ -9,6 +9,7 @@ import type { Database } from "@omni/db";
 import { completeArgument, PromptArgumentError, PromptTemplateError, renderPrompt } from "@omni/kit";
 import type { Redis } from "ioredis";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
+import { createLogger } from "../security/log.ts";
 import {
   type CacheLogger,
   type CacheOptions,
@@ -62,7 +63,7 @@ function byteLength(content: { text: string } | { blob: string }): number {
 }
 
 export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl {
-  const logger: ConfigLogger = deps.logger ?? console;
+  const logger: ConfigLogger = deps.logger ?? createLogger();
   const options: CacheOptions = { ...cacheOptionsFromEnv(process.env), ...deps.cache };
   const secrets = new SecretBox(deps.secretKeys ?? loadSecretKeys(process.env, { logger }));
   const listeners = new Set<(change: ConfigChange) => void>();

@@ -1,5 +1,6 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
 import type { Authenticator, McpAccess } from "../ports.ts";
+import { createLogger } from "../security/log.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
@@ -392,9 +393,11 @@ export function payloadTooLargeError(maxBodyBytes: number): JsonRpcErrorObject {
   };
 }
 
+const internalLog = createLogger();
+
 /** Any thrown value → a JSON-RPC error object (internal errors never leak details). */
 export function toError(error: unknown): JsonRpcErrorObject {
   if (error instanceof RpcError) return error.toObject();
-  console.error("[mcp] internal error", error);
+  internalLog.error("[mcp] internal error", error);
   return { code: ErrorCode.InternalError, message: "Internal error" };
 }

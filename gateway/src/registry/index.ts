@@ -5,6 +5,7 @@ import type {
   ServerCapabilities,
   ToolDescriptor,
 } from "@omni/contracts";
+import { createLogger } from "../security/log.ts";
 import type { UpstreamClient, UpstreamClientFactory } from "./upstream.ts";
 
 export { defaultClientFactory, type UpstreamClient, type UpstreamClientFactory } from "./upstream.ts";
@@ -122,7 +123,7 @@ export class Registry {
     this.opts = {
       clientFactory: options.clientFactory,
       healthIntervalMs: options.healthIntervalMs ?? 5000,
-      logger: options.logger ?? console,
+      logger: options.logger ?? createLogger(),
     };
     for (const config of options.instances) this.add(config);
   }

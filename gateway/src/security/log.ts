@@ -1,15 +1,23 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+
 /**
  * A tiny structured logger: one JSON object per line on stdout (errors on stderr), with bound fields
- * (e.g. `requestId`, `orgId`) carried by child loggers. Level from `LOG_LEVEL` (debug|info|warn|error|silent).
+ * (e.g. `orgId`) carried by child loggers. Level from `LOG_LEVEL` (debug|info|warn|error|silent).
+ * A line written while the gateway handles a request carries that request's `requestId` (the security
+ * plugin runs every request inside `withRequestId`), so call sites need not pass it.
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 type Fields = Record<string, unknown>;
 
+/**
+ * `detail`: a plain object is merged into the line as fields; anything else (an `Error`, a string, ...)
+ * becomes its `error` field, so a `Logger` stands in for `console` (`logger.warn("msg", error)`).
+ */
 export interface Logger {
-  debug(msg: string, fields?: Fields): void;
-  info(msg: string, fields?: Fields): void;
-  warn(msg: string, fields?: Fields): void;
-  error(msg: string, fields?: Fields): void;
+  debug(msg: string, detail?: unknown): void;
+  info(msg: string, detail?: unknown): void;
+  warn(msg: string, detail?: unknown): void;
+  error(msg: string, detail?: unknown): void;
   /** A logger whose lines all carry `fields`. */
   child(fields: Fields): Logger;
 }
@@ -32,6 +40,19 @@ function defaultSink(line: string, level: LogLevel): void {
   else process.stdout.write(`${line}\n`);
 }
 
+const requestScope = new AsyncLocalStorage<string>();
+
+/** Runs `fn` with `requestId` as the id every log line written inside it (and its async work) carries. */
+export function withRequestId<T>(requestId: string, fn: () => T): T {
+  return requestScope.run(requestId, fn);
+}
+
+function isFields(value: unknown): value is Fields {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** Errors become `{name, message}` (no stacks in production logs unless debug). */
 function serialise(value: unknown): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message };
@@ -42,9 +63,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const min = rank[opts.level ?? parseLevel(process.env.LOG_LEVEL)];
   const sink = opts.sink ?? defaultSink;
   const bound = opts.fields ?? {};
-  const write = (level: LogLevel, msg: string, fields?: Fields) => {
+  const write = (level: LogLevel, msg: string, detail?: unknown) => {
     if (rank[level] < min) return;
-    const record: Fields = { time: new Date().toISOString(), level, msg, ...bound };
+    const requestId = requestScope.getStore();
+    const record: Fields = {
+      time: new Date().toISOString(),
+      level,
+      msg,
+      ...(requestId === undefined ? {} : { requestId }),
+      ...bound,
+    };
+    const fields = detail === undefined ? undefined : isFields(detail) ? detail : { error: detail };
     if (fields) for (const [k, val] of Object.entries(fields)) record[k] = serialise(val);
     sink(JSON.stringify(record), level);
   };

@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, withRequestId } from "./log.ts";
 
 /**
  * The first plugin of the gateway: request id, CORS allow-list, security headers, request body limit, and
@@ -106,8 +106,18 @@ export function securityPlugin(opts: SecurityOptions = {}) {
   };
 
   return new Elysia({ name: "omni-security" })
+    .wrap(
+      // Around the whole request (hooks, handler, and the async work they start): every `createLogger` line
+      // written meanwhile carries the request id.
+      (fetch, request) =>
+        (...args: unknown[]) => {
+          const requestId = pickRequestId(request.headers.get("x-request-id"));
+          requestIds.set(request, requestId);
+          return withRequestId(requestId, () => fetch(...args));
+        },
+    )
     .onRequest(async ({ request, set }) => {
-      const requestId = pickRequestId(request.headers.get("x-request-id"));
+      const requestId = requestIdOf(request);
       requestIds.set(request, requestId);
       started.set(request, performance.now());
       const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": requestId };
