@@ -56,10 +56,22 @@ export const GatewayEnv = v.object({
 });
 export type GatewayEnv = v.InferOutput<typeof GatewayEnv>;
 
-/** Parses the environment; throws one message naming every invalid variable. */
-export function readEnv(env: Record<string, string | undefined> = process.env): GatewayEnv {
-  const parsed = v.safeParse(GatewayEnv, env);
+/**
+ * Parses environment variables with a valibot schema; throws one message naming every invalid variable
+ * (`what` says whose: "gateway", "authentication").
+ */
+export function parseEnv<S extends v.GenericSchema>(
+  schema: S,
+  env: Record<string, string | undefined>,
+  what: string,
+): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, env);
   if (parsed.success) return parsed.output;
   const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? "env"}: ${issue.message}`);
-  throw new Error(`Invalid gateway environment:\n  ${problems.join("\n  ")}`);
+  throw new Error(`Invalid ${what} environment:\n  ${problems.join("\n  ")}`);
+}
+
+/** Parses the gateway's environment; throws one message naming every invalid variable. */
+export function readEnv(env: Record<string, string | undefined> = process.env): GatewayEnv {
+  return parseEnv(GatewayEnv, env, "gateway");
 }

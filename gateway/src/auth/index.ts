@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import * as v from "valibot";
 import type { GatewaySecurity } from "../app.ts";
 import { createAuditLog } from "../audit/index.ts";
+import { parseEnv } from "../env.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
@@ -71,10 +72,7 @@ export type AuthEnv = v.InferOutput<typeof AuthEnv>;
 
 /** Parses the environment; throws one message naming every invalid variable. */
 export function readAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
-  const parsed = v.safeParse(AuthEnv, env);
-  if (parsed.success) return parsed.output;
-  const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? "env"}: ${issue.message}`);
-  throw new Error(`Invalid authentication environment:\n  ${problems.join("\n  ")}`);
+  return parseEnv(AuthEnv, env, "authentication");
 }
 
 export interface AuthModuleDeps {

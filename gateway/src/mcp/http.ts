@@ -13,33 +13,19 @@ import {
   isRecord,
   isSessionVersion,
   type Json,
+  json,
   RpcError,
   resultMessage,
   SESSION_VERSIONS,
+  SSE_HEADERS,
+  sseComment,
+  sseFrame,
 } from "./protocol.ts";
 import type { Outbound, Session } from "./session.ts";
-
-const encoder = new TextEncoder();
-const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-};
-
-function json(status: number, body: unknown, headers?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
 
 function httpError(status: number, code: number, message: string, data?: unknown): Response {
   const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
   return json(status, errorMessage(null, error));
-}
-
-function sseFrame(message: Json): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 /**
@@ -355,10 +341,10 @@ export class StreamableHttp {
           },
         };
         session.stream = outbound;
-        controller.enqueue(encoder.encode(": stream open\n\n"));
+        controller.enqueue(sseComment("stream open"));
         timer = setInterval(() => {
           try {
-            controller.enqueue(encoder.encode(": keep-alive\n\n"));
+            controller.enqueue(sseComment("keep-alive"));
           } catch {
             clearInterval(timer);
           }

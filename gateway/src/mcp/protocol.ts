@@ -141,3 +141,30 @@ export function paginate<T>(
 export function isLogLevel(value: unknown): value is LogLevel {
   return typeof value === "string" && (LogLevel.options as readonly string[]).includes(value);
 }
+
+const encoder = new TextEncoder();
+
+/** Headers of every MCP SSE response (POST answers, GET streams, `subscriptions/listen`). */
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+};
+
+/** One JSON-RPC message as an SSE `message` event. */
+export function sseFrame(message: Json): Uint8Array {
+  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+}
+
+/** An SSE comment line (stream-open marker, keep-alive). */
+export function sseComment(text: string): Uint8Array {
+  return encoder.encode(`: ${text}\n\n`);
+}
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}

@@ -7,10 +7,14 @@ import {
   errorMessage,
   isRecord,
   type Json,
+  json,
   LATEST_SESSION_VERSION,
   notificationMessage,
   RpcError,
   resultMessage,
+  SSE_HEADERS,
+  sseComment,
+  sseFrame,
 } from "../protocol.ts";
 import { createSession, type Outbound, type Session } from "../session.ts";
 import {
@@ -28,13 +32,6 @@ import { promptInputs } from "./prompts.ts";
 import { type CacheHint, decorateResult, type ServerInfo } from "./results.ts";
 import type { StateBinding, StateSealer } from "./state.ts";
 import { ListenHub, parseFilter } from "./subscriptions.ts";
-
-const encoder = new TextEncoder();
-const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-};
 
 /** What the gateway offers a 2026-07-28 client (`server/discover`). */
 const MODERN_CAPABILITIES = {
@@ -93,14 +90,6 @@ interface Call {
   auth: ModernAuth;
   envelope: ModernEnvelope;
   signal: AbortSignal;
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
-
-function sseFrame(message: Json): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 /**
@@ -457,7 +446,7 @@ export class ModernHttp {
         });
         timer = setInterval(() => {
           try {
-            controller.enqueue(encoder.encode(": keep-alive\n\n"));
+            controller.enqueue(sseComment("keep-alive"));
           } catch {
             stop();
           }
