@@ -317,16 +317,24 @@ describe("request ids on log lines", () => {
     try {
       const base = `http://127.0.0.1:${app.server?.port}/mcp`;
       const headers = { ...mcpHeaders, authorization: `Bearer ${ownerKey}` };
-      const init = await fetch(base, { method: "POST", headers, body: initialize });
+      const init = await fetch(base, {
+        method: "POST",
+        headers: { ...headers, "x-request-id": "initialize-1" },
+        body: initialize,
+      });
       expect(init.status).toBe(200);
       await init.text();
       const session = { ...headers, "mcp-session-id": init.headers.get("mcp-session-id") ?? "" };
       await fetch(base, {
         method: "POST",
-        headers: session,
+        headers: { ...session, "x-request-id": "initialized-1" },
         body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
       }).then((res) => res.text());
       await doomed.stop();
+      // The access lines of the earlier requests are written after their responses: wait for them, so the window
+      // below holds only what the failing call logged.
+      await logLineIn(captured, "initialize-1");
+      await logLineIn(captured, "initialized-1");
 
       const from = captured.length;
       const call = await fetch(base, {
