@@ -4,7 +4,13 @@ import { defineTool, type RunningServer, type ServerDefinition } from "@omni/kit
 import * as v from "valibot";
 import { RedisTaskStore } from "../src/mcp/tasks/store.ts";
 import { openRedis } from "./config-fixtures.ts";
-import { enableForDemoOrg, type Replica, serveQuietly, startReplica } from "./fixtures/replicas.ts";
+import {
+  enableForDemoOrg,
+  modernRequest,
+  type Replica,
+  serveQuietly,
+  startReplica,
+} from "./fixtures/replicas.ts";
 
 /**
  * Tasks across two gateway replicas sharing one Redis (each with its own RedisTaskStore on the same
@@ -40,35 +46,16 @@ let domain: RunningServer;
 const redis = openRedis();
 const replicas: Replica[] = [];
 const stores: RedisTaskStore[] = [];
-let rpcId = 1;
-
 async function rpc(replica: Replica, method: string, params: Record<string, unknown>) {
-  const name = typeof params.name === "string" ? params.name : params.taskId;
-  const res = await fetch(`${replica.url}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": method,
-      ...(typeof name === "string" ? { "mcp-name": name } : {}),
+  const { body } = await modernRequest(replica.url, method, params, {
+    meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": { extensions: { [TASKS]: {} } },
     },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: rpcId++,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": { extensions: { [TASKS]: {} } },
-        },
-      },
-    }),
   });
-  const body = (await res.json()) as { result?: Record<string, unknown>; error?: unknown };
-  if (!body.result) throw new Error(`${method} failed: ${JSON.stringify(body.error)}`);
-  return body.result;
+  const result = body.result as Record<string, unknown> | undefined;
+  if (!result) throw new Error(`${method} failed: ${JSON.stringify(body.error)}`);
+  return result;
 }
 
 beforeAll(async () => {

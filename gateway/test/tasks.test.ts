@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import type { Authenticator } from "../src/ports.ts";
 import { modernConformanceServer } from "./fixtures/modern-conformance-server.ts";
+import { modernRequest } from "./fixtures/replicas.ts";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 
 /**
@@ -62,8 +63,6 @@ const authenticator: Authenticator = {
 };
 
 let stack: Stack;
-let rpcId = 1;
-
 interface Reply {
   status: number;
   result?: Record<string, unknown>;
@@ -77,35 +76,15 @@ async function rpc(
   opts: { tasks?: boolean; as?: "other" | "alice" | "bob" } = {},
 ): Promise<Reply> {
   const capabilities = { elicitation: {}, ...(opts.tasks === false ? {} : { extensions: { [TASKS]: {} } }) };
-  const name = typeof params.name === "string" ? params.name : params.taskId;
-  const res = await fetch(`${stack.url}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": method,
-      ...(typeof name === "string" ? { "mcp-name": name } : {}),
-      ...(opts.as ? { authorization: `Bearer ${opts.as}` } : {}),
+  const { status, body } = await modernRequest(stack.url, method, params, {
+    meta: {
+      "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+      "io.modelcontextprotocol/clientCapabilities": capabilities,
+      "io.modelcontextprotocol/clientInfo": { name: "tasks-test", version: "1" },
     },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: rpcId++,
-      method,
-      params: {
-        ...params,
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": capabilities,
-          "io.modelcontextprotocol/clientInfo": { name: "tasks-test", version: "1" },
-        },
-      },
-    }),
+    ...(opts.as ? { bearer: opts.as } : {}),
   });
-  const text = await res.text();
-  const data = text.split("\n").findLast((line) => line.startsWith("data: "));
-  const body = JSON.parse(data ? data.slice(6) : text) as Omit<Reply, "status">;
-  return { status: res.status, ...body };
+  return { status, ...(body as Omit<Reply, "status">) };
 }
 
 async function ok(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
