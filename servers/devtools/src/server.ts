@@ -189,6 +189,10 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       if (host.state === "crashed") return { status: "degraded", details };
       return { status: "ok", details };
     },
+    standaloneConfig: () => ({
+      settings: options.standaloneAllowPrivateNetwork ? { allowPrivateNetwork: true } : {},
+      credentials: {},
+    }),
     async onSessionEnd(sessionKey, orgId) {
       await sessions.dispose({ sessionKey, org: { orgId } });
     },
