@@ -167,6 +167,8 @@ export class StreamableHttp {
     if (!session || session.org.orgId !== auth.org.orgId || session.org.userId !== auth.org.userId) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
+    // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
+    if (session.org.permissions.join() !== auth.org.permissions.join()) session.org = auth.org;
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !isSessionVersion(header)) {
       return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
