@@ -8,6 +8,7 @@ import {
   type ToolReturn,
 } from "@omni/kit";
 import { BrowserHost } from "./browser.ts";
+import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
 import { type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
@@ -51,7 +52,7 @@ function instrument(tool: ToolDefinition, sessions: SessionManager): ToolDefinit
         record(false, message);
         if (err instanceof ToolError) throw err;
         if (ctx.signal.aborted) throw new ToolError("The call was cancelled");
-        if (message.includes("WebSocket connection closed")) {
+        if (message === CONNECTION_CLOSED) {
           throw new ToolError(
             "Chromium went away during the call (it crashed or was stopped); it is being restarted",
           );
