@@ -291,8 +291,9 @@ describe("MCP isolation through the gateway", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
     expect(res.status).toBe(401);
+    // The MCP endpoint's own (path-suffixed, RFC 9728) metadata, and the scopes MCP needs (SEP-835).
     expect(res.headers.get("www-authenticate")).toBe(
-      `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource"`,
+      `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource/mcp", scope="tools:call prompts:read resources:read"`,
     );
     expect(await res.json()).toMatchObject({
       error: { code: -32001, data: { reason: "missing_credentials" } },
