@@ -71,7 +71,7 @@ export interface GatewayDeps {
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
 /** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry">;
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -226,7 +226,9 @@ function createBaseGateway(deps: GatewayDeps) {
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts }));
+  return app.use(
+    adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts, registry }),
+  );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
