@@ -7,6 +7,7 @@ import {
   ToolError,
   type ToolReturn,
 } from "@omni/kit";
+import { artifactResources } from "./artifacts.ts";
 import { BrowserHost } from "./browser.ts";
 import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
@@ -14,6 +15,7 @@ import { type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
 import { emulationTools } from "./tools/emulation.ts";
 import { inputTools } from "./tools/input.ts";
+import { lighthouseTools } from "./tools/lighthouse.ts";
 import { memoryTools } from "./tools/memory.ts";
 import { navigationTools } from "./tools/navigation.ts";
 import { networkTools } from "./tools/network.ts";
@@ -132,6 +134,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...performanceTools(sessions),
     ...memoryTools(sessions),
     ...styleTools(sessions),
+    ...lighthouseTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
     name: "devtools",
@@ -141,6 +144,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       "Browser automation and debugging over Chrome DevTools. Each MCP session has its own private browser context. Start with chrome_navigate, read the page with chrome_snapshot (refs like e12 work in chrome_click/chrome_type/chrome_fill_form), debug with chrome_console_messages, chrome_list_requests, chrome_start_trace/chrome_stop_trace and heap snapshots.",
     tools,
     resources: resources(sessions),
+    resourceTemplates: artifactResources(sessions),
     prompts: [
       {
         name: "devtools_debug_page",
@@ -189,6 +193,10 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       if (host.state === "crashed") return { status: "degraded", details };
       return { status: "ok", details };
     },
+    standaloneConfig: () => ({
+      settings: options.standaloneAllowPrivateNetwork ? { allowPrivateNetwork: true } : {},
+      credentials: {},
+    }),
     async onSessionEnd(sessionKey, orgId) {
       await sessions.dispose({ sessionKey, org: { orgId } });
     },

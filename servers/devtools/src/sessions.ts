@@ -7,7 +7,14 @@ import type Protocol from "devtools-protocol";
 import type { BrowserHost, CdpClient, CdpEvent } from "./browser.ts";
 import type { DevtoolsOptions } from "./config.ts";
 import type { HeapSummary } from "./heap.ts";
-import { checkUrl, type Glob, parsePolicySettings, type UrlPolicy } from "./policy.ts";
+import {
+  checkUrlResolved,
+  DEFAULT_POLICY,
+  type Glob,
+  HostResolver,
+  parsePolicySettings,
+  type UrlPolicy,
+} from "./policy.ts";
 import { type EmulationCommand, Tab } from "./tab.ts";
 
 /** What an emulation tool overrides; a later call for the same slot replaces the earlier one. */
@@ -35,7 +42,7 @@ export class Session {
   creatingTabs = 0;
   /** The first tab being opened on demand (so concurrent calls share it). */
   opening: Promise<Tab> | null = null;
-  policy: UrlPolicy = { allow: [], deny: [], blocked: [] };
+  policy: UrlPolicy = DEFAULT_POLICY;
   extraHeaders: Record<string, string> = {};
   /** Emulation in force in every tab of the session, replayed in each tab it opens later. */
   readonly emulation = new Map<EmulationSlot, EmulationCommand[]>();
@@ -53,8 +60,14 @@ export class Session {
     readonly orgId: string,
     readonly contextId: string,
     readonly client: CdpClient,
+    private readonly resolver: HostResolver,
     readonly createdAt = Date.now(),
   ) {}
+
+  /** Why this session may not load `url` (its policy, with the host name resolved), or null. */
+  checkUrl(url: string): Promise<string | null> {
+    return checkUrlResolved(this.policy, url, this.resolver);
+  }
 
   get currentTab(): Tab | undefined {
     return this.currentTabId ? this.tabs.get(this.currentTabId) : undefined;
@@ -107,11 +120,13 @@ export class SessionManager {
   private attaching: Promise<CdpClient> | null = null;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private closing = false;
+  private readonly resolver: HostResolver;
 
   constructor(
     readonly host: BrowserHost,
     readonly options: DevtoolsOptions,
   ) {
+    this.resolver = new HostResolver(options.resolve);
     host.onEvent((event) => this.route(event));
     host.onCrash((reason) => this.onCrash(reason));
     this.sweeper = setInterval(
@@ -147,7 +162,7 @@ export class SessionManager {
         `Chromium crashed (${crash}) and was restarted: this session's tabs, cookies and storage are gone. Call the tool again to continue in a fresh browser context.`,
       );
     }
-    let policy: { allow: Glob[]; deny: Glob[] };
+    let policy: Omit<UrlPolicy, "blocked">;
     try {
       policy = parsePolicySettings(caller.config.settings);
     } catch (err) {
@@ -228,7 +243,14 @@ export class SessionManager {
     }
     const client = await this.client();
     const { browserContextId } = await client.send("Target.createBrowserContext", { disposeOnDetach: true });
-    const session = new Session(key, caller.sessionKey, caller.org.orgId, browserContextId, client);
+    const session = new Session(
+      key,
+      caller.sessionKey,
+      caller.org.orgId,
+      browserContextId,
+      client,
+      this.resolver,
+    );
     this.sessions.set(key, session);
     this.byContext.set(browserContextId, session);
     return session;
@@ -377,8 +399,33 @@ export class SessionManager {
   ) {
     const session = tab ? this.sessionOf(tab) : undefined;
     const client = session?.client;
-    if (!client || !session || !tab) return;
-    const reason = checkUrl(session.policy, params.request.url);
+    if (!client || !session || !tab) {
+      // A request of a target no session owns (it is going away): it must not leave unchecked.
+      void this.host
+        .connect()
+        .then((c) =>
+          c.send(
+            "Fetch.failRequest",
+            { requestId: params.requestId, errorReason: "AccessDenied" },
+            cdpSession,
+          ),
+        )
+        .catch(() => undefined);
+      return;
+    }
+    void session
+      .checkUrl(params.request.url)
+      .then((reason) => this.decide(session, tab, params, cdpSession, reason));
+  }
+
+  private decide(
+    session: Session,
+    tab: Tab,
+    params: Protocol.Fetch.RequestPausedEvent,
+    cdpSession: string,
+    reason: string | null,
+  ): void {
+    const client = session.client;
     if (reason) {
       tab.noteBlocked(params.request.url, reason, params.networkId);
       client
@@ -407,6 +454,8 @@ export class SessionManager {
     const client = this.host.state === "running" ? await this.host.connect() : null;
     if (!client) return;
     const { sessionId, targetInfo } = params;
+    // A browser-level session this server opened itself (the Lighthouse transport) is not a tab.
+    if (targetInfo.type === "browser") return;
     const resume = () =>
       client.send("Runtime.runIfWaitingForDebugger", undefined, sessionId).catch(() => undefined);
     if (parentSession) {
