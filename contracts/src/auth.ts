@@ -129,11 +129,17 @@ export const ProtectedResourceMetadata = v.object({
 });
 export type ProtectedResourceMetadata = v.InferOutput<typeof ProtectedResourceMetadata>;
 
+/** Where a gateway serves the metadata of its MCP endpoint (`/mcp`), or of one organization's (`/mcp/o/<slug>`). */
+export function protectedResourceMetadataUrl(gatewayUrl: string, orgSlug?: string): string {
+  const base = gatewayUrl.replace(/\/+$/, "");
+  return `${base}/.well-known/oauth-protected-resource/mcp${orgSlug ? `/o/${encodeURIComponent(orgSlug)}` : ""}`;
+}
+
 /**
  * The URL to offer for "sign in with OAuth" (Claude's "Add custom connector", `claude mcp add --transport
  * http <url>`, VS Code, Cursor): the metadata's `resource` when an authorization server is configured,
  * else null (the client then needs an API key header). For the admin Connect page and `omni client-config`:
- * fetch `<gateway>/.well-known/oauth-protected-resource/mcp[/o/<slug>]` and pass the body.
+ * fetch `protectedResourceMetadataUrl(gateway, slug?)` (no credentials needed) and pass the body.
  */
 export function oauthConnectUrl(metadata: unknown): string | null {
   const parsed = v.safeParse(ProtectedResourceMetadata, metadata);

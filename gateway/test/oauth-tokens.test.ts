@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { oauthConnectUrl } from "@omni/contracts";
+import { oauthConnectUrl, protectedResourceMetadataUrl } from "@omni/contracts";
 import { createRepositories } from "@omni/db";
 import type { AuthOutcome, AuthRemote } from "../src/ports.ts";
 import {
@@ -381,7 +381,9 @@ describe("discovery for OAuth clients", () => {
     const mcp = await call(app, "GET", "/.well-known/oauth-protected-resource/mcp");
     expect(mcp.body).toMatchObject({ resource: MCP, authorization_servers: [as.issuer] });
     expect(field(mcp.body, "scopes_supported")).toContain("tools:call");
-    const org = await call(app, "GET", "/.well-known/oauth-protected-resource/mcp/o/acme");
+    const metadataPath = new URL(protectedResourceMetadataUrl(`${ORIGIN}/`, "acme")).pathname;
+    expect(metadataPath).toBe("/.well-known/oauth-protected-resource/mcp/o/acme");
+    const org = await call(app, "GET", metadataPath);
     expect(org.body).toMatchObject({ resource: `${MCP}/o/acme`, authorization_servers: [as.issuer] });
     expect(oauthConnectUrl(org.body)).toBe(`${MCP}/o/acme`);
     for (const path of [
