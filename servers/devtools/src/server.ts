@@ -12,6 +12,7 @@ import { BrowserHost } from "./browser.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
 import { type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
+import { cssTools } from "./tools/css.ts";
 import { emulationTools } from "./tools/emulation.ts";
 import { inputTools } from "./tools/input.ts";
 import { lighthouseTools } from "./tools/lighthouse.ts";
@@ -133,6 +134,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...performanceTools(sessions),
     ...memoryTools(sessions),
     ...styleTools(sessions),
+    ...cssTools(sessions),
     ...lighthouseTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
