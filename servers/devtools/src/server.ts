@@ -15,6 +15,7 @@ import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
 import { BROWSER_ID, type Caller, type CallTrack, type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
+import { cssTools } from "./tools/css.ts";
 import { emulationTools } from "./tools/emulation.ts";
 import { inputTools } from "./tools/input.ts";
 import { lighthouseTools } from "./tools/lighthouse.ts";
@@ -179,6 +180,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...performanceTools(sessions),
     ...memoryTools(sessions),
     ...styleTools(sessions),
+    ...cssTools(sessions),
     ...lighthouseTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
