@@ -38,7 +38,7 @@ async function mcpClient(key: string): Promise<Client> {
 beforeAll(async () => {
   database = await emptyDatabase();
   fixture = serveFixture();
-});
+}, 60_000);
 
 afterAll(async () => {
   await gateway?.stop();

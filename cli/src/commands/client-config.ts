@@ -51,16 +51,18 @@ export function registerClientConfig(program: Command) {
     };
     const target = CLIENTS[client];
     const file = target.file(ctx);
-    const readsEnv = ctx.key && !target.inlinesKey(ctx) && client !== "claude-desktop";
+    const keyNote =
+      !ctx.key || target.inlinesKey(ctx)
+        ? null
+        : client === "vscode"
+          ? "VS Code asks for the key once (input omni-api-key) and keeps it"
+          : `the client reads the key from ${keyEnv}: export it where the client starts`;
 
     if (!opts.write) {
       process.stderr.write(`${err.dim(`# ${target.title}: ${file.path} (${target.docs})`)}\n`);
       if (target.command) process.stderr.write(`${err.dim(`# or: ${target.command(ctx)}`)}\n`);
       process.stdout.write(mergeConfig(file, ""));
-      if (readsEnv)
-        process.stderr.write(
-          `${err.dim(`# the client reads the key from ${keyEnv}: export it where the client starts`)}\n`,
-        );
+      if (keyNote) process.stderr.write(`${err.dim(`# ${keyNote}`)}\n`);
       process.stderr.write(`${err.dim("# merge it into that file with --write")}\n`);
       return;
     }
@@ -85,8 +87,7 @@ export function registerClientConfig(program: Command) {
     process.stdout.write(
       `${out.green("✓")} ${existing ? "updated" : "created"} ${file.path}${existing ? ` (previous version in ${file.path}.bak)` : ""}\n`,
     );
-    if (readsEnv)
-      process.stderr.write(`the client reads the key from ${keyEnv}: export it where the client starts\n`);
+    if (keyNote) process.stderr.write(`${keyNote}\n`);
     process.stderr.write(`restart ${target.title} to pick it up\n`);
   });
   examples(cmd, [
