@@ -12,13 +12,13 @@ const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const RESERVED = new Set(["kit", "gateway", "admin", "cli", "db", "contracts"]);
 
-/** The next conventional port: one above the highest `port: N` in servers/*\/src/index.ts (3001 at least). */
+/** The next conventional port: one above the highest in servers/*\/src/index.ts (above dev's 3001-3003). */
 function nextPort(serversDir: string): number {
-  let highest = 3000;
+  let highest = 3003;
   for (const entry of existsSync(serversDir) ? readdirSync(serversDir) : []) {
     const index = join(serversDir, entry, "src", "index.ts");
     if (!existsSync(index)) continue;
-    for (const match of readFileSync(index, "utf8").matchAll(/port:\s*(\d{4,5})/g)) {
+    for (const match of readFileSync(index, "utf8").matchAll(/\b(\d{4,5})\b/g)) {
       highest = Math.max(highest, Number(match[1]));
     }
   }
@@ -68,6 +68,11 @@ export function registerNewServer(program: Command) {
       }
       process.stdout.write(`${err.green("✓")} created servers/${name}:\n`);
       for (const path of Object.keys(files)) process.stdout.write(`  servers/${name}/${path}\n`);
+      // The repository's own formatter, so the new files pass `bun run check` whatever the name's length.
+      const biome = join(root, "node_modules", ".bin", "biome");
+      if (existsSync(biome)) {
+        Bun.spawnSync([biome, "format", "--write", target], { cwd: root, stdout: "ignore", stderr: "ignore" });
+      }
       if (opts.install) {
         const install = await withProgress("bun install (linking the new package)", async () => {
           const proc = Bun.spawn(["bun", "install"], { cwd: root, stdout: "pipe", stderr: "pipe" });
@@ -85,9 +90,9 @@ export function registerNewServer(program: Command) {
         [
           "",
           "next:",
-          `  cd servers/${name} && bun test                       # its own test`,
-          `  bun servers/${name}/src/index.ts                     # serve it on :${names.port}`,
-          `  SERVERS=${name}=http://127.0.0.1:${names.port} ...   # route the gateway to it (bun run dev finds servers/*)`,
+          `  cd servers/${name} && bun test          # its own test`,
+          `  bun servers/${name}/src/index.ts        # serve it on :${names.port} (PORT to change)`,
+          `  SERVERS=...,${name}=http://127.0.0.1:${names.port} bun gateway/src/index.ts`,
           `  omni services enable ${name} && omni call ${names.prefix}_greet_person --arg name=Ada`,
           "",
         ].join("\n"),
