@@ -1,5 +1,6 @@
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
+import type { AuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -233,6 +234,9 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
 export type GatewayApp = ReturnType<typeof withAdmin>;
+
+/** The API-key, member and audit routes (`createAuthModule(...).routes`, mounted through `plugins`). */
+export type GatewayAuthApp = AuthModule["routes"];
 
 /**
  * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body
