@@ -544,7 +544,7 @@ describe("memory", () => {
       // Each LeakyThing retains its payload array, so retained exceeds self size.
       expect(cls!.retainedSize).toBeGreaterThan(cls!.selfSize);
       expect(await h.fails("chrome_summarize_heap_snapshot", { id: "heap-9" })).toContain(
-        "No heap snapshot heap-9",
+        'No heap snapshot with id or label "heap-9"',
       );
     },
     T,
@@ -627,8 +627,11 @@ describe("issue 18 additions", () => {
         args: [{ element: found[0]?.ref }, { value: "!" }],
       });
       expect(byRef.data.value).toBe("card!");
-      expect(h.call("chrome_evaluate", { expression: "1", function: "() => 2" })).rejects.toThrow(
+      expect(await h.fails("chrome_evaluate", { expression: "1", function: "() => 2" })).toContain(
         "either expression or function",
+      );
+      expect(await h.fails("chrome_evaluate", { expression: "1", args: [{ value: 1 }] })).toContain(
+        "args need a function",
       );
       expect(
         await h.fails("chrome_evaluate", {
