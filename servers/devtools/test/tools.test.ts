@@ -22,7 +22,10 @@ describe("browser and tabs", () => {
     "start, status, new/select/close tab",
     async () => {
       const started = await ok("chrome_start_browser");
-      expect(String(started.data.browser)).toContain("Chrome/");
+      expect(String(started.data.version)).toContain("Chrome/");
+      expect(String(started.data.browser)).toMatch(/^br_[A-Za-z0-9_-]{24}$/);
+      // In a session, starting again is the same browser.
+      expect((await ok("chrome_start_browser")).data.browser).toBe(started.data.browser);
       expect((started.data.tabs as unknown[]).length).toBe(1);
       const status = await ok("chrome_browser_status");
       expect((status.data.browser as { state: string }).state).toBe("running");
