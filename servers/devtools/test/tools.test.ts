@@ -544,8 +544,15 @@ describe("memory", () => {
       // Each LeakyThing retains its payload array, so retained exceeds self size.
       expect(cls!.retainedSize).toBeGreaterThan(cls!.selfSize);
       expect(await h.fails("chrome_summarize_heap_snapshot", { id: "heap-9" })).toContain(
-        "No heap snapshot heap-9",
+        'No heap snapshot with id or label "heap-9"',
       );
+      // Labels are usable ids (issue 18): the snapshots were taken as "before" and "after".
+      const byLabel = await ok("chrome_compare_heap_snapshots", { before: "before", after: "after" });
+      expect(
+        (byLabel.data.grew as { name: string; countDelta: number }[]).find((g) => g.name === "LeakyThing")
+          ?.countDelta,
+      ).toBe(5000);
+      expect((await ok("chrome_summarize_heap_snapshot", { id: "after" })).data.label).toBe("after");
     },
     T,
   );
@@ -627,7 +634,7 @@ describe("issue 18 additions", () => {
         args: [{ element: found[0]?.ref }, { value: "!" }],
       });
       expect(byRef.data.value).toBe("card!");
-      expect(h.call("chrome_evaluate", { expression: "1", function: "() => 2" })).rejects.toThrow(
+      expect(await h.fails("chrome_evaluate", { expression: "1", function: "() => 2" })).toContain(
         "either expression or function",
       );
       expect(
