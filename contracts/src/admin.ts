@@ -10,13 +10,20 @@ import { PromptArgument, PromptMessageTemplate, PromptTemplate } from "./mcp.ts"
  * drizzle-valibot: contracts import no service, and `@omni/db` depends on contracts.)
  */
 
-/** Every admin error: `{ error: { code, message, field? } }` (HTTP 400/401/403/404/409/422). */
+/**
+ * The one error shape of the gateway's HTTP API (every `/api` route, and the security plugin's, auth
+ * guard's and `/ws` refusals on any path; MCP answers JSON-RPC errors instead): `{ error: { code, message,
+ * details? } }`. `code` is machine-readable: `bad_request`, `unauthorized` (or the authentication reason,
+ * e.g. `missing_credentials`, `key_revoked`), `forbidden`, `not_found`, `conflict`, `invalid`, `last_owner`,
+ * `rate_limited`, `payload_too_large`, `dependency_unavailable`, `internal`. `details` carries structured
+ * context such as `field` (dotted path of the offending field, e.g. `messages.0.text`), `retryAfterSeconds`
+ * or `requestId`; it never echoes the input.
+ */
 export const ApiError = v.object({
   error: v.object({
-    code: v.picklist(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid"]),
+    code: v.string(),
     message: v.string(),
-    /** Dotted path of the offending field, e.g. `messages.0.text`. */
-    field: v.optional(v.string()),
+    details: v.optional(v.record(v.string(), v.unknown())),
   }),
 });
 export type ApiError = v.InferOutput<typeof ApiError>;

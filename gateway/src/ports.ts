@@ -78,7 +78,32 @@ export class ConfigError extends Error {
 /** Result of authenticating a request. */
 export type AuthOutcome =
   | { ok: true; org: Omit<OrgContext, "requestId">; expiresAt?: number; credentialId?: string }
-  | { ok: false; status: 401 | 403; reason: string; message: string };
+  /** 503 (`dependency_unavailable`): the credential could not be checked (Redis or Postgres down); retry. */
+  | { ok: false; status: 401 | 403 | 503; reason: string; message: string };
+
+/**
+ * One authentication per request however many layers ask: the `/api` gate (gateway/src/app.ts)
+ * authenticates before the body is read and remembers the outcome for the route's guard.
+ */
+const outcomes = new WeakMap<Authenticator, WeakMap<Request, Promise<AuthOutcome>>>();
+
+/** `authenticator.authenticate` for this request, once: later calls (same authenticator, same request) reuse it. */
+export function authenticateOnce(
+  authenticator: Authenticator,
+  request: Request,
+  remote: { loopback: boolean },
+): Promise<AuthOutcome> {
+  let byRequest = outcomes.get(authenticator);
+  if (!byRequest) {
+    byRequest = new WeakMap();
+    outcomes.set(authenticator, byRequest);
+  }
+  const known = byRequest.get(request);
+  if (known) return known;
+  const outcome = authenticator.authenticate(request.headers, remote);
+  byRequest.set(request, outcome);
+  return outcome;
+}
 
 export interface Authenticator {
   /** Authenticates from request headers (Authorization bearer, x-api-key). */

@@ -43,7 +43,7 @@ interface MemberEntry {
 
 const MAX_CACHE = 10_000;
 
-function fail(status: 401 | 403, reason: string, message: string): AuthOutcome {
+function fail(status: 401 | 403 | 503, reason: string, message: string): AuthOutcome {
   return { ok: false, status, reason, message };
 }
 
@@ -222,25 +222,31 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return row !== undefined;
   }
 
-  return {
-    async authenticate(headers) {
-      try {
-        const credential = credentialFrom(headers);
-        if (credential === null) {
-          return fail(
-            401,
-            "missing_credentials",
-            "Send `Authorization: Bearer <Clerk token or omni API key>`.",
-          );
-        }
-        if ("error" in credential) return credential.error;
-        if (looksLikeApiKey(credential.token)) return await authenticateKey(credential.token);
-        return await authenticateClerk(credential.token);
-      } catch (error) {
-        deps.logger?.error("authentication failed unexpectedly", { error });
-        return fail(401, "authentication_unavailable", "Authentication could not be completed; retry.");
+  async function authenticate(headers: Headers): Promise<AuthOutcome> {
+    try {
+      const credential = credentialFrom(headers);
+      if (credential === null) {
+        return fail(
+          401,
+          "missing_credentials",
+          "Send `Authorization: Bearer <Clerk token or omni API key>`.",
+        );
       }
-    },
+      if ("error" in credential) return credential.error;
+      if (looksLikeApiKey(credential.token)) return await authenticateKey(credential.token);
+      return await authenticateClerk(credential.token);
+    } catch (error) {
+      deps.logger?.error("authentication could not be completed", { error });
+      return fail(
+        503,
+        "dependency_unavailable",
+        "The credential could not be checked: a dependency of the gateway (Redis or Postgres) is unavailable; retry shortly.",
+      );
+    }
+  }
+
+  return {
+    authenticate,
     async stillValid(credentialId, expiresAt) {
       if (expiresAt !== undefined && Date.now() >= expiresAt) return false;
       if (!credentialId) return true;

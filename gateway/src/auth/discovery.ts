@@ -1,6 +1,7 @@
 import { ErrorCode, PERMISSIONS, type RequestId } from "@omni/contracts";
 import { Elysia } from "elysia";
 import type { AuthOutcome } from "../ports.ts";
+import { apiError } from "../security/errors.ts";
 
 /**
  * MCP authorization discovery (RFC 9728): protected-resource metadata naming the Clerk issuer as the
@@ -16,7 +17,8 @@ export interface DiscoveryOptions {
 export const RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
 
 export function baseUrl(request: Request, publicUrl?: string): string {
-  return (publicUrl ?? new URL(request.url).origin).replace(/\/$/, "");
+  // (A `Host` that makes the URL unparseable never gets here past the DNS-rebinding guard; loopback then.)
+  return (publicUrl ?? URL.parse(request.url)?.origin ?? "http://127.0.0.1").replace(/\/$/, "");
 }
 
 /** `Bearer resource_metadata="<base>/.well-known/oauth-protected-resource"` (+ error when a token failed). */
@@ -54,7 +56,7 @@ export function authErrorResponse(
         id: mcp.id,
         error: { code: ErrorCode.Unauthorized, message: failure.message, data: { reason: failure.reason } },
       }
-    : { error: failure.reason, message: failure.message };
+    : apiError(failure.reason, failure.message);
   return new Response(JSON.stringify(body), {
     status: failure.status,
     headers: { "content-type": "application/json", "www-authenticate": wwwAuthenticate(base, failure) },

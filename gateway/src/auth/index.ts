@@ -133,7 +133,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
     /** `.use(auth.guard)` then `{ permission: "admin:write" }` on routes; `auth` in the context. */
     guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
     /** `resolveOrg` for the config admin API (`adminConfigRoutes({ resolveOrg, audit })`). */
-    resolveOrg: createOrgResolver({ authenticator }),
+    resolveOrg: createOrgResolver({ authenticator, rateLimiter }),
     /** Permission checks, rate limits, tool-call audit and the 401 challenge of `/mcp` and `/ws`: `createGateway({ mcpAccess })`. */
     mcpAccess: createMcpAccess({
       rateLimiter,

@@ -1,5 +1,6 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
 import type { Authenticator, McpAccess } from "../ports.ts";
+import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
@@ -197,9 +198,14 @@ export class StreamableHttp {
     if (text.length > this.opts.maxBodyBytes) return this.tooLarge();
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
+      body = parseJsonBody(text);
+    } catch (error) {
+      const deep = error instanceof JsonBodyError && error.reason === "depth";
+      return httpError(
+        400,
+        ErrorCode.ParseError,
+        deep ? `Parse error: ${error.message}` : "Parse error: the body is not valid JSON",
+      );
     }
     if (
       this.opts.modern &&

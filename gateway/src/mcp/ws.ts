@@ -1,6 +1,7 @@
 import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
 import type { Authenticator, AuthOutcome, McpAccess } from "../ports.ts";
+import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { toError } from "./http.ts";
 import { allowsBatch, classify, errorMessage, type Inbound, type Json, resultMessage } from "./protocol.ts";
@@ -9,7 +10,7 @@ import type { Outbound, Session } from "./session.ts";
 /** The id of a single JSON-RPC request in a frame (for an error answering it), else null. */
 function requestIdOf(data: string | Buffer): string | number | null {
   try {
-    const body: unknown = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+    const body: unknown = parseJsonBody(typeof data === "string" ? data : data.toString("utf8"));
     if (typeof body === "object" && body !== null && "id" in body) {
       const id = body.id;
       if (typeof id === "string" || typeof id === "number") return id;
@@ -116,11 +117,13 @@ export function createWsConnection(opts: {
     }
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      ws.send(
-        JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" })),
-      );
+      body = parseJsonBody(text);
+    } catch (error) {
+      const message =
+        error instanceof JsonBodyError && error.reason === "depth"
+          ? `Parse error: ${error.message}`
+          : "Parse error: not JSON";
+      ws.send(JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message })));
       return;
     }
     if (Array.isArray(body)) {
