@@ -186,16 +186,31 @@ export type AdminService = v.InferOutput<typeof AdminService>;
 export const AdminServiceList = v.object({ services: v.array(AdminService) });
 export type AdminServiceList = v.InferOutput<typeof AdminServiceList>;
 
+/**
+ * The names of service secrets, member credentials and settings: a letter, then up to 63 letters, digits or
+ * underscores (`apiKey`, `default_team`). A leading letter rules out `__proto__` and other names that
+ * would reach an object's prototype when used as a key.
+ */
+export const SETTING_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export const SettingName = v.pipe(
+  v.string(),
+  v.regex(
+    SETTING_NAME_PATTERN,
+    "setting names are a letter then up to 63 letters, digits or _ (e.g. teamId)",
+  ),
+);
+
 /** `settings` is a merge patch: a key set to null is removed, others are set. */
 export const UpdateServiceBody = v.object({
   enabled: v.optional(v.boolean()),
-  settings: v.optional(v.record(v.pipe(v.string(), v.maxLength(64)), v.unknown())),
+  settings: v.optional(v.record(SettingName, v.unknown())),
 });
 export type UpdateServiceBody = v.InferOutput<typeof UpdateServiceBody>;
 
 export const SecretName = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "secret names are identifiers (e.g. apiKey)"),
+  v.regex(SETTING_NAME_PATTERN, "secret names are a letter then up to 63 letters, digits or _ (e.g. apiKey)"),
 );
 
 export const SetSecretBody = v.object({

@@ -231,3 +231,65 @@ describe("item 3: a NUL is a 400 naming the field; nothing internal leaks", () =
     expect(production.alive()).toBe(true);
   });
 });
+
+describe("item 11: prototype names are not methods or settings", () => {
+  const NAMES = ["constructor", "toString", "__proto__", "hasOwnProperty", "valueOf"];
+
+  test("a 2025 session and a stateless request get -32601 for each", async () => {
+    const init = await fetch(`${gateway.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        authorization: `Bearer ${world.ownerKey}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 0,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "p", version: "1" } },
+      }),
+    });
+    const session = init.headers.get("mcp-session-id") ?? "";
+    expect(session).not.toBe("");
+    for (const name of NAMES) {
+      const res = await fetch(`${gateway.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${world.ownerKey}`,
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: name, params: {} }),
+      });
+      const text = await res.text();
+      const data = text.split("\n").findLast((line) => line.startsWith("data: "));
+      const body = JSON.parse(data ? data.slice(6) : text) as { error?: { code: number } };
+      expect(`${name}: ${body.error?.code}`).toBe(`${name}: -32601`);
+      const modern = await rpc(gateway, name, {});
+      expect(`${name} (stateless): ${(modern.body.error as { code?: number } | undefined)?.code}`).toBe(
+        `${name} (stateless): -32601`,
+      );
+    }
+  });
+
+  test("secret and setting names follow the documented pattern: no __proto__", async () => {
+    const secret = await api(gateway, "PUT", "/api/services/alpha/secrets/__proto__", {
+      body: JSON.stringify({ value: "x" }),
+    });
+    expect(secret.status).toBe(400);
+    expect(await secret.json()).toMatchObject({ error: { code: "bad_request", details: { field: "name" } } });
+    const setting = await api(gateway, "PATCH", "/api/services/alpha", {
+      body: '{"settings":{"__proto__":{"polluted":true}}}',
+    });
+    expect(setting.status).toBe(400);
+    expect(await setting.json()).toMatchObject({
+      error: { code: "bad_request", details: { field: "body.settings.__proto__" } },
+    });
+    const ok = await api(gateway, "PATCH", "/api/services/alpha", { body: '{"settings":{"teamId":"t1"}}' });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ settings: { teamId: "t1" } });
+  });
+});

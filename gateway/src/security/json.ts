@@ -52,7 +52,7 @@ export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown 
 
 /**
  * The dotted path (under `root`) of the first string or property name in a parsed JSON value that contains
- * a NUL character (U+0000), or null. Postgres text and jsonb cannot store NUL, so such input is refused
+ * a NUL character (U+0000), or of a `__proto__` property, or null. Postgres text and jsonb cannot store NUL, so such input is refused
  * (or, for tool arguments, stored escaped) instead of failing deep in a query.
  */
 export function nulPath(value: unknown, root: string): string | null {
@@ -69,6 +69,8 @@ export function nulPath(value: unknown, root: string): string | null {
         if (key.includes("\u0000")) return at;
         stack.push([child, at]);
       }
+      // JSON.parse makes `"__proto__"` an own key; schemas silently drop it. Refuse it by name instead.
+      if (Object.hasOwn(item, "__proto__")) return `${path}.__proto__`;
     }
   }
   return null;

@@ -169,21 +169,20 @@ function answer(status: number, body: ErrorAnswer["body"], headers: Record<strin
   return { status, body, headers };
 }
 
-/** No NUL character in any path parameter, query value or body field (Postgres cannot store it): a 400 naming it. */
+/**
+ * No NUL character in any path parameter, query value or body field (Postgres cannot store it), and no
+ * `__proto__` property in a body: a 400 naming the field.
+ */
 function refuseNul({ params, query, body }: { params: unknown; query: unknown; body: unknown }): void {
   const nul =
     nulPath(params, "params") ??
     nulPath(query, "query") ??
     (body === undefined ? null : nulPath(body, "body"));
   if (nul) {
-    throw new ApiFailure(
-      400,
-      "bad_request",
-      `${nul} contains a NUL character (U+0000), which is not allowed.`,
-      {
-        field: nul,
-      },
-    );
+    const what = nul.endsWith(".__proto__")
+      ? `${nul}: the name __proto__ is not allowed.`
+      : `${nul} contains a NUL character (U+0000), which is not allowed.`;
+    throw new ApiFailure(400, "bad_request", what, { field: nul });
   }
 }
 
