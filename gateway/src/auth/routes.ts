@@ -113,16 +113,20 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
       async ({ auth, params, body, status }) => {
         const member = await findMember(auth.org.orgId, params.id);
         if (!member) return status(404, notFound("member", params.id));
-        if (member.role === "owner" && body.role !== "owner") {
-          const owners = (await repos.memberships.list(auth.org.orgId)).filter((m) => m.role === "owner");
-          if (owners.length <= 1) {
-            return status(
-              409,
-              apiError("last_owner", "An organization needs an owner: make someone else owner first."),
-            );
+        // The last-owner rule under concurrency: the owners' rows stay locked until the change commits.
+        const updated = await repos.transaction(async (tx) => {
+          if (body.role !== "owner") {
+            const owners = await tx.memberships.lockOwners(auth.org.orgId);
+            if (owners.some((o) => o.id === member.id) && owners.length <= 1) return "last_owner" as const;
           }
+          return tx.memberships.update(auth.org.orgId, member.userId, { role: body.role });
+        });
+        if (updated === "last_owner") {
+          return status(
+            409,
+            apiError("last_owner", "An organization needs an owner: make someone else owner first."),
+          );
         }
-        const updated = await repos.memberships.update(auth.org.orgId, member.userId, { role: body.role });
         if (!updated) return status(404, notFound("member", params.id));
         await deps.state.bump(auth.org.orgId);
         const after = toMemberDto({ ...updated, user: member.user });
@@ -144,13 +148,15 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
       async ({ auth, params, status }) => {
         const member = await findMember(auth.org.orgId, params.id);
         if (!member) return status(404, notFound("member", params.id));
-        if (member.role === "owner") {
-          const owners = (await repos.memberships.list(auth.org.orgId)).filter((m) => m.role === "owner");
-          if (owners.length <= 1) {
-            return status(409, apiError("last_owner", "The last owner cannot be removed."));
-          }
+        const removed = await repos.transaction(async (tx) => {
+          const owners = await tx.memberships.lockOwners(auth.org.orgId);
+          if (owners.some((o) => o.id === member.id) && owners.length <= 1) return "last_owner" as const;
+          return tx.memberships.remove(auth.org.orgId, member.userId);
+        });
+        if (removed === "last_owner") {
+          return status(409, apiError("last_owner", "The last owner cannot be removed."));
         }
-        await repos.memberships.remove(auth.org.orgId, member.userId);
+        if (!removed) return status(404, notFound("member", params.id));
         await deps.state.bump(auth.org.orgId);
         await deps.audit.record({
           orgId: auth.org.orgId,
