@@ -113,6 +113,11 @@ export interface Authenticator {
    * sessions and WebSockets.
    */
   stillValid(credentialId: string | undefined, expiresAt: number | undefined): Promise<boolean>;
+  /**
+   * Calls `listener` with an org id whenever access may have been taken away in that org (a key revoked, a
+   * member removed or demoted), on any replica: open WebSockets re-check at once. Returns unsubscribe.
+   */
+  onRevocation?(listener: (orgId: string) => void): () => void;
 }
 
 /** A JSON-RPC error object as the MCP endpoint sends it. */

@@ -247,6 +247,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
   return {
     authenticate,
+    onRevocation: (listener) => state.onBump(listener),
     async stillValid(credentialId, expiresAt) {
       if (expiresAt !== undefined && Date.now() >= expiresAt) return false;
       if (!credentialId) return true;

@@ -93,7 +93,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
   // Structured lines (with the request id of the request being handled) unless the caller brings a logger.
   const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
-  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
+  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX, logger });
   const authenticator = createAuthenticator({
     db: deps.db,
     state,

@@ -163,7 +163,13 @@ export class StreamableHttp {
       return httpError(400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
     }
     const session = this.opts.dispatcher.sessions.get(id);
-    if (!session || session.org.orgId !== auth.org.orgId || session.org.userId !== auth.org.userId) {
+    // A session belongs to the credential that created it: another key of the same org (or user) gets 404.
+    if (
+      !session ||
+      session.org.orgId !== auth.org.orgId ||
+      session.org.userId !== auth.org.userId ||
+      session.credentialId !== auth.credentialId
+    ) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
     const header = request.headers.get("mcp-protocol-version");

@@ -21,6 +21,9 @@ function requestIdOf(data: string | Buffer): string | number | null {
   return null;
 }
 
+/** The longest delay `setTimeout` honours (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** Close code sent when a socket's credentials expire or are revoked (4000-4999: application codes). */
 export const WS_CLOSE_CREDENTIALS = 4001;
 
@@ -51,6 +54,7 @@ export function createWsConnection(opts: {
   let socket: ServerWebSocket<unknown> | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
   let expiry: ReturnType<typeof setTimeout> | undefined;
+  let stopListening: (() => void) | undefined;
 
   const out: Outbound = {
     send: (message) => {
@@ -152,17 +156,29 @@ export function createWsConnection(opts: {
   return {
     open(ws) {
       socket = ws;
-      timer = setInterval(async () => {
-        if (!(await opts.authenticator.stillValid(auth.credentialId, auth.expiresAt))) {
-          closeForCredentials("credentials expired or revoked; reconnect with a valid credential");
-        }
-      }, opts.checkIntervalMs);
+      const check = async () => {
+        const valid = await opts.authenticator
+          .stillValid(auth.credentialId, auth.expiresAt)
+          .catch(() => true); // a dependency outage is not a revocation: the next check decides
+        if (!valid) closeForCredentials("credentials expired or revoked; reconnect with a valid credential");
+      };
+      timer = setInterval(() => void check(), opts.checkIntervalMs);
+      // Revocation anywhere (this replica or another, over Redis pub/sub) re-checks at once.
+      stopListening = opts.authenticator.onRevocation?.((orgId) => {
+        if (orgId === auth.org.orgId) void check();
+      });
       if (auth.expiresAt !== undefined) {
-        const ms = Math.max(0, auth.expiresAt - Date.now());
-        expiry = setTimeout(
-          () => closeForCredentials("credentials expired; reconnect with a fresh token"),
-          ms,
-        );
+        const deadline = auth.expiresAt;
+        // setTimeout holds at most 2^31-1 ms (24.8 days); a later deadline would fire at once: re-arm instead.
+        const arm = () => {
+          const ms = deadline - Date.now();
+          if (ms <= 0) {
+            closeForCredentials("credentials expired; reconnect with a fresh token");
+            return;
+          }
+          expiry = setTimeout(arm, Math.min(ms, MAX_TIMEOUT_MS));
+        };
+        arm();
       }
     },
     message(ws, data) {
@@ -186,6 +202,7 @@ export function createWsConnection(opts: {
     close() {
       clearInterval(timer);
       clearTimeout(expiry);
+      stopListening?.();
       socket = null;
       if (session) dispatcher.endSession(session);
       session = null;
