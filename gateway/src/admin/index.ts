@@ -52,7 +52,7 @@ import { AdminError, type AdminServiceDeps, createAdminService } from "./service
  */
 
 /** Who is calling: an org context, or a refusal. */
-export type OrgResolution = OrgContext | { status: 401 | 403; message: string };
+export type OrgResolution = (OrgContext & { credentialId?: string }) | { status: 401 | 403; message: string };
 export type OrgResolver = (ctx: { request: Request }) => OrgResolution | Promise<OrgResolution>;
 /**
  * Authorization: returns a refusal message, or null to allow. `need` is the permission a route needs;

@@ -44,12 +44,17 @@ export function createOrgResolver(deps: { authenticator: Authenticator }) {
   }: {
     request: Request;
     server?: ServerLike | null;
-  }): Promise<OrgContext | { status: 401 | 403; message: string }> => {
+  }): Promise<(OrgContext & { credentialId?: string }) | { status: 401 | 403; message: string }> => {
     const outcome = await deps.authenticator.authenticate(request.headers, {
       loopback: isLoopback(server, request),
     });
     if (!outcome.ok) return { status: outcome.status, message: `${outcome.message} (${outcome.reason})` };
-    return { ...outcome.org, requestId: requestIdOf(request) };
+    // The credential (API key id) rides along so audit rows name the key, not `system`.
+    return {
+      ...outcome.org,
+      requestId: requestIdOf(request),
+      ...(outcome.credentialId ? { credentialId: outcome.credentialId } : {}),
+    };
   };
 }
 
