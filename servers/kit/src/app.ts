@@ -1,4 +1,7 @@
 import {
+  BrowserContextEndRequest,
+  type BrowserContextList,
+  BrowserContextListRequest,
   CallbackRequest,
   type HealthReport,
   ResourceReadRequest,
@@ -134,6 +137,18 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
         return { ok: true as const };
       },
       { body: SessionEndRequest },
+    )
+    .post(
+      "/rpc/browser-contexts/list",
+      async ({ body }): Promise<BrowserContextList> => ({
+        contexts: (await def.browserContexts?.list(body.orgId)) ?? [],
+      }),
+      { body: BrowserContextListRequest },
+    )
+    .post(
+      "/rpc/browser-contexts/end",
+      async ({ body }) => ({ ended: (await def.browserContexts?.end(body.orgId, body.id)) ?? false }),
+      { body: BrowserContextEndRequest },
     )
     .get("/health", async (): Promise<HealthReport> => {
       const base = {

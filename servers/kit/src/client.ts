@@ -1,5 +1,6 @@
 import { type Treaty, treaty } from "@elysiajs/eden";
 import {
+  type BrowserContextInfo,
   type CallbackRequest,
   type HealthReport,
   type ResourceReadRequest,
@@ -196,6 +197,20 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     async endSession(body: SessionEndRequest): Promise<void> {
       const { error, status } = await api.rpc.sessions.end.post(body);
       if (error) fail("POST /rpc/sessions/end", status, error.value);
+    },
+
+    /** The organization's browser contexts held by this instance (none for servers without any). */
+    async listBrowserContexts(orgId: string): Promise<BrowserContextInfo[]> {
+      const { data, error, status } = await api.rpc["browser-contexts"].list.post({ orgId });
+      if (error || !data) return fail("POST /rpc/browser-contexts/list", status, error?.value);
+      return data.contexts;
+    },
+
+    /** End one of the organization's browser contexts; false when this instance has no such context. */
+    async endBrowserContext(orgId: string, id: string): Promise<boolean> {
+      const { data, error, status } = await api.rpc["browser-contexts"].end.post({ orgId, id });
+      if (error || !data) return fail("POST /rpc/browser-contexts/end", status, error?.value);
+      return data.ended;
     },
 
     async health(): Promise<HealthReport> {
