@@ -1,7 +1,7 @@
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
-import type { AuthModule } from "./auth/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
+import type { AuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -160,7 +160,10 @@ function createBaseGateway(deps: GatewayDeps) {
   /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
   async function upgradeWs(request: Request, server: Context["server"], requestId: string, orgSlug?: string) {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
-      return status(426, apiError("upgrade_required", "GET /ws expects a WebSocket upgrade (subprotocol mcp)"));
+      return status(
+        426,
+        apiError("upgrade_required", "GET /ws expects a WebSocket upgrade (subprotocol mcp)"),
+      );
     }
     const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     if (!protocols.includes("mcp")) {

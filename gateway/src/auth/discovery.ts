@@ -1,8 +1,8 @@
 import { ErrorCode, PERMISSIONS, type ProtectedResourceMetadata, type RequestId } from "@omni/contracts";
 import { Elysia } from "elysia";
 import type { AuthOutcome } from "../ports.ts";
-import { ORG_SLUG } from "./oauth.ts";
 import { apiError } from "../security/errors.ts";
+import { ORG_SLUG } from "./oauth.ts";
 
 /**
  * MCP authorization discovery (RFC 9728): protected-resource metadata naming the Clerk issuer as the
