@@ -68,8 +68,10 @@ export class BrowserHost {
 
   constructor(private readonly options: DevtoolsOptions) {}
 
-  onEvent(listener: (event: CdpEvent) => void): void {
+  /** Hear every CDP event of the connection; returns the function that stops listening. */
+  onEvent(listener: (event: CdpEvent) => void): () => void {
     this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
   onCrash(listener: (reason: string) => void): void {
     this.crashListeners.add(listener);

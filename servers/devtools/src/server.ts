@@ -9,13 +9,16 @@ import {
   type ToolReturn,
 } from "@omni/kit";
 import * as v from "valibot";
+import { artifactResources } from "./artifacts.ts";
 import { BrowserHost } from "./browser.ts";
 import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
 import { BROWSER_ID, type Caller, type CallTrack, type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
+import { cssTools } from "./tools/css.ts";
 import { emulationTools } from "./tools/emulation.ts";
 import { inputTools } from "./tools/input.ts";
+import { lighthouseTools } from "./tools/lighthouse.ts";
 import { memoryTools } from "./tools/memory.ts";
 import { navigationTools } from "./tools/navigation.ts";
 import { networkTools } from "./tools/network.ts";
@@ -49,13 +52,36 @@ const BrowserArg = v.optional(
   ),
 );
 
-/** The tool's input with the `browser` argument added (tool inputs are plain `v.object`s). */
+type AnyObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>;
+
+function isObjectSchema(schema: unknown): schema is AnyObjectSchema {
+  return (
+    typeof schema === "object" &&
+    schema !== null &&
+    "type" in schema &&
+    schema.type === "object" &&
+    "entries" in schema &&
+    !("pipe" in schema)
+  );
+}
+
+/**
+ * The tool's input with the `browser` argument added. A tool input is a `v.object(...)`, or a
+ * `v.pipe(v.object(...), ...checks)` whose checks are kept after the extended object.
+ */
 function withBrowserArg(tool: ToolDefinition): ToolDefinition["input"] {
   const input = tool.input;
-  if (input.type !== "object" || !("entries" in input) || "pipe" in input) {
-    throw new Error(`DevTools tool ${tool.name}: its input must be a plain v.object(...)`);
+  const [root, ...actions]: unknown[] = "pipe" in input && Array.isArray(input.pipe) ? input.pipe : [input];
+  if (!isObjectSchema(root)) {
+    throw new Error(
+      `DevTools tool ${tool.name}: its input must be a v.object(...) (or a v.pipe starting with one)`,
+    );
   }
-  return v.object({ ...(input.entries as v.ObjectEntries), browser: BrowserArg });
+  const extended = v.object({ ...root.entries, browser: BrowserArg }, root.message);
+  if (actions.length === 0) return extended;
+  // The tool's own checks, re-applied to the extended object (valibot types pipes item by item).
+  const pipe = v.pipe as unknown as (...items: unknown[]) => ToolDefinition["input"];
+  return pipe(extended, ...actions);
 }
 
 /** A tool's output with notes (e.g. an evicted context) appended as text. */
@@ -177,6 +203,8 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...performanceTools(sessions),
     ...memoryTools(sessions),
     ...styleTools(sessions),
+    ...cssTools(sessions),
+    ...lighthouseTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
     name: "devtools",
@@ -186,6 +214,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       "Browser automation and debugging over Chrome DevTools. Each MCP session has its own private browser context. Start with chrome_navigate, read the page with chrome_snapshot (refs like e12 work in chrome_click/chrome_type/chrome_fill_form), debug with chrome_console_messages, chrome_list_requests, chrome_start_trace/chrome_stop_trace and heap snapshots.",
     tools,
     resources: resources(sessions),
+    resourceTemplates: artifactResources(sessions),
     prompts: [
       {
         name: "devtools_debug_page",

@@ -624,6 +624,8 @@ export class SessionManager {
     const client = this.host.state === "running" ? await this.host.connect() : null;
     if (!client) return;
     const { sessionId, targetInfo } = params;
+    // A browser-level session this server opened itself (the Lighthouse transport) is not a tab.
+    if (targetInfo.type === "browser") return;
     const resume = () =>
       client.send("Runtime.runIfWaitingForDebugger", undefined, sessionId).catch(() => undefined);
     if (parentSession) {
