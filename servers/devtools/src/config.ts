@@ -20,6 +20,11 @@ export interface DevtoolsOptions {
    */
   resolve?: Resolve;
   /**
+   * Where the per-context proxy connects for a checked address (default: that address). Set in code only,
+   * by tests that must keep every packet on loopback.
+   */
+  dial?: (address: string, port: number) => { host: string; port: number };
+  /**
    * Standalone runs only (stdio, the server's own /mcp, where no organization settings exist): let the
    * browser reach private networks, like an organization's `allowPrivateNetwork` setting.
    */

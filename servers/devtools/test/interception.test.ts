@@ -5,11 +5,13 @@ import { startHarness } from "./fixtures/harness.ts";
 import { startSite } from "./fixtures/site.ts";
 
 /**
- * The URL policy at the interception layer, on real Chromium, without a single packet leaving loopback:
- * Chromium maps every `*.test` name to 127.0.0.1 (`--host-resolver-rules`), while the policy's resolver
- * (injected: no DNS query is sent) says `site.test` is a public address and `private.test` /
- * `rebind.test` are private. The page on site.test requests loopback in many spellings and the private
- * names: each request must be failed before it leaves the browser (the fixture server never sees it).
+ * The URL policy at the interception layers, on real Chromium, without a single packet leaving loopback:
+ * the policy's resolver (injected: no DNS query is sent) says `site.test` is a public address and
+ * `private.test` / `rebind.test` are private, and the context's policy proxy, which dials the address it
+ * checked, is told to dial the fixture server on 127.0.0.1 instead. The page on site.test requests
+ * loopback in many spellings and the private names, over HTTP and WebSocket: each must be stopped before
+ * it leaves the browser (Fetch interception) or at the proxy (WebSockets), so the fixture server never
+ * sees it.
  */
 const table: Record<string, string[]> = {
   "site.test": ["93.184.215.14"],
@@ -23,9 +25,10 @@ const resolve: Resolve = async (host) => {
   if (!addresses) throw new Error(`ENOTFOUND ${host}`);
   return addresses;
 };
+// The policy proxy dials the address it checked; here every dial goes to the fixture server on loopback.
 const h = startHarness(
   { DEVTOOLS_IDLE_MS: "600000" },
-  { resolve, extraArgs: ["--host-resolver-rules=MAP *.test 127.0.0.1"] },
+  { resolve, dial: (_address, port) => ({ host: "127.0.0.1", port }) },
 );
 const site = startSite();
 const port = new URL(site.url).port;
@@ -43,7 +46,7 @@ test("subresources, frames, beacons, redirects and script navigations to private
   expect(String(nav.data.title)).toStartWith("Reach");
   await h.ok("chrome_wait_for", { text: "reach", networkIdle: true }, strict);
   // The control request from the same page arrived: interception let allowed requests through.
-  while (!site.hits.includes("/ok/allowed")) await Bun.sleep(20);
+  while (!site.hits.includes("/ok/allowed") || !site.hits.includes("/ok/ws")) await Bun.sleep(20);
   expect(site.hits).toContain("/redirect");
   // A script-initiated navigation to loopback is stopped too.
   await h.ok(
@@ -67,6 +70,9 @@ test("subresources, frames, beacons, redirects and script navigations to private
   ]) {
     expect(text).toContain(reason);
   }
+  // WebSockets, which Fetch interception never sees, were refused by the context's proxy.
+  expect(text).toContain(`rebind.test:${port} (connection)`);
+  expect(text).toContain(`localhost:${port} (connection)`);
   expect(lookups).toContain("site.test");
 }, 60_000);
 
