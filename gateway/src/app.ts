@@ -1,5 +1,6 @@
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
+import type { AuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -71,7 +72,7 @@ export interface GatewayDeps {
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
 /** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry">;
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -226,11 +227,16 @@ function createBaseGateway(deps: GatewayDeps) {
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts }));
+  return app.use(
+    adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts, registry }),
+  );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
 export type GatewayApp = ReturnType<typeof withAdmin>;
+
+/** The API-key, member and audit routes (`createAuthModule(...).routes`, mounted through `plugins`). */
+export type GatewayAuthApp = AuthModule["routes"];
 
 /**
  * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body

@@ -69,7 +69,10 @@ const T = 120_000;
 test(
   "browser and tabs",
   async () => {
-    await ok("chrome_start_browser", {}, (d) => expect(String(d.browser)).toContain("Chrome/"));
+    await ok("chrome_start_browser", {}, (d) => {
+      expect(String(d.version)).toContain("Chrome/");
+      expect(String(d.browser)).toMatch(/^br_/);
+    });
     await ok("chrome_browser_status", {}, (d) =>
       expect((d.browser as { state: string }).state).toBe("running"),
     );

@@ -39,7 +39,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on("exit", () => {
     for (const [dir, proc] of liveDirs) {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      if (proc.pid && proc.exitCode === null && proc.signalCode === null) killGroup(proc.pid);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -169,6 +169,8 @@ export class BrowserHost {
         // Chromium's own temporary files (/tmp/org.chromium.*) go to a directory we remove.
         env: { ...process.env, TMPDIR: scratch },
         stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+        // Its own process group, so stopping it ends its renderers and helpers too.
+        detached: true,
       },
     );
     this.proc = proc;
@@ -198,7 +200,7 @@ export class BrowserHost {
   private cleanupProcess(): void {
     const proc = this.proc;
     this.proc = null;
-    if (proc && proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    if (proc?.pid && proc.exitCode === null && proc.signalCode === null) killGroup(proc.pid);
     const dir = this.workDir;
     this.workDir = null;
     if (!dir) return;
@@ -217,23 +219,24 @@ export class BrowserHost {
       const client = this.client;
       this.client = null;
       const proc = this.proc;
-      if (client) {
-        if (!this.options.chromeUrl) {
-          await withTimeout(
-            client.send("Browser.close").catch(() => undefined),
-            3000,
-            () => new Error("Browser.close timed out"),
-          ).catch(() => undefined);
-          if (proc) await withTimeout(exited(proc), 3000, () => new Error("exit")).catch(() => undefined);
-        }
-        await client.close();
-      }
+      // A launched Chromium is ended at once, with every process of its group: its profile is thrown
+      // away anyway, so a graceful Browser.close would only make shutdown slower.
+      await client?.close();
       this.cleanupProcess();
       if (proc) await exited(proc);
       this.state = "stopped";
     } finally {
       this.stopping = false;
     }
+  }
+}
+
+/** SIGKILL a launched Chromium's whole process group (browser, zygotes, renderers, utilities). */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // already gone
   }
 }
 

@@ -76,7 +76,11 @@ function polyfillDomRect(): void {
       return new DOMRectPolyfill(r.x, r.y, r.width, r.height);
     }
   }
-  Object.defineProperty(globalThis, "DOMRect", { value: DOMRectPolyfill, configurable: true });
+  Object.defineProperty(globalThis, "DOMRect", {
+    value: DOMRectPolyfill,
+    configurable: true,
+    writable: true,
+  });
 }
 
 /**
