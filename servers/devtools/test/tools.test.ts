@@ -641,6 +641,9 @@ describe("issue 18 additions", () => {
       expect(await h.fails("chrome_evaluate", { expression: "1", function: "() => 2" })).toContain(
         "either expression or function",
       );
+      expect(await h.fails("chrome_evaluate", { expression: "1", args: [{ value: 1 }] })).toContain(
+        "args need a function",
+      );
       expect(
         await h.fails("chrome_evaluate", {
           function: "(el) => el.nope.deeper",
