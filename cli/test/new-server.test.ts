@@ -23,7 +23,7 @@ import {
 let clone: string;
 let root: string;
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
-let server: ReturnType<typeof Bun.spawn> | undefined;
+let server: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let gateway: GatewayProcess | undefined;
 
 function run(cmd: string[], cwd: string) {
@@ -66,7 +66,13 @@ describe("omni new-server", () => {
 
     const made = await omni(["new-server", "greeter"], { root });
     expect(made.code, made.stderr).toBe(0);
-    for (const file of ["package.json", "src/server.ts", "src/index.ts", "src/stdio.ts", "test/server.test.ts"])
+    for (const file of [
+      "package.json",
+      "src/server.ts",
+      "src/index.ts",
+      "src/stdio.ts",
+      "test/server.test.ts",
+    ])
       expect(existsSync(join(root, "servers/greeter", file))).toBe(true);
     expect(existsSync(join(root, "servers/greeter/node_modules/@omni/kit"))).toBe(true);
 
@@ -87,6 +93,7 @@ describe("omni new-server", () => {
     server = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
       cwd: root,
       env: { ...cleanEnv(), PORT: "0" },
+      stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });
