@@ -2,6 +2,8 @@
  * `bun run dev`: the whole platform on the embedded defaults (PGlite in .data/, no Redis needed) in one
  * command — the three domain servers and the gateway, with prefixed, coloured logs. Ctrl-C stops all.
  */
+import { loadInternalToken } from "../servers/kit/src/internal-token.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 
 if (process.argv.includes("--help")) {
@@ -19,7 +21,9 @@ Environment:
   SERVERS          the gateway's server list (default: the three above on 127.0.0.1)
   OMNI_DEV_MODE    1 (default here) or 0 to require credentials
   OMNI_DATA_DIR    PGlite in <dir>/pglite and the development secret key (default .data/)
-  DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis`);
+  DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis
+  OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
+                   .data/internal.token when unset)`);
   process.exit(0);
 }
 
@@ -60,6 +64,9 @@ const services: Service[] = [
   },
 ];
 
+// One internal RPC token for every process: OMNI_INTERNAL_TOKEN, else the development one in .data/.
+const internalToken = loadInternalToken();
+
 const width = Math.max(...services.map((s) => s.name.length));
 const children: ReturnType<typeof Bun.spawn>[] = [];
 let stopping = false;
@@ -96,7 +103,7 @@ for (const service of services) {
   const prefix = `\x1b[${service.color}m${service.name.padEnd(width)} │\x1b[0m`;
   const child = Bun.spawn(["bun", `${root}${service.entry}`], {
     cwd: root,
-    env: { ...process.env, ...service.env },
+    env: { ...process.env, OMNI_INTERNAL_TOKEN: internalToken, ...service.env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -90,14 +90,15 @@ describe("omni new-server", () => {
   }, 60_000);
 
   test("once served and listed in SERVERS, its tool is callable through the gateway", async () => {
-    server = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
+    const proc = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
       cwd: root,
       env: { ...cleanEnv(), PORT: "0" },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });
-    const reader = server.stdout.getReader();
+    server = proc;
+    const reader = proc.stdout.getReader();
     let banner = "";
     while (!/listening on (http:\/\/[\d.]+:\d+)/.test(banner)) {
       const next = await reader.read();
