@@ -245,3 +245,46 @@ describe("omni client-config", () => {
     expect(readFileSync(path, "utf8")).toBe("{ not json");
   });
 });
+
+describe("omni client-config without a key", () => {
+  test("uses the organization's OAuth endpoint when the gateway's metadata names an authorization server", async () => {
+    // A stand-in for the gateway's public protected-resource metadata (what /.well-known/... serves).
+    const metadata = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (request) => {
+        const path = new URL(request.url).pathname;
+        if (path !== "/.well-known/oauth-protected-resource/mcp/o/acme")
+          return new Response("no", { status: 404 });
+        return Response.json({
+          resource: `http://127.0.0.1:${metadata.port}/mcp/o/acme`,
+          authorization_servers: ["https://clerk.acme.test"],
+          bearer_methods_supported: ["header"],
+          scopes_supported: [],
+          resource_name: "Omni MCP (acme)",
+        });
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${metadata.port}`;
+      const oauth = await omni(["client-config", "cursor", "--org", "acme", "--url", base], {
+        env: { HOME: home },
+        cwd: project,
+      });
+      expect(oauth.code).toBe(0);
+      expect(JSON.parse(oauth.stdout)).toEqual({
+        mcpServers: { "omni-acme": { url: `${base}/mcp/o/acme` } },
+      });
+      expect(oauth.stderr).toContain("OAuth");
+
+      // Without an authorization server (or another org): the plain endpoint, and no header without a key.
+      const plain = await omni(["client-config", "cursor", "--org", "other", "--url", base], {
+        env: { HOME: home },
+        cwd: project,
+      });
+      expect(JSON.parse(plain.stdout)).toEqual({ mcpServers: { "omni-other": { url: `${base}/mcp` } } });
+    } finally {
+      await metadata.stop(true);
+    }
+  });
+});
