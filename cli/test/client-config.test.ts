@@ -252,12 +252,12 @@ describe("omni client-config without a key", () => {
     const metadata = Bun.serve({
       port: 0,
       hostname: "127.0.0.1",
-      fetch: (request) => {
+      fetch: (request: Request): Response => {
         const path = new URL(request.url).pathname;
         if (path !== "/.well-known/oauth-protected-resource/mcp/o/acme")
           return new Response("no", { status: 404 });
         return Response.json({
-          resource: `http://127.0.0.1:${metadata.port}/mcp/o/acme`,
+          resource: `${new URL(request.url).origin}/mcp/o/acme`,
           authorization_servers: ["https://clerk.acme.test"],
           bearer_methods_supported: ["header"],
           scopes_supported: [],
