@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +13,9 @@ import { omni } from "./fixtures/harness.ts";
  * server already in it: the result matches the client's documented shape, the other server (and comments)
  * survive, the old file is kept as .bak, and a second run changes nothing.
  */
+
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
 
 const KEY = "omni_sk_abcdefgh_0123456789012345678901234567890123456789012";
 const MCP_URL = "http://127.0.0.1:37373/mcp";

@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cleanEnv, emptyDatabase, omni, repoRoot } from "./fixtures/harness.ts";
 
 /** `omni doctor` names each failure with its fix; `omni` installs as a bin with `bun link`. */
+
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
 
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
 beforeAll(async () => {
