@@ -7,6 +7,7 @@ import { examples } from "../program.ts";
 
 export function registerAudit(program: Command) {
   const audit = program.command("audit").description("the audit log (admin API; needs audit:read)");
+  examples(audit, ["omni audit list --limit 20", "omni audit verify"]);
 
   const list = withGateway(
     audit
