@@ -15,6 +15,7 @@ const packages = [
   "servers/perplexity",
   "servers/devtools",
   "gateway",
+  "admin",
 ];
 
 if (process.argv.includes("--help")) {

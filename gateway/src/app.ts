@@ -1,5 +1,8 @@
 import { type AnyElysia, Elysia } from "elysia";
+import { dashboardRoutes } from "./admin/api.ts";
+import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
+import { createAuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -70,8 +73,16 @@ export interface GatewayDeps {
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
-/** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
+/**
+ * What the admin API needs besides the registry (whose capabilities supply code prompts) and the MCP
+ * sessions: the config routes' deps, and for the dashboard's routes (`admin/api.ts`) the auth module
+ * (built from the environment when absent), development mode and the Clerk publishable key.
+ */
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts"> &
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+
+/** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
+const dispatchers = new WeakMap<object, Dispatcher>();
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -204,13 +215,26 @@ function createBaseGateway(deps: GatewayDeps) {
       return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
     });
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
+  dispatchers.set(app, dispatcher);
   return app;
 }
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts }));
+  const dispatcher = dispatchers.get(app)!;
+  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  return app.use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts })).use(
+    dashboardRoutes({
+      db: admin.db,
+      auth: auth ?? createAuthModule({ db: admin.db }),
+      registry,
+      sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
+      ...(devMode === undefined ? {} : { devMode }),
+      ...(clerkPublishableKey ? { clerkPublishableKey } : {}),
+      ...(adminDist ? { adminDist } : {}),
+    }),
+  );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
