@@ -9,7 +9,8 @@ if (process.argv.includes("--help")) {
 
 Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373, PORT to change) in
 local development mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization,
-allowed only on loopback). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.`);
+allowed only on loopback). Builds the admin dashboard first (http://127.0.0.1:37373/admin; ADMIN_BUILD=0
+skips it). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.`);
   process.exit(0);
 }
 
@@ -80,6 +81,16 @@ function stopAll(code: number) {
     process.exit(code);
   }, 5000).unref();
   Promise.all(children.map((c) => c.exited)).then(() => process.exit(code));
+}
+
+// The admin dashboard: built once (a few seconds) and served by the gateway at /admin. For live edits run
+// `bun run --cwd admin dev` (vite build --watch) beside it; ADMIN_BUILD=0 skips the build.
+if (process.env.ADMIN_BUILD !== "0") {
+  const build = Bun.spawn(["bun", "run", "--cwd", `${root}admin`, "build"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  if ((await build.exited) !== 0) console.error("admin: the dashboard build failed; /admin will say so");
 }
 
 for (const service of services) {
