@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Role } from "./context.ts";
+import { OrgContext, Role } from "./context.ts";
 
 /**
  * The admin API routes the dashboard (`admin/`) and the CLI read besides the config and auth routes:
@@ -29,7 +29,7 @@ export const Me = v.object({
   org: OrgSummary,
   role: Role,
   permissions: v.array(v.string()),
-  via: v.picklist(["clerk", "api_key", "dev", "local"]),
+  via: OrgContext.entries.via,
   user: v.nullable(v.object({ id: v.string(), email: v.string(), name: v.nullable(v.string()) })),
   /** The API key used (for `via: "api_key"`). */
   key: v.nullable(v.object({ id: v.string(), name: v.string(), prefix: v.string() })),

@@ -8,7 +8,7 @@ import type { DashboardDeps } from "./deps.ts";
 function credentialOf(session: Session) {
   const { via, userId } = session.org;
   if (via === "api_key") return { type: "api_key" as const, id: session.credentialId ?? null };
-  if (via === "clerk") return { type: "user" as const, id: userId };
+  if (via === "clerk" || via === "oauth") return { type: "user" as const, id: userId };
   return { type: via, id: userId };
 }
 

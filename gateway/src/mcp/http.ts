@@ -104,7 +104,7 @@ export interface StreamableHttpOptions {
    * (`WWW-Authenticate: Bearer resource_metadata=...`) and the permission check of modern requests
    * (gateway/src/auth/mcp.ts). Per-method checks and the audit run in the dispatcher.
    */
-  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized">;
+  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized" | "stepUp">;
 }
 
 type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
@@ -113,8 +113,10 @@ type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: 
 export class StreamableHttp {
   constructor(private readonly opts: StreamableHttpOptions) {}
 
-  async handle(request: Request, loopback: boolean): Promise<Response> {
-    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback });
+  /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
+  async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
+    const mcp = { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) };
+    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);
     if (!auth.ok) {
@@ -165,6 +167,8 @@ export class StreamableHttp {
     if (!session || session.org.orgId !== auth.org.orgId || session.org.userId !== auth.org.userId) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
+    // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
+    if (session.org.permissions.join() !== auth.org.permissions.join()) session.org = auth.org;
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !isSessionVersion(header)) {
       return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
@@ -201,6 +205,8 @@ export class StreamableHttp {
     } catch {
       return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
     }
+    const stepUp = this.opts.access?.stepUp?.(auth, body, request);
+    if (stepUp) return stepUp;
     if (
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"
