@@ -21,14 +21,6 @@ export const PERMISSIONS = [
 export const Permission = v.picklist(PERMISSIONS);
 export type Permission = v.InferOutput<typeof Permission>;
 
-/** JSON body of every 401/403/429 the auth and security layers send. */
-export const AuthErrorBody = v.object({
-  /** Machine-readable reason, e.g. `token_expired`, `key_revoked`, `forbidden`, `rate_limited`. */
-  error: v.string(),
-  message: v.string(),
-});
-export type AuthErrorBody = v.InferOutput<typeof AuthErrorBody>;
-
 const IsoDate = v.pipe(
   v.string(),
   v.isoTimestamp("expected an ISO 8601 timestamp, e.g. 2030-01-01T00:00:00Z"),

@@ -174,7 +174,7 @@ describe("audit log", () => {
     const filtered = await call(app, "GET", "/api/audit?action=api_key.create", { token: owner });
     expect((filtered.body as { action: string }[]).every((r) => r.action === "api_key.create")).toBe(true);
     const bad = await call(app, "GET", "/api/audit?limit=abc", { token: owner });
-    expect(bad.status).toBe(422);
+    expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("limit");
 
     const verified = await call(app, "GET", "/api/audit/verify", { token: owner });

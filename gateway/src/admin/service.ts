@@ -29,6 +29,7 @@ import type { ConfigServiceImpl } from "../config/index.ts";
 import { applyPromptOverride, mergeCatalog, serverPromptsOf } from "../config/merge.ts";
 import { loadSnapshot, type OrgSnapshot } from "../config/store.ts";
 import type { ChangeKind } from "../ports.ts";
+import { ApiFailure } from "../security/errors.ts";
 import { createLogger } from "../security/log.ts";
 
 /**
@@ -45,14 +46,14 @@ export type AdminErrorCode =
   | "conflict"
   | "invalid";
 
-export class AdminError extends Error {
+export class AdminError extends ApiFailure {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422,
-    readonly code: AdminErrorCode,
+    override readonly status: 400 | 401 | 403 | 404 | 409 | 422,
+    override readonly code: AdminErrorCode,
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(status, code, message, field === undefined ? undefined : { field });
   }
 }
 

@@ -105,7 +105,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
   // Structured lines (with the request id of the request being handled) unless the caller brings a logger.
   const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
-  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
+  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX, logger });
   const issuer = clerkIssuer(env);
   const jwtKey = env.CLERK_JWT_KEY?.replaceAll("\\n", "\n");
   const publicUrl = env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {};
@@ -154,7 +154,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
     /** `.use(auth.guard)` then `{ permission: "admin:write" }` on routes; `auth` in the context. */
     guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
     /** `resolveOrg` for the config admin API (`adminConfigRoutes({ resolveOrg, audit })`). */
-    resolveOrg: createOrgResolver({ authenticator }),
+    resolveOrg: createOrgResolver({ authenticator, rateLimiter }),
     /** Permission checks, rate limits, tool-call audit and the 401 challenge of `/mcp` and `/ws`: `createGateway({ mcpAccess })`. */
     mcpAccess: createMcpAccess({
       rateLimiter,

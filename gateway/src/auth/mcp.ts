@@ -31,7 +31,7 @@ export interface McpAccessDeps {
 export function authorizeMcpMethod(org: Org, method: string): ReturnType<McpAccess["authorize"]> {
   const needed = permissionForMcpMethod(method);
   if (needed === null || hasPermission(org.permissions, needed)) return { kind: "allow" };
-  const empty = EMPTY_LISTS[method];
+  const empty = Object.hasOwn(EMPTY_LISTS, method) ? EMPTY_LISTS[method] : undefined;
   if (empty) return { kind: "empty", result: structuredClone(empty) };
   return {
     kind: "refuse",

@@ -103,10 +103,12 @@ describe("page content and input", () => {
       const snap = await ok("chrome_snapshot");
       const tree = String(snap.data.snapshot);
       expect(tree).toContain('heading "Welcome home"');
-      const linkRef = /link "Second" \[ref=(e\d+)\]/.exec(tree)?.[1];
+      const linkRef = /link "Second" url="[^"]*" \[ref=(e\d+)\]/.exec(tree)?.[1];
       expect(linkRef).toBeDefined();
       // Refs are stable across snapshots of the same document.
-      expect(String((await ok("chrome_snapshot")).data.snapshot)).toContain(`link "Second" [ref=${linkRef}]`);
+      expect(String((await ok("chrome_snapshot")).data.snapshot)).toContain(
+        `link "Second" url="${site.url}/second" [ref=${linkRef}]`,
+      );
 
       const found = await ok("chrome_query_selector", { selector: "a" });
       const elements = found.data.elements as { ref: string; text: string; visible: boolean }[];
@@ -546,6 +548,13 @@ describe("memory", () => {
       expect(await h.fails("chrome_summarize_heap_snapshot", { id: "heap-9" })).toContain(
         'No heap snapshot with id or label "heap-9"',
       );
+      // Labels are usable ids (issue 18): the snapshots were taken as "before" and "after".
+      const byLabel = await ok("chrome_compare_heap_snapshots", { before: "before", after: "after" });
+      expect(
+        (byLabel.data.grew as { name: string; countDelta: number }[]).find((g) => g.name === "LeakyThing")
+          ?.countDelta,
+      ).toBe(5000);
+      expect((await ok("chrome_summarize_heap_snapshot", { id: "after" })).data.label).toBe("after");
     },
     T,
   );
@@ -627,8 +636,11 @@ describe("issue 18 additions", () => {
         args: [{ element: found[0]?.ref }, { value: "!" }],
       });
       expect(byRef.data.value).toBe("card!");
-      expect(h.call("chrome_evaluate", { expression: "1", function: "() => 2" })).rejects.toThrow(
+      expect(await h.fails("chrome_evaluate", { expression: "1", function: "() => 2" })).toContain(
         "either expression or function",
+      );
+      expect(await h.fails("chrome_evaluate", { expression: "1", args: [{ value: 1 }] })).toContain(
+        "args need a function",
       );
       expect(
         await h.fails("chrome_evaluate", {
@@ -636,6 +648,36 @@ describe("issue 18 additions", () => {
           args: [{ element: "#card" }],
         }),
       ).toContain("TypeError");
+    },
+    T,
+  );
+
+  test(
+    "snapshots: link URLs, folded wrappers, collapsed repetitive lists, includeSnapshot, refs reset on navigation",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/list` });
+      const snap = (await ok("chrome_snapshot")).text;
+      expect(snap).toContain(`link "Second page" url="${site.url}/second"`);
+      expect(snap).toContain(`link "Docs" url="${site.url}/docs"`);
+      expect(snap).toContain('text "Item 3"');
+      expect(snap).not.toContain('"Item 4"');
+      expect(snap).toContain('… 37 more listitem like these (the last: "Item 40")');
+      // The button sits in four nameless wrappers: folded, it is a direct child of the page.
+      expect(snap).toMatch(/^ {2}- button "Deep button"/m);
+      const all = (await ok("chrome_snapshot", { collapse: false })).text;
+      expect(all).toContain('text "Item 40"');
+
+      await ok("chrome_navigate", { url: `${site.url}/form` });
+      expect((await ok("chrome_snapshot")).text).not.toContain("LabelText");
+
+      await ok("chrome_navigate", { url: `${site.url}/list` });
+      const before = (await ok("chrome_snapshot")).text;
+      const link = /link "Second page"[^\n]*\[ref=(e\d+)\]/.exec(before)?.[1] ?? "";
+      const clicked = await ok("chrome_click", { element: link, includeSnapshot: true });
+      expect(clicked.text).toContain(`Page after the action: ${site.url}/second`);
+      expect(clicked.text).toContain('heading "Second page"');
+      // The page navigated: the old ref is gone.
+      expect(await h.fails("chrome_click", { element: link })).toContain("take a fresh chrome_snapshot");
     },
     T,
   );
