@@ -11,7 +11,9 @@
  * updates and sync disabled. BENCH_DEVTOOLS_ROUNDS (default 3) fresh server pairs, alternating which goes
  * first; each round starts both servers anew (so the first navigation includes launching Chromium).
  */
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -187,6 +189,9 @@ async function runTask(flavour: Flavour): Promise<Run> {
   let client: Client | undefined;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  // A private TMPDIR per run (Chromium leaves org.chromium.* directories in it), removed afterwards.
+  const scratch = mkdtempSync(join(tmpdir(), "omni-bench-devtools-"));
+  env.TMPDIR = scratch;
   const call: Call = async (name, args) => {
     if (!client) throw new Error("not connected");
     const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 60_000 });
@@ -252,6 +257,7 @@ async function runTask(flavour: Flavour): Promise<Run> {
     }
   } finally {
     await client?.close().catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
   }
   return run;
 }

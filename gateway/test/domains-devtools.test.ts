@@ -160,6 +160,12 @@ test(
     await ok("chrome_set_viewport", { width: 800, height: 600 });
     await ok("chrome_navigate", { url: `${site.url}/long` });
     await ok("chrome_screenshot", {}, (_d, r) => expect(r.content[0]?.type).toBe("image"));
+    await ok("chrome_start_screencast", { maxWidth: 400, maxHeight: 300 });
+    await ok("chrome_evaluate", { expression: "document.body.style.background = 'red'; 1" });
+    await ok("chrome_wait_for", { timeoutMs: 200 });
+    await ok("chrome_stop_screencast", { output: "frames" }, (d) =>
+      expect(d.frames as number).toBeGreaterThan(0),
+    );
     await ok("chrome_print_pdf", {}, (_d, r) => expect(JSON.stringify(r.content)).toContain("pdf"));
     await ok("chrome_set_viewport", { reset: true });
 

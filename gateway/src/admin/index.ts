@@ -57,7 +57,7 @@ import { AdminError, type AdminServiceDeps, createAdminService } from "./service
 
 /** Who is calling: an org context, or a refusal. */
 export type OrgResolution =
-  | OrgContext
+  | (OrgContext & { credentialId?: string })
   | { status: 401 | 403 | 429 | 503; code?: string; message: string; headers?: Record<string, string> };
 export type OrgResolver = (ctx: { request: Request }) => OrgResolution | Promise<OrgResolution>;
 /**

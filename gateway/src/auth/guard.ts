@@ -46,14 +46,19 @@ export function createOrgResolver(deps: { authenticator: Authenticator; rateLimi
   }: {
     request: Request;
     server?: ServerLike | null;
-  }): Promise<OrgContext | OrgRefusal> => {
+  }): Promise<(OrgContext & { credentialId?: string }) | OrgRefusal> => {
     const outcome = await authenticateOnce(deps.authenticator, request, {
       loopback: isLoopback(server, request),
     });
     if (!outcome.ok) return { status: outcome.status, code: outcome.reason, message: outcome.message };
     const limited = await rateLimited(deps.rateLimiter, outcome);
     if (limited) return limited;
-    return { ...outcome.org, requestId: requestIdOf(request) };
+    // The credential (API key id) rides along so audit rows name the key, not `system`.
+    return {
+      ...outcome.org,
+      requestId: requestIdOf(request),
+      ...(outcome.credentialId ? { credentialId: outcome.credentialId } : {}),
+    };
   };
 }
 

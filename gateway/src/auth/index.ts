@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import type { Redis } from "ioredis";
 import * as v from "valibot";
 import type { GatewaySecurity } from "../app.ts";
-import { createAuditLog } from "../audit/index.ts";
+import { type CheckpointStore, createAuditLog, fileCheckpoints, redisCheckpoints } from "../audit/index.ts";
 import { parseEnv } from "../env.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
@@ -92,6 +92,11 @@ export interface AuthModuleDeps {
   redis?: Redis | null;
   env?: AuthEnv;
   logger?: Logger;
+  /**
+   * Where the audit chain's signed heads live, outside the database. Default: Redis (under
+   * `AUTH_REDIS_PREFIX`) when given, else files in the data directory (`.data/audit-checkpoints/`).
+   */
+  auditCheckpoints?: CheckpointStore;
 }
 
 /**
@@ -134,7 +139,12 @@ export function createAuthModule(deps: AuthModuleDeps) {
     perOrg: env.RATE_LIMIT_PER_ORG,
     windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
   });
-  const audit = createAuditLog({ db: deps.db });
+  const audit = createAuditLog({
+    db: deps.db,
+    checkpoints:
+      deps.auditCheckpoints ?? (redis ? redisCheckpoints(redis, env.AUTH_REDIS_PREFIX) : fileCheckpoints()),
+    logger,
+  });
   const routes = new Elysia({ name: "omni-auth-routes" })
     .use(discoveryRoutes({ ...publicUrl, ...(issuer ? { issuer } : {}) }))
     .use(adminAuthRoutes({ db: deps.db, authenticator, audit, state, rateLimiter, ...publicUrl }))

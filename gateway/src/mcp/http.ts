@@ -1,4 +1,5 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
+import { baseUrl } from "../auth/discovery.ts";
 import type { Authenticator, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
@@ -116,7 +117,7 @@ export class StreamableHttp {
 
   /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
   async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
-    const mcp = { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) };
+    const mcp = { origin: baseUrl(request), ...(orgSlug ? { orgSlug } : {}) };
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);

@@ -29,6 +29,8 @@ export interface DevtoolsOptions {
    * browser reach private networks, like an organization's `allowPrivateNetwork` setting.
    */
   standaloneAllowPrivateNetwork: boolean;
+  /** ffmpeg that encodes screencasts to MP4 (Debian's by default). */
+  ffmpegPath: string;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -55,6 +57,7 @@ export function readOptions(env: Record<string, string | undefined> = process.en
     maxTabsPerContext: intEnv(env, "DEVTOOLS_MAX_TABS_PER_CONTEXT", 10),
     navigationTimeoutMs: intEnv(env, "DEVTOOLS_NAVIGATION_TIMEOUT_MS", 30_000),
     standaloneAllowPrivateNetwork: boolEnv(env, "DEVTOOLS_ALLOW_PRIVATE_NETWORK"),
+    ffmpegPath: env.FFMPEG_PATH || "/usr/bin/ffmpeg",
   };
   if (env.CHROME_URL) options.chromeUrl = env.CHROME_URL;
   return options;

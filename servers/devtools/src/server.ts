@@ -24,6 +24,7 @@ import { navigationTools } from "./tools/navigation.ts";
 import { networkTools } from "./tools/network.ts";
 import { outputTools } from "./tools/output.ts";
 import { performanceTools } from "./tools/performance.ts";
+import { screencastTools } from "./tools/screencast.ts";
 import { scriptTools } from "./tools/script.ts";
 import { storageTools } from "./tools/storage.ts";
 import { styleTools } from "./tools/styles.ts";
@@ -205,6 +206,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...styleTools(sessions),
     ...cssTools(sessions),
     ...lighthouseTools(sessions),
+    ...screencastTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
     name: "devtools",

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { pngSize, startHarnessWithSite } from "./fixtures/harness.ts";
 
 // One Chromium for the whole file (the harness starts it on the first call).
@@ -835,6 +837,47 @@ describe("issue 18 additions", () => {
       const bytes = Buffer.from(image?.type === "image" ? image.data : "", "base64");
       expect(bytes.subarray(0, 4).toString("ascii")).toBe("RIFF");
       expect(bytes.subarray(8, 12).toString("ascii")).toBe("WEBP");
+    },
+    T,
+  );
+
+  test(
+    "screencast: frames while the page changes, then an MP4 video (ffmpeg) and the frames as resources",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/` });
+      await ok("chrome_start_screencast", { maxWidth: 640, maxHeight: 480 });
+      expect(await h.fails("chrome_start_screencast")).toContain("already recording");
+      for (let i = 0; i < 6; i++) {
+        await evaluate(
+          `document.body.style.background = "hsl(${i * 60}, 80%, 50%)"; document.querySelector("h1").textContent = "frame ${i}"; 1`,
+        );
+        await ok("chrome_wait_for", { timeoutMs: 120 });
+      }
+      const video = await ok("chrome_stop_screencast", { output: "video", previewFrames: 2 });
+      const d = video.data as { frames: number; resource: string; mimeType: string; bytes: number };
+      expect(d.frames).toBeGreaterThanOrEqual(3);
+      expect(d.mimeType).toBe("video/mp4");
+      expect(video.result.content.filter((c) => c.type === "image")).toHaveLength(2);
+      const mp4 = await h.readRaw(d.resource);
+      const bytes = Buffer.from(mp4.blob ?? "", "base64");
+      expect(bytes.byteLength).toBe(d.bytes);
+      expect(bytes.subarray(4, 8).toString("ascii")).toBe("ftyp");
+
+      await ok("chrome_start_screencast", { format: "png", maxWidth: 320, maxHeight: 240 });
+      for (let i = 0; i < 3; i++) {
+        await evaluate(`document.querySelector("h1").textContent = "png ${i}"; 1`);
+        await ok("chrome_wait_for", { timeoutMs: 120 });
+      }
+      const frames = await ok("chrome_stop_screencast", { output: "frames", previewFrames: 0 });
+      const json = JSON.parse((await h.readRaw(String(frames.data.resource))).text ?? "{}") as {
+        mimeType: string;
+        frames: { at: number; data: string }[];
+      };
+      expect(json.mimeType).toBe("image/png");
+      expect(json.frames.length).toBe(Number(frames.data.frames));
+      expect(pngSize(json.frames[0]?.data ?? "").width).toBeLessThanOrEqual(320);
+      expect(await h.fails("chrome_stop_screencast")).toContain("No screencast is recording");
+      expect(readdirSync(tmpdir()).some((f) => f.startsWith("omni-screencast-"))).toBe(false);
     },
     T,
   );

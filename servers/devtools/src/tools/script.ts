@@ -164,11 +164,13 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       }),
       annotations: Effect.actOnWeb,
       async handler(args, ctx) {
+        // Checked here rather than as a schema pipe: every DevTools input stays a plain object (the server
+        // adds its `browser` argument to it), and a model gets a tool error it can correct.
         if ((args.expression === undefined) === (args.function === undefined)) {
           throw new ToolError("Give either expression or function (with args), not both");
         }
         if (args.args !== undefined && args.function === undefined) {
-          throw new ToolError("args need a function: give function with args");
+          throw new ToolError("args need a function: pass function with args, or expression alone");
         }
         const tab = await sessions.tab(ctx);
         let remote: Protocol.Runtime.RemoteObject;
