@@ -162,6 +162,8 @@ describe("operating through the gateway", () => {
 
     const read = await omni(["resources", "read", "fixture://info"], { env: as(ownerKey) });
     expect(read.stdout.trim()).toBe("fixture info");
+    const resources = await omni(["resources", "list", "--json"], { env: as(ownerKey) });
+    expect(JSON.parse(resources.stdout)).toContainEqual(expect.objectContaining({ uri: "fixture://info" }));
   });
 
   test("keys create / list / revoke: the new key works until revoked, then it is refused", async () => {
