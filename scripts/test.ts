@@ -16,6 +16,7 @@ const packages = [
   "servers/devtools",
   "gateway",
   "cli",
+  "admin",
 ];
 
 if (process.argv.includes("--help")) {

@@ -1,7 +1,9 @@
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
+import { dashboardRoutes } from "./admin/api.ts";
+import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
-import type { AuthModule } from "./auth/index.ts";
+import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -79,8 +81,16 @@ export interface GatewayDeps {
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
-/** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry">;
+/**
+ * What the admin API needs besides the registry (whose capabilities supply code prompts) and the MCP
+ * sessions: the config routes' deps, and for the dashboard's routes (`admin/api.ts`) the auth module
+ * (built from the environment when absent), development mode and the Clerk publishable key.
+ */
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+
+/** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
+const dispatchers = new WeakMap<object, Dispatcher>();
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -248,15 +258,28 @@ function createBaseGateway(deps: GatewayDeps) {
     )
     .get("/ws", ({ request, server, requestId }) => upgradeWs(request, server, requestId));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
+  dispatchers.set(app, dispatcher);
   return app;
 }
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(
-    adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts, registry }),
-  );
+  const dispatcher = dispatchers.get(app)!;
+  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  return app
+    .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
+    .use(
+      dashboardRoutes({
+        db: admin.db,
+        auth: auth ?? createAuthModule({ db: admin.db }),
+        registry,
+        sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
+        ...(devMode === undefined ? {} : { devMode }),
+        ...(clerkPublishableKey ? { clerkPublishableKey } : {}),
+        ...(adminDist ? { adminDist } : {}),
+      }),
+    );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
