@@ -22,7 +22,12 @@ import { tmpdir } from "node:os";
 import type { ToolCallRequest } from "../contracts/src/index.ts";
 import { createTestDatabase, DEMO_ORG_ID } from "../db/src/index.ts";
 import { modernServer } from "../gateway/test/fixtures/modern-server.ts";
-import { enableForDemoOrg, serveQuietly, startReplica } from "../gateway/test/fixtures/replicas.ts";
+import {
+  enableForDemoOrg,
+  serveQuietly,
+  startReplica,
+  TEST_INTERNAL_TOKEN,
+} from "../gateway/test/fixtures/replicas.ts";
 import { type LoadResult, type LoadTarget, printTable, runLoad, summarize } from "./load.ts";
 
 // The gateway tests' kit-built server; `modern_echo` answers `echo: <text>`.
@@ -196,7 +201,8 @@ function modernTarget(label: string, mcpUrl: string): LoadTarget {
 /** The gateway's hop alone: the kit RPC `POST /rpc/tools/call`, as the gateway sends it. */
 function rpcTarget(label: string, domainUrl: string): LoadTarget {
   const url = `${domainUrl}/rpc/tools/call`;
-  const headers = { "content-type": "application/json" };
+  // The deployment token every role of this run shares (set in the environment the roles inherit).
+  const headers = { "content-type": "application/json", authorization: `Bearer ${TEST_INTERNAL_TOKEN}` };
   const body = (): ToolCallRequest => ({
     name: TOOL,
     arguments: { text: TEXT },

@@ -9,12 +9,22 @@ const root = new URL("..", import.meta.url).pathname;
 if (process.argv.includes("--help")) {
   console.log(`usage: bun run dev
 
-Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373, PORT to change) in
-local development mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization,
-allowed only on loopback). Builds the admin dashboard first (http://127.0.0.1:37373/admin; ADMIN_BUILD=0
-skips it). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.
-The gateway and the domain servers share OMNI_INTERNAL_TOKEN (generated once into .data/internal.token
-when unset).`);
+Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373) in local development
+mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization, allowed only on
+loopback). Builds the admin dashboard first (http://127.0.0.1:37373/admin). Reads .env if present (every variable, with its default, is in .env.example).
+
+Environment:
+  PORT             the gateway's port (default 37373)
+  LINEAR_PORT      linear's port (default 3001)
+  PERPLEXITY_PORT  perplexity's port (default 3002)
+  DEVTOOLS_PORT    devtools' port (default 3003)
+  SERVERS          the gateway's server list (default: the three above on 127.0.0.1)
+  OMNI_DEV_MODE    1 (default here) or 0 to require credentials
+  OMNI_DATA_DIR    PGlite in <dir>/pglite and the development secret key (default .data/)
+  DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis
+  ADMIN_BUILD      0 skips building the admin dashboard (default 1)
+  OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
+                   .data/internal.token when unset)`);
   process.exit(0);
 }
 

@@ -146,6 +146,7 @@ async function shutdown(signal: string): Promise<void> {
   registry.stop();
   await app.stop();
   await config.close();
+  await auth.state.close();
   await redis?.quit().catch(() => {});
   await database.close();
   process.exit(0);

@@ -1,9 +1,10 @@
-import { AuthConfig, AuthErrorBody, CreatedApiKey, Me, PERMISSIONS } from "@omni/contracts";
+import { ApiError, AuthConfig, CreatedApiKey, Me, PERMISSIONS } from "@omni/contracts";
 import { createRepositories, DEMO_ORG_ID, DEMO_USER_ID, type Organization } from "@omni/db";
 import { Elysia } from "elysia";
 import { auditActor } from "../audit/index.ts";
 import { createApiKey, toApiKeyDto } from "../auth/api-keys.ts";
 import { isLoopback } from "../auth/guard.ts";
+import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
 const summary = (org: Organization) => ({ id: org.id, slug: org.slug, name: org.name });
@@ -36,12 +37,12 @@ export function meRoutes(deps: DashboardDeps) {
           loopback: isLoopback(server, request),
         });
         if (!outcome.ok) {
-          const body: AuthErrorBody = { error: outcome.reason, message: outcome.message };
+          const body = apiError(outcome.reason, outcome.message);
           return outcome.status === 401 ? status(401, body) : status(403, body);
         }
         const { org: caller } = outcome;
         const org = await repos.organizations.get(caller.orgId);
-        if (!org) return status(404, { error: "not_found", message: "Your organization no longer exists." });
+        if (!org) return status(404, apiError("not_found", "Your organization no longer exists."));
         const user = caller.userId ? await repos.users.get(caller.userId) : null;
         const key =
           caller.via === "api_key" && outcome.credentialId
@@ -64,7 +65,7 @@ export function meRoutes(deps: DashboardDeps) {
         };
       },
       {
-        response: { 200: Me, 401: AuthErrorBody, 403: AuthErrorBody, 404: AuthErrorBody },
+        response: { 200: Me, 401: ApiError, 403: ApiError, 404: ApiError },
         detail: {
           tags: ["session"],
           summary: "The signed-in caller, their role, permissions and organizations",
@@ -75,10 +76,13 @@ export function meRoutes(deps: DashboardDeps) {
       "/dev/sign-in",
       async ({ request, server, status }) => {
         if (!deps.devMode || !isLoopback(server, request)) {
-          return status(404, {
-            error: "not_found",
-            message: "Development-mode sign-in exists only in local development mode, for loopback callers.",
-          });
+          return status(
+            404,
+            apiError(
+              "not_found",
+              "Development-mode sign-in exists only in local development mode, for loopback callers.",
+            ),
+          );
         }
         const { row, secret } = await createApiKey(repos, DEMO_ORG_ID, DEMO_USER_ID, {
           name: "dashboard (local development mode)",
@@ -97,7 +101,7 @@ export function meRoutes(deps: DashboardDeps) {
         return status(201, { key, secret });
       },
       {
-        response: { 201: CreatedApiKey, 404: AuthErrorBody },
+        response: { 201: CreatedApiKey, 404: ApiError },
         detail: {
           tags: ["session"],
           summary: "Local development mode only: a 12-hour owner key of the demo organization",

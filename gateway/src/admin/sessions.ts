@@ -1,8 +1,9 @@
-import { AuthErrorBody, McpSessionList, OkResponse } from "@omni/contracts";
+import { ApiError, McpSessionList, OkResponse } from "@omni/contracts";
 import { Elysia } from "elysia";
 import * as v from "valibot";
 import { auditActor } from "../audit/index.ts";
 import type { Session } from "../mcp/session.ts";
+import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
 function credentialOf(session: Session) {
@@ -55,10 +56,7 @@ export function sessionsRoutes(deps: DashboardDeps) {
       async ({ auth, params, status }) => {
         const session = ofOrg(auth.org.orgId).find((s) => s.id === params.id);
         if (!session) {
-          return status(404, {
-            error: "not_found",
-            message: `No live MCP session with id "${params.id}" in this organization.`,
-          });
+          return status(404, apiError("not_found", "No live MCP session with this id in this organization."));
         }
         deps.sessions.end(session);
         await deps.auth.audit.record({
@@ -73,7 +71,7 @@ export function sessionsRoutes(deps: DashboardDeps) {
       {
         permission: "admin:write",
         params: SessionParams,
-        response: { 200: OkResponse, 404: AuthErrorBody },
+        response: { 200: OkResponse, 404: ApiError },
         detail: { tags: ["sessions"], summary: "End an MCP session (the client's next request gets 404)" },
       },
     );

@@ -1,7 +1,8 @@
-import { AuthErrorBody, OrgSettings, UpdateOrgSettingsBody } from "@omni/contracts";
+import { ApiError, OrgSettings, UpdateOrgSettingsBody } from "@omni/contracts";
 import { createRepositories, type Organization } from "@omni/db";
 import { Elysia } from "elysia";
 import { auditActor } from "../audit/index.ts";
+import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
 const view = (org: Organization) => ({
@@ -16,7 +17,7 @@ const view = (org: Organization) => ({
  */
 export function settingsRoutes(deps: DashboardDeps) {
   const repos = createRepositories(deps.db);
-  const missing = { error: "not_found", message: "Your organization no longer exists." };
+  const missing = apiError("not_found", "Your organization no longer exists.");
   return new Elysia({ name: "omni-admin-settings", prefix: "/api" })
     .use(deps.auth.guard)
     .get(
@@ -27,7 +28,7 @@ export function settingsRoutes(deps: DashboardDeps) {
       },
       {
         permission: "admin:read",
-        response: { 200: OrgSettings, 404: AuthErrorBody },
+        response: { 200: OrgSettings, 404: ApiError },
         detail: { tags: ["settings"], summary: "Organization settings" },
       },
     )
@@ -59,7 +60,7 @@ export function settingsRoutes(deps: DashboardDeps) {
       {
         permission: "org:settings",
         body: UpdateOrgSettingsBody,
-        response: { 200: OrgSettings, 404: AuthErrorBody },
+        response: { 200: OrgSettings, 404: ApiError },
         detail: { tags: ["settings"], summary: "Change organization settings" },
       },
     );

@@ -459,10 +459,11 @@ export class Dispatcher {
   }
 
   private unavailable(server: string, cause?: unknown): RpcError {
-    const why = cause instanceof Error ? ` (${cause.message})` : "";
+    // The cause (a fetch error: addresses, runtime hints) goes to the log, never to the client.
+    if (cause !== undefined) this.opts.logger.warn(`[mcp] ${server} unavailable`, cause);
     return new RpcError(
       ErrorCode.ServerUnavailable,
-      `Server unavailable: no healthy instance of "${server}"${why}. Retry shortly; if it persists, check that the ${server} server is running and reachable from the gateway (GET /health lists instances).`,
+      `Server unavailable: no healthy instance of "${server}". Retry shortly; if it persists, check that the ${server} server is running and reachable from the gateway (GET /health lists instances).`,
       { server },
     );
   }
