@@ -75,11 +75,36 @@ export class ConfigError extends Error {
   }
 }
 
+/** What an OAuth access token was granted (`org.via === "oauth"`): for step-up (`insufficient_scope`). */
+export interface OAuthScopes {
+  /** The token's scopes that are Omni permissions (empty: it named none, the member's MCP defaults apply). */
+  granted: string[];
+  /** What the member could have with every scope (the ceiling a step-up can reach). */
+  memberPermissions: string[];
+}
+
 /** Result of authenticating a request. */
 export type AuthOutcome =
-  | { ok: true; org: Omit<OrgContext, "requestId">; expiresAt?: number; credentialId?: string }
+  | {
+      ok: true;
+      org: Omit<OrgContext, "requestId">;
+      expiresAt?: number;
+      credentialId?: string;
+      oauth?: OAuthScopes;
+    }
   /** 503 (`dependency_unavailable`): the credential could not be checked (Redis or Postgres down); retry. */
-  | { ok: false; status: 401 | 403 | 503; reason: string; message: string };
+  | { ok: false; status: 401 | 403 | 503; reason: string; message: string; scope?: string };
+
+/** Where a request came from and which endpoint it addressed. */
+export interface AuthRemote {
+  loopback: boolean;
+  /**
+   * Set on the MCP endpoints (`/mcp`, `/mcp/o/<slug>`, `/ws`, `/ws/o/<slug>`): OAuth access tokens are
+   * accepted only there, their audience must name this MCP endpoint (`origin` is the request's, used when
+   * `PUBLIC_URL` is unset), and `orgSlug` picks the organization of a member of several.
+   */
+  mcp?: { origin: string; orgSlug?: string };
+}
 
 /**
  * One authentication per request however many layers ask: the `/api` gate (gateway/src/app.ts)
@@ -91,7 +116,7 @@ const outcomes = new WeakMap<Authenticator, WeakMap<Request, Promise<AuthOutcome
 export function authenticateOnce(
   authenticator: Authenticator,
   request: Request,
-  remote: { loopback: boolean },
+  remote: AuthRemote,
 ): Promise<AuthOutcome> {
   let byRequest = outcomes.get(authenticator);
   if (!byRequest) {
@@ -107,7 +132,7 @@ export function authenticateOnce(
 
 export interface Authenticator {
   /** Authenticates from request headers (Authorization bearer, x-api-key). */
-  authenticate(headers: Headers, remote: { loopback: boolean }): Promise<AuthOutcome>;
+  authenticate(headers: Headers, remote: AuthRemote): Promise<AuthOutcome>;
   /**
    * Whether a credential authenticated earlier is still valid (revocation, expiry): checked on long-lived
    * sessions and WebSockets.
@@ -164,4 +189,10 @@ export interface McpAccess {
   recordToolCall(call: McpToolCallRecord): Promise<void>;
   /** The 401/403 answer to a failed authentication, with `WWW-Authenticate: Bearer resource_metadata=...`. */
   unauthorized(failure: Extract<AuthOutcome, { ok: false }>, request: Request): Response;
+  /**
+   * OAuth step-up: the HTTP 403 (`WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`) for a
+   * parsed MCP POST body whose methods need a scope the caller's OAuth token lacks but the member could
+   * be granted; null when nothing is missing (or the caller is not an OAuth token).
+   */
+  stepUp?(auth: Extract<AuthOutcome, { ok: true }>, body: unknown, request: Request): Response | null;
 }

@@ -29,6 +29,7 @@ import { Elysia } from "elysia";
 import * as v from "valibot";
 import { ApiFailure } from "../security/errors.ts";
 import { requestHygiene, requestIdOf } from "../security/plugin.ts";
+import { type BrowserContextRegistry, browserContextRoutes } from "./browser-contexts.ts";
 import { AdminError, type AdminServiceDeps, createAdminService } from "./service.ts";
 
 /**
@@ -48,6 +49,7 @@ import { AdminError, type AdminServiceDeps, createAdminService } from "./service
  *   GET    /api/services; PATCH /api/services/:server    enable/disable, settings merge patch
  *   PUT/DELETE /api/services/:server/secrets/:name       org secret (write-only)
  *   PUT/DELETE /api/services/:server/credentials/:name   the caller's own credential (write-only)
+ *   GET    /api/browser-contexts; DELETE /api/browser-contexts/:id   DevTools browser contexts (browser-contexts.ts)
  *
  * Errors are the one API error shape `{ error: { code, message, details? } }` (`details.field` names the
  * offending field) with 400/401/403/404/409/422, answered by the security plugin's error hook.
@@ -69,6 +71,8 @@ export interface AdminConfigRoutesDeps extends AdminServiceDeps {
   resolveOrg?: OrgResolver;
   /** Default: the org context's `permissions` must include `need`. */
   authorize?: AdminGuard;
+  /** Where `/api/browser-contexts` finds the servers' instances (none when absent). */
+  registry?: BrowserContextRegistry;
 }
 
 /** Acts for the development-mode organization (until authentication supplies the real caller). */
@@ -121,6 +125,7 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
   return (
     new Elysia({ name: "omni-admin-config", prefix: "/api" })
       .use(requestHygiene())
+      .use(browserContextRoutes(deps.registry, as))
       // ---- prompts
       .get(
         "/prompts",

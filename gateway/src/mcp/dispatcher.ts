@@ -16,7 +16,7 @@ import {
   type McpAccess,
   type OrgCatalog,
 } from "../ports.ts";
-import type { Capabilities, Instance, Registry } from "../registry/index.ts";
+import { type Capabilities, callFailureReason, type Instance, type Registry } from "../registry/index.ts";
 import {
   type Inbound,
   isLogLevel,
@@ -383,7 +383,7 @@ export class Dispatcher {
         } catch (error) {
           if (error instanceof RpcError) throw error;
           if (controller.signal.aborted) throw new RpcError(-32800, "Request cancelled");
-          this.opts.registry.markFailed(instance, error);
+          if (!this.opts.registry.markFailed(instance, error)) throw this.callFailed(route.server, error);
           if (!route.retryable || relayed || attempt > 0) throw this.unavailable(route.server, error);
           instance = this.opts.registry.pick(route.server, instance);
         }
@@ -446,6 +446,16 @@ export class Dispatcher {
     const clientId = `omni-${session.nextOutboundId++}`;
     session.pending.set(clientId, { instance, callId, upstreamId });
     out.send({ jsonrpc: "2.0", id: clientId, method: request.method, params: request.params });
+  }
+
+  /** A call's own upstream failure (not a transport one): this call's error; the instance stays healthy. */
+  private callFailed(server: string, cause: unknown): RpcError {
+    this.opts.logger.warn(`[mcp] a call to ${server} failed: ${String(cause).slice(0, 500)}`);
+    return new RpcError(
+      ErrorCode.InternalError,
+      `The ${server} server could not handle this call (${callFailureReason(cause)}). Other calls are not affected; check the arguments (size, nesting) and retry.`,
+      { server },
+    );
   }
 
   private unavailable(server: string, cause?: unknown): RpcError {
@@ -515,7 +525,7 @@ export class Dispatcher {
       return response.result as Json;
     } catch (error) {
       if (error instanceof RpcError) throw error;
-      this.opts.registry.markFailed(instance, error);
+      if (!this.opts.registry.markFailed(instance, error)) throw this.callFailed(server, error);
       throw this.unavailable(server, error);
     } finally {
       instance.outstanding--;

@@ -2,6 +2,7 @@ import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contra
 import type { Authenticator, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
+import { originOf } from "../security/plugin.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
@@ -105,7 +106,7 @@ export interface StreamableHttpOptions {
    * (`WWW-Authenticate: Bearer resource_metadata=...`) and the permission check of modern requests
    * (gateway/src/auth/mcp.ts). Per-method checks and the audit run in the dispatcher.
    */
-  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized">;
+  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized" | "stepUp">;
 }
 
 type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
@@ -114,8 +115,10 @@ type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: 
 export class StreamableHttp {
   constructor(private readonly opts: StreamableHttpOptions) {}
 
-  async handle(request: Request, loopback: boolean): Promise<Response> {
-    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback });
+  /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
+  async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
+    const mcp = { origin: originOf(request) ?? "http://127.0.0.1", ...(orgSlug ? { orgSlug } : {}) };
+    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);
     if (!auth.ok) {
@@ -172,6 +175,8 @@ export class StreamableHttp {
     ) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
+    // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
+    if (session.org.permissions.join() !== auth.org.permissions.join()) session.org = auth.org;
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !isSessionVersion(header)) {
       return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
@@ -213,6 +218,8 @@ export class StreamableHttp {
         deep ? `Parse error: ${error.message}` : "Parse error: the body is not valid JSON",
       );
     }
+    const stepUp = this.opts.access?.stepUp?.(auth, body, request);
+    if (stepUp) return stepUp;
     if (
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"

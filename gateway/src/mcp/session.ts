@@ -19,7 +19,8 @@ export interface PendingClientRequest {
 /** One 2025-era MCP session (Streamable HTTP `Mcp-Session-Id`, or one WebSocket connection). */
 export interface Session {
   readonly id: string;
-  readonly org: Omit<OrgContext, "requestId">;
+  /** Who the session acts for; an HTTP session takes each request's (same org and user) permissions. */
+  org: Omit<OrgContext, "requestId">;
   readonly credentialId: string | undefined;
   readonly expiresAt: number | undefined;
   readonly protocolVersion: SessionVersion;

@@ -1,5 +1,6 @@
 import { type Treaty, treaty } from "@elysiajs/eden";
 import {
+  type BrowserContextInfo,
   type CallbackRequest,
   type HealthReport,
   type ResourceReadRequest,
@@ -10,6 +11,7 @@ import {
 } from "@omni/contracts";
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
+import { deploymentToken } from "./internal-token.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
 
 type Rpc = Treaty.Create<KitApp>["rpc"];
@@ -24,15 +26,32 @@ export type ToolCallStreamEvent = Extract<
   { type: "accepted" | "progress" | "log" | "request" }
 >;
 
-/** The server answered with an HTTP error or a malformed stream (the instance is unhealthy or incompatible). */
+/**
+ * An RPC call failed. `transport` says whether the instance could not be reached (connection refused or
+ * reset, the stream cut, or a 502/503/504 from a proxy in between): only those say anything about the
+ * instance's health. Anything else (an HTTP error the server itself answered, a malformed answer) is the
+ * failure of that one call.
+ */
 export class KitRpcError extends Error {
   override readonly name = "KitRpcError";
   constructor(
     message: string,
     readonly status: number,
+    readonly transport = false,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+/** Statuses a proxy or load balancer answers for an instance it cannot reach. */
+const TRANSPORT_STATUSES = new Set([502, 503, 504]);
+
+/** A fetch that rejected for any reason but the caller's own abort: the instance was not reachable. */
+function transportError(what: string, error: unknown, signal?: AbortSignal | null): unknown {
+  if (signal?.aborted) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KitRpcError(`${what}: the server is unreachable (${message})`, 0, true, { cause: error });
 }
 
 export interface ServerClientOptions {
@@ -40,6 +59,11 @@ export interface ServerClientOptions {
   headers?: Record<string, string>;
   /** Custom fetch (tests pass the app's `handle` to skip the network). */
   fetch?: (request: Request) => Promise<Response> | Response;
+  /**
+   * The deployment's internal RPC token, sent as `Authorization: Bearer` on every request. Default:
+   * `OMNI_INTERNAL_TOKEN`, else the development token in `.data/internal.token`.
+   */
+  internalToken?: string;
 }
 
 export interface CallToolOptions {
@@ -67,7 +91,10 @@ function isTerminal(event: ToolCallEvent): event is TerminalEvent {
  */
 export function createServerClient(baseUrl: string, opts: ServerClientOptions = {}) {
   const base = baseUrl.replace(/\/+$/, "");
-  const headers = opts.headers ?? {};
+  const headers = {
+    ...opts.headers,
+    authorization: `Bearer ${opts.internalToken ?? deploymentToken()}`,
+  };
   const custom = opts.fetch;
   // Without a custom fetch, skip building a Request object: `fetch(url, init)` is the cheaper call.
   const doFetch = (url: string, init: RequestInit): Promise<Response> =>
@@ -75,19 +102,23 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
-    ...(custom
-      ? {
-          fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
-            Promise.resolve(custom(new Request(input, init)))) as typeof fetch,
-        }
-      : {}),
+    fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
+      (custom ? Promise.resolve(custom(new Request(input, init))) : fetch(input, init)).catch(
+        (error: unknown) => {
+          throw transportError(String(input), error, init?.signal);
+        },
+      )) as typeof fetch,
   });
   const callUrl = `${base}/rpc/tools/call`;
   const callHeaders = { ...headers, "content-type": "application/json" };
 
   function fail(what: string, status: number, value: unknown): never {
-    const detail = typeof value === "string" ? value : JSON.stringify(value);
-    throw new KitRpcError(`${what} failed with HTTP ${status}: ${detail}`, status);
+    const detail = (typeof value === "string" ? value : (JSON.stringify(value) ?? "")).slice(0, 300);
+    throw new KitRpcError(
+      `${what} failed with HTTP ${status}: ${detail}`,
+      status,
+      TRANSPORT_STATUSES.has(status),
+    );
   }
 
   return {
@@ -101,11 +132,15 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 
     /** Run a tool; resolves with the terminal event (result, input_required or error). */
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
+      // Serialised first: arguments that cannot be (too deep, cyclic) fail this call, not the transport.
+      const body = JSON.stringify(req);
       const response = await doFetch(callUrl, {
         method: "POST",
         headers: callHeaders,
-        body: JSON.stringify(req),
+        body,
         ...(options.signal ? { signal: options.signal } : {}),
+      }).catch((error: unknown) => {
+        throw transportError("POST /rpc/tools/call", error, options.signal);
       });
       if (!response.ok) return fail("POST /rpc/tools/call", response.status, await response.text());
       const type = response.headers.get("content-type") ?? "";
@@ -114,14 +149,16 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
         if (!isTerminal(event)) throw new KitRpcError(`Expected a terminal event, got ${event.type}`, 502);
         return event;
       }
-      const body = response.body;
-      if (!body) throw new KitRpcError("Empty tool call stream", 502);
-      const reader = body.getReader();
+      const stream = response.body;
+      if (!stream) throw new KitRpcError("Empty tool call stream", 502);
+      const reader = stream.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
       try {
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await reader.read().catch((error: unknown) => {
+            throw transportError("POST /rpc/tools/call (stream)", error, options.signal);
+          });
           if (done) break;
           buffer += decoder.decode(value, { stream: true });
           let newline = buffer.indexOf("\n");
@@ -137,9 +174,10 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
         }
       } finally {
         reader.releaseLock();
-        void body.cancel().catch(() => {});
+        void stream.cancel().catch(() => {});
       }
-      throw new KitRpcError("The tool call stream ended without a terminal event", 502);
+      // The connection closed mid-call (the server died or a proxy cut it).
+      throw new KitRpcError("The tool call stream ended without a terminal event", 502, true);
     },
 
     /** Answer a server-to-client request of a live call; false when the call or request is unknown. */
@@ -159,6 +197,20 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     async endSession(body: SessionEndRequest): Promise<void> {
       const { error, status } = await api.rpc.sessions.end.post(body);
       if (error) fail("POST /rpc/sessions/end", status, error.value);
+    },
+
+    /** The organization's browser contexts held by this instance (none for servers without any). */
+    async listBrowserContexts(orgId: string): Promise<BrowserContextInfo[]> {
+      const { data, error, status } = await api.rpc["browser-contexts"].list.post({ orgId });
+      if (error || !data) return fail("POST /rpc/browser-contexts/list", status, error?.value);
+      return data.contexts;
+    },
+
+    /** End one of the organization's browser contexts; false when this instance has no such context. */
+    async endBrowserContext(orgId: string, id: string): Promise<boolean> {
+      const { data, error, status } = await api.rpc["browser-contexts"].end.post({ orgId, id });
+      if (error || !data) return fail("POST /rpc/browser-contexts/end", status, error?.value);
+      return data.ended;
     },
 
     async health(): Promise<HealthReport> {

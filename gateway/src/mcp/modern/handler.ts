@@ -1,4 +1,10 @@
-import { ErrorCode, type JsonRpcErrorObject, type OrgContext, type RequestId } from "@omni/contracts";
+import {
+  ErrorCode,
+  type JsonRpcErrorObject,
+  type OrgContext,
+  type RequestId,
+  statelessSessionKey,
+} from "@omni/contracts";
 import type { ConfigService, OrgCatalog } from "../../ports.ts";
 import type { Registry } from "../../registry/index.ts";
 import type { Dispatcher } from "../dispatcher.ts";
@@ -300,7 +306,7 @@ export class ModernHttp {
   private session(call: Call, inputResponses: Record<string, unknown>): Session {
     const { org } = call.auth;
     const session = createSession({
-      id: `stateless:${org.orgId}:${org.userId ?? "org"}`,
+      id: statelessSessionKey(org.orgId, call.auth.credentialId ?? org.userId ?? "org"),
       org,
       credentialId: call.auth.credentialId,
       expiresAt: call.auth.expiresAt,
