@@ -73,6 +73,11 @@ export interface GatewayDeps {
    * `.use` so its routes reach `GatewayApp` (Eden). Code-declared prompts come from the registry.
    */
   admin?: GatewayAdminDeps;
+  /**
+   * The dependencies (e.g. `redis`) that are down right now: `/ready` answers 503 naming them. Default:
+   * none (the registry's domain servers are checked either way).
+   */
+  unavailableDependencies?: () => string[];
   /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
   taskStore?: TaskStore;
 }
@@ -221,14 +226,21 @@ function createBaseGateway(deps: GatewayDeps) {
         servers,
       };
     })
-    .get("/ready", ({ status }) =>
-      deps.registry.ready()
+    .get("/ready", ({ status }) => {
+      const down = deps.unavailableDependencies?.() ?? [];
+      if (down.length > 0) {
+        return status(503, {
+          ready: false as const,
+          message: `A dependency of the gateway is unavailable: ${down.join(", ")}`,
+        });
+      }
+      return deps.registry.ready()
         ? { ready: true as const }
         : status(503, {
             ready: false as const,
             message: "Not every configured domain server has a healthy instance yet (see GET /health)",
-          }),
-    )
+          });
+    })
     .all(
       "/mcp",
       ({ request, server }) =>

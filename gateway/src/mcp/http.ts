@@ -135,7 +135,18 @@ export class StreamableHttp {
       );
     }
     if (access) {
-      const decision = await access.consume(auth);
+      let decision: Awaited<ReturnType<typeof access.consume>>;
+      try {
+        decision = await access.consume(auth);
+      } catch {
+        // The shared rate limit lives in Redis: down, the request is refused as retryable, not failed.
+        return httpError(
+          503,
+          ErrorCode.ServerUnavailable,
+          "Service unavailable: a dependency of the gateway (Redis) is down; retry shortly",
+          { reason: "dependency_unavailable" },
+        );
+      }
       if (!decision.allowed) {
         return json(429, errorMessage(null, decision.error), {
           "retry-after": String(decision.retryAfterSeconds),
