@@ -298,9 +298,6 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
 export type GatewayApp = ReturnType<typeof withAdmin>;
 
-/** The API-key, member and audit routes (`createAuthModule(...).routes`, mounted through `plugins`). */
-export type GatewayAuthApp = AuthModule["routes"];
-
 /**
  * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body
  * limit, access log), `/health`, `/ready`, MCP Streamable HTTP at `/mcp`, MCP over
