@@ -1,5 +1,4 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
-import { baseUrl } from "../auth/discovery.ts";
 import type { Authenticator, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
