@@ -156,6 +156,8 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`gateway: ${signal} received, shutting down`);
   registry.stop();
   await app.stop();
+  // Tool calls are audited after their answer is sent: let those rows land before the database closes.
+  await auth.audit.drain();
   await config.close();
   await auth.state.close();
   await redis?.quit().catch(() => {});

@@ -97,7 +97,7 @@ beforeAll(async () => {
     logger: quiet,
   });
   await registry.start();
-  const auth = createAuthModule({ db: db.db });
+  auth = createAuthModule({ db: db.db });
   const gateway = createGateway({
     config,
     authenticator: auth.authenticator,
@@ -111,6 +111,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopGateway?.();
+  // Tool calls are audited after their answers: let those writes finish before the database closes.
+  await auth?.audit.drain();
   registry?.stop();
   await Promise.all(servers.map((s) => s.stop().catch(() => {})));
   await config?.close();
@@ -118,6 +120,8 @@ afterAll(async () => {
 }, 60_000);
 
 /** A stateless tools/call with a raw JSON `arguments` text (so it can be deeper than JSON.stringify goes). */
+let auth: ReturnType<typeof createAuthModule> | undefined;
+
 async function rawToolCall(key: string, name: string, argumentsJson: string) {
   const res = await fetch(`${url}/mcp`, {
     method: "POST",

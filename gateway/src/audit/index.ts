@@ -58,6 +58,8 @@ export interface AuditLog {
   recordToolCall(call: ToolCallAudit): Promise<AuditEntryDto>;
   list(orgId: string, opts?: AuditListOptions): Promise<AuditEntryDto[]>;
   verify(orgId: string): Promise<AuditVerifyResult>;
+  /** Resolves once every write started so far has finished: shutdown awaits it before closing the database. */
+  drain(): Promise<void>;
 }
 
 export interface AuditDeps {
@@ -213,25 +215,39 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
     return toAuditDto(row);
   }
 
+  async function recordToolCall(call: ToolCallAudit): Promise<AuditEntryDto> {
+    const withArgs = call.arguments !== undefined && (await auditArguments(call.org.orgId));
+    return record({
+      orgId: call.org.orgId,
+      actor: auditActor(call.org, call.credentialId),
+      action: "tool.call",
+      target: { type: "tool", id: call.tool },
+      metadata: {
+        tool: call.tool,
+        ...(call.server ? { server: call.server } : {}),
+        durationMs: Math.round(call.durationMs),
+        outcome: call.outcome,
+        ...(call.error ? { error: call.error.slice(0, 500) } : {}),
+        ...(call.org.requestId ? { requestId: call.org.requestId } : {}),
+        ...(withArgs ? { arguments: call.arguments } : {}),
+      },
+    });
+  }
+
+  // Writes still running (tool calls are audited after their answer is sent): `drain()` waits for them.
+  const inFlight = new Set<Promise<unknown>>();
+  function track<T>(write: Promise<T>): Promise<T> {
+    inFlight.add(write);
+    const done = () => inFlight.delete(write);
+    write.then(done, done);
+    return write;
+  }
+
   return {
-    record,
-    async recordToolCall(call) {
-      const withArgs = call.arguments !== undefined && (await auditArguments(call.org.orgId));
-      return record({
-        orgId: call.org.orgId,
-        actor: auditActor(call.org, call.credentialId),
-        action: "tool.call",
-        target: { type: "tool", id: call.tool },
-        metadata: {
-          tool: call.tool,
-          ...(call.server ? { server: call.server } : {}),
-          durationMs: Math.round(call.durationMs),
-          outcome: call.outcome,
-          ...(call.error ? { error: call.error.slice(0, 500) } : {}),
-          ...(call.org.requestId ? { requestId: call.org.requestId } : {}),
-          ...(withArgs ? { arguments: call.arguments } : {}),
-        },
-      });
+    record: (input) => track(record(input)),
+    recordToolCall: (call) => track(recordToolCall(call)),
+    async drain() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
     async list(orgId, opts = {}) {
       const rows = await repos.audit.list(orgId, {
