@@ -272,7 +272,9 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
     .use(
       dashboardRoutes({
         db: admin.db,
-        auth: auth ?? createAuthModule({ db: admin.db }),
+        // Without the auth module, the dashboard's own routes use one built from the environment, and the
+        // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
+        auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },
         registry,
         sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
         ...(devMode === undefined ? {} : { devMode }),
