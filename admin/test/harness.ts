@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PERMISSIONS, type Permission } from "@omni/contracts";
 import { createRepositories, createTestDatabase, type DbHandle, DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
 import { createGateway } from "@omni/gateway";
@@ -136,6 +139,10 @@ export async function startWorld(driver: "postgres" | "pglite"): Promise<World> 
   const readOnlyKey = await mint(DEMO_ORG_ID, DEMO_USER_ID, ["admin:read", "tools:call"], "read-only key");
   const ownerKey = await mint(orgB.id, ownerB.id, all, "beta owner key");
 
+  // The audit chain's checkpoints (and dev keys) go to OMNI_DATA_DIR: a fresh one per world, so a former
+  // run's checkpoint of the demo org never meets this run's fresh database.
+  const dataDir = mkdtempSync(join(tmpdir(), "omni-admin-test-"));
+  process.env.OMNI_DATA_DIR = dataDir;
   const config = createConfigService({ db: db.db, logger: quiet });
   await config.ready;
   const auth = createAuthModule({
@@ -206,6 +213,7 @@ export async function startWorld(driver: "postgres" | "pglite"): Promise<World> 
       await config.close();
       await Promise.all(running.map((r) => r.stop().catch(() => {})));
       await db.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,7 +3,7 @@ import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
-import { createAuthModule } from "./auth/index.ts";
+import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -285,7 +285,9 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
     .use(
       dashboardRoutes({
         db: admin.db,
-        auth: auth ?? createAuthModule({ db: admin.db }),
+        // Without the auth module, the dashboard's own routes use one built from the environment, and the
+        // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
+        auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },
         registry,
         sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
         ...(devMode === undefined ? {} : { devMode }),
