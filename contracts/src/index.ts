@@ -3,4 +3,5 @@ export * from "./auth.ts";
 export * from "./context.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
+export * from "./mcp-params.ts";
 export * from "./rpc.ts";

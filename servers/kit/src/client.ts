@@ -10,6 +10,7 @@ import {
 } from "@omni/contracts";
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
+import { HttpPool } from "./http-pool.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
 
 type Rpc = Treaty.Create<KitApp>["rpc"];
@@ -40,6 +41,8 @@ export interface ServerClientOptions {
   headers?: Record<string, string>;
   /** Custom fetch (tests pass the app's `handle` to skip the network). */
   fetch?: (request: Request) => Promise<Response> | Response;
+  /** Connections kept open to the instance for `tools/call` (the keep-alive pool). Default 64. */
+  maxSockets?: number;
 }
 
 export interface CallToolOptions {
@@ -69,9 +72,9 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
   const base = baseUrl.replace(/\/+$/, "");
   const headers = opts.headers ?? {};
   const custom = opts.fetch;
-  // Without a custom fetch, skip building a Request object: `fetch(url, init)` is the cheaper call.
-  const doFetch = (url: string, init: RequestInit): Promise<Response> =>
-    custom ? Promise.resolve(custom(new Request(url, init))) : fetch(url, init);
+  // tools/call (the hot path) on a keep-alive pool of its own; the other routes through Eden's fetch.
+  const pool = custom ? undefined : new HttpPool(base, { maxSockets: opts.maxSockets ?? 64 });
+  const callPath = `${new URL(base).pathname.replace(/\/+$/, "")}/rpc/tools/call`;
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
@@ -101,28 +104,38 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 
     /** Run a tool; resolves with the terminal event (result, input_required or error). */
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
-      const response = await doFetch(callUrl, {
-        method: "POST",
-        headers: callHeaders,
-        body: JSON.stringify(req),
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (!response.ok) return fail("POST /rpc/tools/call", response.status, await response.text());
-      const type = response.headers.get("content-type") ?? "";
+      const body = JSON.stringify(req);
+      let status: number;
+      let type: string;
+      let text: () => Promise<string>;
+      let chunks: () => AsyncGenerator<Uint8Array>;
+      if (pool) {
+        const response = await pool.request("POST", callPath, callHeaders, body, options.signal);
+        status = response.status;
+        type = response.headers.get("content-type") ?? "";
+        text = () => response.text();
+        chunks = () => response.chunks();
+      } else {
+        const init = { method: "POST", headers: callHeaders, body, signal: options.signal ?? null };
+        const response = await Promise.resolve(
+          (custom as NonNullable<typeof custom>)(new Request(callUrl, init)),
+        );
+        status = response.status;
+        type = response.headers.get("content-type") ?? "";
+        text = () => response.text();
+        chunks = () => readChunks(response);
+      }
+      if (status < 200 || status > 299) return fail("POST /rpc/tools/call", status, await text());
       if (type.startsWith("application/json")) {
-        const event = checkEvent(await response.json());
+        const event = checkEvent(JSON.parse(await text()));
         if (!isTerminal(event)) throw new KitRpcError(`Expected a terminal event, got ${event.type}`, 502);
         return event;
       }
-      const body = response.body;
-      if (!body) throw new KitRpcError("Empty tool call stream", 502);
-      const reader = body.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
+      const stream = chunks();
       try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
+        for await (const value of stream) {
           buffer += decoder.decode(value, { stream: true });
           let newline = buffer.indexOf("\n");
           while (newline !== -1) {
@@ -136,10 +149,14 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
           }
         }
       } finally {
-        reader.releaseLock();
-        void body.cancel().catch(() => {});
+        void stream.return(undefined);
       }
       throw new KitRpcError("The tool call stream ended without a terminal event", 502);
+    },
+
+    /** Closes the pooled connections. */
+    close(): void {
+      pool?.close();
     },
 
     /** Answer a server-to-client request of a live call; false when the call or request is unknown. */
@@ -170,3 +187,20 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 }
 
 export type ServerClient = ReturnType<typeof createServerClient>;
+
+/** A fetch response body's chunks (custom fetch). */
+async function* readChunks(response: Response): AsyncGenerator<Uint8Array> {
+  const body = response.body;
+  if (!body) throw new KitRpcError("Empty tool call stream", 502);
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+    void body.cancel().catch(() => {});
+  }
+}

@@ -6,7 +6,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
+  type McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import * as v from "valibot";
 import { createServerApp, defineTool } from "../src/index.ts";
@@ -83,16 +83,11 @@ describe("standalone /mcp with the SDK v1 client", () => {
     expect(via).toBe("local");
   });
 
-  test("invalid arguments are a -32602 protocol error with field paths", async () => {
+  test("invalid arguments are a tool execution error (isError: true) with field paths", async () => {
     const client = await connect();
-    const error = await client
-      .callTool({ name: "test_echo", arguments: { text: 5 } })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(McpError);
-    expect((error as McpError).code).toBe(-32602);
-    expect((error as McpError).data).toEqual([
-      { path: "text", message: "Invalid type: Expected string but received 5" },
-    ]);
+    const result = await client.callTool({ name: "test_echo", arguments: { text: 5 } });
+    expect(result.isError).toBe(true);
+    expect(firstText(result)).toContain("text: Invalid type: Expected string but received 5");
   });
 
   test("elicitation, sampling and roots are answered by the client", async () => {
