@@ -11,6 +11,7 @@ COPY servers/perplexity/package.json servers/perplexity/
 COPY servers/devtools/package.json servers/devtools/
 RUN bun install --frozen-lockfile
 COPY . .
+# Production: OMNI_SECRET_KEY and OMNI_INTERNAL_TOKEN must come from the environment (see .env.example).
 ENV NODE_ENV=production
 
 # The DevTools server needs a browser: Debian's Chromium.

@@ -2,6 +2,8 @@
  * `bun run dev`: the whole platform on the embedded defaults (PGlite in .data/, no Redis needed) in one
  * command — the three domain servers and the gateway, with prefixed, coloured logs. Ctrl-C stops all.
  */
+import { loadInternalToken } from "../servers/kit/src/internal-token.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 
 if (process.argv.includes("--help")) {
@@ -9,7 +11,9 @@ if (process.argv.includes("--help")) {
 
 Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373, PORT to change) in
 local development mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization,
-allowed only on loopback). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.`);
+allowed only on loopback). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.
+The gateway and the domain servers share OMNI_INTERNAL_TOKEN (generated once into .data/internal.token
+when unset).`);
   process.exit(0);
 }
 
@@ -50,6 +54,9 @@ const services: Service[] = [
   },
 ];
 
+// One internal RPC token for every process: OMNI_INTERNAL_TOKEN, else the development one in .data/.
+const internalToken = loadInternalToken();
+
 const width = Math.max(...services.map((s) => s.name.length));
 const children: ReturnType<typeof Bun.spawn>[] = [];
 let stopping = false;
@@ -86,7 +93,7 @@ for (const service of services) {
   const prefix = `\x1b[${service.color}m${service.name.padEnd(width)} │\x1b[0m`;
   const child = Bun.spawn(["bun", `${root}${service.entry}`], {
     cwd: root,
-    env: { ...process.env, ...service.env },
+    env: { ...process.env, OMNI_INTERNAL_TOKEN: internalToken, ...service.env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -1,6 +1,6 @@
 /**
  * Makes sure what the test suites need is here: PostgreSQL and Redis on loopback (started when down)
- * and Chromium (installed from Debian's packages when missing). Idempotent; says what it does.
+ * and the Debian packages the suites drive (Chromium, ffmpeg), installed when missing. Idempotent; says what it does.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
@@ -75,22 +75,32 @@ if (await portOpen(6379)) {
   }
 }
 
+// Debian packages the suites drive: Chromium (DevTools, admin browser tests), ffmpeg (screencast video).
 const chrome = process.env.CHROME_PATH ?? "/usr/bin/chromium";
-if (existsSync(chrome)) {
-  console.log(`services: Chromium at ${chrome}`);
-} else if (process.getuid?.() === 0) {
-  console.log("services: installing Chromium from Debian's packages (apt-get install chromium)");
+const packages: { what: string; path: string; pkg: string }[] = [
+  { what: "Chromium", path: chrome, pkg: "chromium" },
+  { what: "ffmpeg", path: "/usr/bin/ffmpeg", pkg: "ffmpeg" },
+];
+const missing = packages.filter((p) => !existsSync(p.path));
+for (const p of packages) if (existsSync(p.path)) console.log(`services: ${p.what} at ${p.path}`);
+if (missing.length > 0 && process.getuid?.() === 0) {
+  const names = missing.map((p) => p.pkg);
+  console.log(`services: installing ${names.join(", ")} from Debian's packages (apt-get install)`);
   const installed =
-    (await run(["apt-get", "update", "-qq"])) && (await run(["apt-get", "install", "-y", "-qq", "chromium"]));
-  if (!installed || !existsSync(chrome)) {
-    console.error("services: Chromium could not be installed; DevTools suites will fail");
-    ok = false;
+    (await run(["apt-get", "update", "-qq"])) && (await run(["apt-get", "install", "-y", "-qq", ...names]));
+  for (const p of missing) {
+    if (!installed || !existsSync(p.path)) {
+      console.error(
+        `services: ${p.what} could not be installed (apt-get install ${p.pkg}); its suites will fail`,
+      );
+      ok = false;
+    }
   }
 } else {
-  console.error(
-    `services: no Chromium at ${chrome}; install it (apt-get install chromium) or set CHROME_PATH`,
-  );
-  ok = false;
+  for (const p of missing) {
+    console.error(`services: no ${p.what} at ${p.path}; install it (apt-get install ${p.pkg})`);
+    ok = false;
+  }
 }
 
 process.exit(ok ? 0 : 1);

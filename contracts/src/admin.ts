@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { PromptArgument, PromptMessageTemplate, PromptTemplate } from "./mcp.ts";
+import { BrowserContextInfo } from "./rpc.ts";
 
 /**
  * The admin API for an organization's configuration (`/api/...` on the gateway): prompts, static
@@ -198,3 +199,8 @@ export type SetSecretBody = v.InferOutput<typeof SetSecretBody>;
 
 export const OkResponse = v.object({ ok: v.literal(true) });
 export type OkResponse = v.InferOutput<typeof OkResponse>;
+
+/** `GET /api/browser-contexts`: the caller's organization's browser contexts, on every server instance. */
+export const AdminBrowserContext = v.object({ ...BrowserContextInfo.entries, server: v.string() });
+export const AdminBrowserContextList = v.object({ contexts: v.array(AdminBrowserContext) });
+export type AdminBrowserContextList = v.InferOutput<typeof AdminBrowserContextList>;

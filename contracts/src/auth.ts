@@ -113,3 +113,36 @@ export const AuditVerifyResult = v.object({
   reason: v.nullable(v.picklist(["hash_mismatch", "prev_hash_mismatch", "seq_gap"])),
 });
 export type AuditVerifyResult = v.InferOutput<typeof AuditVerifyResult>;
+
+/**
+ * RFC 9728 protected-resource metadata, as the gateway serves it at
+ * `/.well-known/oauth-protected-resource/mcp` and `/.well-known/oauth-protected-resource/mcp/o/<slug>`.
+ */
+export const ProtectedResourceMetadata = v.object({
+  /** The MCP endpoint this document describes (the OAuth `resource`, the tokens' `aud`). */
+  resource: v.string(),
+  /** Clerk's issuer when Clerk is configured; empty otherwise (API keys and session tokens only). */
+  authorization_servers: v.array(v.string()),
+  bearer_methods_supported: v.array(v.string()),
+  scopes_supported: v.array(v.string()),
+  resource_name: v.string(),
+});
+export type ProtectedResourceMetadata = v.InferOutput<typeof ProtectedResourceMetadata>;
+
+/** Where a gateway serves the metadata of its MCP endpoint (`/mcp`), or of one organization's (`/mcp/o/<slug>`). */
+export function protectedResourceMetadataUrl(gatewayUrl: string, orgSlug?: string): string {
+  const base = gatewayUrl.replace(/\/+$/, "");
+  return `${base}/.well-known/oauth-protected-resource/mcp${orgSlug ? `/o/${encodeURIComponent(orgSlug)}` : ""}`;
+}
+
+/**
+ * The URL to offer for "sign in with OAuth" (Claude's "Add custom connector", `claude mcp add --transport
+ * http <url>`, VS Code, Cursor): the metadata's `resource` when an authorization server is configured,
+ * else null (the client then needs an API key header). For the admin Connect page and `omni client-config`:
+ * fetch `protectedResourceMetadataUrl(gateway, slug?)` (no credentials needed) and pass the body.
+ */
+export function oauthConnectUrl(metadata: unknown): string | null {
+  const parsed = v.safeParse(ProtectedResourceMetadata, metadata);
+  if (!parsed.success || parsed.output.authorization_servers.length === 0) return null;
+  return parsed.output.resource;
+}

@@ -4,8 +4,8 @@ export const Role = v.picklist(["owner", "admin", "member"]);
 export type Role = v.InferOutput<typeof Role>;
 
 /**
- * Who is calling, for which organization. Built by the gateway from a Clerk token, an API key or the
- * local development mode, and passed to every domain server call.
+ * Who is calling, for which organization. Built by the gateway from a Clerk session token, an OAuth
+ * access token (`oauth`), an API key or the local development mode, and passed to every domain server call.
  */
 export const OrgContext = v.object({
   orgId: v.string(),
@@ -14,7 +14,7 @@ export const OrgContext = v.object({
   role: Role,
   /** Fine-grained permissions or API key scopes, e.g. `tools:call`, `prompts:read`, `admin:write`. */
   permissions: v.array(v.string()),
-  via: v.picklist(["clerk", "api_key", "dev", "local"]),
+  via: v.picklist(["clerk", "oauth", "api_key", "dev", "local"]),
   requestId: v.string(),
 });
 export type OrgContext = v.InferOutput<typeof OrgContext>;

@@ -125,3 +125,38 @@ export const HealthReport = v.object({
   details: v.optional(v.record(v.string(), v.unknown())),
 });
 export type HealthReport = v.InferOutput<typeof HealthReport>;
+
+/**
+ * The `sessionKey` of a stateless 2026-07-28 call: one per organization and credential (API key,
+ * membership, or user), so per-client state a server keeps for it is never shared across credentials.
+ * Servers that keep state per client (DevTools) give such callers explicit handles instead.
+ */
+export function statelessSessionKey(orgId: string, credential: string): string {
+  return `stateless:${orgId}:${credential}`;
+}
+export function isStatelessSessionKey(sessionKey: string): boolean {
+  return sessionKey.startsWith("stateless:");
+}
+
+/** A browser context a domain server (DevTools) holds for one client of an organization. */
+export const BrowserContextInfo = v.object({
+  id: v.string(),
+  /** `session`: a 2025 MCP session's context; `stateless`: made by `chrome_start_browser` for a stateless client. */
+  client: v.picklist(["session", "stateless"]),
+  /** For stateless contexts: the credential (API key or membership id) that owns it. */
+  credentialId: v.nullable(v.string()),
+  createdAt: v.string(),
+  lastUsedAt: v.string(),
+  /** When it closes unless used again. */
+  expiresAt: v.string(),
+  tabs: v.number(),
+  /** A tool call is using it right now (it is never evicted while busy). */
+  busy: v.boolean(),
+});
+export type BrowserContextInfo = v.InferOutput<typeof BrowserContextInfo>;
+
+export const BrowserContextListRequest = v.object({ orgId: v.string() });
+export const BrowserContextList = v.object({ contexts: v.array(BrowserContextInfo) });
+export type BrowserContextList = v.InferOutput<typeof BrowserContextList>;
+export const BrowserContextEndRequest = v.object({ orgId: v.string(), id: v.string() });
+export type BrowserContextEndRequest = v.InferOutput<typeof BrowserContextEndRequest>;

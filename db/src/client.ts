@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -33,8 +33,14 @@ export interface CreateDbOptions {
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const migrationsFolder = join(packageRoot, "migrations");
-/** Default PGlite directory: `.data/pglite` at the repository root (the workspace root above db/). */
-const defaultDataDir = resolve(packageRoot, "..", ".data", "pglite");
+/**
+ * Default PGlite directory: `<OMNI_DATA_DIR>/pglite`, else `.data/pglite` at the repository root (the
+ * workspace root above db/).
+ */
+const defaultDataDir = () =>
+  process.env.OMNI_DATA_DIR?.trim()
+    ? resolve(process.env.OMNI_DATA_DIR.trim(), "pglite")
+    : resolve(packageRoot, "..", ".data", "pglite");
 
 const drivers = new WeakMap<object, Driver>();
 /** The postgres-js client behind a Postgres database (for the migration lock). */
@@ -53,7 +59,7 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     postgresClients.set(db, client);
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
-  const dataDir = opts.dataDir ?? defaultDataDir;
+  const dataDir = opts.dataDir ?? defaultDataDir();
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
   const client = await PGlite.create(dataDir);
   const db = drizzlePglite(client, { schema, logger });
@@ -90,4 +96,39 @@ export async function migrate(db: Database): Promise<void> {
   }
   await db.execute(sql`select omni_ensure_audit_partition(now())`);
   await db.execute(sql`select omni_ensure_audit_partition(now() + interval '1 month')`);
+}
+
+export interface MigrationStatus {
+  /** Committed migrations (db/migrations), oldest first. */
+  committed: string[];
+  /** Those not applied to this database yet (all of them on an empty database). */
+  pending: string[];
+}
+
+/** Which committed migrations this database has applied (read from drizzle's own bookkeeping table). */
+export async function migrationStatus(db: Database): Promise<MigrationStatus> {
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, "meta", "_journal.json"), "utf8")) as {
+    entries: { tag: string; when: number }[];
+  };
+  const [table] = rowsOf<{ present: boolean }>(
+    await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as present`),
+  );
+  let last = 0;
+  if (table?.present) {
+    const [row] = rowsOf<{ last: string | number | null }>(
+      await db.execute(sql`select max(created_at) as last from drizzle.__drizzle_migrations`),
+    );
+    last = Number(row?.last ?? 0);
+  }
+  return {
+    committed: journal.entries.map((e) => e.tag),
+    pending: journal.entries.filter((e) => e.when > last).map((e) => e.tag),
+  };
+}
+
+/** The rows of a raw `db.execute`: postgres-js returns them as the result, PGlite under `rows`. */
+function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  const rows = (result as { rows?: unknown }).rows;
+  return Array.isArray(rows) ? (rows as T[]) : [];
 }

@@ -1,4 +1,12 @@
-export { createDb, type Database, type DbHandle, type Driver, migrate } from "./client.ts";
+export {
+  createDb,
+  type Database,
+  type DbHandle,
+  type Driver,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+} from "./client.ts";
 export { ConflictError } from "./errors.ts";
 export type { ApiKey, NewApiKey } from "./repos/api-keys.ts";
 export type { AuditRow, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";

@@ -1,5 +1,6 @@
-import { type AnyElysia, Elysia } from "elysia";
+import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
+import type { AuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -71,7 +72,7 @@ export interface GatewayDeps {
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
 /** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts">;
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry">;
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -133,11 +134,47 @@ function createBaseGateway(deps: GatewayDeps) {
     maxBodyBytes: options.maxBodyBytes,
     // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
     payloadTooLarge: (request, max) =>
-      new URL(request.url).pathname === "/mcp" ? errorMessage(null, payloadTooLargeError(max)) : undefined,
+      /^\/mcp(\/o\/[^/]+)?$/.test(new URL(request.url).pathname)
+        ? errorMessage(null, payloadTooLargeError(max))
+        : undefined,
     admit: guard,
     logger: deps.security?.logger ?? deps.logger ?? createLogger(),
     ...(deps.security?.accessLog === undefined ? {} : { accessLog: deps.security.accessLog }),
   });
+
+  /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
+  async function upgradeWs(request: Request, server: Context["server"], requestId: string, orgSlug?: string) {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
+      return status(426, {
+        error: "upgrade_required",
+        message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)",
+      });
+    }
+    const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+    if (!protocols.includes("mcp")) {
+      return status(400, { error: "bad_subprotocol", message: "Request the WebSocket subprotocol mcp" });
+    }
+    const auth = await deps.authenticator.authenticate(request.headers, {
+      loopback: isLoopbackAddress(server.requestIP(request)?.address),
+      mcp: { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) },
+    });
+    if (!auth.ok) {
+      if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
+      return status(auth.status, { error: auth.reason, message: auth.message });
+    }
+    const handlers = createWsConnection({
+      dispatcher,
+      authenticator: deps.authenticator,
+      auth,
+      maxMessageBytes: options.maxBodyBytes,
+      checkIntervalMs: options.credentialCheckMs,
+      ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
+    });
+    // The 101 carries the request id too (the security plugin's headers do not reach an upgrade).
+    const upgradeHeaders = { "sec-websocket-protocol": "mcp", "x-request-id": requestId };
+    if (server.upgrade(request, { headers: upgradeHeaders, data: handlers })) return;
+    return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
+  }
 
   let app = new Elysia({ name: "omni-gateway" })
     .use(security)
@@ -171,37 +208,17 @@ function createBaseGateway(deps: GatewayDeps) {
         parse: "none",
       },
     )
-    .get("/ws", async ({ request, server, status, requestId }) => {
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
-        return status(426, {
-          error: "upgrade_required",
-          message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)",
-        });
-      }
-      const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
-      if (!protocols.includes("mcp")) {
-        return status(400, { error: "bad_subprotocol", message: "Request the WebSocket subprotocol mcp" });
-      }
-      const auth = await deps.authenticator.authenticate(request.headers, {
-        loopback: isLoopbackAddress(server.requestIP(request)?.address),
-      });
-      if (!auth.ok) {
-        if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
-        return status(auth.status, { error: auth.reason, message: auth.message });
-      }
-      const handlers = createWsConnection({
-        dispatcher,
-        authenticator: deps.authenticator,
-        auth,
-        maxMessageBytes: options.maxBodyBytes,
-        checkIntervalMs: options.credentialCheckMs,
-        ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
-      });
-      // The 101 carries the request id too (the security plugin's headers do not reach an upgrade).
-      const upgradeHeaders = { "sec-websocket-protocol": "mcp", "x-request-id": requestId };
-      if (server.upgrade(request, { headers: upgradeHeaders, data: handlers })) return;
-      return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
-    });
+    // One organization's MCP endpoint (OAuth users who are members of several): the same handler.
+    .all(
+      "/mcp/o/:slug",
+      ({ request, server, params }) =>
+        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address), params.slug),
+      { parse: "none" },
+    )
+    .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
+      upgradeWs(request, server, requestId, params.slug),
+    )
+    .get("/ws", ({ request, server, requestId }) => upgradeWs(request, server, requestId));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
   return app;
 }
@@ -209,11 +226,16 @@ function createBaseGateway(deps: GatewayDeps) {
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts }));
+  return app.use(
+    adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts, registry }),
+  );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
 export type GatewayApp = ReturnType<typeof withAdmin>;
+
+/** The API-key, member and audit routes (`createAuthModule(...).routes`, mounted through `plugins`). */
+export type GatewayAuthApp = AuthModule["routes"];
 
 /**
  * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body

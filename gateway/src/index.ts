@@ -1,4 +1,5 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
+import { InternalTokenError, loadInternalToken } from "@omni/kit";
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
@@ -9,7 +10,7 @@ import { readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
-import { defaultClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 
 /**
  * Gateway entry point: reads the environment, migrates and seeds the database, wires the config service,
@@ -21,6 +22,16 @@ if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
     `OMNI_DEV_MODE=1 lets requests without credentials act as the demo organization, so it is refused unless the gateway listens on loopback (HOST=${env.HOST}). Unset OMNI_DEV_MODE or set HOST=127.0.0.1.`,
   );
+  process.exit(1);
+}
+
+// The deployment secret sent to domain servers on every RPC call (development: `.data/internal.token`).
+let internalToken: string;
+try {
+  internalToken = loadInternalToken();
+} catch (error) {
+  if (!(error instanceof InternalTokenError)) throw error;
+  console.error(`gateway: ${error.message}`);
   process.exit(1);
 }
 
@@ -82,7 +93,7 @@ const resolveOrg: OrgResolver = ({ request }) =>
 
 const registry = new Registry({
   instances,
-  clientFactory: defaultClientFactory,
+  clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
 });
 await registry.start();

@@ -75,14 +75,39 @@ export class ConfigError extends Error {
   }
 }
 
+/** What an OAuth access token was granted (`org.via === "oauth"`): for step-up (`insufficient_scope`). */
+export interface OAuthScopes {
+  /** The token's scopes that are Omni permissions (empty: it named none, the member's MCP defaults apply). */
+  granted: string[];
+  /** What the member could have with every scope (the ceiling a step-up can reach). */
+  memberPermissions: string[];
+}
+
 /** Result of authenticating a request. */
 export type AuthOutcome =
-  | { ok: true; org: Omit<OrgContext, "requestId">; expiresAt?: number; credentialId?: string }
-  | { ok: false; status: 401 | 403; reason: string; message: string };
+  | {
+      ok: true;
+      org: Omit<OrgContext, "requestId">;
+      expiresAt?: number;
+      credentialId?: string;
+      oauth?: OAuthScopes;
+    }
+  | { ok: false; status: 401 | 403; reason: string; message: string; scope?: string };
+
+/** Where a request came from and which endpoint it addressed. */
+export interface AuthRemote {
+  loopback: boolean;
+  /**
+   * Set on the MCP endpoints (`/mcp`, `/mcp/o/<slug>`, `/ws`, `/ws/o/<slug>`): OAuth access tokens are
+   * accepted only there, their audience must name this MCP endpoint (`origin` is the request's, used when
+   * `PUBLIC_URL` is unset), and `orgSlug` picks the organization of a member of several.
+   */
+  mcp?: { origin: string; orgSlug?: string };
+}
 
 export interface Authenticator {
   /** Authenticates from request headers (Authorization bearer, x-api-key). */
-  authenticate(headers: Headers, remote: { loopback: boolean }): Promise<AuthOutcome>;
+  authenticate(headers: Headers, remote: AuthRemote): Promise<AuthOutcome>;
   /**
    * Whether a credential authenticated earlier is still valid (revocation, expiry): checked on long-lived
    * sessions and WebSockets.
@@ -134,4 +159,10 @@ export interface McpAccess {
   recordToolCall(call: McpToolCallRecord): Promise<void>;
   /** The 401/403 answer to a failed authentication, with `WWW-Authenticate: Bearer resource_metadata=...`. */
   unauthorized(failure: Extract<AuthOutcome, { ok: false }>, request: Request): Response;
+  /**
+   * OAuth step-up: the HTTP 403 (`WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`) for a
+   * parsed MCP POST body whose methods need a scope the caller's OAuth token lacks but the member could
+   * be granted; null when nothing is missing (or the caller is not an OAuth token).
+   */
+  stepUp?(auth: Extract<AuthOutcome, { ok: true }>, body: unknown, request: Request): Response | null;
 }

@@ -10,7 +10,7 @@ import { createApiKey } from "../src/auth/api-keys.ts";
 import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { createConfigService } from "../src/config/index.ts";
 import { defaultClientFactory, Registry } from "../src/registry/index.ts";
-import { AZP, ISSUER, rsaKey, sessionClaims, signJwt } from "./fixtures/auth-fixtures.ts";
+import { AZP, ISSUER, oauthClaims, rsaKey, sessionClaims, signJwt } from "./fixtures/auth-fixtures.ts";
 import { alphaServer, betaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -48,7 +48,8 @@ let ids: {
   beta: string;
 };
 /** One person: owner of A, member of B (their personal credentials exist in both orgs). */
-let both: { userId: string; aToken: string; bToken: string };
+let both: { userId: string; clerkId: string; aToken: string; bToken: string };
+let slugs: { a: string; b: string };
 let bOwnerKey: string;
 let userClerkId: string;
 let orgAClerkId: string;
@@ -122,8 +123,10 @@ beforeAll(async () => {
   const bothUser = await repos.users.create({ email: "both@a.test", clerkId: `user_mcp_both_${suffix}` });
   await repos.memberships.add(orgA.id, { userId: bothUser.id, role: "owner" });
   await repos.memberships.add(orgB.id, { userId: bothUser.id, role: "member" });
+  slugs = { a: orgA.slug, b: orgB.slug };
   both = {
     userId: bothUser.id,
+    clerkId: bothUser.clerkId!,
     aToken: signJwt(key.privateKey, sessionClaims(bothUser.clerkId!, orgA.clerkId)),
     bToken: signJwt(key.privateKey, sessionClaims(bothUser.clerkId!, orgB.clerkId)),
   };
@@ -223,17 +226,22 @@ afterAll(async () => {
   await db?.close();
 }, 60_000);
 
-async function connect(headers: Record<string, string>, base = url): Promise<Client> {
+async function connect(headers: Record<string, string>, base = url, path = "/mcp"): Promise<Client> {
   const client = new Client({ name: "isolation", version: "1.0.0" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }),
+    new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers } }),
   );
   return client;
 }
 
-/** A raw MCP WebSocket on `/ws`: messages are collected, `close` resolves with the close code. */
-function openSocket(headers: Record<string, string>, base = url) {
-  const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, { headers, protocols: ["mcp"] } as never);
+/** An OAuth access token (Clerk-shaped `at+jwt`) for a Clerk user, minted for `resource` on this gateway. */
+function oauthToken(userClerkId: string, resource = "/mcp", scope?: string[]): string {
+  return signJwt(key.privateKey, oauthClaims(userClerkId, `${url}${resource}`, scope), { typ: "at+jwt" });
+}
+
+/** A raw MCP WebSocket on `/ws` (or `path`): messages are collected, `close` resolves with the close code. */
+function openSocket(headers: Record<string, string>, base = url, path = "/ws") {
+  const ws = new WebSocket(`${base.replace("http", "ws")}${path}`, { headers, protocols: ["mcp"] } as never);
   const messages: unknown[] = [];
   const waiters: (() => void)[] = [];
   ws.onmessage = (event) => {
@@ -270,8 +278,9 @@ async function rpc(
   base: string,
   headers: Record<string, string>,
   body: unknown,
+  path = "/mcp",
 ): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
-  const res = await fetch(`${base}/mcp`, {
+  const res = await fetch(`${base}${path}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -291,8 +300,9 @@ describe("MCP isolation through the gateway", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
     expect(res.status).toBe(401);
+    // The MCP endpoint's own (path-suffixed, RFC 9728) metadata, and the scopes MCP needs (SEP-835).
     expect(res.headers.get("www-authenticate")).toBe(
-      `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource"`,
+      `Bearer resource_metadata="${url}/.well-known/oauth-protected-resource/mcp", scope="tools:call prompts:read resources:read"`,
     );
     expect(await res.json()).toMatchObject({
       error: { code: -32001, data: { reason: "missing_credentials" } },
@@ -308,12 +318,21 @@ describe("MCP isolation through the gateway", () => {
     expect(ws.headers.get("www-authenticate")).toContain("resource_metadata=");
   });
 
-  for (const { name, headers } of [
+  for (const { name, headers, path } of [
     { name: "org A API key", headers: () => ({ authorization: `Bearer ${aKey}` }) },
     { name: "org A member's Clerk token", headers: () => ({ authorization: `Bearer ${aToken}` }) },
+    {
+      name: "org A member's OAuth access token",
+      headers: () => ({ authorization: `Bearer ${oauthToken(userClerkId)}` }),
+    },
+    {
+      name: "a member of A and B with an OAuth token on A's org path",
+      headers: () => ({ authorization: `Bearer ${oauthToken(both.clerkId, `/mcp/o/${slugs.a}`)}` }),
+      path: () => `/mcp/o/${slugs.a}`,
+    },
   ]) {
     test(`${name}: lists show only A's; B's tools, prompts and resources are unreachable`, async () => {
-      const client = await connect(headers());
+      const client = await connect(headers(), url, path?.() ?? "/mcp");
       try {
         const tools = (await client.listTools()).tools.map((t) => t.name);
         expect(tools).toContain("alpha_echo");
@@ -356,6 +375,89 @@ describe("MCP isolation through the gateway", () => {
       }
     });
   }
+
+  test("OAuth callers of A cannot reach B: not by B's org path, not by B's audience, not over WebSocket", async () => {
+    // A member of A only, on B's path (with a token minted for it): not a member there.
+    const onB = await rpc(
+      url,
+      { authorization: `Bearer ${oauthToken(userClerkId, `/mcp/o/${slugs.b}`)}` },
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "ping",
+      },
+      `/mcp/o/${slugs.b}`,
+    );
+    expect(onB.status).toBe(403);
+    expect(onB.body).toMatchObject({ error: { data: { reason: "not_a_member" } } });
+    // The member of both, with a token for B's path, on A's path: that token is not for A's path.
+    const res = await fetch(`${url}/mcp/o/${slugs.a}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${oauthToken(both.clerkId, `/mcp/o/${slugs.b}`)}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toContain('error_description="invalid_audience"');
+    // A session made on A's path is not B's: the same id on B's path is "not found".
+    const a = await connect(
+      { authorization: `Bearer ${oauthToken(both.clerkId, `/mcp/o/${slugs.a}`)}` },
+      url,
+      `/mcp/o/${slugs.a}`,
+    );
+    try {
+      const sessionId = (a.transport as StreamableHTTPClientTransport).sessionId!;
+      const stolen = await fetch(`${url}/mcp/o/${slugs.b}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${oauthToken(both.clerkId, `/mcp/o/${slugs.b}`)}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": sessionId,
+          "mcp-protocol-version": "2025-06-18",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      });
+      expect(stolen.status).toBe(404);
+    } finally {
+      await a.close();
+    }
+    // WebSocket on A's org path: A's tools only; B's tool, prompt and resource are unknown.
+    const socket = openSocket(
+      { authorization: `Bearer ${oauthToken(both.clerkId, `/mcp/o/${slugs.a}`)}` },
+      url,
+      `/ws/o/${slugs.a}`,
+    );
+    await socket.opened;
+    try {
+      expect((await socket.initialize()).result).toBeDefined();
+      const tools = await socket.request(1, "tools/list");
+      const names = ((tools.result?.tools ?? []) as { name: string }[]).map((t) => t.name);
+      expect(names).toContain("alpha_echo");
+      expect(names.some((n) => n.startsWith("beta_"))).toBe(false);
+      const call = await socket.request(2, "tools/call", { name: "beta_add", arguments: { a: 1, b: 2 } });
+      expect(call.error ?? (call.result as { isError?: boolean }).isError).toBeTruthy();
+      expect((await socket.request(3, "prompts/get", { name: "b_private_prompt" })).error).toBeDefined();
+      expect(
+        (await socket.request(4, "resources/read", { uri: "org-b://private/notes" })).error,
+      ).toBeDefined();
+    } finally {
+      socket.ws.close();
+      await socket.closed;
+    }
+    // And a WebSocket to B's path with A's only member's token is refused at the upgrade.
+    const refused = await fetch(`${url}/ws/o/${slugs.b}`, {
+      headers: {
+        upgrade: "websocket",
+        "sec-websocket-protocol": "mcp",
+        authorization: `Bearer ${oauthToken(userClerkId, `/mcp/o/${slugs.b}`)}`,
+      },
+    });
+    expect(refused.status).toBe(403);
+  });
 
   test("org B's own key still reaches B's objects (the refusals above are isolation, not breakage)", async () => {
     const client = await connect({ authorization: `Bearer ${bKey}` });

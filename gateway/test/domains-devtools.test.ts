@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { DEMO_ORG_ID } from "@omni/db";
 import { createDevtoolsServer } from "@omni/server-devtools";
 import { type Site, startSite } from "../../servers/devtools/test/fixtures/site.ts";
 import { type Stack, startStack } from "./fixtures/stack.ts";
@@ -21,6 +22,9 @@ const failures = new Map<string, string>();
 beforeAll(async () => {
   site = startSite();
   stack = await startStack({ servers: [createDevtoolsServer()] });
+  // The pages are served on loopback, which the default URL policy denies: the org opts in.
+  const row = await stack.repos.servers.upsert({ name: "devtools", title: "Chrome DevTools" });
+  await stack.repos.services.upsert(DEMO_ORG_ID, row.id, { settings: { allowPrivateNetwork: true } });
   client = new Client({ name: "devtools-e2e", version: "1.0.0" });
   await client.connect(new StreamableHTTPClientTransport(new URL(`${stack.url}/mcp`)));
   listed = (await client.listTools()).tools.map((t) => t.name).sort();
@@ -65,7 +69,10 @@ const T = 120_000;
 test(
   "browser and tabs",
   async () => {
-    await ok("chrome_start_browser", {}, (d) => expect(String(d.browser)).toContain("Chrome/"));
+    await ok("chrome_start_browser", {}, (d) => {
+      expect(String(d.version)).toContain("Chrome/");
+      expect(String(d.browser)).toMatch(/^br_/);
+    });
     await ok("chrome_browser_status", {}, (d) =>
       expect((d.browser as { state: string }).state).toBe("running"),
     );

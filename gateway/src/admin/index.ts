@@ -28,6 +28,7 @@ import { DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
 import { Elysia, type ValidationError } from "elysia";
 import * as v from "valibot";
 import { requestIdOf } from "../security/plugin.ts";
+import { type BrowserContextRegistry, browserContextRoutes } from "./browser-contexts.ts";
 import { AdminError, type AdminServiceDeps, createAdminService } from "./service.ts";
 
 /**
@@ -47,6 +48,7 @@ import { AdminError, type AdminServiceDeps, createAdminService } from "./service
  *   GET    /api/services; PATCH /api/services/:server    enable/disable, settings merge patch
  *   PUT/DELETE /api/services/:server/secrets/:name       org secret (write-only)
  *   PUT/DELETE /api/services/:server/credentials/:name   the caller's own credential (write-only)
+ *   GET    /api/browser-contexts; DELETE /api/browser-contexts/:id   DevTools browser contexts (browser-contexts.ts)
  *
  * Errors are `{ error: { code, message, field? } }` with 400/401/403/404/409/422.
  */
@@ -65,6 +67,8 @@ export interface AdminConfigRoutesDeps extends AdminServiceDeps {
   resolveOrg?: OrgResolver;
   /** Default: the org context's `permissions` must include `need`. */
   authorize?: AdminGuard;
+  /** Where `/api/browser-contexts` finds the servers' instances (none when absent). */
+  registry?: BrowserContextRegistry;
 }
 
 /** Acts for the development-mode organization (until authentication supplies the real caller). */
@@ -190,6 +194,7 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
         if (code === "PARSE")
           return fail(400, errorBody("bad_request", "the request body is not valid JSON"));
       })
+      .use(browserContextRoutes(deps.registry, as))
       // ---- prompts
       .get(
         "/prompts",

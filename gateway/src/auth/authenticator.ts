@@ -1,17 +1,28 @@
 import type { OrgContext } from "@omni/contracts";
 import { type ApiKey, createRepositories, type Database, schema } from "@omni/db";
 import { and, eq } from "drizzle-orm";
-import type { Authenticator, AuthOutcome } from "../ports.ts";
+import type { Authenticator, AuthOutcome, AuthRemote } from "../ports.ts";
 import type { Logger } from "../security/log.ts";
 import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from "./api-keys.ts";
 import { type ClerkOptions, verifyClerkToken } from "./clerk.ts";
-import { isPermission, permissionsFor, roleForScopes } from "./permissions.ts";
+import {
+  createOAuthVerifier,
+  isOAuthAccessToken,
+  mcpResourceUrl,
+  type OAuthGrant,
+  type OAuthOptions,
+} from "./oauth.ts";
+import { isPermission, MCP_SCOPES, permissionsFor, roleForScopes } from "./permissions.ts";
 import type { AuthState } from "./state.ts";
 
 export interface AuthenticatorDeps {
   db: Database;
   state: AuthState;
   clerk: ClerkOptions;
+  /** OAuth access tokens (Clerk as authorization server); off without an issuer. */
+  oauth?: OAuthOptions;
+  /** The gateway's public base URL (`PUBLIC_URL`): the OAuth resource is `<it>/mcp`. Default: the request's origin. */
+  publicUrl?: string;
   logger?: Logger;
   /** How long a verified credential's database rows are reused (default 30 s; revocation still wins). */
   cacheTtlMs?: number;
@@ -38,6 +49,12 @@ interface MemberEntry {
   role: OrgContext["role"];
   permissions: string[];
   gen: number;
+  at: number;
+}
+
+interface UserMemberships {
+  userId: string;
+  memberships: Omit<MemberEntry, "userId" | "at">[];
   at: number;
 }
 
@@ -201,6 +218,115 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return { ok: true, org, expiresAt: session.expiresAt, credentialId: member.membershipId };
   }
 
+  const oauth = createOAuthVerifier(deps.oauth ?? {});
+  const userOrgs = new Map<string, UserMemberships>();
+
+  /** Every membership of the user with this Clerk id (cached; a membership whose org's generation moved is reloaded). */
+  async function loadMemberships(userClerkId: string): Promise<UserMemberships | null> {
+    const cached = userOrgs.get(userClerkId);
+    if (cached && Date.now() - cached.at < ttl) {
+      const gens = await Promise.all(cached.memberships.map((m) => state.generation(m.orgId)));
+      if (gens.every((gen, i) => gen === cached.memberships[i]!.gen)) return cached;
+    }
+    userOrgs.delete(userClerkId);
+    const [user] = await db.select({ id: users.id }).from(users).where(eq(users.clerkId, userClerkId));
+    if (!user) return null;
+    const rows = await db
+      .select({ membership: organizationMemberships, slug: organizations.slug })
+      .from(organizationMemberships)
+      .innerJoin(organizations, eq(organizations.id, organizationMemberships.organizationId))
+      .where(eq(organizationMemberships.userId, user.id))
+      .orderBy(organizations.slug);
+    const memberships = await Promise.all(
+      rows.map(async ({ membership, slug }) => ({
+        orgId: membership.organizationId,
+        orgSlug: slug,
+        membershipId: membership.id,
+        role: membership.role,
+        permissions: membership.permissions,
+        gen: await state.generation(membership.organizationId),
+      })),
+    );
+    const entry = { userId: user.id, memberships, at: Date.now() };
+    setBounded(userOrgs, userClerkId, entry);
+    return entry;
+  }
+
+  /** The resource an MCP request addressed, and the audiences its OAuth token may carry. */
+  function audiencesFor(mcp: NonNullable<AuthRemote["mcp"]>): string[] {
+    const base = deps.publicUrl ?? mcp.origin;
+    const own = mcpResourceUrl(base, mcp.orgSlug);
+    // An org path also takes tokens for the gateway's `/mcp` itself: the path only picks the organization.
+    return mcp.orgSlug ? [own, mcpResourceUrl(base)] : [own];
+  }
+
+  /** The organization an OAuth token acts in: the only membership, or the one named by `/mcp/o/<slug>`. */
+  async function oauthOrg(grant: OAuthGrant, mcp: NonNullable<AuthRemote["mcp"]>): Promise<AuthOutcome> {
+    const found = await loadMemberships(grant.userClerkId);
+    const memberships = found?.memberships ?? [];
+    if (!found || memberships.length === 0) {
+      return fail(
+        403,
+        "no_membership",
+        "Your account is not a member of any organization in Omni: ask an organization admin to invite you.",
+      );
+    }
+    const base = deps.publicUrl ?? mcp.origin;
+    let chosen = memberships[0]!;
+    if (mcp.orgSlug) {
+      const named = memberships.find((m) => m.orgSlug === mcp.orgSlug);
+      if (!named) {
+        return fail(
+          403,
+          "not_a_member",
+          `You are not a member of the organization "${mcp.orgSlug}" in Omni; your organizations: ${memberships.map((m) => m.orgSlug).join(", ")}.`,
+        );
+      }
+      chosen = named;
+    } else if (memberships.length > 1) {
+      const slugs = memberships.map((m) => m.orgSlug);
+      return fail(
+        403,
+        "organization_required",
+        `Your account belongs to ${slugs.length} organizations (${slugs.join(", ")}): connect your MCP client to ${mcpResourceUrl(base, "<slug>")} instead, e.g. ${mcpResourceUrl(base, slugs[0])}.`,
+      );
+    }
+    const memberPermissions = permissionsFor(chosen.role, chosen.permissions);
+    // Scopes narrow, never widen: the token's Omni scopes, or (when it names none, e.g. Clerk's standard
+    // `profile email`) the MCP permissions, each only where the member has it.
+    const granted = grant.scopes.filter(isPermission);
+    const allowed = granted.length > 0 ? granted : MCP_SCOPES;
+    const permissions = memberPermissions.filter((p) => allowed.includes(p));
+    const org: Org = {
+      orgId: chosen.orgId,
+      orgSlug: chosen.orgSlug,
+      userId: found.userId,
+      role: roleForScopes(permissions),
+      permissions,
+      via: "oauth",
+    };
+    return {
+      ok: true,
+      org,
+      credentialId: chosen.membershipId,
+      ...(grant.expiresAt ? { expiresAt: grant.expiresAt } : {}),
+      oauth: { granted, memberPermissions },
+    };
+  }
+
+  async function authenticateOAuth(token: string, remote: AuthRemote): Promise<AuthOutcome> {
+    if (!remote.mcp) {
+      return fail(
+        401,
+        "wrong_resource",
+        "OAuth access tokens are accepted on the MCP endpoint (/mcp) only; use a Clerk session token or an API key here.",
+      );
+    }
+    const verified = await oauth.verify(token, audiencesFor(remote.mcp));
+    if (!verified.ok) return fail(401, verified.reason, verified.message);
+    return oauthOrg(verified.grant, remote.mcp);
+  }
+
   async function stillValidKey(keyId: string): Promise<boolean> {
     for (const entry of keys.values()) {
       if (entry.row.id === keyId && (await fresh(entry, entry.row.organizationId))) {
@@ -223,7 +349,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   return {
-    async authenticate(headers) {
+    async authenticate(headers, remote) {
       try {
         const credential = credentialFrom(headers);
         if (credential === null) {
@@ -234,7 +360,26 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
           );
         }
         if ("error" in credential) return credential.error;
-        if (looksLikeApiKey(credential.token)) return await authenticateKey(credential.token);
+        const orgSlug = remote.mcp?.orgSlug;
+        if (looksLikeApiKey(credential.token)) {
+          const outcome = await authenticateKey(credential.token);
+          if (outcome.ok && orgSlug && outcome.org.orgSlug !== orgSlug) {
+            return fail(
+              403,
+              "org_mismatch",
+              `This API key belongs to the organization "${outcome.org.orgSlug}", not "${orgSlug}": use ${outcome.org.orgSlug ? `/mcp/o/${outcome.org.orgSlug}` : "/mcp"}.`,
+            );
+          }
+          return outcome;
+        }
+        if (isOAuthAccessToken(credential.token)) return await authenticateOAuth(credential.token, remote);
+        if (orgSlug) {
+          return fail(
+            401,
+            "session_token_not_accepted",
+            "The organization path /mcp/o/<slug> takes OAuth access tokens and API keys; send Clerk session tokens to /mcp.",
+          );
+        }
         return await authenticateClerk(credential.token);
       } catch (error) {
         deps.logger?.error("authentication failed unexpectedly", { error });

@@ -167,5 +167,14 @@ export async function verifyClerkToken(token: string, opts: ClerkOptions): Promi
   }
   const session = sessionFromClaims(claims);
   if (!session) return { ok: false, reason: "malformed_token", message: "The token lacks required claims." };
+  if (!session.sessionId) {
+    // Signed by the same Clerk instance but not a session token (an OIDC ID token, a JWT template, ...).
+    return {
+      ok: false,
+      reason: "not_a_session_token",
+      message:
+        "This JWT is not a Clerk session token (no `sid`): MCP clients send an OAuth access token (typ at+jwt), others a session token or an API key.",
+    };
+  }
   return { ok: true, session };
 }

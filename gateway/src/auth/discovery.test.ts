@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { authErrorResponse, resourceMetadata, wwwAuthenticate } from "./discovery.ts";
+import { authErrorResponse, mcpResourcePath, resourceMetadata, wwwAuthenticate } from "./discovery.ts";
 
 describe("authorization discovery", () => {
   test("the challenge points at the protected-resource metadata, with the error for a failed token", () => {
@@ -29,7 +29,38 @@ describe("authorization discovery", () => {
       "https://gw.example",
     );
     expect(await plain.json()).toEqual({ error: "not_a_member", message: "no" });
-    expect(plain.headers.get("www-authenticate")).toContain('error="insufficient_scope"');
+    // A 403 that no other scope could fix is no `insufficient_scope` (clients would re-authorize in vain).
+    expect(plain.headers.get("www-authenticate")).not.toContain("error=");
+  });
+
+  test("OAuth: the MCP challenge names its own metadata and the scopes; step-up 403s name the scope", () => {
+    expect(
+      wwwAuthenticate("https://gw.example", undefined, { resourcePath: "/mcp/o/acme", scope: "tools:call" }),
+    ).toBe(
+      'Bearer resource_metadata="https://gw.example/.well-known/oauth-protected-resource/mcp/o/acme", scope="tools:call"',
+    );
+    expect(
+      wwwAuthenticate("https://gw.example", {
+        status: 403,
+        reason: "insufficient_scope",
+        scope: "prompts:read tools:call",
+      }),
+    ).toBe(
+      'Bearer resource_metadata="https://gw.example/.well-known/oauth-protected-resource", error="insufficient_scope", scope="prompts:read tools:call", error_description="insufficient_scope"',
+    );
+    // Header values cannot be broken out of.
+    expect(wwwAuthenticate("https://gw.example", { status: 401, reason: 'x", evil="1' })).toContain(
+      `error_description="x', evil='1"`,
+    );
+  });
+
+  test("MCP resource paths: /mcp and /mcp/o/<slug> (WebSocket paths map to the same)", () => {
+    expect(mcpResourcePath("/mcp")).toBe("/mcp");
+    expect(mcpResourcePath("/mcp/o/acme-1")).toBe("/mcp/o/acme-1");
+    expect(mcpResourcePath("/ws/o/acme")).toBe("/mcp/o/acme");
+    expect(mcpResourcePath("/ws")).toBe("/mcp");
+    expect(mcpResourcePath("/mcp/o/a%22b")).toBeNull();
+    expect(mcpResourcePath("/api/keys")).toBeNull();
   });
 
   test("metadata names the issuer as authorization server", () => {

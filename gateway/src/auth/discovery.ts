@@ -1,6 +1,7 @@
-import { ErrorCode, PERMISSIONS, type RequestId } from "@omni/contracts";
+import { ErrorCode, PERMISSIONS, type ProtectedResourceMetadata, type RequestId } from "@omni/contracts";
 import { Elysia } from "elysia";
 import type { AuthOutcome } from "../ports.ts";
+import { ORG_SLUG } from "./oauth.ts";
 
 /**
  * MCP authorization discovery (RFC 9728): protected-resource metadata naming the Clerk issuer as the
@@ -19,17 +20,39 @@ export function baseUrl(request: Request, publicUrl?: string): string {
   return (publicUrl ?? new URL(request.url).origin).replace(/\/$/, "");
 }
 
-/** `Bearer resource_metadata="<base>/.well-known/oauth-protected-resource"` (+ error when a token failed). */
-export function wwwAuthenticate(base: string, outcome?: { reason: string; status: number }): string {
-  const parts = [`resource_metadata="${base}${RESOURCE_METADATA_PATH}"`];
+/** A header parameter value: quotes and backslashes would end the quoted-string early (RFC 9110 §5.6.4). */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, "'").replace(/[\r\n]/g, " ")}"`;
+
+/**
+ * `Bearer resource_metadata="<base>/.well-known/oauth-protected-resource<resourcePath>"`, plus
+ * `error="invalid_token"` and the reason when a credential failed (401), `error="insufficient_scope"` and
+ * the `scope` to ask for when a token lacks one (403, OAuth step-up), and `scope` (the scopes to request)
+ * on a plain 401 when given.
+ */
+export function wwwAuthenticate(
+  base: string,
+  outcome?: { reason: string; status: number; scope?: string },
+  opts: { resourcePath?: string; scope?: string } = {},
+): string {
+  const parts = [`resource_metadata=${quoted(`${base}${RESOURCE_METADATA_PATH}${opts.resourcePath ?? ""}`)}`];
   if (outcome && outcome.status === 401 && outcome.reason !== "missing_credentials") {
-    parts.push(`error="invalid_token"`, `error_description="${outcome.reason}"`);
+    parts.push(`error="invalid_token"`, `error_description=${quoted(outcome.reason)}`);
   }
-  if (outcome && outcome.status === 403) parts.push(`error="insufficient_scope"`);
+  if (outcome?.status === 403 && outcome.scope) {
+    parts.push(`error="insufficient_scope"`, `scope=${quoted(outcome.scope)}`);
+    parts.push(`error_description=${quoted(outcome.reason)}`);
+  } else if (opts.scope && (!outcome || outcome.status === 401)) {
+    parts.push(`scope=${quoted(opts.scope)}`);
+  }
   return `Bearer ${parts.join(", ")}`;
 }
 
-export function resourceMetadata(base: string, resourcePath: string, issuer: string | undefined) {
+/** RFC 9728 protected-resource metadata of `<base><resourcePath>` (the shape is `contracts`' `ProtectedResourceMetadata`). */
+export function resourceMetadata(
+  base: string,
+  resourcePath: string,
+  issuer: string | undefined,
+): ProtectedResourceMetadata {
   return {
     resource: `${base}${resourcePath}`,
     authorization_servers: issuer ? [issuer.replace(/\/$/, "")] : [],
@@ -46,7 +69,7 @@ export function resourceMetadata(base: string, resourcePath: string, issuer: str
 export function authErrorResponse(
   failure: Extract<AuthOutcome, { ok: false }>,
   base: string,
-  mcp?: { id: RequestId | null },
+  mcp?: { id: RequestId | null; resourcePath?: string; scope?: string },
 ): Response {
   const body = mcp
     ? {
@@ -55,19 +78,42 @@ export function authErrorResponse(
         error: { code: ErrorCode.Unauthorized, message: failure.message, data: { reason: failure.reason } },
       }
     : { error: failure.reason, message: failure.message };
+  const challenge = wwwAuthenticate(base, failure, {
+    ...(mcp?.resourcePath ? { resourcePath: mcp.resourcePath } : {}),
+    ...(mcp?.scope ? { scope: mcp.scope } : {}),
+  });
   return new Response(JSON.stringify(body), {
     status: failure.status,
-    headers: { "content-type": "application/json", "www-authenticate": wwwAuthenticate(base, failure) },
+    headers: { "content-type": "application/json", "www-authenticate": challenge },
   });
 }
 
-/** `GET /.well-known/oauth-protected-resource[/<path>]` (RFC 9728 §3). */
+/** The MCP resource path a request addressed (`/mcp`, `/mcp/o/<slug>`; `/ws...` map to the same), or null. */
+export function mcpResourcePath(pathname: string): string | null {
+  const m = /^\/(?:mcp|ws)(?:\/o\/([^/]+))?\/?$/.exec(pathname);
+  if (!m) return null;
+  if (m[1] === undefined) return "/mcp";
+  return ORG_SLUG.test(m[1]) ? `/mcp/o/${m[1]}` : null;
+}
+
+/**
+ * `GET /.well-known/oauth-protected-resource` (the gateway), `.../mcp` (the MCP endpoint) and
+ * `.../mcp/o/<slug>` (one organization's MCP endpoint): RFC 9728 §3, path-suffixed.
+ */
 export function discoveryRoutes(opts: DiscoveryOptions = {}) {
   return new Elysia({ name: "omni-auth-discovery" })
     .get(RESOURCE_METADATA_PATH, ({ request }) =>
       resourceMetadata(baseUrl(request, opts.publicUrl), "", opts.issuer),
     )
-    .get(`${RESOURCE_METADATA_PATH}/*`, ({ request, params }) =>
-      resourceMetadata(baseUrl(request, opts.publicUrl), `/${params["*"]}`, opts.issuer),
-    );
+    .get(`${RESOURCE_METADATA_PATH}/*`, ({ request, params, status }) => {
+      const path = `/${params["*"]}`;
+      const resource = mcpResourcePath(path);
+      if (resource === null || path.startsWith("/ws")) {
+        return status(404, {
+          error: "not_found",
+          message: "No protected resource here: the MCP endpoints are /mcp and /mcp/o/<organization slug>.",
+        });
+      }
+      return resourceMetadata(baseUrl(request, opts.publicUrl), resource, opts.issuer);
+    });
 }

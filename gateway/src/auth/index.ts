@@ -12,6 +12,7 @@ import { createAuthenticator } from "./authenticator.ts";
 import { discoveryRoutes } from "./discovery.ts";
 import { authGuard, createOrgResolver } from "./guard.ts";
 import { createMcpAccess } from "./mcp.ts";
+import { issuerFromPublishableKey } from "./oauth.ts";
 import { adminAuthRoutes } from "./routes.ts";
 import { createAuthState } from "./state.ts";
 
@@ -47,6 +48,10 @@ export const AuthEnv = v.object({
   CLERK_AUTHORIZED_PARTIES: list,
   /** Clerk issuer (frontend API URL): checked against `iss` and named as authorization server. */
   CLERK_ISSUER: optionalText,
+  /** Clerk publishable key: the issuer is derived from it when CLERK_ISSUER is unset. */
+  CLERK_PUBLISHABLE_KEY: optionalText,
+  /** Clerk Backend API base URL (opaque OAuth token verification with CLERK_SECRET_KEY). */
+  CLERK_API_URL: optionalText,
   /** Svix signing secret of the Clerk webhook endpoint (`whsec_...`). */
   CLERK_WEBHOOK_SIGNING_SECRET: optionalText,
   /** Requests per minute per API key (0: no limit). */
@@ -69,6 +74,13 @@ export const AuthEnv = v.object({
   AUTH_REDIS_PREFIX: v.optional(v.string(), "omni:"),
 });
 export type AuthEnv = v.InferOutput<typeof AuthEnv>;
+
+/** Clerk's issuer (frontend API URL): `CLERK_ISSUER`, else derived from `CLERK_PUBLISHABLE_KEY`. */
+export function clerkIssuer(
+  env: Pick<AuthEnv, "CLERK_ISSUER" | "CLERK_PUBLISHABLE_KEY">,
+): string | undefined {
+  return (env.CLERK_ISSUER ?? issuerFromPublishableKey(env.CLERK_PUBLISHABLE_KEY))?.replace(/\/+$/, "");
+}
 
 /** Parses the environment; throws one message naming every invalid variable. */
 export function readAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
@@ -94,15 +106,25 @@ export function createAuthModule(deps: AuthModuleDeps) {
   const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
   const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
+  const issuer = clerkIssuer(env);
+  const jwtKey = env.CLERK_JWT_KEY?.replaceAll("\\n", "\n");
+  const publicUrl = env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {};
   const authenticator = createAuthenticator({
     db: deps.db,
     state,
     clerk: {
-      ...(env.CLERK_JWT_KEY ? { jwtKey: env.CLERK_JWT_KEY.replaceAll("\\n", "\n") } : {}),
+      ...(jwtKey ? { jwtKey } : {}),
       ...(env.CLERK_SECRET_KEY ? { secretKey: env.CLERK_SECRET_KEY } : {}),
       authorizedParties: env.CLERK_AUTHORIZED_PARTIES,
-      ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}),
+      ...(issuer ? { issuer } : {}),
     },
+    oauth: {
+      ...(jwtKey ? { jwtKey } : {}),
+      ...(issuer ? { issuer } : {}),
+      ...(env.CLERK_SECRET_KEY ? { secretKey: env.CLERK_SECRET_KEY } : {}),
+      ...(env.CLERK_API_URL ? { apiUrl: env.CLERK_API_URL } : {}),
+    },
+    ...publicUrl,
     logger,
   });
   const rateLimiter = createRateLimiter({
@@ -113,9 +135,8 @@ export function createAuthModule(deps: AuthModuleDeps) {
     windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
   });
   const audit = createAuditLog({ db: deps.db });
-  const publicUrl = env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {};
   const routes = new Elysia({ name: "omni-auth-routes" })
-    .use(discoveryRoutes({ ...publicUrl, ...(env.CLERK_ISSUER ? { issuer: env.CLERK_ISSUER } : {}) }))
+    .use(discoveryRoutes({ ...publicUrl, ...(issuer ? { issuer } : {}) }))
     .use(adminAuthRoutes({ db: deps.db, authenticator, audit, state, rateLimiter, ...publicUrl }))
     .use(
       clerkWebhookRoutes({

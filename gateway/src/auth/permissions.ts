@@ -14,6 +14,9 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   owner: PERMISSIONS,
 };
 
+/** Everything MCP itself needs (the other permissions are the admin API's): an OAuth token's default. */
+export const MCP_SCOPES: readonly Permission[] = ["tools:call", "prompts:read", "resources:read"];
+
 /** The permission each MCP method needs (methods not listed need only an authenticated caller). */
 export const MCP_METHOD_PERMISSIONS: Record<string, Permission> = {
   "tools/list": "tools:call",

@@ -101,7 +101,7 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     this.pageSize = opts.pageSize ?? 100;
-    this.relay = new Relay(opts.registry);
+    this.relay = new Relay(opts.registry, opts.logger);
     this.sessions = new SessionStore(opts.sessionIdleMs ?? 30 * 60_000, (s) => this.endUpstream(s));
     this.unsubscribe.push(
       opts.config.onChange((change) => this.onConfigChange(change)),

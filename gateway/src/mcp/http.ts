@@ -39,7 +39,7 @@ export interface StreamableHttpOptions {
    * (`WWW-Authenticate: Bearer resource_metadata=...`) (gateway/src/auth/mcp.ts). Per-method checks and
    * the audit run in the dispatcher, once per request of either era.
    */
-  access?: Pick<McpAccess, "consume" | "unauthorized">;
+  access?: Pick<McpAccess, "consume" | "unauthorized" | "stepUp">;
 }
 
 type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
@@ -48,8 +48,10 @@ type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: 
 export class StreamableHttp {
   constructor(private readonly opts: StreamableHttpOptions) {}
 
-  async handle(request: Request, loopback: boolean): Promise<Response> {
-    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback });
+  /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
+  async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
+    const mcp = { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) };
+    const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);
     if (!auth.ok) {
@@ -101,6 +103,10 @@ export class StreamableHttp {
     if (!session || owner?.orgId !== auth.org.orgId || owner.userId !== auth.org.userId) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
+    // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
+    if (session.caller.org.permissions.join() !== auth.org.permissions.join()) {
+      session.caller = { ...session.caller, org: auth.org };
+    }
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !isSessionVersion(header)) {
       return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
@@ -137,6 +143,8 @@ export class StreamableHttp {
     } catch {
       return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
     }
+    const stepUp = this.opts.access?.stepUp?.(auth, body, request);
+    if (stepUp) return stepUp;
     if (
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"

@@ -13,7 +13,8 @@ export interface PendingClientRequest {
 /** One 2025-era MCP session (Streamable HTTP `Mcp-Session-Id`, or one WebSocket connection). */
 export interface Session {
   readonly id: string;
-  readonly caller: Caller;
+  /** Who the session acts for; an HTTP session takes each request's (same org and user) permissions. */
+  caller: Caller;
   readonly protocolVersion: SessionVersion;
   readonly clientCapabilities: ClientCapabilities;
   readonly clientInfo: Json;

@@ -6,9 +6,15 @@ import type {
   ToolDescriptor,
 } from "@omni/contracts";
 import { createLogger } from "../security/log.ts";
-import type { UpstreamClient, UpstreamClientFactory } from "./upstream.ts";
+import { isTransportFailure, type UpstreamClient, type UpstreamClientFactory } from "./upstream.ts";
 
-export { defaultClientFactory, type UpstreamClient, type UpstreamClientFactory } from "./upstream.ts";
+export {
+  callFailureReason,
+  createClientFactory,
+  defaultClientFactory,
+  type UpstreamClient,
+  type UpstreamClientFactory,
+} from "./upstream.ts";
 
 /** One configured instance of a domain server (from `SERVERS` or a `server_instances` row). */
 export interface InstanceConfig {
@@ -203,12 +209,18 @@ export class Registry {
     return best;
   }
 
-  /** Marks an instance down after a failed call and re-checks it in the background. */
-  markFailed(instance: Instance, error: unknown): void {
-    if (!instance.healthy) return;
+  /**
+   * Reports a failed call. Only a transport failure (see `isTransportFailure`) marks the instance down
+   * (the health checks bring it back); anything else is that call's own error, and the instance stays
+   * in service for everyone else. Returns whether it was a transport failure.
+   */
+  markFailed(instance: Instance, error: unknown): boolean {
+    if (!isTransportFailure(error)) return false;
+    if (!instance.healthy) return true;
     instance.healthy = false;
     instance.lastError = error instanceof Error ? error.message : String(error);
     this.opts.logger.warn(`[registry] ${instance.server} at ${instance.url} failed: ${instance.lastError}`);
+    return true;
   }
 
   /** Health-checks every instance now (concurrent calls share one run). */

@@ -1,17 +1,13 @@
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import CDP from "chrome-remote-interface";
+import type { Readable, Writable } from "node:stream";
 import * as v from "valibot";
+import { CdpClient, type CdpEvent, pipeTransport, webSocketTransport } from "./cdp.ts";
 import type { DevtoolsOptions } from "./config.ts";
 
-export type CdpClient = CDP.Client;
-export interface CdpEvent {
-  method: string;
-  params: Record<string, unknown>;
-  sessionId?: string;
-}
+export { CdpClient, type CdpEvent } from "./cdp.ts";
 
 type BrowserState = "stopped" | "starting" | "running" | "crashed" | "unavailable";
 
@@ -25,22 +21,40 @@ const LAUNCH_FLAGS = [
   "--disable-sync",
   "--disable-default-apps",
   "--disable-extensions",
+  "--disable-breakpad",
   "--no-first-run",
   "--no-default-browser-check",
   "--mute-audio",
   "--hide-scrollbars",
-  "--remote-debugging-port=0",
+  // CDP over fds 3/4 only: no port a page (or anyone on the host) could reach, and Chromium exits when
+  // the pipe closes, i.e. when this server goes away however it ends.
+  "--remote-debugging-pipe",
 ];
 
+/** Directories of launched browsers still on disk, removed synchronously if the process exits first. */
+const liveDirs = new Map<string, ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const [dir, proc] of liveDirs) {
+      if (proc.pid && proc.exitCode === null && proc.signalCode === null) killGroup(proc.pid);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 /**
- * One Chromium shared by every session (each gets its own browser context). Launched lazily, or attached
- * to with `CHROME_URL`; a lost connection is a crash: listeners hear it and the next `connect()` starts
- * a new browser.
+ * One Chromium shared by every session (each gets its own browser context). Launched lazily with
+ * `--remote-debugging-pipe` (its profile and its TMPDIR in one private directory removed when it stops),
+ * or attached to with `CHROME_URL`; a lost connection is a crash: listeners hear it and the next
+ * `connect()` starts a new browser.
  */
 export class BrowserHost {
   private client: CdpClient | null = null;
-  private proc: Subprocess | null = null;
-  private userDataDir: string | null = null;
+  private proc: ChildProcess | null = null;
+  private workDir: string | null = null;
   private starting: Promise<CdpClient> | null = null;
   private stopping = false;
   state: BrowserState = "stopped";
@@ -54,8 +68,10 @@ export class BrowserHost {
 
   constructor(private readonly options: DevtoolsOptions) {}
 
-  onEvent(listener: (event: CdpEvent) => void): void {
+  /** Hear every CDP event of the connection; returns the function that stops listening. */
+  onEvent(listener: (event: CdpEvent) => void): () => void {
     this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
   onCrash(listener: (reason: string) => void): void {
     this.crashListeners.add(listener);
@@ -64,6 +80,11 @@ export class BrowserHost {
   /** The launched browser's process id (null when attached or not running). */
   get pid(): number | null {
     return this.proc?.pid ?? null;
+  }
+
+  /** The launched browser's private directory (profile + TMPDIR), null when attached or not running. */
+  get directory(): string | null {
+    return this.workDir;
   }
 
   /** Whether a browser can be reached without starting one (for health). */
@@ -105,67 +126,68 @@ export class BrowserHost {
   }
 
   private async start(): Promise<CdpClient> {
-    const wsUrl = this.options.chromeUrl ? await resolveWsUrl(this.options.chromeUrl) : await this.launch();
-    const client = await CDP({ target: wsUrl, local: true });
-    client.on("event", (message) => {
-      const event: CdpEvent = {
-        method: message.method,
-        params: (message.params ?? {}) as Record<string, unknown>,
-      };
-      if (message.sessionId) event.sessionId = message.sessionId;
+    const client = this.options.chromeUrl ? await this.attach(this.options.chromeUrl) : this.launch();
+    client.on("event", (event) => {
       for (const listener of this.eventListeners) listener(event);
     });
     client.on("disconnect", () => this.lost(client, "the DevTools connection to Chromium was lost"));
-    const version = await client.send("Browser.getVersion");
+    const version = await withTimeout(client.send("Browser.getVersion"), 30_000, () =>
+      this.launchFailure("did not answer over the DevTools pipe within 30 s"),
+    ).catch((err: unknown) => {
+      if (this.options.chromeUrl) throw err;
+      throw this.launchFailure(`did not start (${err instanceof Error ? err.message : String(err)})`);
+    });
     this.version = version.product;
     return client;
   }
 
-  private async launch(): Promise<string> {
+  private async attach(chromeUrl: string): Promise<CdpClient> {
+    const wsUrl = await resolveWsUrl(chromeUrl);
+    return new CdpClient(await webSocketTransport(wsUrl));
+  }
+
+  private stderrTail = "";
+
+  private launchFailure(what: string): Error {
+    const tail = this.stderrTail.trim().split("\n").slice(-3).join(" | ");
+    return new Error(`Chromium ${what}${tail ? `: ${tail}` : ""}`);
+  }
+
+  private launch(): CdpClient {
     const problem = this.executableProblem();
     if (problem) throw new Error(problem);
-    this.userDataDir = mkdtempSync(join(tmpdir(), "omni-chromium-"));
-    const proc = Bun.spawn(
-      [
-        this.options.chromePath,
-        ...LAUNCH_FLAGS,
-        ...this.options.extraArgs,
-        `--user-data-dir=${this.userDataDir}`,
-        "about:blank",
-      ],
-      { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    installExitHook();
+    const dir = mkdtempSync(join(tmpdir(), "omni-chromium-"));
+    const scratch = join(dir, "tmp");
+    mkdirSync(scratch);
+    this.workDir = dir;
+    this.stderrTail = "";
+    const proc = spawn(
+      this.options.chromePath,
+      [...LAUNCH_FLAGS, ...this.options.extraArgs, `--user-data-dir=${join(dir, "profile")}`, "about:blank"],
+      {
+        // Chromium's own temporary files (/tmp/org.chromium.*) go to a directory we remove.
+        env: { ...process.env, TMPDIR: scratch },
+        stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
+        // Its own process group, so stopping it ends its renderers and helpers too.
+        detached: true,
+      },
     );
     this.proc = proc;
-    proc.exited.then((code) => {
-      if (this.proc === proc && this.client) {
-        this.lost(this.client, `Chromium exited (code ${code})`);
-      }
+    liveDirs.set(dir, proc);
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2000);
     });
-    const reader = proc.stderr.getReader();
-    const decoder = new TextDecoder();
-    let output = "";
-    const timeout = setTimeout(() => proc.kill(), 30_000);
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        output += decoder.decode(value, { stream: true });
-        const match = /DevTools listening on (ws:\/\/\S+)/.exec(output);
-        if (match?.[1]) {
-          // Keep draining stderr so Chromium never blocks on a full pipe.
-          void drain(reader);
-          return match[1];
-        }
-      }
-    } finally {
-      clearTimeout(timeout);
-    }
-    throw new Error(
-      `Chromium did not start: ${output.trim().split("\n").slice(-3).join(" | ") || "no output"}`,
-    );
+    const client = new CdpClient(pipeTransport(proc.stdio[3] as Writable, proc.stdio[4] as Readable));
+    proc.once("exit", (code, signal) => {
+      if (this.proc === proc) this.lost(client, `Chromium exited (${signal ?? `code ${code}`})`);
+    });
+    proc.once("error", (err) => this.lost(client, `Chromium could not run: ${err.message}`));
+    return client;
   }
 
   private lost(client: CdpClient, reason: string): void {
+    void client.close();
     if (this.client !== client) return;
     this.client = null;
     if (this.stopping) return;
@@ -178,14 +200,16 @@ export class BrowserHost {
   private cleanupProcess(): void {
     const proc = this.proc;
     this.proc = null;
-    if (proc && proc.exitCode === null) proc.kill("SIGKILL");
-    if (this.userDataDir) {
-      const dir = this.userDataDir;
-      this.userDataDir = null;
-      const remove = () => rmSync(dir, { recursive: true, force: true });
-      if (proc) proc.exited.then(remove, remove);
-      else remove();
-    }
+    if (proc?.pid && proc.exitCode === null && proc.signalCode === null) killGroup(proc.pid);
+    const dir = this.workDir;
+    this.workDir = null;
+    if (!dir) return;
+    const remove = () => {
+      rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
+    };
+    if (proc) exited(proc).then(remove, remove);
+    else remove();
   }
 
   async stop(): Promise<void> {
@@ -194,15 +218,12 @@ export class BrowserHost {
       if (this.starting) await this.starting.catch(() => undefined);
       const client = this.client;
       this.client = null;
-      if (client) {
-        if (!this.options.chromeUrl) {
-          await Promise.race([client.send("Browser.close").catch(() => undefined), Bun.sleep(3000)]);
-        }
-        await Promise.race([client.close().catch(() => undefined), Bun.sleep(1000)]);
-      }
       const proc = this.proc;
+      // A launched Chromium is ended at once, with every process of its group: its profile is thrown
+      // away anyway, so a graceful Browser.close would only make shutdown slower.
+      await client?.close();
       this.cleanupProcess();
-      if (proc) await proc.exited;
+      if (proc) await exited(proc);
       this.state = "stopped";
     } finally {
       this.stopping = false;
@@ -210,14 +231,27 @@ export class BrowserHost {
   }
 }
 
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+/** SIGKILL a launched Chromium's whole process group (browser, zygotes, renderers, utilities). */
+function killGroup(pid: number): void {
   try {
-    while (!(await reader.read()).done) {
-      // discard
-    }
+    process.kill(-pid, "SIGKILL");
   } catch {
-    // the process is gone
+    // already gone
   }
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => proc.once("exit", () => resolve()));
+}
+
+/** `promise`, or `onTimeout()`'s error after `ms` (the timer is cleared either way). */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 const VersionInfo = v.object({ webSocketDebuggerUrl: v.string() });

@@ -1,3 +1,5 @@
+import type { Resolve } from "./policy.ts";
+
 /** Launch and isolation settings of the DevTools server, read once from the environment. */
 export interface DevtoolsOptions {
   /** Chromium executable to launch (ignored when `chromeUrl` is set). */
@@ -12,6 +14,16 @@ export interface DevtoolsOptions {
   maxTabsPerContext: number;
   /** Longest a navigation or wait may take. */
   navigationTimeoutMs: number;
+  /**
+   * How the URL policy resolves host names (default: `dns.lookup`, all addresses). Set in code only,
+   * e.g. by tests that must not send a DNS query anywhere.
+   */
+  resolve?: Resolve;
+  /**
+   * Standalone runs only (stdio, the server's own /mcp, where no organization settings exist): let the
+   * browser reach private networks, like an organization's `allowPrivateNetwork` setting.
+   */
+  standaloneAllowPrivateNetwork: boolean;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -22,6 +34,13 @@ function intEnv(env: Record<string, string | undefined>, name: string, fallback:
   return n;
 }
 
+function boolEnv(env: Record<string, string | undefined>, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "false" || raw === "0") return false;
+  if (raw === "true" || raw === "1") return true;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
 export function readOptions(env: Record<string, string | undefined> = process.env): DevtoolsOptions {
   const options: DevtoolsOptions = {
     chromePath: env.CHROME_PATH || "/usr/bin/chromium",
@@ -30,6 +49,7 @@ export function readOptions(env: Record<string, string | undefined> = process.en
     maxContextsPerOrg: intEnv(env, "DEVTOOLS_MAX_CONTEXTS_PER_ORG", 5),
     maxTabsPerContext: intEnv(env, "DEVTOOLS_MAX_TABS_PER_CONTEXT", 10),
     navigationTimeoutMs: intEnv(env, "DEVTOOLS_NAVIGATION_TIMEOUT_MS", 30_000),
+    standaloneAllowPrivateNetwork: boolEnv(env, "DEVTOOLS_ALLOW_PRIVATE_NETWORK"),
   };
   if (env.CHROME_URL) options.chromeUrl = env.CHROME_URL;
   return options;

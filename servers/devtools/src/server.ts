@@ -3,16 +3,22 @@ import {
   type ResourceContext,
   type ResourceDefinition,
   type ServerDefinition,
+  type ToolContext,
   type ToolDefinition,
   ToolError,
   type ToolReturn,
 } from "@omni/kit";
+import * as v from "valibot";
+import { artifactResources } from "./artifacts.ts";
 import { BrowserHost } from "./browser.ts";
+import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
-import { type Session, SessionManager } from "./sessions.ts";
+import { BROWSER_ID, type Caller, type CallTrack, type Session, SessionManager } from "./sessions.ts";
 import { contentTools } from "./tools/content.ts";
+import { cssTools } from "./tools/css.ts";
 import { emulationTools } from "./tools/emulation.ts";
 import { inputTools } from "./tools/input.ts";
+import { lighthouseTools } from "./tools/lighthouse.ts";
 import { memoryTools } from "./tools/memory.ts";
 import { navigationTools } from "./tools/navigation.ts";
 import { networkTools } from "./tools/network.ts";
@@ -32,31 +38,74 @@ function summaryOf(out: ToolReturn): string {
   return text && text.type === "text" ? text.text.slice(0, 500) : `${blocks.length} content block(s)`;
 }
 
-/** Wrap a tool: record its outcome in the session's results, and turn CDP failures into tool errors. */
+/** The `browser` argument every tool takes (added here, so tool files need not declare it). */
+const BrowserArg = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(
+      BROWSER_ID,
+      "browser must be a browser id returned by chrome_start_browser (br_ and 24 characters)",
+    ),
+    v.description(
+      "The browser id chrome_start_browser returned. Required for clients without an MCP session (2026-07-28, stateless); optional in an MCP session, which has its own browser.",
+    ),
+  ),
+);
+
+/** The tool's input with the `browser` argument added (tool inputs are plain `v.object`s). */
+function withBrowserArg(tool: ToolDefinition): ToolDefinition["input"] {
+  const input = tool.input;
+  if (input.type !== "object" || !("entries" in input) || "pipe" in input) {
+    throw new Error(`DevTools tool ${tool.name}: its input must be a plain v.object(...)`);
+  }
+  return v.object({ ...(input.entries as v.ObjectEntries), browser: BrowserArg });
+}
+
+/** A tool's output with notes (e.g. an evicted context) appended as text. */
+function withNotes(out: ToolReturn, notes: string[]): ToolReturn {
+  if (notes.length === 0) return out;
+  const note = { type: "text" as const, text: notes.join("\n") };
+  if (typeof out === "string") return `${out}\n${note.text}`;
+  if (Array.isArray(out)) return [...out, note];
+  return { ...out, content: [...out.content, note] };
+}
+
+/**
+ * Wrap a tool: take its `browser` argument (which context the call uses), track the contexts the call
+ * uses (busy ones are never evicted), record its outcome in the session's results, add notes (an evicted
+ * context) to its result, and turn CDP failures into tool errors.
+ */
 function instrument(tool: ToolDefinition, sessions: SessionManager): ToolDefinition {
   return {
     ...tool,
-    async handler(args, ctx) {
+    input: withBrowserArg(tool),
+    async handler(input, ctx) {
+      const { browser, ...args } = input as { browser?: string; [name: string]: unknown };
+      const call: CallTrack = { sessions: new Set(), notes: [] };
+      const caller: ToolContext & Caller = { ...ctx, browser, call };
       const at = new Date().toISOString();
       const record = (ok: boolean, summary: string) =>
-        sessions.peek(ctx)?.record({ tool: tool.name, ok, at, summary });
+        sessions.peek(caller)?.record({ tool: tool.name, ok, at, summary });
       try {
-        const out = await tool.handler(args, ctx);
+        const out = await tool.handler(args, caller);
         const isError =
           typeof out === "object" && !Array.isArray(out) && (out as CallToolResult).isError === true;
         record(!isError, summaryOf(out));
-        return out;
+        return withNotes(out, call.notes);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         record(false, message);
-        if (err instanceof ToolError) throw err;
+        const notes = call.notes.length ? `\n${call.notes.join("\n")}` : "";
+        if (err instanceof ToolError) throw new ToolError(`${message}${notes}`);
         if (ctx.signal.aborted) throw new ToolError("The call was cancelled");
-        if (message.includes("WebSocket connection closed")) {
+        if (message === CONNECTION_CLOSED) {
           throw new ToolError(
             "Chromium went away during the call (it crashed or was stopped); it is being restarted",
           );
         }
-        throw new ToolError(`Chrome reported: ${message}`);
+        throw new ToolError(`Chrome reported: ${message}${notes}`);
+      } finally {
+        sessions.release(call);
       }
     },
   };
@@ -131,6 +180,8 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...performanceTools(sessions),
     ...memoryTools(sessions),
     ...styleTools(sessions),
+    ...cssTools(sessions),
+    ...lighthouseTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
     name: "devtools",
@@ -140,6 +191,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       "Browser automation and debugging over Chrome DevTools. Each MCP session has its own private browser context. Start with chrome_navigate, read the page with chrome_snapshot (refs like e12 work in chrome_click/chrome_type/chrome_fill_form), debug with chrome_console_messages, chrome_list_requests, chrome_start_trace/chrome_stop_trace and heap snapshots.",
     tools,
     resources: resources(sessions),
+    resourceTemplates: artifactResources(sessions),
     prompts: [
       {
         name: "devtools_debug_page",
@@ -188,8 +240,16 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
       if (host.state === "crashed") return { status: "degraded", details };
       return { status: "ok", details };
     },
+    standaloneConfig: () => ({
+      settings: options.standaloneAllowPrivateNetwork ? { allowPrivateNetwork: true } : {},
+      credentials: {},
+    }),
     async onSessionEnd(sessionKey, orgId) {
-      await sessions.dispose({ sessionKey, org: { orgId } });
+      await sessions.endClient({ sessionKey, org: { orgId } });
+    },
+    browserContexts: {
+      list: (orgId) => sessions.list(orgId),
+      end: (orgId, id) => sessions.end(orgId, id),
     },
     async close() {
       await sessions.close();

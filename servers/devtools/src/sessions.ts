@@ -1,13 +1,21 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ServiceConfig } from "@omni/contracts";
+import { type BrowserContextInfo, isStatelessSessionKey, type ServiceConfig } from "@omni/contracts";
 import { ToolError } from "@omni/kit";
 import type Protocol from "devtools-protocol";
 import type { BrowserHost, CdpClient, CdpEvent } from "./browser.ts";
 import type { DevtoolsOptions } from "./config.ts";
 import type { HeapSummary } from "./heap.ts";
-import { checkUrl, type Glob, parsePolicySettings, type UrlPolicy } from "./policy.ts";
+import {
+  checkUrlResolved,
+  DEFAULT_POLICY,
+  type Glob,
+  HostResolver,
+  parsePolicySettings,
+  type UrlPolicy,
+} from "./policy.ts";
 import { type EmulationCommand, Tab } from "./tab.ts";
 
 /** What an emulation tool overrides; a later call for the same slot replaces the earlier one. */
@@ -20,22 +28,45 @@ export interface ResultEntry {
   summary: string;
 }
 
-/** Who is asking: the parts of a tool or resource context the session manager needs. */
+/** One tool call, as the server's instrumentation tracks it: the contexts it uses, notes for its result. */
+export interface CallTrack {
+  readonly sessions: Set<Session>;
+  readonly notes: string[];
+}
+
+/**
+ * Who is asking: the parts of a tool or resource context the session manager needs, plus the `browser`
+ * handle the call passed (tools get it from their `browser` argument, see server.ts) and its tracking.
+ */
 export interface Caller {
   sessionKey: string;
   org: { orgId: string };
   config: ServiceConfig;
+  browser?: string | undefined;
+  call?: CallTrack | undefined;
 }
+type Owner = Pick<Caller, "sessionKey" | "org" | "browser">;
 
-/** One MCP session's browser context: its own tabs, cookies, storage and URL policy. */
+/** A browser handle: `br_` and 144 random bits (base64url), unguessable. */
+export const BROWSER_ID = /^br_[A-Za-z0-9_-]{24}$/;
+const newBrowserId = () => `br_${randomBytes(18).toString("base64url")}`;
+
+/**
+ * One client's browser context: its own tabs, cookies, storage and URL policy. A 2025 MCP session has one
+ * (made on first use); a stateless client gets one per `chrome_start_browser`, named by its `id`.
+ */
 export class Session {
   readonly tabs = new Map<string, Tab>();
   currentTabId: string | null = null;
   lastUsed = Date.now();
+  /** Order of last use (strictly increasing, unlike the clock), for least-recently-used eviction. */
+  useSeq = 0;
+  /** Tool calls using this context right now (a busy context is never evicted or swept). */
+  inflight = 0;
   creatingTabs = 0;
   /** The first tab being opened on demand (so concurrent calls share it). */
   opening: Promise<Tab> | null = null;
-  policy: UrlPolicy = { allow: [], deny: [], blocked: [] };
+  policy: UrlPolicy = DEFAULT_POLICY;
   extraHeaders: Record<string, string> = {};
   /** Emulation in force in every tab of the session, replayed in each tab it opens later. */
   readonly emulation = new Map<EmulationSlot, EmulationCommand[]>();
@@ -48,13 +79,26 @@ export class Session {
   private uploadDir: string | null = null;
 
   constructor(
-    readonly key: string,
+    /** The browser handle (`br_…`) clients pass as `browser`. */
+    readonly id: string,
+    /** `orgId` + NUL + `sessionKey` of the client that owns it. */
+    readonly owner: string,
     readonly sessionKey: string,
     readonly orgId: string,
     readonly contextId: string,
     readonly client: CdpClient,
+    private readonly resolver: HostResolver,
     readonly createdAt = Date.now(),
   ) {}
+
+  get stateless(): boolean {
+    return isStatelessSessionKey(this.sessionKey);
+  }
+
+  /** Why this session may not load `url` (its policy, with the host name resolved), or null. */
+  checkUrl(url: string): Promise<string | null> {
+    return checkUrlResolved(this.policy, url, this.resolver);
+  }
 
   get currentTab(): Tab | undefined {
     return this.currentTabId ? this.tabs.get(this.currentTabId) : undefined;
@@ -89,12 +133,17 @@ interface PendingTab {
 }
 
 /**
- * Maps MCP sessions to browser contexts, routes CDP events to tabs, enforces the URL policy on every
- * request (Fetch interception) and the caps, closes idle contexts, and turns a browser crash into a
- * clear error for the sessions that lost their state.
+ * Maps clients to browser contexts (one per 2025 MCP session, one per `chrome_start_browser` of a
+ * stateless client, named by an unguessable `browser` id scoped to its organization and credential),
+ * routes CDP events to tabs, enforces the URL policy on every request (Fetch interception) and the caps
+ * (the least recently used idle context of an organization makes room for a new one), closes idle
+ * contexts, and turns a browser crash into a clear error for the clients that lost their state.
  */
 export class SessionManager {
+  /** Every context, by browser id. */
   private readonly sessions = new Map<string, Session>();
+  /** The context of each 2025 MCP session (by owner key), made on first use. */
+  private readonly defaults = new Map<string, Session>();
   private readonly creating = new Map<string, Promise<Session>>();
   private readonly byContext = new Map<string, Session>();
   private readonly tabsByCdp = new Map<string, Tab>();
@@ -102,16 +151,22 @@ export class SessionManager {
   private readonly childOf = new Map<string, Tab>();
   private readonly pendingTabs = new Map<string, PendingTab>();
   private readonly sessionByTab = new WeakMap<Tab, Session>();
+  /** 2025 sessions whose context a crash took, by owner key. */
   private readonly crashed = new Map<string, string>();
+  /** Why recently closed contexts are gone (told only to their owner), by browser id. */
+  private readonly ended = new Map<string, { owner: string; reason: string }>();
+  private uses = 0;
   private attachedGeneration = -1;
   private attaching: Promise<CdpClient> | null = null;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private closing = false;
+  private readonly resolver: HostResolver;
 
   constructor(
     readonly host: BrowserHost,
     readonly options: DevtoolsOptions,
   ) {
+    this.resolver = new HostResolver(options.resolve);
     host.onEvent((event) => this.route(event));
     host.onCrash((reason) => this.onCrash(reason));
     this.sweeper = setInterval(
@@ -121,12 +176,13 @@ export class SessionManager {
     this.sweeper.unref();
   }
 
-  /** The session of this caller, or undefined (reads never create one). */
-  peek(caller: Pick<Caller, "sessionKey" | "org">): Session | undefined {
-    return this.sessions.get(keyOf(caller));
+  /** The caller's context, or undefined (reads never create one; a foreign `browser` id is undefined). */
+  peek(caller: Owner): Session | undefined {
+    if (caller.browser) return this.owned(caller, caller.browser);
+    return this.defaults.get(keyOf(caller));
   }
 
-  /** Sessions of one organization (for status). */
+  /** Contexts of one organization (for status). */
   countForOrg(orgId: string): number {
     let n = 0;
     for (const s of this.sessions.values()) if (s.orgId === orgId) n++;
@@ -137,36 +193,103 @@ export class SessionManager {
     return this.sessions.size;
   }
 
-  /** The caller's session, created (with a fresh browser context) on first use. */
-  async session(caller: Caller): Promise<Session> {
-    const key = keyOf(caller);
-    const crash = this.crashed.get(key);
-    if (crash) {
-      this.crashed.delete(key);
-      throw new ToolError(
-        `Chromium crashed (${crash}) and was restarted: this session's tabs, cookies and storage are gone. Call the tool again to continue in a fresh browser context.`,
+  /** The context `id` if the caller owns it (same organization and client/credential), else undefined. */
+  private owned(caller: Owner, id: string): Session | undefined {
+    const session = this.sessions.get(id);
+    return session && session.owner === keyOf(caller) ? session : undefined;
+  }
+
+  /** The error for a `browser` id the caller cannot use: the same for unknown and foreign ids. */
+  private unknownBrowser(caller: Owner, id: string): ToolError {
+    const ended = this.ended.get(id);
+    if (ended && ended.owner === keyOf(caller)) {
+      return new ToolError(
+        `Browser ${id} was closed (${ended.reason}): call chrome_start_browser for a new one and pass its browser id`,
       );
     }
-    let policy: { allow: Glob[]; deny: Glob[] };
+    return new ToolError(
+      `No browser ${id} for this client: it expired or was closed, or it belongs to another client. Call chrome_start_browser and pass the browser id it returns.`,
+    );
+  }
+
+  private policyOf(caller: Caller): Omit<UrlPolicy, "blocked"> {
     try {
-      policy = parsePolicySettings(caller.config.settings);
+      return parsePolicySettings(caller.config.settings);
     } catch (err) {
       throw new ToolError(
         `Invalid DevTools URL policy in the organization's settings: ${(err as Error).message}`,
       );
     }
-    let session = this.sessions.get(key);
-    if (!session) {
-      let pending = this.creating.get(key);
-      if (!pending) {
-        pending = this.create(key, caller).finally(() => this.creating.delete(key));
-        this.creating.set(key, pending);
+  }
+
+  /**
+   * The caller's context: the one its `browser` id names, else (2025 sessions) its session's own, made
+   * on first use. A stateless caller must pass `browser` (from chrome_start_browser).
+   */
+  async session(caller: Caller): Promise<Session> {
+    const key = keyOf(caller);
+    const policy = this.policyOf(caller);
+    let session: Session | undefined;
+    if (caller.browser) {
+      session = this.owned(caller, caller.browser);
+      if (!session) throw this.unknownBrowser(caller, caller.browser);
+    } else if (isStatelessSessionKey(caller.sessionKey)) {
+      throw new ToolError(
+        "This client has no MCP session, so its browser is named by a handle: call chrome_start_browser and pass the browser id it returns as `browser` in every later call",
+      );
+    } else {
+      const crash = this.crashed.get(key);
+      if (crash) {
+        this.crashed.delete(key);
+        throw new ToolError(
+          `Chromium crashed (${crash}) and was restarted: this session's tabs, cookies and storage are gone. Call the tool again to continue in a fresh browser context.`,
+        );
       }
-      session = await pending;
+      session = this.defaults.get(key);
+      if (!session) {
+        let pending = this.creating.get(key);
+        if (!pending) {
+          pending = this.create(caller).finally(() => this.creating.delete(key));
+          this.creating.set(key, pending);
+        }
+        session = await pending;
+        this.defaults.set(key, session);
+      }
     }
-    session.lastUsed = Date.now();
+    this.use(session, caller);
     session.policy = { ...policy, blocked: session.policy.blocked };
     return session;
+  }
+
+  /**
+   * `chrome_start_browser`: a stateless caller without `browser` gets a new context of its own each
+   * time; everyone else gets their context as {@link session} finds it.
+   */
+  async start(caller: Caller): Promise<Session> {
+    if (caller.browser || !isStatelessSessionKey(caller.sessionKey)) return this.session(caller);
+    const policy = this.policyOf(caller);
+    const session = await this.create(caller);
+    this.use(session, caller);
+    session.policy = { ...policy, blocked: session.policy.blocked };
+    return session;
+  }
+
+  private use(session: Session, caller: Caller): void {
+    session.lastUsed = Date.now();
+    session.useSeq = ++this.uses;
+    if (caller.call && !caller.call.sessions.has(session)) {
+      caller.call.sessions.add(session);
+      session.inflight++;
+    }
+  }
+
+  /** A call that used `sessions` has finished. */
+  release(call: CallTrack): void {
+    for (const session of call.sessions) {
+      session.inflight = Math.max(0, session.inflight - 1);
+      session.lastUsed = Date.now();
+      session.useSeq = ++this.uses;
+    }
   }
 
   /** The caller's current tab (a new one when the session has none). */
@@ -219,17 +342,39 @@ export class SessionManager {
     return this.attaching;
   }
 
-  private async create(key: string, caller: Caller): Promise<Session> {
+  /**
+   * A new context for the caller. At the organization's cap, its least recently used idle context is
+   * closed first (the call's result says so); when every one is busy, the call is refused.
+   */
+  private async create(caller: Caller): Promise<Session> {
     const max = this.options.maxContextsPerOrg;
-    if (this.countForOrg(caller.org.orgId) >= max) {
-      throw new ToolError(
-        `This organization already has ${max} browser sessions open (DEVTOOLS_MAX_CONTEXTS_PER_ORG): end another MCP session or call chrome_stop_browser in one`,
-      );
+    const orgId = caller.org.orgId;
+    while (this.countForOrg(orgId) >= max) {
+      const idle = [...this.sessions.values()]
+        .filter((s) => s.orgId === orgId && s.inflight === 0)
+        .sort((a, b) => a.useSeq - b.useSeq)[0];
+      if (!idle) {
+        throw new ToolError(
+          `This organization already has ${max} browser contexts open, all busy (DEVTOOLS_MAX_CONTEXTS_PER_ORG): try again when a call finishes, or end one with chrome_stop_browser`,
+        );
+      }
+      const idleFor = Math.round((Date.now() - idle.lastUsed) / 1000);
+      const reason = `closed as this organization's least recently used idle browser context (unused for ${idleFor} s) to make room for a new one: at most ${max} per organization (DEVTOOLS_MAX_CONTEXTS_PER_ORG)`;
+      await this.disposeSession(idle, reason);
+      caller.call?.notes.push(`Browser ${idle.id} was ${reason}.`);
     }
     const client = await this.client();
     const { browserContextId } = await client.send("Target.createBrowserContext", { disposeOnDetach: true });
-    const session = new Session(key, caller.sessionKey, caller.org.orgId, browserContextId, client);
-    this.sessions.set(key, session);
+    const session = new Session(
+      newBrowserId(),
+      keyOf(caller),
+      caller.sessionKey,
+      orgId,
+      browserContextId,
+      client,
+      this.resolver,
+    );
+    this.sessions.set(session.id, session);
     this.byContext.set(browserContextId, session);
     return session;
   }
@@ -290,16 +435,55 @@ export class SessionManager {
   }
 
   /** Close a session's browser context (its tabs, cookies and storage go with it). */
-  async dispose(caller: Pick<Caller, "sessionKey" | "org">): Promise<boolean> {
-    const session = this.sessions.get(keyOf(caller));
+  /** `chrome_stop_browser`: close the caller's context (its tabs, cookies and storage go with it). */
+  async dispose(caller: Owner): Promise<boolean> {
+    const session = this.peek(caller);
+    if (!session && caller.browser) throw this.unknownBrowser(caller, caller.browser);
     if (!session) return false;
-    await this.disposeSession(session);
+    await this.disposeSession(session, "closed by chrome_stop_browser");
     return true;
   }
 
-  private async disposeSession(session: Session): Promise<void> {
-    this.sessions.delete(session.key);
+  /** A 2025 MCP session ended: close every context it owns. */
+  async endClient(caller: Pick<Caller, "sessionKey" | "org">): Promise<number> {
+    const key = keyOf(caller);
+    this.crashed.delete(key);
+    const owned = [...this.sessions.values()].filter((s) => s.owner === key);
+    for (const session of owned) await this.disposeSession(session, "its MCP session ended");
+    return owned.length;
+  }
+
+  /** An organization's contexts, for the admin API. */
+  list(orgId: string): BrowserContextInfo[] {
+    return [...this.sessions.values()]
+      .filter((s) => s.orgId === orgId)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((s) => ({
+        id: s.id,
+        client: s.stateless ? "stateless" : "session",
+        credentialId: s.stateless ? s.sessionKey.split(":").slice(2).join(":") || null : null,
+        createdAt: new Date(s.createdAt).toISOString(),
+        lastUsedAt: new Date(s.lastUsed).toISOString(),
+        expiresAt: new Date(s.lastUsed + this.options.idleMs).toISOString(),
+        tabs: s.tabs.size,
+        busy: s.inflight > 0,
+      }));
+  }
+
+  /** End one of an organization's contexts (admin API); false when it has none with this id. */
+  async end(orgId: string, id: string): Promise<boolean> {
+    const session = this.sessions.get(id);
+    if (!session || session.orgId !== orgId) return false;
+    await this.disposeSession(session, "ended by an administrator");
+    return true;
+  }
+
+  private async disposeSession(session: Session, reason: string): Promise<void> {
+    if (this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    if (this.defaults.get(session.owner) === session) this.defaults.delete(session.owner);
     this.byContext.delete(session.contextId);
+    this.remember(session, reason);
     for (const tab of session.tabs.values()) {
       this.tabsByCdp.delete(tab.cdpSessionId);
       for (const [child, parent] of this.childOf) if (parent === tab) this.childOf.delete(child);
@@ -312,11 +496,16 @@ export class SessionManager {
     }
   }
 
+  private remember(session: Session, reason: string): void {
+    this.ended.set(session.id, { owner: session.owner, reason });
+    if (this.ended.size > 1000) this.ended.delete(this.ended.keys().next().value ?? "");
+  }
+
   async sweepIdle(now = Date.now()): Promise<number> {
     let closed = 0;
     for (const session of [...this.sessions.values()]) {
-      if (now - session.lastUsed >= this.options.idleMs) {
-        await this.disposeSession(session);
+      if (session.inflight === 0 && now - session.lastUsed >= this.options.idleMs) {
+        await this.disposeSession(session, `unused for ${Math.round(this.options.idleMs / 1000)} s`);
         closed++;
       }
     }
@@ -325,10 +514,12 @@ export class SessionManager {
 
   private onCrash(reason: string): void {
     for (const session of this.sessions.values()) {
-      this.crashed.set(session.key, reason);
+      if (!session.stateless) this.crashed.set(session.owner, reason);
+      this.remember(session, `Chromium crashed: ${reason}`);
       session.cleanup();
     }
     this.sessions.clear();
+    this.defaults.clear();
     this.byContext.clear();
     this.tabsByCdp.clear();
     this.childOf.clear();
@@ -341,7 +532,8 @@ export class SessionManager {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    for (const session of [...this.sessions.values()]) await this.disposeSession(session);
+    for (const session of [...this.sessions.values()])
+      await this.disposeSession(session, "the server stopped");
     await this.host.stop();
   }
 
@@ -377,8 +569,33 @@ export class SessionManager {
   ) {
     const session = tab ? this.sessionOf(tab) : undefined;
     const client = session?.client;
-    if (!client || !session || !tab) return;
-    const reason = checkUrl(session.policy, params.request.url);
+    if (!client || !session || !tab) {
+      // A request of a target no session owns (it is going away): it must not leave unchecked.
+      void this.host
+        .connect()
+        .then((c) =>
+          c.send(
+            "Fetch.failRequest",
+            { requestId: params.requestId, errorReason: "AccessDenied" },
+            cdpSession,
+          ),
+        )
+        .catch(() => undefined);
+      return;
+    }
+    void session
+      .checkUrl(params.request.url)
+      .then((reason) => this.decide(session, tab, params, cdpSession, reason));
+  }
+
+  private decide(
+    session: Session,
+    tab: Tab,
+    params: Protocol.Fetch.RequestPausedEvent,
+    cdpSession: string,
+    reason: string | null,
+  ): void {
+    const client = session.client;
     if (reason) {
       tab.noteBlocked(params.request.url, reason, params.networkId);
       client
@@ -397,7 +614,7 @@ export class SessionManager {
 
   private sessionOf(tab: Tab): Session | undefined {
     const session = this.sessionByTab.get(tab);
-    return session && this.sessions.get(session.key) === session ? session : undefined;
+    return session && this.sessions.get(session.id) === session ? session : undefined;
   }
 
   private async onAttached(
@@ -407,6 +624,8 @@ export class SessionManager {
     const client = this.host.state === "running" ? await this.host.connect() : null;
     if (!client) return;
     const { sessionId, targetInfo } = params;
+    // A browser-level session this server opened itself (the Lighthouse transport) is not a tab.
+    if (targetInfo.type === "browser") return;
     const resume = () =>
       client.send("Runtime.runIfWaitingForDebugger", undefined, sessionId).catch(() => undefined);
     if (parentSession) {
@@ -454,7 +673,7 @@ export class SessionManager {
     } finally {
       session.startingTabs.delete(tab);
     }
-    if (!tab.closed && this.sessions.get(session.key) === session) {
+    if (!tab.closed && this.sessions.get(session.id) === session) {
       session.tabs.set(tab.targetId, tab);
       session.currentTabId ??= tab.targetId;
     }

@@ -2,5 +2,25 @@ import { runStdio } from "@omni/kit";
 import { createDevtoolsServer } from "./server.ts";
 
 const def = createDevtoolsServer();
+
+// Ctrl-C / SIGTERM: stop Chromium and remove its directories (profile, TMPDIR, uploads) before exiting.
+let closing = false;
+const shutdown = (signal: NodeJS.Signals) => {
+  if (closing) return;
+  closing = true;
+  Promise.resolve(def.close?.()).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`devtools: shutdown after ${signal} failed`, error);
+      process.exit(1);
+    },
+  );
+};
+process.once("SIGINT", shutdown);
+process.once("SIGTERM", shutdown);
+
+// stdin closed: the client is gone. Nothing else keeps the process alive once the browser has stopped.
 await runStdio(def);
 await def.close?.();
+process.off("SIGINT", shutdown);
+process.off("SIGTERM", shutdown);

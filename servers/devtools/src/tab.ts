@@ -33,16 +33,24 @@ export interface ConsoleEntry {
   level: string;
   text: string;
   source: "console" | "browser";
+  /** Each argument of a console.* call, objects as previews (`{build: 42}`). */
+  args?: string[];
+  /** Call stack of console.error/console.trace/console.assert calls, innermost first. */
+  stack?: string[];
   url?: string;
   line?: number;
   at: string;
+  /** Which document of the tab wrote it (bumped on every main-frame navigation). */
+  navigation: number;
 }
 export interface PageError {
   message: string;
+  stack?: string[];
   url?: string;
   line?: number;
   column?: number;
   at: string;
+  navigation: number;
 }
 export interface NetRequest {
   id: string;
@@ -50,6 +58,10 @@ export interface NetRequest {
   method: string;
   type: string;
   requestHeaders: Record<string, string>;
+  /** The headers the network stack really sent (Cookie, Host, …), from requestWillBeSentExtraInfo. */
+  sentHeaders?: Record<string, string>;
+  /** The raw response headers (Set-Cookie included), from responseReceivedExtraInfo. */
+  rawResponseHeaders?: Record<string, string>;
   postData?: string;
   startedAt: string;
   startTs: number;
@@ -94,13 +106,52 @@ function headerRecord(headers: Protocol.Network.Headers | undefined): Record<str
   return out;
 }
 
-/** A remote object as console text: primitives by value, objects by their description. */
+function previewValue(p: Protocol.Runtime.PropertyPreview): string {
+  if (p.type === "string") return JSON.stringify(p.value ?? "");
+  if (p.valuePreview) return objectPreview(p.valuePreview);
+  return p.value ?? p.subtype ?? p.type;
+}
+
+/** An object preview as a short literal: `{build: 42, tags: Array(2)}`, `[1, 2, 3]`, `Map(1) {"a" => 1}`. */
+function objectPreview(preview: Protocol.Runtime.ObjectPreview): string {
+  const more = preview.overflow ? ", …" : "";
+  if (preview.subtype === "array" || preview.subtype === "typedarray") {
+    return `[${preview.properties.map(previewValue).join(", ")}${more}]`;
+  }
+  if (preview.entries) {
+    const entries = preview.entries.map((e) =>
+      e.key ? `${objectPreview(e.key)} => ${objectPreview(e.value)}` : objectPreview(e.value),
+    );
+    return `${preview.description ?? ""} {${entries.join(", ")}${more}}`;
+  }
+  if (preview.type !== "object" || preview.subtype) return preview.description ?? preview.type;
+  const props = preview.properties.map((p) => `${p.name}: ${previewValue(p)}`).join(", ");
+  const name = preview.description && preview.description !== "Object" ? `${preview.description} ` : "";
+  return `${name}{${props}${more}}`;
+}
+
+/** A remote object as console text: primitives by value, objects by their preview or description. */
 export function remoteText(obj: Protocol.Runtime.RemoteObject): string {
   if (obj.type === "undefined") return "undefined";
   if (obj.unserializableValue) return obj.unserializableValue;
   if (obj.value !== undefined) return typeof obj.value === "string" ? obj.value : JSON.stringify(obj.value);
+  if (obj.subtype === "error") return obj.description ?? "Error";
+  if (obj.preview) return objectPreview(obj.preview);
   return obj.description ?? obj.type;
 }
+
+/** A stack trace as `fn (url:line:column)` lines, innermost first. */
+function stackLines(trace: Protocol.Runtime.StackTrace | undefined): string[] | undefined {
+  if (!trace || trace.callFrames.length === 0) return undefined;
+  return trace.callFrames
+    .slice(0, 20)
+    .map(
+      (f) =>
+        `${f.functionName || "(anonymous)"} (${f.url || "<inline>"}:${f.lineNumber + 1}:${f.columnNumber + 1})`,
+    );
+}
+
+const STACK_LEVELS = new Set(["error", "trace", "assert"]);
 
 /** One page target of a session, attached with a flat CDP session; keeps its console, errors and network log. */
 export class Tab {
@@ -120,8 +171,14 @@ export class Tab {
   readonly refs = new Map<string, number>();
   readonly refByNode = new Map<number, string>();
   nextRef = 1;
+  /** Main-frame navigations so far: console entries and errors say which document wrote them. */
+  navigations = 0;
   private readonly waiters = new Set<Waiter>();
   private readonly blockedIds = new Map<string, string>();
+  private readonly extraInfo = new Map<
+    string,
+    { sent?: Record<string, string>; received?: Record<string, string> }
+  >();
   private readonly listeners = new Map<string, Set<(event: CdpEvent) => void>>();
 
   constructor(
@@ -223,12 +280,17 @@ export class Tab {
       case "Runtime.consoleAPICalled": {
         const p = eventParams(event, "Runtime.consoleAPICalled");
         const frame = p.stackTrace?.callFrames[0];
+        const args = p.args.map(remoteText);
         const entry: ConsoleEntry = {
           level: p.type === "warning" ? "warn" : p.type,
-          text: p.args.map(remoteText).join(" "),
+          text: args.join(" "),
           source: "console",
           at: now,
+          navigation: this.navigations,
         };
+        if (args.length > 1 || p.args.some((a) => a.type === "object")) entry.args = args;
+        const stack = STACK_LEVELS.has(p.type) ? stackLines(p.stackTrace) : undefined;
+        if (stack) entry.stack = stack;
         if (frame) {
           entry.url = frame.url;
           entry.line = frame.lineNumber + 1;
@@ -238,7 +300,13 @@ export class Tab {
       }
       case "Log.entryAdded": {
         const { entry } = eventParams(event, "Log.entryAdded");
-        const item: ConsoleEntry = { level: entry.level, text: entry.text, source: "browser", at: now };
+        const item: ConsoleEntry = {
+          level: entry.level,
+          text: entry.text,
+          source: "browser",
+          at: now,
+          navigation: this.navigations,
+        };
         if (entry.url) item.url = entry.url;
         if (entry.lineNumber !== undefined) item.line = entry.lineNumber + 1;
         push(this.console, item);
@@ -246,7 +314,13 @@ export class Tab {
       }
       case "Runtime.exceptionThrown": {
         const { exceptionDetails: d } = eventParams(event, "Runtime.exceptionThrown");
-        const error: PageError = { message: d.exception?.description ?? d.text, at: now };
+        const error: PageError = {
+          message: d.exception?.description ?? d.text,
+          at: now,
+          navigation: this.navigations,
+        };
+        const stack = stackLines(d.stackTrace);
+        if (stack) error.stack = stack;
         if (d.url) error.url = d.url;
         error.line = d.lineNumber + 1;
         error.column = d.columnNumber + 1;
@@ -258,6 +332,7 @@ export class Tab {
         if (!frame.parentId) {
           this.mainFrameId = frame.id;
           this.url = frame.url + (frame.urlFragment ?? "");
+          this.navigations++;
           this.refs.clear();
           this.refByNode.clear();
           // Requests of the previous document are gone with it, whether or not they reported an end.
@@ -298,6 +373,10 @@ export class Tab {
           finished: false,
         };
         if (p.request.postData !== undefined) req.postData = p.request.postData;
+        const extra = this.extraInfo.get(p.requestId);
+        if (extra?.sent) req.sentHeaders = extra.sent;
+        if (extra?.received) req.rawResponseHeaders = extra.received;
+        this.extraInfo.delete(p.requestId);
         const blockedBy = this.blockedIds.get(p.requestId);
         if (blockedBy) {
           req.blockedBy = blockedBy;
@@ -311,6 +390,21 @@ export class Tab {
         }
         this.inflight.add(p.requestId);
         this.lastNetworkActivity = Date.now();
+        break;
+      }
+      // The headers the network stack adds may be reported before or after the request itself.
+      case "Network.requestWillBeSentExtraInfo": {
+        const p = eventParams(event, "Network.requestWillBeSentExtraInfo");
+        const req = this.requests.get(p.requestId);
+        if (req) req.sentHeaders = headerRecord(p.headers);
+        else this.noteExtraInfo(p.requestId, { sent: headerRecord(p.headers) });
+        break;
+      }
+      case "Network.responseReceivedExtraInfo": {
+        const p = eventParams(event, "Network.responseReceivedExtraInfo");
+        const req = this.requests.get(p.requestId);
+        if (req) req.rawResponseHeaders = headerRecord(p.headers);
+        else this.noteExtraInfo(p.requestId, { received: headerRecord(p.headers) });
         break;
       }
       case "Network.responseReceived": {
@@ -358,6 +452,14 @@ export class Tab {
         waiter.resolve(event);
       }
     }
+  }
+
+  private noteExtraInfo(
+    id: string,
+    info: { sent?: Record<string, string>; received?: Record<string, string> },
+  ): void {
+    if (this.extraInfo.size >= MAX_ENTRIES) this.extraInfo.clear();
+    this.extraInfo.set(id, { ...this.extraInfo.get(id), ...info });
   }
 
   /** Note a request the URL policy stopped (called by the Fetch interception). */
@@ -409,7 +511,7 @@ export class Tab {
   }
 
   /** Wait for a script command (guarded against dialogs); an exception it threw is a tool error. */
-  private async script(
+  async script(
     command: Promise<{
       result: Protocol.Runtime.RemoteObject;
       exceptionDetails?: Protocol.Runtime.ExceptionDetails;

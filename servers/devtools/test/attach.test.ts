@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import CDP from "chrome-remote-interface";
+import { CdpClient, webSocketTransport } from "../src/cdp.ts";
 import { startHarness } from "./fixtures/harness.ts";
 import { type Site, startSite } from "./fixtures/site.ts";
 
@@ -38,7 +38,7 @@ async function readEndpoint(proc: Subprocess<"ignore", "ignore", "pipe">): Promi
 
 /** The external browser's browser contexts (other than its default one), asked over a separate connection. */
 async function externalContexts(): Promise<string[]> {
-  const client = await CDP({ target: wsUrl, local: true });
+  const client = new CdpClient(await webSocketTransport(wsUrl));
   try {
     return (await client.send("Target.getBrowserContexts")).browserContextIds;
   } finally {
@@ -94,7 +94,7 @@ test("attached by http://host:port: tools run in a private context, close leaves
     // The session's context lives in the external browser, and its cookie is not in the default context.
     const contexts = await externalContexts();
     expect(contexts.length).toBe(1);
-    const probe = await CDP({ target: wsUrl, local: true });
+    const probe = new CdpClient(await webSocketTransport(wsUrl));
     try {
       const { cookies } = await probe.send("Storage.getCookies", {});
       expect(cookies.map((c) => c.name)).not.toContain("attached");

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { statelessSessionKey } from "@omni/contracts";
 import { startHarness, startHarnessWithSite } from "./fixtures/harness.ts";
 
 // One Chromium for this file, with small caps so the limits are reachable.
@@ -50,10 +51,19 @@ describe("per-session isolation", () => {
   test(
     "caps on contexts per organization and tabs per context",
     async () => {
-      // org_1 already has alpha and beta open.
-      expect(await h.fails("chrome_start_browser", {}, { session: "gamma", org: "org_1" })).toContain(
-        "already has 2 browser sessions",
+      // org_1 already has alpha and beta open (both idle); beta was used least recently.
+      await h.ok("chrome_list_tabs", {}, A);
+      const betaId = String((await h.ok("chrome_start_browser", {}, B)).data.browser);
+      await h.ok("chrome_list_tabs", {}, A);
+      const gamma = await h.ok("chrome_start_browser", {}, { session: "gamma", org: "org_1" });
+      // At the cap the least recently used idle context makes room, and the result says so.
+      expect(gamma.text).toContain(
+        `Browser ${betaId} was closed as this organization's least recently used idle browser context`,
       );
+      expect(h.def.sessions.list("org_1").map((c) => c.id)).not.toContain(betaId);
+      // beta's cookies went with it: its session starts over in a fresh context.
+      await h.ok("chrome_stop_browser", {}, { session: "gamma", org: "org_1" });
+      expect((await h.ok("chrome_get_cookies", {}, B)).data.cookies).toEqual([]);
       // Another organization is not affected.
       await h.ok("chrome_start_browser", {}, { session: "gamma", org: "org_3" });
       await h.ok("chrome_stop_browser", {}, { session: "gamma", org: "org_3" });
@@ -212,4 +222,122 @@ describe("no Chromium", () => {
       await missing.close();
     }
   });
+});
+
+describe("stateless clients (2026-07-28): a browser handle per client", () => {
+  const org = "org_stateless";
+  // Two stateless clients with the same API key, and one with another key of the same organization.
+  const key1 = { session: statelessSessionKey(org, "key_1"), org };
+  const key2 = { session: statelessSessionKey(org, "key_2"), org };
+
+  test(
+    "each chrome_start_browser is a private context: cookies, form values, tabs and stop are per handle",
+    async () => {
+      expect(await h.fails("chrome_navigate", { url: `${site.url}/` }, key1)).toContain(
+        "call chrome_start_browser and pass the browser id",
+      );
+      const one = String((await h.ok("chrome_start_browser", {}, key1)).data.browser);
+      const two = String((await h.ok("chrome_start_browser", {}, key1)).data.browser);
+      expect(one).toMatch(/^br_[A-Za-z0-9_-]{24}$/);
+      expect(two).not.toBe(one);
+
+      await h.ok("chrome_navigate", { url: `${site.url}/form`, browser: one }, key1);
+      await h.ok("chrome_navigate", { url: `${site.url}/form`, browser: two }, key1);
+      await h.ok("chrome_set_cookie", { name: "who", value: "one", browser: one }, key1);
+      await h.ok("chrome_type", { element: "#name", text: "Client One", browser: one }, key1);
+      // The same page in the other client's context shows none of it.
+      expect((await h.ok("chrome_get_cookies", { browser: two }, key1)).data.cookies).toEqual([]);
+      const value = (b: string) =>
+        h.ok("chrome_evaluate", { expression: "document.getElementById('name').value", browser: b }, key1);
+      expect((await value(two)).data.value).toBe("");
+      expect((await value(one)).data.value).toBe("Client One");
+      const tabsOne = (await h.ok("chrome_list_tabs", { browser: one }, key1)).data.tabs as {
+        tabId: string;
+      }[];
+      const tabsTwo = (await h.ok("chrome_list_tabs", { browser: two }, key1)).data.tabs as {
+        tabId: string;
+      }[];
+      expect(tabsOne).toHaveLength(1);
+      expect(tabsTwo).toHaveLength(1);
+      expect(await h.fails("chrome_select_tab", { tabId: tabsOne[0]!.tabId, browser: two }, key1)).toContain(
+        "No tab",
+      );
+
+      // Another credential of the organization cannot use, see or stop the handle.
+      for (const tool of ["chrome_list_tabs", "chrome_get_cookies", "chrome_stop_browser"]) {
+        expect(await h.fails(tool, { browser: one }, key2)).toContain(`No browser ${one} for this client`);
+      }
+      // Nor can an MCP session of the organization, nor the same key in another organization.
+      expect(await h.fails("chrome_get_cookies", { browser: one }, { session: "s-2025", org })).toContain(
+        "No browser",
+      );
+      expect(
+        await h.fails("chrome_get_cookies", { browser: one }, { session: key1.session, org: "org_other" }),
+      ).toContain("No browser");
+      // A malformed handle is an argument error naming the field.
+      await expect(h.call("chrome_list_tabs", { browser: "br_x" }, key1)).rejects.toThrow(
+        /browser must be a browser id/,
+      );
+
+      // Stopping one leaves the other running with its state.
+      await h.ok("chrome_stop_browser", { browser: two }, key1);
+      expect(await h.fails("chrome_list_tabs", { browser: two }, key1)).toContain(
+        `Browser ${two} was closed (closed by chrome_stop_browser)`,
+      );
+      expect((await value(one)).data.value).toBe("Client One");
+      expect((await h.ok("chrome_get_cookies", { browser: one }, key1)).data.cookies).toMatchObject([
+        { name: "who", value: "one" },
+      ]);
+      await h.ok("chrome_stop_browser", { browser: one }, key1);
+    },
+    T,
+  );
+
+  test(
+    "at the organization's cap a busy context is never evicted; the admin list and end are per organization",
+    async () => {
+      const busyOrg = "org_busy";
+      const c = (n: number) => ({ session: statelessSessionKey(busyOrg, `key_${n}`), org: busyOrg });
+      const first = String((await h.ok("chrome_start_browser", {}, c(1))).data.browser);
+      const second = String((await h.ok("chrome_start_browser", {}, c(2))).data.browser);
+      await h.ok("chrome_navigate", { url: `${site.url}/`, browser: first }, c(1));
+      // `first` is older but busy with a long wait; `second` is idle.
+      const waiting = h.call(
+        "chrome_wait_for",
+        { text: "never appears", timeoutMs: 5000, browser: first },
+        c(1),
+      );
+      while (!h.def.sessions.list(busyOrg).find((x) => x.id === first)?.busy) await Bun.sleep(20);
+      const third = await h.ok("chrome_start_browser", {}, c(3));
+      expect(third.text).toContain(`Browser ${second} was closed`);
+      const ids = h.def.sessions.list(busyOrg).map((x) => x.id);
+      expect(ids).toContain(first);
+      expect(ids).not.toContain(second);
+      expect(await h.fails("chrome_list_tabs", { browser: second }, c(2))).toContain(
+        "least recently used idle",
+      );
+      // Everything busy: refused, nothing closed.
+      const thirdId = String(third.data.browser);
+      const waiting3 = h.call("chrome_wait_for", { text: "never", timeoutMs: 5000, browser: thirdId }, c(3));
+      while (!h.def.sessions.list(busyOrg).find((x) => x.id === thirdId)?.busy) await Bun.sleep(20);
+      expect(await h.fails("chrome_start_browser", {}, c(4))).toContain("all busy");
+      await Promise.all([waiting, waiting3]);
+
+      // The admin RPC lists only the organization's contexts and ends only its own.
+      const listed = await h.client.listBrowserContexts(busyOrg);
+      expect(listed.map((x) => x.id).sort()).toEqual([first, thirdId].sort());
+      expect(listed[0]).toMatchObject({ client: "stateless", busy: false, tabs: 1 });
+      expect(listed.map((x) => x.credentialId).sort()).toEqual(["key_1", "key_3"]);
+      expect((await h.client.listBrowserContexts("org_nobody")).length).toBe(0);
+      expect(await h.client.endBrowserContext("org_nobody", first)).toBe(false);
+      expect(h.def.sessions.list(busyOrg).map((x) => x.id)).toContain(first);
+      expect(await h.client.endBrowserContext(busyOrg, first)).toBe(true);
+      expect(await h.fails("chrome_list_tabs", { browser: first }, c(1))).toContain(
+        "ended by an administrator",
+      );
+      expect(await h.client.endBrowserContext(busyOrg, thirdId)).toBe(true);
+      expect(await h.client.listBrowserContexts(busyOrg)).toEqual([]);
+    },
+    T,
+  );
 });

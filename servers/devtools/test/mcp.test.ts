@@ -8,7 +8,9 @@ import { pngSize } from "./fixtures/harness.ts";
 import { type Site, startSite } from "./fixtures/site.ts";
 
 // The standalone /mcp endpoint, driven in-process by the MCP SDK client; one Chromium for this file.
-const def = createDevtoolsServer(readOptions({ ...process.env, DEVTOOLS_IDLE_MS: "600000" }));
+const def = createDevtoolsServer(
+  readOptions({ ...process.env, DEVTOOLS_IDLE_MS: "600000", DEVTOOLS_ALLOW_PRIVATE_NETWORK: "true" }),
+);
 const app = createApp(def);
 const site: Site = startSite();
 const clients: Client[] = [];

@@ -22,7 +22,10 @@ describe("browser and tabs", () => {
     "start, status, new/select/close tab",
     async () => {
       const started = await ok("chrome_start_browser");
-      expect(String(started.data.browser)).toContain("Chrome/");
+      expect(String(started.data.version)).toContain("Chrome/");
+      expect(String(started.data.browser)).toMatch(/^br_[A-Za-z0-9_-]{24}$/);
+      // In a session, starting again is the same browser.
+      expect((await ok("chrome_start_browser")).data.browser).toBe(started.data.browser);
       expect((started.data.tabs as unknown[]).length).toBe(1);
       const status = await ok("chrome_browser_status");
       expect((status.data.browser as { state: string }).state).toBe("running");
@@ -579,6 +582,245 @@ describe("styles and audits", () => {
     },
     T,
   );
+});
+
+describe("issue 18 additions", () => {
+  test(
+    "evaluate: a function with element refs as arguments, readable Date/Map/Set/BigInt/typed arrays/nodes/cycles",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/styled` });
+      expect(await evaluate("new Date(0)")).toEqual({ $type: "Date", iso: "1970-01-01T00:00:00.000Z" });
+      expect(await evaluate("10n ** 20n")).toEqual({ $type: "BigInt", value: "100000000000000000000" });
+      expect(
+        await evaluate(
+          "({ m: new Map([['a', 1]]), s: new Set([1, 2]), t: new Uint8Array([7, 8]), n: NaN, u: undefined })",
+        ),
+      ).toEqual({
+        m: { $type: "Map", size: 1, entries: [["a", 1]] },
+        s: { $type: "Set", size: 2, values: [1, 2] },
+        t: { $type: "Uint8Array", length: 2, values: [7, 8] },
+        n: { $type: "number", value: "NaN" },
+        u: { $type: "undefined" },
+      });
+      expect(
+        await evaluate("(() => { const a = { name: 'a' }; a.self = a; a.list = [a]; return a; })()"),
+      ).toEqual({
+        name: "a",
+        self: { $ref: "$" },
+        list: [{ $ref: "$" }],
+      });
+      expect(await evaluate("document.getElementById('card')")).toEqual({
+        $type: "Element",
+        node: "p#card.card",
+        text: "styled card",
+      });
+      const found = (await ok("chrome_query_selector", { selector: "#card" })).data.elements as {
+        ref: string;
+      }[];
+      const called = await ok("chrome_evaluate", {
+        function: "(el, times) => el.textContent.toUpperCase().repeat(times)",
+        args: [{ element: "#card" }, { value: 2 }],
+      });
+      expect(called.data.value).toBe("STYLED CARDSTYLED CARD");
+      const byRef = await ok("chrome_evaluate", {
+        function: "(el, suffix) => el.id + suffix",
+        args: [{ element: found[0]?.ref }, { value: "!" }],
+      });
+      expect(byRef.data.value).toBe("card!");
+      expect(h.call("chrome_evaluate", { expression: "1", function: "() => 2" })).rejects.toThrow(
+        "either expression or function",
+      );
+      expect(
+        await h.fails("chrome_evaluate", {
+          function: "(el) => el.nope.deeper",
+          args: [{ element: "#card" }],
+        }),
+      ).toContain("TypeError");
+    },
+    T,
+  );
+
+  test(
+    "matched CSS rules and the cascade of a styled element",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/styled` });
+      const styles = await ok("chrome_get_matched_styles", { element: "#card" });
+      const d = styles.data as {
+        element: string;
+        cascade: Record<string, { value: string; from: string }>;
+        inline: { name: string; value: string }[];
+        rules: {
+          selector: string;
+          source: string;
+          declarations: { name: string; value: string; overridden?: boolean }[];
+        }[];
+        inherited: { from: string; rules: { selector: string; declarations: { name: string }[] }[] }[];
+      };
+      expect(d.element).toBe("p#card.card");
+      expect(d.cascade.color).toEqual({ value: "green", from: "#main .card" });
+      expect(d.cascade.margin?.from).toBe("inline style");
+      expect(d.cascade["font-size"]).toEqual({ value: "14px", from: "p" });
+      const card = d.rules.find((r) => r.selector === ".card");
+      expect(card?.declarations.find((x) => x.name === "color")).toEqual({
+        name: "color",
+        value: "blue",
+        overridden: true,
+      });
+      expect(card?.source).toContain("<style>");
+      expect(d.rules[0]?.selector).toBe("#main .card");
+      expect(d.inherited[0]?.from).toBe("div#main");
+      expect(d.inherited[0]?.rules[0]?.declarations.map((x) => x.name)).toEqual(["font-family"]);
+    },
+    T,
+  );
+
+  test(
+    "console messages keep their arguments and stacks, and survive navigations on request",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/second` });
+      await evaluate(
+        "console.log('x', { build: 42, tags: ['a'] }); function failing() { console.error('bad', new Error('kaput')); } failing(); 1",
+      );
+      const messages = (await ok("chrome_console_messages")).data.messages as {
+        level: string;
+        text: string;
+        args?: string[];
+        stack?: string[];
+      }[];
+      const log = messages.find((m) => m.text.startsWith("x "));
+      expect(log?.args).toEqual(["x", "{build: 42, tags: Array(1)}"]);
+      expect(log?.text).toBe("x {build: 42, tags: Array(1)}");
+      const error = messages.find((m) => m.level === "error" && m.text.startsWith("bad"));
+      expect(error?.text).toContain("Error: kaput");
+      expect(error?.stack?.[0]).toContain("failing");
+
+      await ok("chrome_navigate", { url: `${site.url}/` });
+      const current = (await ok("chrome_console_messages")).data.messages as { text: string }[];
+      expect(current.some((m) => m.text.startsWith("x "))).toBe(false);
+      const preserved = (await ok("chrome_console_messages", { includePreserved: true })).data.messages as {
+        text: string;
+      }[];
+      expect(preserved.some((m) => m.text.startsWith("x "))).toBe(true);
+    },
+    T,
+  );
+
+  test(
+    "request details include the headers the network stack adds (Cookie, Host)",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/set-cookie` });
+      await ok("chrome_wait_for", { networkIdle: true, timeoutMs: 10_000 });
+      const requests = (await ok("chrome_list_requests", { urlContains: "/headers" })).data.requests as {
+        id: string;
+      }[];
+      const details = await ok("chrome_get_request", { id: requests.at(-1)?.id ?? "" });
+      const sent = details.data.sentHeaders as Record<string, string>;
+      const lower = Object.fromEntries(Object.entries(sent).map(([k, v]) => [k.toLowerCase(), v]));
+      expect(lower.cookie).toBe("sid=abc123");
+      expect(lower.host).toBe(new URL(site.url).host);
+      const page = (await ok("chrome_list_requests", { urlContains: "/set-cookie" })).data.requests as {
+        id: string;
+      }[];
+      const raw = (await ok("chrome_get_request", { id: page.at(-1)?.id ?? "" })).data
+        .rawResponseHeaders as Record<string, string>;
+      expect(Object.entries(raw).find(([k]) => k.toLowerCase() === "set-cookie")?.[1]).toContain(
+        "sid=abc123",
+      );
+    },
+    T,
+  );
+
+  test(
+    "a trace of a page with a forced reflow: the ForcedReflow insight names the function, drill-down and raw trace",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/reflow` });
+      await ok("chrome_start_trace");
+      await ok("chrome_click", { element: "#thrash" });
+      const trace = await ok("chrome_stop_trace");
+      const d = trace.data as {
+        traceId: string;
+        rawTrace: string;
+        insights: {
+          insightSetId: string;
+          insights: { insight: string; state: string; reflowsBySource?: unknown }[];
+        }[];
+        longTasks: { tasks: { scripts: { url: string }[] }[] };
+      };
+      const set = d.insights.find((s) => s.insights.some((i) => i.insight === "ForcedReflow"));
+      const reflow = set?.insights.find((i) => i.insight === "ForcedReflow");
+      expect(reflow?.state).toBe("fail");
+      expect(JSON.stringify(reflow?.reflowsBySource)).toContain("thrashLayout");
+      expect(set?.insights.some((i) => i.insight === "LCPBreakdown")).toBe(true);
+
+      const detail = await ok("chrome_performance_insight", {
+        insight: "ForcedReflow",
+        insightSetId: set?.insightSetId,
+      });
+      expect(detail.data.state).toBe("fail");
+      expect(JSON.stringify(detail.data.detail)).toContain("thrashLayout");
+      expect(await h.fails("chrome_performance_insight", { insight: "NoSuchInsight" })).toContain(
+        "No insight NoSuchInsight",
+      );
+
+      const raw = await h.readRaw(d.rawTrace);
+      const events = (JSON.parse(raw.text ?? "{}") as { traceEvents: { name?: string }[] }).traceEvents;
+      expect(events.some((e) => e.name === "Layout")).toBe(true);
+    },
+    T,
+  );
+
+  test(
+    "emulation of forced colours and contrast; webp screenshots",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/` });
+      const media = await ok("chrome_set_color_scheme", {
+        scheme: "dark",
+        forcedColors: "active",
+        contrast: "more",
+      });
+      expect(media.data).toMatchObject({ prefersDark: true, forcedColors: true, prefersContrast: "more" });
+      expect(await evaluate("matchMedia('(forced-colors: active)').matches")).toBe(true);
+      await ok("chrome_set_color_scheme", {
+        scheme: "auto",
+        forcedColors: "none",
+        contrast: "no-preference",
+      });
+      expect(await evaluate("matchMedia('(forced-colors: active)').matches")).toBe(false);
+
+      const shot = await ok("chrome_screenshot", { format: "webp", quality: 60 });
+      const image = shot.result.content[0];
+      expect(image?.type === "image" && image.mimeType).toBe("image/webp");
+      const bytes = Buffer.from(image?.type === "image" ? image.data : "", "base64");
+      expect(bytes.subarray(0, 4).toString("ascii")).toBe("RIFF");
+      expect(bytes.subarray(8, 12).toString("ascii")).toBe("WEBP");
+    },
+    T,
+  );
+
+  test("Lighthouse on a page with known accessibility failures (the suite's one Lighthouse run)", async () => {
+    await ok("chrome_navigate", { url: `${site.url}/a11y` });
+    await ok("chrome_set_cookie", { name: "kept", value: "1" });
+    const lh = await ok("chrome_lighthouse_audit", {});
+    const d = lh.data as {
+      scores: Record<string, number | null>;
+      failing: { id: string; items: string[] }[];
+      reports: { json: string; html: string };
+    };
+    expect(Object.keys(d.scores).sort()).toEqual(["accessibility", "best-practices", "performance", "seo"]);
+    expect(d.scores.accessibility).toBeLessThan(90);
+    const ids = d.failing.map((f) => f.id);
+    expect(ids).toEqual(expect.arrayContaining(["image-alt", "button-name", "color-contrast"]));
+    expect(d.failing.find((f) => f.id === "image-alt")?.items[0]).toContain("img");
+    const report = JSON.parse((await h.readRaw(d.reports.json)).text ?? "{}") as {
+      audits: Record<string, { score: number }>;
+    };
+    expect(report.audits["image-alt"]?.score).toBe(0);
+    expect((await h.readRaw(d.reports.html)).text).toContain("<html");
+    // The session's cookies survived the audit (no storage reset).
+    const cookies = (await ok("chrome_get_cookies")).data.cookies as { name: string }[];
+    expect(cookies.some((c) => c.name === "kept")).toBe(true);
+    expect(h.call("chrome_lighthouse_audit", { categories: [] })).rejects.toThrow("categories");
+  }, 120_000);
 });
 
 describe("resources and URL policy", () => {

@@ -1,4 +1,7 @@
 import {
+  BrowserContextEndRequest,
+  type BrowserContextList,
+  BrowserContextListRequest,
   CallbackRequest,
   type HealthReport,
   ResourceReadRequest,
@@ -7,6 +10,7 @@ import {
   ToolCallRequest,
 } from "@omni/contracts";
 import { Elysia } from "elysia";
+import { deploymentToken, internalTokenChecker } from "./internal-token.ts";
 import { createMcpHandler } from "./mcp.ts";
 import { createResourceReader } from "./resources.ts";
 import { type CallRegistry, RpcToolCall } from "./rpc-call.ts";
@@ -19,7 +23,29 @@ export interface ServerAppOptions {
    * Default true. Only `Host` values in `allowedHosts` are served there (loopback by default).
    */
   mcp?: boolean | { allowedHosts?: string[] };
+  /**
+   * The deployment secret the gateway sends (`Authorization: Bearer <token>`); every route but `/health`
+   * and `/mcp` refuses requests without it (401). Default: `OMNI_INTERNAL_TOKEN`, else the development
+   * token in `.data/internal.token`; in production a missing `OMNI_INTERNAL_TOKEN` is an error here.
+   */
+  internalToken?: string;
 }
+
+/** Routes served without the internal token: the health probe and the standalone MCP endpoint. */
+const OPEN_PATHS = new Set(["/health", "/mcp"]);
+
+/** The path of an absolute request URL (`http://host/path?query` → `/path`), without parsing it as a URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
+const UNAUTHORIZED = {
+  error:
+    "Unauthorized: this domain server answers RPC only to the gateway (Authorization: Bearer <OMNI_INTERNAL_TOKEN>)",
+};
 
 /** What a graceful shutdown needs from an app (see `serve`). */
 interface KitLifecycle {
@@ -36,8 +62,9 @@ export function kitLifecycle(app: object): KitLifecycle | undefined {
 }
 
 /**
- * The one way to make a domain server: the RPC routes the gateway calls (typed by `@omni/contracts`),
- * `GET /health`, and a standalone MCP endpoint at `/mcp`. Building it opens no port.
+ * The one way to make a domain server: the RPC routes the gateway calls (typed by `@omni/contracts`,
+ * authenticated by the internal token), `GET /health`, and a standalone MCP endpoint at `/mcp`. Building
+ * it opens no port.
  */
 export function createServerApp(def: ServerDefinition, options: ServerAppOptions = {}) {
   const server = compileServer(def);
@@ -59,7 +86,23 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
           headers: { "content-type": "application/json" },
         });
 
+  const authorized = internalTokenChecker(options.internalToken ?? deploymentToken());
+
   const app = new Elysia({ name: `omni-kit:${def.name}` })
+    // Before routing and body parsing: only the gateway reaches RPC (and anything not open, even a 404).
+    .onRequest(({ request, set, status }) => {
+      if (OPEN_PATHS.has(pathOf(request.url))) return;
+      if (authorized(request.headers.get("authorization"))) return;
+      set.headers["www-authenticate"] = 'Bearer realm="omni-internal"';
+      return status(401, UNAUTHORIZED);
+    })
+    // An unexpected failure of one request: a bounded JSON 500 without a stack (not a transport failure
+    // to the gateway, which only counts unreachable instances against health).
+    .onError(({ code, error, status }) => {
+      if (code !== "UNKNOWN" && code !== "INTERNAL_SERVER_ERROR") return;
+      const name = error instanceof Error ? error.name : "Error";
+      return status(500, { error: `The ${def.name} server failed on this request (${name})` });
+    })
     .get("/rpc/capabilities", () => server.capabilities)
     .post(
       "/rpc/tools/call",
@@ -94,6 +137,18 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
         return { ok: true as const };
       },
       { body: SessionEndRequest },
+    )
+    .post(
+      "/rpc/browser-contexts/list",
+      async ({ body }): Promise<BrowserContextList> => ({
+        contexts: (await def.browserContexts?.list(body.orgId)) ?? [],
+      }),
+      { body: BrowserContextListRequest },
+    )
+    .post(
+      "/rpc/browser-contexts/end",
+      async ({ body }) => ({ ended: (await def.browserContexts?.end(body.orgId, body.id)) ?? false }),
+      { body: BrowserContextEndRequest },
     )
     .get("/health", async (): Promise<HealthReport> => {
       const base = {

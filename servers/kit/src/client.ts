@@ -1,5 +1,6 @@
 import { type Treaty, treaty } from "@elysiajs/eden";
 import {
+  type BrowserContextInfo,
   type CallbackRequest,
   type HealthReport,
   type ResourceReadRequest,
@@ -11,6 +12,7 @@ import {
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
 import { HttpPool } from "./http-pool.ts";
+import { deploymentToken } from "./internal-token.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
 
 type Rpc = Treaty.Create<KitApp>["rpc"];
@@ -25,15 +27,32 @@ export type ToolCallStreamEvent = Extract<
   { type: "accepted" | "progress" | "log" | "request" }
 >;
 
-/** The server answered with an HTTP error or a malformed stream (the instance is unhealthy or incompatible). */
+/**
+ * An RPC call failed. `transport` says whether the instance could not be reached (connection refused or
+ * reset, the stream cut, or a 502/503/504 from a proxy in between): only those say anything about the
+ * instance's health. Anything else (an HTTP error the server itself answered, a malformed answer) is the
+ * failure of that one call.
+ */
 export class KitRpcError extends Error {
   override readonly name = "KitRpcError";
   constructor(
     message: string,
     readonly status: number,
+    readonly transport = false,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
+}
+
+/** Statuses a proxy or load balancer answers for an instance it cannot reach. */
+const TRANSPORT_STATUSES = new Set([502, 503, 504]);
+
+/** A fetch that rejected for any reason but the caller's own abort: the instance was not reachable. */
+function transportError(what: string, error: unknown, signal?: AbortSignal | null): unknown {
+  if (signal?.aborted) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KitRpcError(`${what}: the server is unreachable (${message})`, 0, true, { cause: error });
 }
 
 export interface ServerClientOptions {
@@ -41,6 +60,11 @@ export interface ServerClientOptions {
   headers?: Record<string, string>;
   /** Custom fetch (tests pass the app's `handle` to skip the network). */
   fetch?: (request: Request) => Promise<Response> | Response;
+  /**
+   * The deployment's internal RPC token, sent as `Authorization: Bearer` on every request. Default:
+   * `OMNI_INTERNAL_TOKEN`, else the development token in `.data/internal.token`.
+   */
+  internalToken?: string;
   /** Connections kept open to the instance for `tools/call` (the keep-alive pool). Default 64. */
   maxSockets?: number;
 }
@@ -70,7 +94,10 @@ function isTerminal(event: ToolCallEvent): event is TerminalEvent {
  */
 export function createServerClient(baseUrl: string, opts: ServerClientOptions = {}) {
   const base = baseUrl.replace(/\/+$/, "");
-  const headers = opts.headers ?? {};
+  const headers = {
+    ...opts.headers,
+    authorization: `Bearer ${opts.internalToken ?? deploymentToken()}`,
+  };
   const custom = opts.fetch;
   // tools/call (the hot path) on a keep-alive pool of its own; the other routes through Eden's fetch.
   const pool = custom ? undefined : new HttpPool(base, { maxSockets: opts.maxSockets ?? 64 });
@@ -78,19 +105,23 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
-    ...(custom
-      ? {
-          fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
-            Promise.resolve(custom(new Request(input, init)))) as typeof fetch,
-        }
-      : {}),
+    fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
+      (custom ? Promise.resolve(custom(new Request(input, init))) : fetch(input, init)).catch(
+        (error: unknown) => {
+          throw transportError(String(input), error, init?.signal);
+        },
+      )) as typeof fetch,
   });
   const callUrl = `${base}/rpc/tools/call`;
   const callHeaders = { ...headers, "content-type": "application/json" };
 
   function fail(what: string, status: number, value: unknown): never {
-    const detail = typeof value === "string" ? value : JSON.stringify(value);
-    throw new KitRpcError(`${what} failed with HTTP ${status}: ${detail}`, status);
+    const detail = (typeof value === "string" ? value : (JSON.stringify(value) ?? "")).slice(0, 300);
+    throw new KitRpcError(
+      `${what} failed with HTTP ${status}: ${detail}`,
+      status,
+      TRANSPORT_STATUSES.has(status),
+    );
   }
 
   return {
@@ -104,38 +135,48 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 
     /** Run a tool; resolves with the terminal event (result, input_required or error). */
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
+      // Serialised first: arguments that cannot be (too deep, cyclic) fail this call, not the transport.
       const body = JSON.stringify(req);
-      let status: number;
-      let type: string;
-      let text: () => Promise<string>;
-      let chunks: () => AsyncGenerator<Uint8Array>;
-      if (pool) {
-        const response = await pool.request("POST", callPath, callHeaders, body, options.signal);
-        status = response.status;
-        type = response.headers.get("content-type") ?? "";
-        text = () => response.text();
-        chunks = () => response.chunks();
-      } else {
-        const init = { method: "POST", headers: callHeaders, body, signal: options.signal ?? null };
-        const response = await Promise.resolve(
-          (custom as NonNullable<typeof custom>)(new Request(callUrl, init)),
-        );
-        status = response.status;
-        type = response.headers.get("content-type") ?? "";
-        text = () => response.text();
-        chunks = () => readChunks(response);
+      const what = "POST /rpc/tools/call";
+      let response: CallResponse;
+      try {
+        response = pool
+          ? await pool.request("POST", callPath, callHeaders, body, options.signal)
+          : fetched(
+              await Promise.resolve(
+                (custom as NonNullable<typeof custom>)(
+                  new Request(callUrl, {
+                    method: "POST",
+                    headers: callHeaders,
+                    body,
+                    signal: options.signal ?? null,
+                  }),
+                ),
+              ),
+            );
+      } catch (error) {
+        throw transportError(what, error, options.signal);
       }
-      if (status < 200 || status > 299) return fail("POST /rpc/tools/call", status, await text());
+      const read = <T>(promise: Promise<T>): Promise<T> =>
+        promise.catch((error: unknown) => {
+          throw transportError(`${what} (stream)`, error, options.signal);
+        });
+      if (response.status < 200 || response.status > 299) {
+        return fail(what, response.status, await read(response.text()));
+      }
+      const type = response.headers.get("content-type") ?? "";
       if (type.startsWith("application/json")) {
-        const event = checkEvent(JSON.parse(await text()));
+        const event = checkEvent(JSON.parse(await read(response.text())));
         if (!isTerminal(event)) throw new KitRpcError(`Expected a terminal event, got ${event.type}`, 502);
         return event;
       }
       const decoder = new TextDecoder();
       let buffer = "";
-      const stream = chunks();
+      const stream = response.chunks();
       try {
-        for await (const value of stream) {
+        for (;;) {
+          const { done, value } = await read(stream.next());
+          if (done) break;
           buffer += decoder.decode(value, { stream: true });
           let newline = buffer.indexOf("\n");
           while (newline !== -1) {
@@ -151,7 +192,8 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
       } finally {
         void stream.return(undefined);
       }
-      throw new KitRpcError("The tool call stream ended without a terminal event", 502);
+      // The connection closed mid-call (the server died or a proxy cut it).
+      throw new KitRpcError("The tool call stream ended without a terminal event", 502, true);
     },
 
     /** Closes the pooled connections. */
@@ -178,6 +220,20 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
       if (error) fail("POST /rpc/sessions/end", status, error.value);
     },
 
+    /** The organization's browser contexts held by this instance (none for servers without any). */
+    async listBrowserContexts(orgId: string): Promise<BrowserContextInfo[]> {
+      const { data, error, status } = await api.rpc["browser-contexts"].list.post({ orgId });
+      if (error || !data) return fail("POST /rpc/browser-contexts/list", status, error?.value);
+      return data.contexts;
+    },
+
+    /** End one of the organization's browser contexts; false when this instance has no such context. */
+    async endBrowserContext(orgId: string, id: string): Promise<boolean> {
+      const { data, error, status } = await api.rpc["browser-contexts"].end.post({ orgId, id });
+      if (error || !data) return fail("POST /rpc/browser-contexts/end", status, error?.value);
+      return data.ended;
+    },
+
     async health(): Promise<HealthReport> {
       const { data, error, status } = await api.health.get();
       if (error || !data) return fail("GET /health", status, error?.value);
@@ -188,7 +244,24 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 
 export type ServerClient = ReturnType<typeof createServerClient>;
 
-/** A fetch response body's chunks (custom fetch). */
+/** What `callTool` reads of a response: the pool's, or a custom fetch's adapted to it. */
+interface CallResponse {
+  status: number;
+  headers: { get(name: string): string | null | undefined };
+  text(): Promise<string>;
+  chunks(): AsyncGenerator<Uint8Array>;
+}
+
+function fetched(response: Response): CallResponse {
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: () => response.text(),
+    chunks: () => readChunks(response),
+  };
+}
+
+/** A fetch response body's chunks. */
 async function* readChunks(response: Response): AsyncGenerator<Uint8Array> {
   const body = response.body;
   if (!body) throw new KitRpcError("Empty tool call stream", 502);

@@ -10,6 +10,7 @@ export {
   type ToolCallBody,
   type ToolCallStreamEvent,
 } from "./client.ts";
+export { InternalTokenError, loadInternalToken } from "./internal-token.ts";
 export { runStdio } from "./mcp.ts";
 export {
   completeArgument,

@@ -1,9 +1,10 @@
-import type {
-  ClientRequestMethod,
-  InputRequest,
-  JsonRpcErrorObject,
-  ToolCallEvent,
-  ToolCallRequest,
+import {
+  type ClientRequestMethod,
+  ErrorCode,
+  type InputRequest,
+  type JsonRpcErrorObject,
+  type ToolCallEvent,
+  type ToolCallRequest,
 } from "@omni/contracts";
 import {
   type CallChannel,
@@ -28,6 +29,25 @@ const CALL_ENDED = new DOMException("The tool call ended", "AbortError");
 const JSON_HEADERS = { "content-type": "application/json" };
 const STREAM_HEADERS = { "content-type": "application/x-ndjson", "cache-control": "no-store" };
 
+/**
+ * A terminal event as JSON; a result the tool made that JSON cannot carry (a BigInt, a cycle) becomes
+ * this call's error instead of an exception that would break the response.
+ */
+function terminalJson(server: string, event: ToolCallEvent): string {
+  try {
+    return JSON.stringify(event);
+  } catch (error) {
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return JSON.stringify({
+      type: "error",
+      error: {
+        code: ErrorCode.InternalError,
+        message: `The ${server} server could not send this call's answer (${what.slice(0, 200)})`,
+      },
+    } satisfies ToolCallEvent);
+  }
+}
+
 function line(event: ToolCallEvent): Uint8Array {
   return encoder.encode(`${JSON.stringify(event)}\n`);
 }
@@ -47,7 +67,9 @@ export class RpcToolCall implements CallChannel {
   private queue: Uint8Array[] = [];
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private wake: (() => void) | undefined;
-  private terminal: ToolCallEvent | undefined;
+  /** The terminal event, as the JSON text sent (see `terminalJson`). */
+  private terminal: string | undefined;
+  private serverName = "domain";
   private closed = false;
   private callId: string | undefined;
   private nextId = 0;
@@ -113,13 +135,13 @@ export class RpcToolCall implements CallChannel {
   }
 
   private finish(event: ToolCallEvent): void {
-    this.terminal = event;
+    this.terminal = terminalJson(this.serverName, event);
     if (this.callId) this.registry.delete(this.callId);
     for (const p of this.pending.values()) p.reject(CALL_ENDED);
     this.pending.clear();
     if (this.controller && !this.closed) {
       this.closed = true;
-      this.controller.enqueue(line(event));
+      this.controller.enqueue(encoder.encode(`${this.terminal}\n`));
       this.controller.close();
     }
     this.wake?.();
@@ -132,6 +154,7 @@ export class RpcToolCall implements CallChannel {
     running: Set<RpcToolCall>,
   ): Promise<Response> {
     running.add(this);
+    this.serverName = server.def.name;
     const onAbort = () => this.cancel("The client cancelled the call");
     requestSignal.addEventListener("abort", onAbort, { once: true });
     const signal = this.abort.signal;
@@ -139,6 +162,19 @@ export class RpcToolCall implements CallChannel {
       (event) => {
         running.delete(this);
         this.finish(event);
+      },
+      // Arguments that break the server's own code (e.g. a validator overflowing the stack on deep
+      // nesting) end this call with an error; the server and its other calls carry on.
+      (error: unknown) => {
+        running.delete(this);
+        const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        this.finish({
+          type: "error",
+          error: {
+            code: ErrorCode.InternalError,
+            message: `The ${server.def.name} server failed on this call (${what.slice(0, 200)})`,
+          },
+        });
       },
     );
     if (this.terminal === undefined && this.queue.length === 0) {
@@ -148,7 +184,7 @@ export class RpcToolCall implements CallChannel {
       this.wake = undefined;
     }
     if (this.terminal !== undefined && this.queue.length === 0) {
-      return new Response(JSON.stringify(this.terminal), { headers: JSON_HEADERS });
+      return new Response(this.terminal, { headers: JSON_HEADERS });
     }
     const callId = crypto.randomUUID();
     this.callId = callId;
@@ -160,7 +196,7 @@ export class RpcToolCall implements CallChannel {
         this.queue = [];
         if (this.terminal !== undefined) {
           this.closed = true;
-          controller.enqueue(line(this.terminal));
+          controller.enqueue(encoder.encode(`${this.terminal}\n`));
           controller.close();
         } else this.controller = controller;
       },

@@ -1,4 +1,5 @@
 import { createServerApp, kitLifecycle, type ServerAppOptions } from "./app.ts";
+import { InternalTokenError } from "./internal-token.ts";
 import type { ServerDefinition } from "./types.ts";
 
 export interface ServeOptions extends ServerAppOptions {
@@ -36,7 +37,16 @@ export function serve(def: ServerDefinition, options: ServeOptions = {}): Runnin
   const port = portOption ?? envPort() ?? 0;
   const hostname = hostOption ?? process.env.HOST ?? "127.0.0.1";
   // Streamed tool calls may be quiet for long stretches; the gateway bounds them, not the socket timer.
-  const app = createServerApp(def, appOptions).listen({ port, hostname, idleTimeout: 0 });
+  let made: ReturnType<typeof createServerApp>;
+  try {
+    made = createServerApp(def, appOptions);
+  } catch (error) {
+    // A start-up error an operator fixes in the environment: say what to set, without a stack trace.
+    if (!(error instanceof InternalTokenError)) throw error;
+    console.error(`${def.name}: ${error.message}`);
+    process.exit(1);
+  }
+  const app = made.listen({ port, hostname, idleTimeout: 0 });
   const bound = app.server?.port ?? port;
   const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${bound}`;
   console.log(`${def.name} ${def.version} listening on ${url} (RPC /rpc, MCP ${url}/mcp)`);

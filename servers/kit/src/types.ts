@@ -1,4 +1,5 @@
 import type {
+  BrowserContextInfo,
   CallToolResult,
   ContentBlock,
   LogLevel,
@@ -149,6 +150,14 @@ export interface ServerDefinition {
   health?: () => Promise<{ status: "ok" | "degraded" | "down"; details?: Record<string, unknown> }>;
   /** Called when the gateway ends a client session (release per-session state). */
   onSessionEnd?: (sessionKey: string, orgId: string) => Promise<void> | void;
+  /**
+   * Browser contexts (or similar per-client state) the server holds, for the admin API: list an
+   * organization's, end one of them (false when it has no such id). Servers without them omit this.
+   */
+  browserContexts?: {
+    list(orgId: string): Promise<BrowserContextInfo[]> | BrowserContextInfo[];
+    end(orgId: string, id: string): Promise<boolean> | boolean;
+  };
   /** Called on shutdown. */
   close?: () => Promise<void> | void;
   /**

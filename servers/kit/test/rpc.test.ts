@@ -2,15 +2,28 @@ import { describe, expect, test } from "bun:test";
 import { treaty } from "@elysiajs/eden";
 import { ErrorCode, type ToolCallEvent } from "@omni/contracts";
 import * as v from "valibot";
-import { createServerApp, createServerClient, defineTool, type ToolCallStreamEvent } from "../src/index.ts";
+import {
+  createServerApp,
+  createServerClient,
+  defineTool,
+  KitRpcError,
+  type ToolCallStreamEvent,
+} from "../src/index.ts";
 import { testScope } from "./fixtures/scope.ts";
 import { createTestServer } from "./fixtures/test-server.ts";
 
+/** The deployment token these apps are built with (the gateway's `OMNI_INTERNAL_TOKEN`). */
+const TOKEN = `test-internal-${crypto.randomUUID()}`;
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
 function setup() {
   const { def, observed } = createTestServer();
-  const app = createServerApp(def);
-  const client = createServerClient("http://kit.local", { fetch: (request) => app.handle(request) });
-  return { app, client, observed, api: treaty(app) };
+  const app = createServerApp(def, { internalToken: TOKEN });
+  const client = createServerClient("http://kit.local", {
+    fetch: (request) => app.handle(request),
+    internalToken: TOKEN,
+  });
+  return { app, client, observed, api: treaty(app, { headers: AUTH }) };
 }
 
 const scope = testScope();
@@ -59,7 +72,7 @@ describe("tools/call", () => {
     const response = await app.handle(
       new Request("http://kit.local/rpc/tools/call", {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...AUTH },
         body: JSON.stringify({ name: "test_echo", arguments: { text: "ab", times: 2 }, scope, live: true }),
       }),
     );
@@ -121,7 +134,7 @@ describe("tools/call", () => {
     const response = await app.handle(
       new Request("http://kit.local/rpc/tools/call", {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...AUTH },
         body: JSON.stringify({ name: "test_echo", arguments: {}, live: "yes" }),
       }),
     );
@@ -215,7 +228,7 @@ describe("live client requests", () => {
   test("elicitation is a request event answered on /rpc/callback", async () => {
     const { client } = setup();
     let callId = "";
-    const answered: boolean[] = [];
+    const answered: Promise<boolean>[] = [];
     const terminal = await client.callTool(
       { name: "test_elicit", arguments: {}, scope, live: true, clientCapabilities: { elicitation: {} } },
       {
@@ -224,15 +237,19 @@ describe("live client requests", () => {
           if (event.type === "request") {
             expect(event.request.method).toBe("elicitation/create");
             expect(event.request.params.message).toBe("What is your name?");
-            void client
-              .callback({ callId, id: event.id, result: { action: "accept", content: { name: "Ada" } } })
-              .then((ok) => answered.push(ok));
+            answered.push(
+              client.callback({
+                callId,
+                id: event.id,
+                result: { action: "accept", content: { name: "Ada" } },
+              }),
+            );
           }
         },
       },
     );
     expect(text(terminal)).toBe("Hello, Ada");
-    expect(answered).toEqual([true]);
+    expect(await Promise.all(answered)).toEqual([true]);
     expect(await client.callback({ callId, id: "0", result: {} })).toBe(false);
   });
 
@@ -593,5 +610,96 @@ describe("client request keys and raw input schemas", () => {
         ],
       }),
     ).toThrow("Tool test_bad_schema: inputJsonSchema must be an object JSON Schema (required:");
+  });
+});
+
+describe("internal token (OMNI_INTERNAL_TOKEN)", () => {
+  const call = (app: ReturnType<typeof setup>["app"], path: string, init: RequestInit = {}) =>
+    app.handle(new Request(`http://kit.local${path}`, init));
+  const sideEffect = JSON.stringify({ sessionKey: "s-token", orgId: "org_token" });
+
+  test("/rpc/* without the token, or with a wrong one, is a 401 with a JSON body; with it, 200", async () => {
+    const { app } = setup();
+    for (const authorization of [
+      undefined,
+      "",
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Bearer ${TOKEN}x`,
+      `bearer ${TOKEN}`,
+      TOKEN,
+      "Bearer ",
+    ]) {
+      const response = await call(app, "/rpc/capabilities", {
+        headers: authorization === undefined ? {} : { authorization },
+      });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("content-type")).toStartWith("application/json");
+      expect(response.headers.get("www-authenticate")).toBe('Bearer realm="omni-internal"');
+      const body = (await response.json()) as { error: string };
+      expect(body.error).toContain("OMNI_INTERNAL_TOKEN");
+      expect(JSON.stringify(body)).not.toContain(TOKEN);
+    }
+    const ok = await call(app, "/rpc/capabilities", { headers: AUTH });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { server: { name: string } }).server.name).toBe("kit-test");
+  });
+
+  test("a refused call runs nothing and its body is not even parsed; unknown paths are refused alike", async () => {
+    const { app, observed } = setup();
+    const refused = await call(app, "/rpc/sessions/end", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: sideEffect,
+    });
+    expect(refused.status).toBe(401);
+    const malformed = await call(app, "/rpc/sessions/end", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(malformed.status).toBe(401);
+    expect(observed.endedSessions).toEqual([]);
+    expect((await call(app, "/rpc/nothing-here")).status).toBe(401);
+    expect((await call(app, "/elsewhere?x=/health")).status).toBe(401);
+    const allowed = await call(app, "/rpc/sessions/end", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...AUTH },
+      body: sideEffect,
+    });
+    expect(allowed.status).toBe(200);
+    expect(observed.endedSessions).toEqual([{ sessionKey: "s-token", orgId: "org_token" }]);
+  });
+
+  test("/health and the standalone /mcp stay open", async () => {
+    const { app } = setup();
+    const health = await call(app, "/health");
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { server: string }).server).toBe("kit-test");
+    const mcp = await call(app, "/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      }),
+    });
+    expect(mcp.status).toBe(200);
+  });
+
+  test("a client with another token gets a 401 error that is not a transport failure", async () => {
+    const { app } = setup();
+    const stranger = createServerClient("http://kit.local", {
+      fetch: (request) => app.handle(request),
+      internalToken: "another-deployment-token",
+    });
+    const failure = await stranger.capabilities().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(KitRpcError);
+    expect(failure).toMatchObject({ status: 401, transport: false });
+    const call2 = await stranger
+      .callTool({ name: "test_echo", arguments: { text: "a" }, scope, live: false })
+      .catch((error: unknown) => error);
+    expect(call2).toMatchObject({ status: 401, transport: false });
   });
 });

@@ -1,4 +1,10 @@
-import type { ClientCapabilities, LogLevel, OrgContext, RequestId } from "@omni/contracts";
+import {
+  type ClientCapabilities,
+  type LogLevel,
+  type OrgContext,
+  type RequestId,
+  statelessSessionKey,
+} from "@omni/contracts";
 import type { Json } from "../protocol.ts";
 import type { Session } from "../session.ts";
 
@@ -51,5 +57,5 @@ export interface CallContext {
 
 /** The session key of a caller without a 2025 session (stateless requests, tasks). */
 export function statelessKey(caller: Caller): string {
-  return `stateless:${caller.org.orgId}:${caller.org.userId ?? "org"}`;
+  return statelessSessionKey(caller.org.orgId, caller.credentialId ?? caller.org.userId ?? "org");
 }

@@ -7,7 +7,7 @@ import {
   type ToolCallEvent,
   type ToolCallRequest,
 } from "@omni/contracts";
-import type { Instance, Registry, ToolRoute } from "../../registry/index.ts";
+import { callFailureReason, type Instance, type Registry, type ToolRoute } from "../../registry/index.ts";
 import { type Json, notificationMessage, RpcError } from "../protocol.ts";
 import type { CallContext } from "./context.ts";
 
@@ -28,13 +28,26 @@ export function unavailable(server: string, cause?: unknown): RpcError {
 
 const cancelled = () => new RpcError(-32800, "Request cancelled");
 
+/** A call's own upstream failure (not a transport one): this call's error; the instance stays healthy. */
+function callFailed(server: string, cause: unknown, logger: Pick<Console, "warn">): RpcError {
+  logger.warn(`[mcp] a call to ${server} failed: ${String(cause).slice(0, 500)}`);
+  return new RpcError(
+    ErrorCode.InternalError,
+    `The ${server} server could not handle this call (${callFailureReason(cause)}). Other calls are not affected; check the arguments (size, nesting) and retry.`,
+    { server },
+  );
+}
+
 /**
  * The upstream hop of a call: picks a healthy instance (least outstanding), streams the tool's events to
  * the call's outbound channel (progress, logs, live server-to-client requests), retries a retryable tool
  * once on another instance, and maps the terminal event to a result or an `RpcError`.
  */
 export class Relay {
-  constructor(private readonly registry: Registry) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly logger: Pick<Console, "warn">,
+  ) {}
 
   async callTool(
     call: CallContext,
@@ -89,7 +102,7 @@ export class Relay {
         end = await current.client.callTool(req, { signal, onEvent });
       } catch (error) {
         if (signal.aborted) throw cancelled();
-        this.registry.markFailed(current, error);
+        if (!this.registry.markFailed(current, error)) throw callFailed(route.server, error, this.logger);
         if (!route.retryable || relayed || attempt > 0) throw unavailable(route.server, error);
         instance = this.registry.pick(route.server, current);
         continue;
@@ -147,7 +160,7 @@ export class Relay {
       return response.result as Json;
     } catch (error) {
       if (error instanceof RpcError) throw error;
-      this.registry.markFailed(instance, error);
+      if (!this.registry.markFailed(instance, error)) throw callFailed(server, error, this.logger);
       throw unavailable(server, error);
     } finally {
       instance.outstanding--;

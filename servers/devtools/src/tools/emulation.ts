@@ -251,7 +251,7 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_set_color_scheme",
       title: "Colour scheme",
       description:
-        "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion in every tab of this session (tabs opened later included); `auto` removes it.",
+        "Emulate prefers-color-scheme (light or dark) and optionally prefers-reduced-motion, forced colours (Windows high-contrast mode) and prefers-contrast in every tab of this session (tabs opened later included); `auto` removes the colour-scheme override.",
       input: v.object({
         scheme: v.pipe(
           v.picklist(["light", "dark", "auto"]),
@@ -260,6 +260,18 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         reducedMotion: v.optional(
           v.pipe(v.boolean(), v.description("Also emulate prefers-reduced-motion: reduce")),
         ),
+        forcedColors: v.optional(
+          v.pipe(
+            v.picklist(["active", "none"]),
+            v.description("Emulate forced-colors: active (high-contrast mode) or none"),
+          ),
+        ),
+        contrast: v.optional(
+          v.pipe(
+            v.picklist(["more", "less", "custom", "no-preference"]),
+            v.description("Emulate prefers-contrast"),
+          ),
+        ),
       }),
       annotations: Effect.set,
       async handler(args, ctx) {
@@ -267,11 +279,26 @@ export function emulationTools(sessions: SessionManager): ToolDefinition[] {
         if (args.reducedMotion !== undefined) {
           features.push({ name: "prefers-reduced-motion", value: args.reducedMotion ? "reduce" : "" });
         }
+        if (args.forcedColors) features.push({ name: "forced-colors", value: args.forcedColors });
+        if (args.contrast) features.push({ name: "prefers-contrast", value: args.contrast });
         const tab = await sessions.emulate(ctx, "media", [
           { method: "Emulation.setEmulatedMedia", params: { features } },
         ]);
-        const dark = (await tab.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")).value;
-        return result(`Colour scheme: ${args.scheme}`, { scheme: args.scheme, prefersDark: dark === true });
+        const media = (
+          await tab.evaluate(
+            `({ dark: matchMedia("(prefers-color-scheme: dark)").matches, forcedColors: matchMedia("(forced-colors: active)").matches, moreContrast: matchMedia("(prefers-contrast: more)").matches, lessContrast: matchMedia("(prefers-contrast: less)").matches })`,
+          )
+        ).value as { dark: boolean; forcedColors: boolean; moreContrast: boolean; lessContrast: boolean };
+        const extras = [
+          args.forcedColors ? `forced colours ${args.forcedColors}` : "",
+          args.contrast ? `contrast ${args.contrast}` : "",
+        ].filter(Boolean);
+        return result(`Colour scheme: ${args.scheme}${extras.length ? `, ${extras.join(", ")}` : ""}`, {
+          scheme: args.scheme,
+          prefersDark: media.dark,
+          forcedColors: media.forcedColors,
+          prefersContrast: media.moreContrast ? "more" : media.lessContrast ? "less" : "no-preference",
+        });
       },
     }),
   ];

@@ -18,7 +18,7 @@ const Limit = v.optional(
 const SnapshotId = v.pipe(
   v.string(),
   v.minLength(1, "snapshot id must not be empty"),
-  v.description("Id from chrome_take_heap_snapshot, e.g. heap-1"),
+  v.description("Id from chrome_take_heap_snapshot (e.g. heap-1) or the label it was taken with"),
 );
 
 function publicSummary(s: HeapSummary, limit: number, filter?: string) {
@@ -37,13 +37,17 @@ function publicSummary(s: HeapSummary, limit: number, filter?: string) {
   };
 }
 
-function snapshot(session: Session, id: string): HeapSummary {
-  const s = session.heapSnapshots.get(id);
-  if (!s) {
-    const known = [...session.heapSnapshots.keys()].join(", ") || "none yet";
-    throw new ToolError(`No heap snapshot ${id} in this session (have: ${known})`);
-  }
-  return s;
+/** A kept snapshot by id (`heap-2`) or by the label it was taken with (the newest with that label). */
+function snapshot(session: Session, idOrLabel: string): HeapSummary {
+  const byId = session.heapSnapshots.get(idOrLabel);
+  if (byId) return byId;
+  const byLabel = [...session.heapSnapshots.values()].filter((s) => s.label === idOrLabel).at(-1);
+  if (byLabel) return byLabel;
+  const known =
+    [...session.heapSnapshots.values()]
+      .map((s) => (s.label !== s.id ? `${s.id} ("${s.label}")` : s.id))
+      .join(", ") || "none yet";
+  throw new ToolError(`No heap snapshot with id or label "${idOrLabel}" in this session (have: ${known})`);
 }
 
 export function memoryTools(sessions: SessionManager): ToolDefinition[] {
@@ -131,7 +135,7 @@ export function memoryTools(sessions: SessionManager): ToolDefinition[] {
         const grew = deltas.filter((d) => d.sizeDelta > 0 || d.countDelta > 0).slice(0, args.limit);
         const top = grew[0];
         return result(
-          `${args.before} → ${args.after}: heap ${after.totalSize - before.totalSize >= 0 ? "+" : ""}${after.totalSize - before.totalSize} bytes.${top ? ` Grew most: ${top.name} (+${top.countDelta} objects, +${top.sizeDelta} bytes)` : ""}`,
+          `${before.id} → ${after.id}: heap ${after.totalSize - before.totalSize >= 0 ? "+" : ""}${after.totalSize - before.totalSize} bytes.${top ? ` Grew most: ${top.name} (+${top.countDelta} objects, +${top.sizeDelta} bytes)` : ""}`,
           {
             totalSizeDelta: after.totalSize - before.totalSize,
             nodeCountDelta: after.nodeCount - before.nodeCount,

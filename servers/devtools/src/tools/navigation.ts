@@ -1,6 +1,5 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
-import { checkUrl } from "../policy.ts";
 import type { Session, SessionManager } from "../sessions.ts";
 import type { Tab } from "../tab.ts";
 import { Effect, result, sleep, TimeoutArg } from "./util.ts";
@@ -57,12 +56,17 @@ export async function navigation(
     (e) =>
       e.method !== "Page.frameNavigated" || !(e.params.frame as { parentId?: string } | undefined)?.parentId,
   );
+  // The deadline timer is cleared as soon as the navigation commits (a pending one kept a stdio server
+  // alive for up to the navigation timeout after stdin closed).
+  const settled = new AbortController();
   try {
     await start();
-    const timer = sleep(Math.max(0, deadline - Date.now()), opts.signal).then(() => null);
-    const done = await Promise.race([committed.promise, timer]);
+    const timer = sleep(Math.max(0, deadline - Date.now()), AbortSignal.any([opts.signal, settled.signal]));
+    timer.catch(() => undefined);
+    const done = await Promise.race([committed.promise, timer.then(() => null)]);
     if (!done) throw new ToolError(`The navigation did not start within ${opts.timeoutMs} ms`);
   } finally {
+    settled.abort();
     committed.cancel();
   }
   await waitReady(tab, opts.until, deadline, opts.signal);
@@ -81,8 +85,8 @@ export async function pageInfo(tab: Tab): Promise<{ url: string; title: string; 
     : { url: tab.url, title: tab.title, status: doc.status };
 }
 
-export function assertAllowed(session: Session, url: string): void {
-  const reason = checkUrl(session.policy, url);
+export async function assertAllowed(session: Session, url: string): Promise<void> {
+  const reason = await session.checkUrl(url);
   if (reason) throw new ToolError(`Navigation to ${url} is blocked: ${reason}`);
 }
 
@@ -93,7 +97,7 @@ export async function goto(
   url: string,
   opts: { until: WaitUntil; timeoutMs: number; signal: AbortSignal },
 ) {
-  assertAllowed(session, url);
+  await assertAllowed(session, url);
   return navigation(
     tab,
     async () => {
@@ -177,7 +181,7 @@ export function navigationTools(sessions: SessionManager): ToolDefinition[] {
           const entry = history.entries[history.currentIndex + (direction === "back" ? -1 : 1)];
           if (!entry) throw new ToolError(`There is no page to go ${direction} to`);
           const session = await sessions.session(ctx);
-          assertAllowed(session, entry.url);
+          await assertAllowed(session, entry.url);
           const page = await navigation(
             tab,
             async () => {

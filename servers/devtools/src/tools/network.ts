@@ -77,7 +77,7 @@ export function networkTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_get_request",
       title: "Request details",
       description:
-        "One request in full: request and response headers, POST data, timing, and the response body.",
+        "One request in full: the request headers the page set and those the network stack really sent (sentHeaders: Cookie, Host, …), POST data, status, the raw response headers (Set-Cookie included), timing, and the response body.",
       input: v.object({
         id: v.pipe(
           v.string(),

@@ -1,7 +1,18 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
 import * as v from "valibot";
-import type { SessionManager } from "../sessions.ts";
+import { artifactLink, saveArtifact } from "../artifacts.ts";
+import type { Session, SessionManager } from "../sessions.ts";
 import type { Tab } from "../tab.ts";
+import {
+  type AnalysedTrace,
+  analyseTrace,
+  eventsOfTab,
+  insightDetail,
+  longTasks,
+  type RawTraceEvent,
+  summariseInsights,
+  TRACE_CATEGORIES,
+} from "../trace-insights.ts";
 import { navigation } from "./navigation.ts";
 import { Effect, result } from "./util.ts";
 
@@ -48,17 +59,6 @@ const VITALS_READ = `(() => {
   };
 })()`;
 
-interface TraceEvent {
-  name?: string;
-  cat?: string;
-  ph?: string;
-  dur?: number;
-  ts?: number;
-  pid?: number;
-  tid?: number;
-  args?: { name?: string };
-}
-
 interface VitalsRead {
   lcpMs: number | null;
   lcpElement: string | null;
@@ -70,7 +70,7 @@ interface VitalsRead {
   resources: { url: string; type: string; durationMs: number; bytes: number; renderBlocking: boolean }[];
 }
 
-async function readTrace(tab: Tab, stream: string): Promise<TraceEvent[]> {
+async function readTrace(tab: Tab, stream: string): Promise<{ text: string; events: RawTraceEvent[] }> {
   let text = "";
   for (;;) {
     const chunk = await tab.send("IO.read", { handle: stream, size: 1 << 20 });
@@ -80,20 +80,24 @@ async function readTrace(tab: Tab, stream: string): Promise<TraceEvent[]> {
   await tab.send("IO.close", { handle: stream }).catch(() => undefined);
   const parsed: unknown = JSON.parse(text);
   const events = Array.isArray(parsed) ? parsed : (parsed as { traceEvents?: unknown }).traceEvents;
-  return Array.isArray(events) ? (events as TraceEvent[]) : [];
+  return { text, events: Array.isArray(events) ? (events as RawTraceEvent[]) : [] };
 }
 
-/** Long tasks (> 50 ms) on the renderer main threads, from the trace's RunTask events. */
-function longTasks(events: TraceEvent[]) {
-  const mainThreads = new Set<string>();
-  for (const e of events) {
-    if (e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain")
-      mainThreads.add(`${e.pid}:${e.tid}`);
+/** The traces analysed in each session, newest last (a few are kept for chrome_performance_insight). */
+const traces = new WeakMap<Session, AnalysedTrace[]>();
+const MAX_TRACES = 3;
+
+function latestTrace(session: Session, traceId: string | undefined): AnalysedTrace {
+  const list = traces.get(session) ?? [];
+  const trace = traceId ? list.find((t) => t.id === traceId) : list.at(-1);
+  if (!trace) {
+    throw new ToolError(
+      traceId
+        ? `No trace ${traceId} in this session (have: ${list.map((t) => t.id).join(", ") || "none"})`
+        : "No trace recorded yet: record one with chrome_start_trace and chrome_stop_trace",
+    );
   }
-  const tasks = events
-    .filter((e) => e.name === "RunTask" && (e.dur ?? 0) > 50_000 && mainThreads.has(`${e.pid}:${e.tid}`))
-    .map((e) => Math.round((e.dur ?? 0) / 1000));
-  return { count: tasks.length, totalMs: tasks.reduce((a, b) => a + b, 0), longestMs: Math.max(0, ...tasks) };
+  return trace;
 }
 
 function rate(value: number | null, good: number, poor: number): string {
@@ -145,14 +149,8 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
           transferMode: "ReturnAsStream",
           traceConfig: {
             recordMode: "recordUntilFull",
-            includedCategories: [
-              "devtools.timeline",
-              "disabled-by-default-devtools.timeline",
-              "loading",
-              "blink.user_timing",
-              "toplevel",
-              "__metadata",
-            ],
+            includedCategories: TRACE_CATEGORIES.filter((c) => c !== "-*"),
+            excludedCategories: ["*"],
           },
         });
         session.tracing = { tabId: tab.targetId, startedAt: Date.now() };
@@ -191,9 +189,20 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
         await tab.send("Tracing.end");
         const done = await complete.promise;
         const stream = done.params.stream;
-        const events = typeof stream === "string" ? await readTrace(tab, stream) : [];
+        const raw = typeof stream === "string" ? await readTrace(tab, stream) : { text: "", events: [] };
+        const events = eventsOfTab(raw.events, tab.targetId);
         const vitals = (await tab.evaluate(VITALS_READ)).value as VitalsRead;
-        const tasks = longTasks(events);
+        const list = traces.get(session) ?? [];
+        const trace = await analyseTrace(`trace-${list.length + 1}`, tab.url, events);
+        const exported = saveArtifact(session, "trace", "trace.json", "application/json", {
+          text: JSON.stringify({ traceEvents: events }),
+        });
+        trace.id = exported.id;
+        list.push(trace);
+        if (list.length > MAX_TRACES) list.shift();
+        traces.set(session, list);
+        const tasks = longTasks(trace);
+        const insights = summariseInsights(trace);
         const blocking = vitals.resources.filter((r) => r.renderBlocking);
         const largest = [...vitals.resources].sort((a, b) => b.bytes - a.bytes).slice(0, 5);
         const slowest = [...vitals.resources].sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
@@ -226,15 +235,49 @@ export function performanceTools(sessions: SessionManager): ToolDefinition[] {
           },
           navigation: vitals.navigation,
           longTasks: tasks,
+          insights,
+          traceId: trace.id,
+          rawTrace: `devtools://artifacts/${exported.id}`,
           renderBlocking: blocking,
           largestResources: largest,
           slowestResources: slowest,
           findings,
         };
-        return result(
-          `LCP ${vitals.lcpMs ?? "–"} ms, CLS ${vitals.cls}, INP ${vitals.inpMs ?? "–"} ms. ${findings.length ? `Findings: ${findings.join("; ")}.` : "Nothing notable slowed the page."}`,
-          data,
+        const failing = insights.flatMap((set) =>
+          set.insights.filter((i) => i.state === "fail").map((i) => String(i.insight)),
         );
+        if (failing.length > 0) findings.push(`failing insights: ${[...new Set(failing)].join(", ")}`);
+        const summary = `LCP ${vitals.lcpMs ?? "–"} ms, CLS ${vitals.cls}, INP ${vitals.inpMs ?? "–"} ms. ${findings.length ? `Findings: ${findings.join("; ")}.` : "Nothing notable slowed the page."} Drill into an insight with chrome_performance_insight.`;
+        const out = result(summary, data);
+        return { ...out, content: [...out.content, artifactLink(exported)] };
+      },
+    }),
+    defineTool({
+      name: "chrome_performance_insight",
+      title: "Performance insight",
+      description:
+        "Everything one performance insight of a recorded trace found (the trace engine Chrome DevTools uses): e.g. LCPBreakdown, INPBreakdown, CLSCulprits, ForcedReflow, RenderBlocking, DocumentLatency, NetworkDependencyTree, ThirdParties, DOMSize. Names and insight set ids come from chrome_stop_trace.",
+      input: v.object({
+        insight: v.pipe(
+          v.string(),
+          v.minLength(1, "insight must not be empty"),
+          v.description("Insight name, e.g. ForcedReflow"),
+        ),
+        insightSetId: v.optional(
+          v.pipe(
+            v.string(),
+            v.description("Insight set id from chrome_stop_trace (default: the navigation's)"),
+          ),
+        ),
+        traceId: v.optional(v.pipe(v.string(), v.description("Trace id (default: the latest trace)"))),
+      }),
+      annotations: Effect.read,
+      async handler(args, ctx) {
+        const session = await sessions.session(ctx);
+        const trace = latestTrace(session, args.traceId);
+        const detail = insightDetail(trace, args.insight, args.insightSetId);
+        if ("error" in detail) throw new ToolError(String(detail.error));
+        return result(`${detail.title} (${detail.state}) in ${trace.id}`, detail);
       },
     }),
   ];

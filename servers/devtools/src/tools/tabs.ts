@@ -41,28 +41,32 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_start_browser",
       title: "Start browser",
       description:
-        "Start this session's private browser (its own context: cookies, storage and tabs shared with no other session) and open a first tab. Other tools start it on demand too.",
+        "Start a private browser (its own context: cookies, storage and tabs shared with no other client) and open a first tab; returns its `browser` id. Clients without an MCP session (stateless) get a new browser on each call and must pass its id as `browser` to every later tool; in an MCP session the session's own browser is used (and other tools start it on demand).",
       input: v.object({}),
-      annotations: Effect.set,
+      annotations: Effect.act,
       async handler(_args, ctx) {
-        const session = await sessions.session(ctx);
+        const session = await sessions.start(ctx);
         if (!session.currentTab) await sessions.newTab(session);
-        return result(`Browser ready (${sessions.host.version})`, {
-          browser: sessions.host.version,
-          tabs: await listTabs(session),
-        });
+        return result(
+          `Browser ${session.id} ready (${sessions.host.version}): pass browser="${session.id}" to later calls`,
+          {
+            browser: session.id,
+            version: sessions.host.version,
+            tabs: await listTabs(session),
+          },
+        );
       },
     }),
     defineTool({
       name: "chrome_stop_browser",
       title: "Stop browser",
       description:
-        "Close this session's browser context: every tab, cookie and storage entry of the session is discarded. The shared browser keeps serving other sessions.",
+        "Close this client's browser (the one `browser` names, or the MCP session's own): every tab, cookie and storage entry of it is discarded. The shared Chromium keeps serving other clients.",
       input: v.object({}),
       annotations: Effect.discard,
       async handler(_args, ctx) {
         const closed = await sessions.dispose(ctx);
-        return result(closed ? "Closed this session's browser context" : "This session had no browser open", {
+        return result(closed ? "Closed this client's browser context" : "This client had no browser open", {
           closed,
         });
       },
@@ -85,6 +89,7 @@ export function tabTools(sessions: SessionManager): ToolDefinition[] {
           session: session
             ? {
                 open: true,
+                browser: session.id,
                 tabs: await listTabs(session),
                 idleClosesAfterMs: sessions.options.idleMs,
               }

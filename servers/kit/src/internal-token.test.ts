@@ -1,0 +1,51 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { internalTokenChecker, loadInternalToken } from "./internal-token.ts";
+
+const dirs: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), "omni-token-"));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("loadInternalToken", () => {
+  test("OMNI_INTERNAL_TOKEN wins and must be long enough", () => {
+    const dataDir = scratch();
+    expect(loadInternalToken({ OMNI_INTERNAL_TOKEN: " a-long-enough-token " }, { dataDir })).toBe(
+      "a-long-enough-token",
+    );
+    expect(() => loadInternalToken({ OMNI_INTERNAL_TOKEN: "short" }, { dataDir })).toThrow(
+      "OMNI_INTERNAL_TOKEN must be at least 16 characters",
+    );
+  });
+
+  test("in production a missing token is an error that says what to set", () => {
+    expect(() => loadInternalToken({ NODE_ENV: "production" }, { dataDir: scratch() })).toThrow(
+      /OMNI_INTERNAL_TOKEN is required in production: set the same random value .* on the gateway and on every domain server/,
+    );
+  });
+
+  test("in development one token is generated into the data dir (0600) and read by every later caller", () => {
+    const dataDir = scratch();
+    const first = loadInternalToken({}, { dataDir });
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(dataDir, "internal.token")).mode & 0o777).toBe(0o600);
+    expect(loadInternalToken({}, { dataDir })).toBe(first);
+    expect(loadInternalToken({ OMNI_DATA_DIR: dataDir })).toBe(first);
+    expect(loadInternalToken({}, { dataDir: scratch() })).not.toBe(first);
+  });
+});
+
+test("the checker accepts exactly `Bearer <token>`", () => {
+  const check = internalTokenChecker("s3cret-deployment-token");
+  expect(check("Bearer s3cret-deployment-token")).toBe(true);
+  for (const wrong of [null, "", "Bearer", "Bearer s3cret-deployment-toke", "s3cret-deployment-token"]) {
+    expect(check(wrong)).toBe(false);
+  }
+});
