@@ -66,7 +66,13 @@ describe("omni new-server", () => {
 
     const made = await omni(["new-server", "greeter"], { root });
     expect(made.code, made.stderr).toBe(0);
-    for (const file of ["package.json", "src/server.ts", "src/index.ts", "src/stdio.ts", "test/server.test.ts"])
+    for (const file of [
+      "package.json",
+      "src/server.ts",
+      "src/index.ts",
+      "src/stdio.ts",
+      "test/server.test.ts",
+    ])
       expect(existsSync(join(root, "servers/greeter", file))).toBe(true);
     expect(existsSync(join(root, "servers/greeter/node_modules/@omni/kit"))).toBe(true);
 
@@ -84,13 +90,14 @@ describe("omni new-server", () => {
   }, 60_000);
 
   test("once served and listed in SERVERS, its tool is callable through the gateway", async () => {
-    server = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
+    const proc = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
       cwd: root,
       env: { ...cleanEnv(), PORT: "0" },
       stdout: "pipe",
       stderr: "pipe",
     });
-    const reader = server.stdout.getReader();
+    server = proc;
+    const reader = proc.stdout.getReader();
     let banner = "";
     while (!/listening on (http:\/\/[\d.]+:\d+)/.test(banner)) {
       const next = await reader.read();

@@ -71,7 +71,11 @@ export function registerNewServer(program: Command) {
       // The repository's own formatter, so the new files pass `bun run check` whatever the name's length.
       const biome = join(root, "node_modules", ".bin", "biome");
       if (existsSync(biome)) {
-        Bun.spawnSync([biome, "format", "--write", target], { cwd: root, stdout: "ignore", stderr: "ignore" });
+        Bun.spawnSync([biome, "format", "--write", target], {
+          cwd: root,
+          stdout: "ignore",
+          stderr: "ignore",
+        });
       }
       if (opts.install) {
         const install = await withProgress("bun install (linking the new package)", async () => {
