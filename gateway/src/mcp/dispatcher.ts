@@ -13,6 +13,7 @@ import {
   type ToolDescriptor,
   ToolsCallParams,
 } from "@omni/contracts";
+import { completion } from "@omni/kit";
 import {
   type ConfigChange,
   ConfigError,
@@ -73,9 +74,6 @@ export const SERVER_CAPABILITIES = {
   logging: {},
   completions: {},
 };
-
-/** How many completion values one answer carries (the spec's maximum). */
-const MAX_COMPLETIONS = 100;
 
 function fromConfigError(error: unknown): unknown {
   if (error instanceof ConfigError) return new RpcError(error.code, error.message, error.data);
@@ -416,9 +414,7 @@ export class Dispatcher {
         throw fromConfigError(error);
       }
     }
-    const total = values.length;
-    const page = values.slice(0, MAX_COMPLETIONS);
-    return { completion: { values: page, total, hasMore: total > page.length } };
+    return { completion: completion(values) };
   }
 
   private endUpstream(session: Session): void {

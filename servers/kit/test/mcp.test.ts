@@ -129,7 +129,11 @@ describe("standalone /mcp with the SDK v1 client", () => {
       {
         name: "greeting",
         description: "Greet someone",
-        arguments: [{ name: "name", required: true }, { name: "tone" }],
+        // The allowed values and the default are named in the description (not only by completion).
+        arguments: [
+          { name: "name", required: true },
+          { name: "tone", description: "One of: warm, formal. Default: warm." },
+        ],
       },
     ]);
     const prompt = await client.getPrompt({ name: "greeting", arguments: { name: "Lin" } });
@@ -144,6 +148,12 @@ describe("standalone /mcp with the SDK v1 client", () => {
       argument: { name: "tone", value: "f" },
     });
     expect(completion.completion.values).toEqual(["formal"]);
+    // Case-insensitive, as through the gateway (one completeArgument for both).
+    const upper = await client.complete({
+      ref: { type: "ref/prompt", name: "greeting" },
+      argument: { name: "tone", value: "F" },
+    });
+    expect(upper.completion).toEqual({ values: ["formal"], total: 1, hasMore: false });
   });
 
   test("resources list and read; unknown is -32002", async () => {
