@@ -5,7 +5,7 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type CallScope, type CallToolResult, ErrorCode, type OrgContext } from "@omni/contracts";
+import type { CallScope, CallToolResult, OrgContext } from "@omni/contracts";
 import type { TerminalEvent } from "./runner.ts";
 import { type RunningServer, serve } from "./serve.ts";
 import type { ServerDefinition, ToolContext } from "./types.ts";
