@@ -7,6 +7,17 @@ import { ClientCapabilities, LogLevel } from "./mcp.ts";
  * loose: `_meta` and fields of newer revisions pass through.
  */
 
+/** A JSON object of string keys (valibot's `record` and `looseObject` also take an array). */
+function objectOf<T extends v.GenericSchema>(item: T, message: string) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(
+      (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+      message,
+    ),
+    v.record(v.string(), item, message),
+  );
+}
+
 const Meta = v.optional(
   v.looseObject({
     progressToken: v.optional(v.union([v.string(), v.number()], "must be a string or a number")),
@@ -31,12 +42,12 @@ export type InitializeParams = v.InferOutput<typeof InitializeParams>;
 
 /** Answers of earlier `input_required` requests, keyed by the keys of the inputRequests they answer. */
 const InputResponses = v.optional(
-  v.record(v.string(), v.unknown(), "must be an object keyed by the keys of the inputRequests it answers"),
+  objectOf(v.unknown(), "must be an object keyed by the keys of the inputRequests it answers"),
 );
 
 export const ToolsCallParams = v.looseObject({
   name: v.string("must be a string: a tool name from tools/list"),
-  arguments: v.optional(v.record(v.string(), v.unknown(), "must be an object")),
+  arguments: v.optional(objectOf(v.unknown(), "must be an object")),
   _meta: Meta,
   inputResponses: InputResponses,
   requestState: v.optional(v.unknown()),
@@ -45,7 +56,7 @@ export type ToolsCallParams = v.InferOutput<typeof ToolsCallParams>;
 
 export const PromptsGetParams = v.looseObject({
   name: v.string("must be a string: a prompt name from prompts/list"),
-  arguments: v.optional(v.record(v.string(), v.string("must be a string"), "must be an object of strings")),
+  arguments: v.optional(objectOf(v.string("must be a string"), "must be an object of strings")),
   _meta: Meta,
   inputResponses: InputResponses,
   requestState: v.optional(v.unknown()),
@@ -89,11 +100,7 @@ export type TaskIdParams = v.InferOutput<typeof TaskIdParams>;
 
 export const TasksUpdateParams = v.looseObject({
   taskId: TaskIdParams.entries.taskId,
-  inputResponses: v.record(
-    v.string(),
-    v.unknown(),
-    "must be an object keyed by the keys of the task's inputRequests",
-  ),
+  inputResponses: objectOf(v.unknown(), "must be an object keyed by the keys of the task's inputRequests"),
 });
 export type TasksUpdateParams = v.InferOutput<typeof TasksUpdateParams>;
 
