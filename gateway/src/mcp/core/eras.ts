@@ -5,10 +5,8 @@
  * modern edge's `modern/methods.ts`).
  */
 
-/** Served to 2025 sessions (Streamable HTTP with `Mcp-Session-Id`, WebSocket). */
-export const SESSION_METHODS = [
-  "initialize",
-  "ping",
+/** Methods both eras serve, with one handler each. */
+const SHARED_METHODS = [
   "tools/list",
   "tools/call",
   "prompts/list",
@@ -16,23 +14,23 @@ export const SESSION_METHODS = [
   "resources/list",
   "resources/templates/list",
   "resources/read",
+  "completion/complete",
+] as const;
+
+/** Served to 2025 sessions (Streamable HTTP with `Mcp-Session-Id`, WebSocket). */
+export const SESSION_METHODS = [
+  "initialize",
+  "ping",
+  ...SHARED_METHODS,
   "resources/subscribe",
   "resources/unsubscribe",
-  "completion/complete",
   "logging/setLevel",
 ] as const;
 
 /** Served to stateless 2026-07-28 requests. */
 export const MODERN_METHODS = [
   "server/discover",
-  "tools/list",
-  "tools/call",
-  "prompts/list",
-  "prompts/get",
-  "resources/list",
-  "resources/templates/list",
-  "resources/read",
-  "completion/complete",
+  ...SHARED_METHODS,
   "subscriptions/listen",
   "tasks/get",
   "tasks/update",
