@@ -5,6 +5,7 @@ COPY package.json bun.lock bunfig.toml tsconfig.json ./
 COPY contracts/package.json contracts/
 COPY db/package.json db/
 COPY gateway/package.json gateway/
+COPY cli/package.json cli/
 COPY servers/kit/package.json servers/kit/
 COPY servers/linear/package.json servers/linear/
 COPY servers/perplexity/package.json servers/perplexity/

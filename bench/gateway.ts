@@ -258,6 +258,7 @@ function modernTarget(label: string, mcpUrl: string): LoadTarget {
 /** The gateway's hop alone: the kit RPC `POST /rpc/tools/call`, as the gateway sends it. */
 function rpcTarget(label: string, domainUrl: string): LoadTarget {
   const url = `${domainUrl}/rpc/tools/call`;
+  // The deployment token every role of this run shares (set in the environment the roles inherit).
   const headers = { "content-type": "application/json", authorization: `Bearer ${TEST_INTERNAL_TOKEN}` };
   const body = (): ToolCallRequest => ({
     name: TOOL,

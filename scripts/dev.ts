@@ -9,11 +9,22 @@ const root = new URL("..", import.meta.url).pathname;
 if (process.argv.includes("--help")) {
   console.log(`usage: bun run dev
 
-Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373, PORT to change) in
-local development mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization,
-allowed only on loopback). Reads .env if present. Set DATABASE_URL for Postgres, REDIS_URL for Redis.
-The gateway and the domain servers share OMNI_INTERNAL_TOKEN (generated once into .data/internal.token
-when unset).`);
+Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373) in local development
+mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization, allowed only on
+loopback). Builds the admin dashboard first (http://127.0.0.1:37373/admin). Reads .env if present (every variable, with its default, is in .env.example).
+
+Environment:
+  PORT             the gateway's port (default 37373)
+  LINEAR_PORT      linear's port (default 3001)
+  PERPLEXITY_PORT  perplexity's port (default 3002)
+  DEVTOOLS_PORT    devtools' port (default 3003)
+  SERVERS          the gateway's server list (default: the three above on 127.0.0.1)
+  OMNI_DEV_MODE    1 (default here) or 0 to require credentials
+  OMNI_DATA_DIR    PGlite in <dir>/pglite and the development secret key (default .data/)
+  DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis
+  ADMIN_BUILD      0 skips building the admin dashboard (default 1)
+  OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
+                   .data/internal.token when unset)`);
   process.exit(0);
 }
 
@@ -87,6 +98,16 @@ function stopAll(code: number) {
     process.exit(code);
   }, 5000).unref();
   Promise.all(children.map((c) => c.exited)).then(() => process.exit(code));
+}
+
+// The admin dashboard: built once (a few seconds) and served by the gateway at /admin. For live edits run
+// `bun run --cwd admin dev` (vite build --watch) beside it; ADMIN_BUILD=0 skips the build.
+if (process.env.ADMIN_BUILD !== "0") {
+  const build = Bun.spawn(["bun", "run", "--cwd", `${root}admin`, "build"], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  if ((await build.exited) !== 0) console.error("admin: the dashboard build failed; /admin will say so");
 }
 
 for (const service of services) {

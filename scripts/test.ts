@@ -15,6 +15,8 @@ const packages = [
   "servers/perplexity",
   "servers/devtools",
   "gateway",
+  "cli",
+  "admin",
 ];
 
 if (process.argv.includes("--help")) {
@@ -23,7 +25,8 @@ if (process.argv.includes("--help")) {
 Runs every workspace package's tests (default: ${packages.join(", ")}) with real Postgres, Redis and
 Chromium, each package in its own bun test process, and prints "tests: N passed, N failed" last.
 Environment: TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL for tests
-(default redis://127.0.0.1:6379), CHROME_PATH (default /usr/bin/chromium).`);
+(default redis://127.0.0.1:6379), CHROME_PATH (default /usr/bin/chromium), TEST_SUMMARY_FILE (also write
+"<passed> <failed>" there).`);
   process.exit(0);
 }
 

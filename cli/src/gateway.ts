@@ -2,7 +2,7 @@ import { type Command, Option, type OptionValues } from "@commander-js/extra-typ
 import { treaty } from "@elysiajs/eden";
 import type { GatewayApp, GatewayAuthApp } from "@omni/gateway";
 import { DEFAULT_URL } from "./env.ts";
-import { CliError } from "./output.ts";
+import { CliError, withProgress } from "./output.ts";
 
 /**
  * Commands that need a running gateway reach it at `--url` / `OMNI_URL` with `--key` / `OMNI_API_KEY`:
@@ -100,7 +100,7 @@ function hintFor(status: number, url: string): string | undefined {
 export async function call<T>(url: string, request: Promise<EdenResult<T>>): Promise<NonNullable<T>> {
   let result: EdenResult<T>;
   try {
-    result = await request;
+    result = await withProgress(`waiting for ${url}`, () => request);
   } catch (error) {
     throw unreachable(url, error);
   }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -13,6 +13,9 @@ import { omni } from "./fixtures/harness.ts";
  * server already in it: the result matches the client's documented shape, the other server (and comments)
  * survive, the old file is kept as .bak, and a second run changes nothing.
  */
+
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
 
 const KEY = "omni_sk_abcdefgh_0123456789012345678901234567890123456789012";
 const MCP_URL = "http://127.0.0.1:37373/mcp";
@@ -243,5 +246,48 @@ describe("omni client-config", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("not valid JSON");
     expect(readFileSync(path, "utf8")).toBe("{ not json");
+  });
+});
+
+describe("omni client-config without a key", () => {
+  test("uses the organization's OAuth endpoint when the gateway's metadata names an authorization server", async () => {
+    // A stand-in for the gateway's public protected-resource metadata (what /.well-known/... serves).
+    const metadata = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (request: Request): Response => {
+        const path = new URL(request.url).pathname;
+        if (path !== "/.well-known/oauth-protected-resource/mcp/o/acme")
+          return new Response("no", { status: 404 });
+        return Response.json({
+          resource: `${new URL(request.url).origin}/mcp/o/acme`,
+          authorization_servers: ["https://clerk.acme.test"],
+          bearer_methods_supported: ["header"],
+          scopes_supported: [],
+          resource_name: "Omni MCP (acme)",
+        });
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${metadata.port}`;
+      const oauth = await omni(["client-config", "cursor", "--org", "acme", "--url", base], {
+        env: { HOME: home },
+        cwd: project,
+      });
+      expect(oauth.code).toBe(0);
+      expect(JSON.parse(oauth.stdout)).toEqual({
+        mcpServers: { "omni-acme": { url: `${base}/mcp/o/acme` } },
+      });
+      expect(oauth.stderr).toContain("OAuth");
+
+      // Without an authorization server (or another org): the plain endpoint, and no header without a key.
+      const plain = await omni(["client-config", "cursor", "--org", "other", "--url", base], {
+        env: { HOME: home },
+        cwd: project,
+      });
+      expect(JSON.parse(plain.stdout)).toEqual({ mcpServers: { "omni-other": { url: `${base}/mcp` } } });
+    } finally {
+      await metadata.stop(true);
+    }
   });
 });

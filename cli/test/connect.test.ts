@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -24,6 +24,9 @@ import {
  * `omni connect` carries a whole MCP session for the SDK's stdio client: initialize, lists, calls, and the
  * server-to-client requests of a tool (elicitation, sampling, roots) answered by the stdio client.
  */
+
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
 
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
 let fixture: RunningServer;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,10 +20,13 @@ import {
  * is callable through a real gateway by an organization that enabled it.
  */
 
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
+
 let clone: string;
 let root: string;
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
-let server: ReturnType<typeof Bun.spawn> | undefined;
+let server: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let gateway: GatewayProcess | undefined;
 
 function run(cmd: string[], cwd: string) {
@@ -93,6 +96,7 @@ describe("omni new-server", () => {
     const proc = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
       cwd: root,
       env: { ...cleanEnv(), PORT: "0" },
+      stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });

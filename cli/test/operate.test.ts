@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { RunningServer } from "@omni/kit";
@@ -16,6 +16,9 @@ import {
  * organization whose printed owner key then drives a real gateway (not dev mode) over the admin API and
  * an MCP SDK client; keys are created and revoked; bad command lines exit 2 with the usage.
  */
+
+// Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
+setDefaultTimeout(60_000);
 
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
 let fixture: RunningServer;
@@ -264,16 +267,44 @@ describe("errors", () => {
   });
 
   test("--help of every command has examples", async () => {
-    for (const args of [
-      ["orgs", "create"],
-      ["keys", "revoke"],
-      ["services", "set-secret"],
-      ["call"],
-      ["doctor"],
-    ]) {
-      const help = await omni([...args, "--help"]);
-      expect(help.code).toBe(0);
-      expect(help.stdout).toContain("Examples:");
-    }
+    const commands = [
+      [],
+      ...["orgs", "keys", "members", "services", "prompts", "audit", "db", "resources"].map((c) => [c]),
+      ...[
+        "orgs create",
+        "orgs list",
+        "keys create",
+        "keys list",
+        "keys revoke",
+        "members list",
+        "members set-role",
+        "services list",
+        "services enable",
+        "services disable",
+        "services set-secret",
+        "prompts list",
+        "prompts get",
+        "prompts set",
+        "audit list",
+        "audit verify",
+        "db migrate",
+        "db seed",
+        "db status",
+        "resources list",
+        "resources read",
+        "client-config",
+        "connect",
+        "tools",
+        "call",
+        "new-server",
+        "doctor",
+      ].map((c) => c.split(" ")),
+    ];
+    const results = await Promise.all(commands.map((args) => omni([...args, "--help"])));
+    results.forEach((help, i) => {
+      const name = commands[i]?.join(" ") ?? "";
+      expect(help.code, name).toBe(0);
+      expect(help.stdout, name).toContain("Examples:\n  $ omni");
+    });
   });
 });

@@ -11,13 +11,20 @@ import { BrowserContextInfo } from "./rpc.ts";
  * drizzle-valibot: contracts import no service, and `@omni/db` depends on contracts.)
  */
 
-/** Every admin error: `{ error: { code, message, field? } }` (HTTP 400/401/403/404/409/422). */
+/**
+ * The one error shape of the gateway's HTTP API (every `/api` route, and the security plugin's, auth
+ * guard's and `/ws` refusals on any path; MCP answers JSON-RPC errors instead): `{ error: { code, message,
+ * details? } }`. `code` is machine-readable: `bad_request`, `unauthorized` (or the authentication reason,
+ * e.g. `missing_credentials`, `key_revoked`), `forbidden`, `not_found`, `conflict`, `invalid`, `last_owner`,
+ * `rate_limited`, `payload_too_large`, `dependency_unavailable`, `internal`. `details` carries structured
+ * context such as `field` (dotted path of the offending field, e.g. `messages.0.text`), `retryAfterSeconds`
+ * or `requestId`; it never echoes the input.
+ */
 export const ApiError = v.object({
   error: v.object({
-    code: v.picklist(["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid"]),
+    code: v.string(),
     message: v.string(),
-    /** Dotted path of the offending field, e.g. `messages.0.text`. */
-    field: v.optional(v.string()),
+    details: v.optional(v.record(v.string(), v.unknown())),
   }),
 });
 export type ApiError = v.InferOutput<typeof ApiError>;
@@ -180,16 +187,31 @@ export type AdminService = v.InferOutput<typeof AdminService>;
 export const AdminServiceList = v.object({ services: v.array(AdminService) });
 export type AdminServiceList = v.InferOutput<typeof AdminServiceList>;
 
+/**
+ * The names of service secrets, member credentials and settings: a letter, then up to 63 letters, digits or
+ * underscores (`apiKey`, `default_team`). A leading letter rules out `__proto__` and other names that
+ * would reach an object's prototype when used as a key.
+ */
+export const SETTING_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+export const SettingName = v.pipe(
+  v.string(),
+  v.regex(
+    SETTING_NAME_PATTERN,
+    "setting names are a letter then up to 63 letters, digits or _ (e.g. teamId)",
+  ),
+);
+
 /** `settings` is a merge patch: a key set to null is removed, others are set. */
 export const UpdateServiceBody = v.object({
   enabled: v.optional(v.boolean()),
-  settings: v.optional(v.record(v.pipe(v.string(), v.maxLength(64)), v.unknown())),
+  settings: v.optional(v.record(SettingName, v.unknown())),
 });
 export type UpdateServiceBody = v.InferOutput<typeof UpdateServiceBody>;
 
 export const SecretName = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "secret names are identifiers (e.g. apiKey)"),
+  v.regex(SETTING_NAME_PATTERN, "secret names are a letter then up to 63 letters, digits or _ (e.g. apiKey)"),
 );
 
 export const SetSecretBody = v.object({

@@ -21,14 +21,6 @@ export const PERMISSIONS = [
 export const Permission = v.picklist(PERMISSIONS);
 export type Permission = v.InferOutput<typeof Permission>;
 
-/** JSON body of every 401/403/429 the auth and security layers send. */
-export const AuthErrorBody = v.object({
-  /** Machine-readable reason, e.g. `token_expired`, `key_revoked`, `forbidden`, `rate_limited`. */
-  error: v.string(),
-  message: v.string(),
-});
-export type AuthErrorBody = v.InferOutput<typeof AuthErrorBody>;
-
 const IsoDate = v.pipe(
   v.string(),
   v.isoTimestamp("expected an ISO 8601 timestamp, e.g. 2030-01-01T00:00:00Z"),
@@ -104,13 +96,40 @@ export const AuditListQuery = v.object({
 });
 export type AuditListQuery = v.InferOutput<typeof AuditListQuery>;
 
+/**
+ * Why a link of an org's audit chain is broken: a row edited (`hash_mismatch`), signed with a key not
+ * configured (`unknown_key`) or re-hashed without the key (`unkeyed_hash`: a plain SHA-256 after keyed
+ * rows); rows deleted or reordered (`seq_gap`, `prev_hash_mismatch`); the newest rows deleted
+ * (`truncated`, `checkpoint_mismatch`: the chain ends before, or differs at, the signed checkpoint kept
+ * outside the database), or a checkpoint whose signature does not verify (`checkpoint_invalid`).
+ */
+export const AuditBreakReason = v.picklist([
+  "hash_mismatch",
+  "prev_hash_mismatch",
+  "seq_gap",
+  "unknown_key",
+  "unkeyed_hash",
+  "truncated",
+  "checkpoint_mismatch",
+  "checkpoint_invalid",
+]);
+export type AuditBreakReason = v.InferOutput<typeof AuditBreakReason>;
+
 export const AuditVerifyResult = v.object({
   ok: v.boolean(),
   /** Rows checked. */
   checked: v.number(),
   /** The first sequence number where the chain breaks (edited, deleted or reordered row), else null. */
   firstBadSeq: v.nullable(v.number()),
-  reason: v.nullable(v.picklist(["hash_mismatch", "prev_hash_mismatch", "seq_gap"])),
+  /** The reason of the first break, else null. */
+  reason: v.nullable(AuditBreakReason),
+  /** Every broken link in sequence order (the first 1000; `totalBreaks` counts them all). */
+  breaks: v.array(v.object({ seq: v.number(), reason: AuditBreakReason })),
+  totalBreaks: v.number(),
+  /** The signed chain head kept outside the database that truncation is checked against, if any. */
+  checkpoint: v.nullable(v.object({ seq: v.number(), hash: v.string() })),
+  /** Rows from before keyed chains (plain SHA-256), accepted only as the chain's oldest rows. */
+  legacyRows: v.number(),
 });
 export type AuditVerifyResult = v.InferOutput<typeof AuditVerifyResult>;
 

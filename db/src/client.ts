@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
@@ -60,8 +60,13 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
   }
   const dataDir = opts.dataDir ?? defaultDataDir();
-  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const client = await PGlite.create(dataDir);
+  const onDisk = !dataDir.startsWith("memory://");
+  if (onDisk) mkdirSync(dataDir, { recursive: true });
+  const unlock = onDisk ? lockPglite(dataDir) : () => {};
+  const client = await PGlite.create(dataDir).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   const db = drizzlePglite(client, { schema, logger });
   drivers.set(db, "pglite");
   return {
@@ -69,7 +74,51 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     driver: "pglite",
     close: async () => {
       if (!client.closed) await client.close();
+      unlock();
     },
+  };
+}
+
+/** A second process opening a PGlite directory would not see the first one's writes, and could corrupt it. */
+export class PgliteInUseError extends Error {
+  override readonly name = "PgliteInUseError";
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the PGlite database in ${dataDir} is in use by process ${pid} (PGlite allows one process at a time): ` +
+        "stop that process (e.g. the gateway), or use Postgres (DATABASE_URL) to share the database",
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<dataDir>.lock` for this process (its pid), refusing when another live process holds it; a lock
+ * left by a process that died is taken over. Returns the release.
+ */
+function lockPglite(dataDir: string): () => void {
+  const lockFile = `${dataDir.replace(/\/+$/, "")}.lock`;
+  const owner = existsSync(lockFile) ? Number(readFileSync(lockFile, "utf8").trim()) : 0;
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+    throw new PgliteInUseError(dataDir, owner);
+  }
+  writeFileSync(lockFile, `${process.pid}\n`);
+  return () => {
+    try {
+      if (Number(readFileSync(lockFile, "utf8").trim()) === process.pid) unlinkSync(lockFile);
+    } catch {
+      // Already gone.
+    }
   };
 }
 

@@ -6,6 +6,7 @@ export {
   type MigrationStatus,
   migrate,
   migrationStatus,
+  PgliteInUseError,
 } from "./client.ts";
 export { ConflictError } from "./errors.ts";
 export type { ApiKey, NewApiKey } from "./repos/api-keys.ts";

@@ -1,6 +1,9 @@
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
+import { dashboardRoutes } from "./admin/api.ts";
+import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
-import type { AuthModule } from "./auth/index.ts";
+import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
+import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -9,10 +12,17 @@ import { createStateSealer } from "./mcp/modern/state.ts";
 import { errorMessage } from "./mcp/protocol.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
-import type { Authenticator, ConfigService, McpAccess } from "./ports.ts";
+import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
+import { apiError, apiErrorResponse } from "./security/errors.ts";
 import { createLogger } from "./security/log.ts";
-import { type SecurityOptions, securityPlugin } from "./security/plugin.ts";
+import {
+  pathOf,
+  requestIdOf,
+  SECURITY_HEADERS,
+  type SecurityOptions,
+  securityPlugin,
+} from "./security/plugin.ts";
 
 export interface GatewayOptions {
   /** Reported by /health and in serverInfo. */
@@ -71,8 +81,16 @@ export interface GatewayDeps {
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
 export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "accessLog">;
 
-/** What the config admin API needs besides the registry (whose capabilities supply code prompts). */
-export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry">;
+/**
+ * What the admin API needs besides the registry (whose capabilities supply code prompts) and the MCP
+ * sessions: the config routes' deps, and for the dashboard's routes (`admin/api.ts`) the auth module
+ * (built from the environment when absent), development mode and the Clerk publishable key.
+ */
+export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+
+/** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
+const dispatchers = new WeakMap<object, Dispatcher>();
 
 const DEFAULTS: GatewayOptions = {
   version: "0.1.0",
@@ -84,6 +102,12 @@ const DEFAULTS: GatewayOptions = {
   keepAliveMs: 15_000,
   credentialCheckMs: 30_000,
 };
+
+/** Whether a request carries a body (the methods that may, with a length or a chunked stream). */
+function hasBody(request: Request): boolean {
+  if (request.method === "GET" || request.method === "HEAD" || request.method === "OPTIONS") return false;
+  return request.body !== null || Number(request.headers.get("content-length") ?? "0") > 0;
+}
 
 function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
@@ -134,7 +158,7 @@ function createBaseGateway(deps: GatewayDeps) {
     maxBodyBytes: options.maxBodyBytes,
     // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
     payloadTooLarge: (request, max) =>
-      /^\/mcp(\/o\/[^/]+)?$/.test(new URL(request.url).pathname)
+      /^\/mcp(\/o\/[^/]+)?$/.test(pathOf(request))
         ? errorMessage(null, payloadTooLargeError(max))
         : undefined,
     admit: guard,
@@ -145,22 +169,22 @@ function createBaseGateway(deps: GatewayDeps) {
   /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
   async function upgradeWs(request: Request, server: Context["server"], requestId: string, orgSlug?: string) {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
-      return status(426, {
-        error: "upgrade_required",
-        message: "GET /ws expects a WebSocket upgrade (subprotocol mcp)",
-      });
+      return status(
+        426,
+        apiError("upgrade_required", "GET /ws expects a WebSocket upgrade (subprotocol mcp)"),
+      );
     }
     const protocols = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     if (!protocols.includes("mcp")) {
-      return status(400, { error: "bad_subprotocol", message: "Request the WebSocket subprotocol mcp" });
+      return status(400, apiError("bad_subprotocol", "Request the WebSocket subprotocol mcp"));
     }
     const auth = await deps.authenticator.authenticate(request.headers, {
       loopback: isLoopbackAddress(server.requestIP(request)?.address),
-      mcp: { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) },
+      mcp: { origin: baseUrl(request), ...(orgSlug ? { orgSlug } : {}) },
     });
     if (!auth.ok) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
-      return status(auth.status, { error: auth.reason, message: auth.message });
+      return status(auth.status, apiError(auth.reason, auth.message));
     }
     const handlers = createWsConnection({
       dispatcher,
@@ -173,11 +197,24 @@ function createBaseGateway(deps: GatewayDeps) {
     // The 101 carries the request id too (the security plugin's headers do not reach an upgrade).
     const upgradeHeaders = { "sec-websocket-protocol": "mcp", "x-request-id": requestId };
     if (server.upgrade(request, { headers: upgradeHeaders, data: handlers })) return;
-    return status(400, { error: "upgrade_failed", message: "WebSocket upgrade failed" });
+    return status(400, apiError("upgrade_failed", "WebSocket upgrade failed"));
   }
 
   let app = new Elysia({ name: "omni-gateway" })
     .use(security)
+    // Authentication before work: an `/api` request with a body is authenticated before the body is read,
+    // parsed or validated (the route's guard reuses the outcome). `/mcp` and `/ws` authenticate first in
+    // their own handlers.
+    .onRequest(async ({ request, server }) => {
+      if (!hasBody(request) || !pathOf(request).startsWith("/api/")) return;
+      const auth = await authenticateOnce(deps.authenticator, request, {
+        loopback: !server || isLoopbackAddress(server.requestIP(request)?.address),
+      });
+      if (auth.ok) return;
+      const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": requestIdOf(request) };
+      if (auth.status === 401) headers["www-authenticate"] = wwwAuthenticate(baseUrl(request), auth);
+      return apiErrorResponse(auth.status, apiError(auth.reason, auth.message), headers);
+    })
     .onStop(() => {
       dispatcher.close();
       modern.close();
@@ -220,15 +257,28 @@ function createBaseGateway(deps: GatewayDeps) {
     )
     .get("/ws", ({ request, server, requestId }) => upgradeWs(request, server, requestId));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
+  dispatchers.set(app, dispatcher);
   return app;
 }
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
-  return app.use(
-    adminConfigRoutes({ ...admin, codePrompts: () => registry.capabilities.codePrompts, registry }),
-  );
+  const dispatcher = dispatchers.get(app)!;
+  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  return app
+    .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
+    .use(
+      dashboardRoutes({
+        db: admin.db,
+        auth: auth ?? createAuthModule({ db: admin.db }),
+        registry,
+        sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
+        ...(devMode === undefined ? {} : { devMode }),
+        ...(clerkPublishableKey ? { clerkPublishableKey } : {}),
+        ...(adminDist ? { adminDist } : {}),
+      }),
+    );
 }
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */

@@ -53,6 +53,11 @@ export const GatewayEnv = v.object({
   HEALTH_INTERVAL_MS: int(5000, 100),
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   SESSION_IDLE_MS: int(30 * 60_000, 1000),
+  /** Clerk publishable key (`pk_...`): the admin dashboard signs in with Clerk when set. */
+  CLERK_PUBLISHABLE_KEY: v.pipe(
+    v.optional(v.string()),
+    v.transform((value) => (value?.trim() ? value.trim() : undefined)),
+  ),
 });
 export type GatewayEnv = v.InferOutput<typeof GatewayEnv>;
 

@@ -104,10 +104,19 @@ const app = createGateway({
   registry,
   // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
   security: auth.security,
-  plugins: [auth.routes],
   // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
   mcpAccess: auth.mcpAccess,
-  admin: { db: database.db, config, resolveOrg, audit: auth.audit },
+  // The admin API (config routes, the auth module's keys/members/audit, me, servers, sessions, usage,
+  // settings, OpenAPI) and the built dashboard at /admin.
+  admin: {
+    db: database.db,
+    config,
+    resolveOrg,
+    audit: auth.audit,
+    auth,
+    devMode: env.OMNI_DEV_MODE,
+    ...(env.CLERK_PUBLISHABLE_KEY ? { clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
+  },
   // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
   ...(redis ? { taskStore: new RedisTaskStore(redis) } : {}),
   options: {
@@ -124,6 +133,7 @@ const host = env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST;
 const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
+console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-reference)`);
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
@@ -136,6 +146,7 @@ async function shutdown(signal: string): Promise<void> {
   registry.stop();
   await app.stop();
   await config.close();
+  await auth.state.close();
   await redis?.quit().catch(() => {});
   await database.close();
   process.exit(0);

@@ -92,7 +92,8 @@ export type AuthOutcome =
       credentialId?: string;
       oauth?: OAuthScopes;
     }
-  | { ok: false; status: 401 | 403; reason: string; message: string; scope?: string };
+  /** 503 (`dependency_unavailable`): the credential could not be checked (Redis or Postgres down); retry. */
+  | { ok: false; status: 401 | 403 | 503; reason: string; message: string; scope?: string };
 
 /** Where a request came from and which endpoint it addressed. */
 export interface AuthRemote {
@@ -105,6 +106,30 @@ export interface AuthRemote {
   mcp?: { origin: string; orgSlug?: string };
 }
 
+/**
+ * One authentication per request however many layers ask: the `/api` gate (gateway/src/app.ts)
+ * authenticates before the body is read and remembers the outcome for the route's guard.
+ */
+const outcomes = new WeakMap<Authenticator, WeakMap<Request, Promise<AuthOutcome>>>();
+
+/** `authenticator.authenticate` for this request, once: later calls (same authenticator, same request) reuse it. */
+export function authenticateOnce(
+  authenticator: Authenticator,
+  request: Request,
+  remote: AuthRemote,
+): Promise<AuthOutcome> {
+  let byRequest = outcomes.get(authenticator);
+  if (!byRequest) {
+    byRequest = new WeakMap();
+    outcomes.set(authenticator, byRequest);
+  }
+  const known = byRequest.get(request);
+  if (known) return known;
+  const outcome = authenticator.authenticate(request.headers, remote);
+  byRequest.set(request, outcome);
+  return outcome;
+}
+
 export interface Authenticator {
   /** Authenticates from request headers (Authorization bearer, x-api-key). */
   authenticate(headers: Headers, remote: AuthRemote): Promise<AuthOutcome>;
@@ -113,6 +138,11 @@ export interface Authenticator {
    * sessions and WebSockets.
    */
   stillValid(credentialId: string | undefined, expiresAt: number | undefined): Promise<boolean>;
+  /**
+   * Calls `listener` with an org id whenever access may have been taken away in that org (a key revoked, a
+   * member removed or demoted), on any replica: open WebSockets re-check at once. Returns unsubscribe.
+   */
+  onRevocation?(listener: (orgId: string) => void): () => void;
 }
 
 /** A JSON-RPC error object as the MCP endpoint sends it. */

@@ -119,16 +119,16 @@ describe("admin API: prompts", () => {
     });
     expect(unknownPlaceholder.status).toBe(422);
     expect(unknownPlaceholder.error?.value).toMatchObject({
-      error: { code: "invalid", field: "messages.0.text" },
+      error: { code: "invalid", details: { field: "messages.0.text" } },
     });
 
     const badName = await api.prompts.post({ ...newPrompt, name: "has spaces" });
     expect(badName.status).toBe(422);
-    expect(badName.error?.value).toMatchObject({ error: { field: "name" } });
+    expect(badName.error?.value).toMatchObject({ error: { details: { field: "name" } } });
 
     const noMessages = await api.prompts.post({ ...newPrompt, messages: [] });
     expect(noMessages.status).toBe(422);
-    expect(noMessages.error?.value).toMatchObject({ error: { field: "messages" } });
+    expect(noMessages.error?.value).toMatchObject({ error: { details: { field: "messages" } } });
 
     const clash = await api.prompts.post({ ...newPrompt, name: "issue-triage" });
     expect(clash.status).toBe(409);
@@ -208,7 +208,9 @@ describe("admin API: prompts", () => {
       ],
     });
     expect(bad.status).toBe(422);
-    expect(bad.error?.value).toMatchObject({ error: { code: "invalid", field: "messages.0.content.uri" } });
+    expect(bad.error?.value).toMatchObject({
+      error: { code: "invalid", details: { field: "messages.0.content.uri" } },
+    });
     const badShape = await api.prompts.post({
       ...withContent,
       name: "attach_bad",
@@ -242,7 +244,9 @@ describe("admin API: prompts", () => {
       ],
     });
     expect(overrideBad.status).toBe(422);
-    expect(overrideBad.error?.value).toMatchObject({ error: { field: "messages.0.content.data" } });
+    expect(overrideBad.error?.value).toMatchObject({
+      error: { details: { field: "messages.0.content.data" } },
+    });
     expect((await api.prompts({ id: created.data!.id! }).delete()).data).toEqual({ ok: true });
   });
 
@@ -251,7 +255,7 @@ describe("admin API: prompts", () => {
     expect(JSON.stringify(byName.data)).toContain('team \\"OPS\\"');
     const missing = await api.prompts.preview.post({ name: "issue-triage", arguments: {} });
     expect(missing.status).toBe(422);
-    expect(missing.error?.value).toMatchObject({ error: { field: "arguments.team" } });
+    expect(missing.error?.value).toMatchObject({ error: { details: { field: "arguments.team" } } });
     const unsaved = await api.prompts.preview.post({
       template: {
         name: "draft",
@@ -298,9 +302,9 @@ describe("admin API: resources", () => {
     const both = await api.resources.post({ uri: "org://x", name: "x", text: "a", blob: "AAEC" });
     expect(both.status).toBe(422);
     const none = await api.resources.post({ uri: "org://x", name: "x" });
-    expect(none.error?.value).toMatchObject({ error: { field: "text" } });
+    expect(none.error?.value).toMatchObject({ error: { details: { field: "text" } } });
     const badUri = await api.resources.post({ uri: "no scheme", name: "x", text: "a" });
-    expect(badUri.error?.value).toMatchObject({ error: { field: "uri" } });
+    expect(badUri.error?.value).toMatchObject({ error: { details: { field: "uri" } } });
     expect(await countRows("organizationResources")).toBe(before);
   });
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createRepositories } from "@omni/db";
-import { type AuthWorld, call, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, call, errorCode, errorText, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 /**
  * Org A's credentials (owner token and an all-scopes API key) against org B's keys, members and audit log
@@ -62,7 +62,7 @@ describe("isolation: org A's credentials against org B", () => {
     for (const { opts } of credentials()) {
       const res = await call(app, "DELETE", `/api/keys/${bKeyId}`, opts);
       expect(res.status).toBe(404);
-      expect(field(res.body, "error")).toBe("not_found");
+      expect(errorCode(res.body)).toBe("not_found");
     }
     const stored = await createRepositories(world.db.db).apiKeys.get(world.b.id, bKeyId);
     expect(stored?.revokedAt).toBeNull();
@@ -120,7 +120,7 @@ describe("roles on the auth admin API", () => {
       body: { role: "owner" },
     });
     expect(res.status).toBe(403);
-    expect(field(res.body, "message")).toContain("members:write");
+    expect(errorText(res.body)).toContain("members:write");
   });
 
   test("admins manage keys and read members, but only owners change members", async () => {
@@ -173,7 +173,7 @@ describe("roles on the auth admin API", () => {
       body: { role: "member" },
     });
     expect(lastOwner.status).toBe(409);
-    expect(field(lastOwner.body, "error")).toBe("last_owner");
+    expect(errorCode(lastOwner.body)).toBe("last_owner");
 
     const removed = await call(app, "DELETE", `/api/members/${extra.membershipId}`, {
       token: owner,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { createRateLimiter, rateLimitedResponse } from "../src/security/rate-limit.ts";
-import { type AuthWorld, call, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
+import { type AuthWorld, call, errorCode, field, useAuthWorld } from "./fixtures/auth-fixtures.ts";
 
 let world: AuthWorld;
 useAuthWorld((created) => {
@@ -38,7 +38,7 @@ describe("rate limits", () => {
         statuses.push(r.status);
         if (r.status === 429) {
           retryAfter = r.headers.get("retry-after");
-          expect(field(r.body, "error")).toBe("rate_limited");
+          expect(errorCode(r.body)).toBe("rate_limited");
         }
       }
     }

@@ -6,6 +6,7 @@ import type { AuthOutcome } from "../src/ports.ts";
 import {
   type AuthWorld,
   call,
+  errorCode,
   field,
   rsaKey,
   sessionClaims,
@@ -152,7 +153,7 @@ describe("Clerk session tokens", () => {
       });
       const res = await call(app, "GET", "/api/keys", { token });
       expect(res.status).toBe(status);
-      expect(field(res.body, "error")).toBe(reason);
+      expect(errorCode(res.body)).toBe(reason);
       if (status === 401) {
         expect(res.headers.get("www-authenticate")).toContain(
           'resource_metadata="http://gateway.test/.well-known/oauth-protected-resource"',
@@ -278,7 +279,7 @@ describe("API keys", () => {
       body: { name: "x", scopes: ["tools:call"] },
     });
     expect(res.status).toBe(403);
-    expect(field(res.body, "error")).toBe("forbidden");
+    expect(errorCode(res.body)).toBe("forbidden");
   });
 
   test("a key cannot get scopes its creator lacks; bad bodies are 422 naming the field", async () => {
@@ -289,7 +290,7 @@ describe("API keys", () => {
       body: { name: "x", scopes: ["members:write"] },
     });
     expect(res.status).toBe(403);
-    expect(field(res.body, "error")).toBe("scope_not_held");
+    expect(errorCode(res.body)).toBe("scope_not_held");
     const bad = await call(app, "POST", "/api/keys", {
       token: admin,
       body: { name: "x", scopes: ["root:all"] },
@@ -301,7 +302,7 @@ describe("API keys", () => {
       body: { name: "x", scopes: ["tools:call"], expiresAt: "2001-01-01T00:00:00Z" },
     });
     expect(past.status).toBe(422);
-    expect(field(past.body, "error")).toBe("invalid_expiry");
+    expect(errorCode(past.body)).toBe("invalid_expiry");
   });
 
   test("a tampered or unknown key is refused", async () => {
@@ -355,6 +356,6 @@ describe("API keys", () => {
     expect(await two.module.authenticator.stillValid(before.credentialId, before.expiresAt)).toBe(false);
     const res = await call(two.app, "GET", "/api/keys", { token: key.secret });
     expect(res.status).toBe(401);
-    expect(field(res.body, "error")).toBe("key_revoked");
+    expect(errorCode(res.body)).toBe("key_revoked");
   });
 });

@@ -160,6 +160,12 @@ test(
     await ok("chrome_set_viewport", { width: 800, height: 600 });
     await ok("chrome_navigate", { url: `${site.url}/long` });
     await ok("chrome_screenshot", {}, (_d, r) => expect(r.content[0]?.type).toBe("image"));
+    await ok("chrome_start_screencast", { maxWidth: 400, maxHeight: 300 });
+    await ok("chrome_evaluate", { expression: "document.body.style.background = 'red'; 1" });
+    await ok("chrome_wait_for", { timeoutMs: 200 });
+    await ok("chrome_stop_screencast", { output: "frames" }, (d) =>
+      expect(d.frames as number).toBeGreaterThan(0),
+    );
     await ok("chrome_print_pdf", {}, (_d, r) => expect(JSON.stringify(r.content)).toContain("pdf"));
     await ok("chrome_set_viewport", { reset: true });
 
@@ -231,6 +237,9 @@ test(
     await ok("chrome_start_trace");
     await ok("chrome_wait_for", { timeoutMs: 200 });
     await ok("chrome_stop_trace", {}, (_d, r) => expect(textOf(r).length).toBeGreaterThan(0));
+    await ok("chrome_performance_insight", { insight: "LCPBreakdown" }, (d) =>
+      expect(d.insight).toBe("LCPBreakdown"),
+    );
 
     await ok("chrome_navigate", { url: `${site.url}/leak` });
     const before = await ok("chrome_take_heap_snapshot", { label: "before" }, (d) =>
@@ -256,8 +265,16 @@ test(
     await ok("chrome_get_computed_style", { element: "#styled" }, (d) =>
       expect((d.style as Record<string, string>).color).toBe("rgb(255, 0, 0)"),
     );
+    await ok("chrome_navigate", { url: `${site.url}/styled` });
+    await ok("chrome_get_matched_styles", { element: "#card" }, (d) =>
+      expect((d.cascade as Record<string, { value: string }>).color?.value).toBe("green"),
+    );
     await ok("chrome_navigate", { url: `${site.url}/a11y` });
     await ok("chrome_audit_accessibility", {}, (_d, r) => expect(textOf(r).length).toBeGreaterThan(0));
+    // A quick Lighthouse run (snapshot mode, one category): the full run is in the server's own suite.
+    await ok("chrome_lighthouse_audit", { mode: "snapshot", categories: ["accessibility"] }, (d) =>
+      expect((d.failing as { id: string }[]).map((f) => f.id)).toContain("image-alt"),
+    );
   },
   T,
 );

@@ -163,7 +163,9 @@ describe("the security plugin on the real gateway", () => {
     expect(res.status).toBe(403);
     expect(res.headers.get("x-request-id")).toBe("rebind-1");
     expectSecured(res, "host");
-    expect(await res.json()).toMatchObject({ error: "forbidden", message: expect.stringContaining("Host") });
+    expect(await res.json()).toMatchObject({
+      error: { code: "forbidden", message: expect.stringContaining("Host") },
+    });
   });
 
   test("CORS: a preflight from CORS_ORIGINS succeeds; from an admitted other origin or a foreign one it is refused", async () => {
@@ -195,12 +197,12 @@ describe("the security plugin on the real gateway", () => {
     const loopback = await preflight("http://localhost:5173");
     expect(loopback.status).toBe(403);
     expect(loopback.headers.get("access-control-allow-origin")).toBeNull();
-    expect(await loopback.json()).toMatchObject({ error: "origin_not_allowed" });
+    expect(await loopback.json()).toMatchObject({ error: { code: "origin_not_allowed" } });
     // A foreign origin does not even reach it.
     const foreign = await preflight("https://evil.example");
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();
-    expect(await foreign.json()).toMatchObject({ error: "forbidden" });
+    expect(await foreign.json()).toMatchObject({ error: { code: "forbidden" } });
   });
 
   test("a body over maxBodyBytes is a 413 before authentication: JSON-RPC on /mcp, {error} elsewhere", async () => {
@@ -253,8 +255,11 @@ describe("the security plugin on the real gateway", () => {
     });
     expect(admin.status).toBe(413);
     expect(await admin.json()).toEqual({
-      error: "payload_too_large",
-      message: `The request body is larger than ${MAX_BODY} bytes (MAX_BODY_BYTES).`,
+      error: {
+        code: "payload_too_large",
+        message: `The request body is larger than ${MAX_BODY} bytes (MAX_BODY_BYTES).`,
+        details: { maxBodyBytes: MAX_BODY },
+      },
     });
     // Just under the limit still reaches the endpoint (and its validation).
     const small = await fetch(`${url}/api/prompts`, {

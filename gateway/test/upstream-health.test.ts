@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { ErrorCode } from "@omni/contracts";
 import { createRepositories, createTestDatabase, type DbHandle } from "@omni/db";
 import {
@@ -260,4 +261,22 @@ describe("internal RPC token, through the gateway", () => {
     const health = await fetch(`${servers[0]!.url}/health`);
     expect(health.status).toBe(200);
   });
+});
+
+test("a gateway started in production without OMNI_INTERNAL_TOKEN exits saying what to set", async () => {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: "production",
+    PORT: "0",
+    OMNI_SECRET_KEY: randomBytes(32).toString("base64"),
+  };
+  delete env.OMNI_INTERNAL_TOKEN;
+  const proc = Bun.spawn([process.execPath, new URL("../src/index.ts", import.meta.url).pathname], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(await proc.exited).toBe(1);
+  const stderr = await new Response(proc.stderr).text();
+  expect(stderr).toContain("gateway: OMNI_INTERNAL_TOKEN is required in production");
 });

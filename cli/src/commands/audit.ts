@@ -7,6 +7,7 @@ import { examples } from "../program.ts";
 
 export function registerAudit(program: Command) {
   const audit = program.command("audit").description("the audit log (admin API; needs audit:read)");
+  examples(audit, ["omni audit list --limit 20", "omni audit verify"]);
 
   const list = withGateway(
     audit
@@ -61,8 +62,11 @@ export function registerAudit(program: Command) {
     if (opts.json) printJson(result);
     if (!result.ok) {
       throw new CliError(
-        `the audit chain is broken at sequence ${result.firstBadSeq} (${result.reason}) after checking ${result.checked} entries`,
-        "an entry was edited, deleted or reordered in the database: investigate who had write access",
+        `the audit chain has ${result.totalBreaks} broken link(s) in ${result.checked} entries: ${result.breaks
+          .slice(0, 10)
+          .map((b) => `${b.seq} (${b.reason})`)
+          .join(", ")}${result.totalBreaks > 10 ? ", ..." : ""}`,
+        "entries were edited, deleted or reordered in the database: investigate who had write access (--json lists every break)",
       );
     }
     if (!opts.json)

@@ -2,6 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFile
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Argument, type Command } from "@commander-js/extra-typings";
+import { oauthConnectUrl, protectedResourceMetadataUrl } from "@omni/contracts";
 import { CLIENT_IDS, CLIENTS, type ClientContext, defaultContext, mergeConfig } from "../clients.ts";
 import { baseUrl, withGateway } from "../gateway.ts";
 import { CliError, err, out } from "../output.ts";
@@ -10,6 +11,18 @@ import { examples } from "../program.ts";
 /** `omni client-config <client>`: prints, or with --write merges, a client's MCP configuration. */
 
 const mainPath = fileURLToPath(new URL("../main.ts", import.meta.url));
+
+/**
+ * The endpoint to sign in to with OAuth, when the gateway names an authorization server in its
+ * protected-resource metadata (`/mcp`, or the organization's `/mcp/o/<slug>`); null when it does not or
+ * cannot be reached (the config is then written for an API key, or for none in development mode).
+ */
+async function discoverOAuth(base: string, org: string | undefined): Promise<string | null> {
+  const metadata = await fetch(protectedResourceMetadataUrl(base, org), { signal: AbortSignal.timeout(3000) })
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null);
+  return oauthConnectUrl(metadata);
+}
 
 export function registerClientConfig(program: Command) {
   const cmd = withGateway(
@@ -21,7 +34,7 @@ export function registerClientConfig(program: Command) {
       .addArgument(new Argument("<client>", "the MCP client").choices(CLIENT_IDS))
       .option(
         "--org <slug>",
-        "name the entry omni-<slug> and read the key from OMNI_API_KEY_<SLUG> (several orgs side by side)",
+        "name the entry omni-<slug>, read the key from OMNI_API_KEY_<SLUG>; without a key, the org's OAuth endpoint",
       )
       .option("--name <name>", "the entry's name in the client (default omni, or omni-<org>)")
       .option("--inline-key", "write the key itself where the client could read it from the environment")
@@ -50,9 +63,13 @@ export function registerClientConfig(program: Command) {
       connect: { command: process.execPath, args: [mainPath] },
     };
     const target = CLIENTS[client];
+    // No key: a client that can sign in with OAuth gets the endpoint the gateway advertises for it.
+    const oauth = !ctx.key && client !== "claude-desktop" ? await discoverOAuth(base, opts.org) : null;
+    if (oauth) ctx.mcpUrl = oauth;
     const file = target.file(ctx);
-    const keyNote =
-      !ctx.key || target.inlinesKey(ctx)
+    const keyNote = oauth
+      ? "no key needed: the client signs in with OAuth on first use"
+      : !ctx.key || target.inlinesKey(ctx)
         ? null
         : client === "vscode"
           ? "VS Code asks for the key once (input omni-api-key) and keeps it"

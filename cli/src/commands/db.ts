@@ -8,6 +8,7 @@ import { examples } from "../program.ts";
 
 export function registerDb(program: Command) {
   const db = program.command("db").description("the database: migrate, seed, status (direct access)");
+  examples(db, ["omni db status", "omni db migrate", "omni db seed"]);
 
   const migrateCmd = withDatabase(
     db.command("migrate").description("apply the committed migrations (idempotent)"),

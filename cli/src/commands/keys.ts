@@ -25,6 +25,7 @@ export function registerKeys(program: Command) {
   const keys = program
     .command("keys")
     .description("the organization's API keys (admin API; needs keys:read / keys:write)");
+  examples(keys, ["omni keys create --name ci", "omni keys list", "omni keys revoke key_..."]);
 
   const create = withGateway(
     keys

@@ -11,6 +11,7 @@ export function registerMembers(program: Command) {
   const members = program
     .command("members")
     .description("members and roles (admin API; needs members:read / members:write)");
+  examples(members, ["omni members list", "omni members set-role alice@acme.test admin"]);
 
   const list = withGateway(
     members.command("list").description("list members").option("--json", "print JSON"),

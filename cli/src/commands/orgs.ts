@@ -26,6 +26,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function registerOrgs(program: Command) {
   const orgs = program.command("orgs").description("organizations (direct database access, for operators)");
+  examples(orgs, ['omni orgs create "Acme Corp" --owner-email ops@acme.test', "omni orgs list --json"]);
 
   const create = withDatabase(
     orgs

@@ -90,6 +90,7 @@ export function registerPlayground(program: Command) {
   ]);
 
   const resources = program.command("resources").description("resources through MCP");
+  examples(resources, ["omni resources list", "omni resources read fixture://info"]);
   const list = withGateway(
     resources.command("list").description("list resources").option("--json", "print JSON"),
   ).action(async (opts) => {

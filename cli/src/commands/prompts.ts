@@ -35,6 +35,11 @@ export function registerPrompts(program: Command) {
   const prompts = program
     .command("prompts")
     .description("prompts: list and set (admin API), get (rendered over MCP)");
+  examples(prompts, [
+    "omni prompts list",
+    "omni prompts get fixture_greet --arg who=team",
+    "omni prompts set standup --file standup.md",
+  ]);
 
   const list = withGateway(
     prompts

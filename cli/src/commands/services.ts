@@ -12,6 +12,11 @@ export function registerServices(program: Command) {
     .description(
       "the organization's servers: enable, disable, secrets (admin API; needs admin:read / admin:write)",
     );
+  examples(services, [
+    "omni services list",
+    "omni services enable linear",
+    "omni services set-secret linear apiKey",
+  ]);
 
   const list = withGateway(
     services

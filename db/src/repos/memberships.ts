@@ -47,6 +47,20 @@ export function membershipsRepo(db: Database) {
         .orderBy(organizations.slug);
       return rows.map((r) => ({ ...r.membership, organization: r.organization }));
     },
+    /**
+     * The org's owners, their rows locked (`SELECT ... FOR UPDATE`) until the transaction ends: call it inside
+     * `repos.transaction` before demoting or removing an owner, so that concurrent demotions (on any replica)
+     * serialize and the last owner can never be demoted or removed.
+     */
+    async lockOwners(orgId: string): Promise<Membership[]> {
+      return db
+        .select()
+        .from(organizationMemberships)
+        .where(
+          and(eq(organizationMemberships.organizationId, orgId), eq(organizationMemberships.role, "owner")),
+        )
+        .for("update");
+    },
     async update(
       orgId: string,
       userId: string,

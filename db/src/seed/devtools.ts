@@ -76,8 +76,8 @@ Reproduce first: chrome_navigate to {{url}}, repeat what the user did, and take 
 Then collect evidence:
 - errors: chrome_console_messages and chrome_page_errors (uncaught exceptions); for each error, the message, source file and line, and whether it happens on load or on interaction.
 - network: chrome_list_requests; look for status >= 400, CORS failures, blocked or very slow requests; open the details (headers, response body) of the failing ones with chrome_get_request.
-- performance: chrome_start_trace before the slow action and chrome_stop_trace after it, plus chrome_performance_metrics; report LCP, CLS and INP where measurable and the main causes (long tasks, render-blocking resources, large images).
-- layout: chrome_get_computed_style of the misplaced element, the viewport size, and a chrome_screenshot of the element.
+- performance: chrome_start_trace before the slow action and chrome_stop_trace after it, plus chrome_performance_metrics; drill into the failing insights it lists (ForcedReflow, LCPBreakdown, RenderBlocking, CLSCulprits…) with chrome_performance_insight, and run chrome_lighthouse_audit for scores and failing audits; report LCP, CLS and INP where measurable and the main causes (long tasks and their scripts, forced reflows, render-blocking resources, large images).
+- layout: chrome_get_matched_styles of the misplaced element (which rule wins, what is overridden), chrome_get_computed_style, the viewport size, and a chrome_screenshot of the element.
 - memory: chrome_take_heap_snapshot, repeat the action several times, take another, and chrome_compare_heap_snapshots to see which constructors grew.
 
 Then look at the other areas briefly: problems often come in pairs (a failed request causing a console error).

@@ -25,9 +25,10 @@ import {
   UpdateServiceBody,
 } from "@omni/contracts";
 import { DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
-import { Elysia, type ValidationError } from "elysia";
+import { Elysia } from "elysia";
 import * as v from "valibot";
-import { requestIdOf } from "../security/plugin.ts";
+import { ApiFailure } from "../security/errors.ts";
+import { requestHygiene, requestIdOf } from "../security/plugin.ts";
 import { type BrowserContextRegistry, browserContextRoutes } from "./browser-contexts.ts";
 import { AdminError, type AdminServiceDeps, createAdminService } from "./service.ts";
 
@@ -50,11 +51,14 @@ import { AdminError, type AdminServiceDeps, createAdminService } from "./service
  *   PUT/DELETE /api/services/:server/credentials/:name   the caller's own credential (write-only)
  *   GET    /api/browser-contexts; DELETE /api/browser-contexts/:id   DevTools browser contexts (browser-contexts.ts)
  *
- * Errors are `{ error: { code, message, field? } }` with 400/401/403/404/409/422.
+ * Errors are the one API error shape `{ error: { code, message, details? } }` (`details.field` names the
+ * offending field) with 400/401/403/404/409/422, answered by the security plugin's error hook.
  */
 
 /** Who is calling: an org context, or a refusal. */
-export type OrgResolution = OrgContext | { status: 401 | 403; message: string };
+export type OrgResolution =
+  | (OrgContext & { credentialId?: string })
+  | { status: 401 | 403 | 429 | 503; code?: string; message: string; headers?: Record<string, string> };
 export type OrgResolver = (ctx: { request: Request }) => OrgResolution | Promise<OrgResolution>;
 /**
  * Authorization: returns a refusal message, or null to allow. `need` is the permission a route needs;
@@ -85,48 +89,6 @@ export const devOrgResolver: OrgResolver = ({ request }) => ({
 export const permissionGuard: AdminGuard = (org, need) =>
   need === null || org.permissions.includes(need) ? null : `this needs the "${need}" permission`;
 
-function issueField(path: readonly unknown[] | undefined): string | undefined {
-  if (!path?.length) return undefined;
-  return path
-    .map((segment) =>
-      typeof segment === "object" && segment !== null && "key" in segment
-        ? String(segment.key)
-        : String(segment),
-    )
-    .join(".");
-}
-
-interface StandardLike {
-  "~standard": {
-    validate(value: unknown): unknown;
-  };
-}
-
-function standardOf(validator: unknown): StandardLike | null {
-  if (typeof validator !== "object" || validator === null) return null;
-  if ("~standard" in validator) return validator as StandardLike;
-  if ("schema" in validator) return standardOf(validator.schema);
-  return null;
-}
-
-const IssueList = v.object({
-  issues: v.optional(v.array(v.object({ message: v.string(), path: v.optional(v.array(v.unknown())) }))),
-});
-
-/** The first issue of a failed validation, with its field path (valibot via Standard Schema). */
-function firstIssue(error: Readonly<ValidationError>): { message: string; field?: string } {
-  const standard = standardOf(error.validator);
-  const result = v.safeParse(IssueList, standard?.["~standard"].validate(error.value));
-  const issue = result.success ? result.output.issues?.[0] : undefined;
-  if (!issue) return { message: `invalid ${error.type}` };
-  const field = issueField(issue.path);
-  return field ? { message: `${field}: ${issue.message}`, field } : { message: issue.message };
-}
-
-function errorBody(code: ApiError["error"]["code"], message: string, field?: string): ApiError {
-  return { error: { code, message, ...(field ? { field } : {}) } };
-}
-
 const ERROR_RESPONSES = {
   400: ApiError,
   401: ApiError,
@@ -152,11 +114,8 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
   const as = async (request: Request, need: Permission | null): Promise<OrgContext> => {
     const resolved = await resolveOrg({ request });
     if ("status" in resolved) {
-      throw new AdminError(
-        resolved.status,
-        resolved.status === 401 ? "unauthorized" : "forbidden",
-        resolved.message,
-      );
+      const code = resolved.code ?? (resolved.status === 401 ? "unauthorized" : "forbidden");
+      throw new ApiFailure(resolved.status, code, resolved.message, undefined, resolved.headers);
     }
     const refusal = authorize(resolved, need);
     if (refusal) throw new AdminError(403, "forbidden", refusal);
@@ -165,35 +124,7 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
 
   return (
     new Elysia({ name: "omni-admin-config", prefix: "/api" })
-      .onError(({ code, error, status }) => {
-        const fail = (httpStatus: AdminError["status"], body: ApiError) => {
-          switch (httpStatus) {
-            case 400:
-              return status(400, body);
-            case 401:
-              return status(401, body);
-            case 403:
-              return status(403, body);
-            case 404:
-              return status(404, body);
-            case 409:
-              return status(409, body);
-            case 422:
-              return status(422, body);
-          }
-        };
-        // (AdminError carries its own `code`, which Elysia reports as `code`: match on the class.)
-        if (error instanceof AdminError)
-          return fail(error.status, errorBody(error.code, error.message, error.field));
-        if (code === "VALIDATION") {
-          const { message, field } = firstIssue(error);
-          return error.type === "body"
-            ? fail(422, errorBody("invalid", message, field))
-            : fail(400, errorBody("bad_request", message, field));
-        }
-        if (code === "PARSE")
-          return fail(400, errorBody("bad_request", "the request body is not valid JSON"));
-      })
+      .use(requestHygiene())
       .use(browserContextRoutes(deps.registry, as))
       // ---- prompts
       .get(

@@ -25,10 +25,12 @@ import {
   type SecretEnvelopes,
 } from "@omni/db";
 import { PromptArgumentError, PromptTemplateError, renderPrompt, templateIssues } from "@omni/kit";
+import { auditActor } from "../audit/index.ts";
 import type { ConfigServiceImpl } from "../config/index.ts";
 import { applyPromptOverride, mergeCatalog, serverPromptsOf } from "../config/merge.ts";
 import { loadSnapshot, type OrgSnapshot } from "../config/store.ts";
 import type { ChangeKind } from "../ports.ts";
+import { ApiFailure } from "../security/errors.ts";
 import { createLogger } from "../security/log.ts";
 
 /**
@@ -45,14 +47,14 @@ export type AdminErrorCode =
   | "conflict"
   | "invalid";
 
-export class AdminError extends Error {
+export class AdminError extends ApiFailure {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 422,
-    readonly code: AdminErrorCode,
+    override readonly status: 400 | 401 | 403 | 404 | 409 | 422,
+    override readonly code: AdminErrorCode,
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(status, code, message, field === undefined ? undefined : { field });
   }
 }
 
@@ -105,17 +107,14 @@ export function createAdminService(deps: AdminServiceDeps) {
   const logger = deps.logger ?? createLogger();
 
   async function after(
-    org: OrgContext,
+    org: OrgContext & { credentialId?: string },
     kinds: ChangeKind[],
     audit: { action: string; target: { type: string; id: string }; before?: unknown; after?: unknown },
     uris?: string[],
   ) {
     await deps.config.invalidate({ orgId: org.orgId, kinds, ...(uris ? { uris } : {}) });
     if (!deps.audit) return;
-    const actor = {
-      type: (org.via === "api_key" ? "api_key" : org.userId ? "user" : "system") as ActorType,
-      id: org.userId ?? "system",
-    };
+    const actor = auditActor(org, org.credentialId);
     await deps.audit
       .record({ orgId: org.orgId, actor, ...audit })
       .catch((error: unknown) => logger.warn("admin: audit record failed", error));

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type AuditKeys, hmacHex } from "./keys.ts";
 
 /** The fields of an audit row that its hash covers (everything but the hash itself). */
 export interface ChainedFields {
@@ -57,11 +58,73 @@ export function chainedContent<Actor extends string>(
   };
 }
 
-/** sha256(canonical JSON of the row's fields, including `prevHash`), lowercase hex. */
+const rowText = (row: ChainedFields) =>
+  canonicalJson({ organizationId: row.organizationId, ...chainedContent(row) });
+
+/**
+ * The legacy (unkeyed) row hash: sha256(canonical JSON of the row's fields, including `prevHash`), 64
+ * lowercase hex digits. Rows written before keyed chains carry it; anyone can recompute it.
+ */
 export function auditRowHash(row: ChainedFields): string {
-  return createHash("sha256")
-    .update(canonicalJson({ organizationId: row.organizationId, ...chainedContent(row) }))
-    .digest("hex");
+  return createHash("sha256").update(rowText(row)).digest("hex");
+}
+
+const KEYED = /^hmac-sha256:([0-9a-f]{16}):([0-9a-f]{64})$/;
+
+/** A row's keyed hash: `hmac-sha256:<kid>:<hex>`, the HMAC-SHA256 of the same canonical JSON. */
+export function keyedRowHash(keys: AuditKeys, row: ChainedFields): string {
+  const { kid, key } = keys.current;
+  return `hmac-sha256:${kid}:${hmacHex(key, rowText(row))}`;
+}
+
+/**
+ * Checks a stored hash against the row: `ok`, `mismatch`, `unknown_key` (a keyed hash under a key that
+ * is not configured) or `legacy_ok` (a plain SHA-256 that matches, which the caller accepts only for the
+ * chain's oldest rows).
+ */
+export function checkRowHash(
+  keys: AuditKeys,
+  row: ChainedFields & { hash: string },
+): "ok" | "mismatch" | "unknown_key" | "legacy_ok" {
+  const keyed = KEYED.exec(row.hash);
+  if (keyed) {
+    const key = keys.byKid.get(keyed[1]!);
+    if (!key) return "unknown_key";
+    return hmacHex(key.key, rowText(row)) === keyed[2] ? "ok" : "mismatch";
+  }
+  return auditRowHash(row) === row.hash ? "legacy_ok" : "mismatch";
+}
+
+/**
+ * What Postgres text and jsonb cannot hold: U+0000 becomes U+2400 SYMBOL FOR NULL, a lone surrogate
+ * U+FFFD (jsonb rejects unpaired `\\ud800` escapes).
+ */
+const NUL = "\u0000";
+const NUL_SYMBOL = "\u2400";
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A text column's value without NUL characters or lone surrogates. */
+export function storableText(text: string): string {
+  const whole = text.replace(LONE_SURROGATE, "\uFFFD");
+  return whole.includes(NUL) ? whole.replaceAll(NUL, NUL_SYMBOL) : whole;
+}
+
+/**
+ * A value Postgres can store: NUL characters in strings and object keys replaced (text and jsonb reject
+ * them, which would lose the row), at most 20 levels deep like `redact`.
+ */
+export function storable(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return storableText(value);
+  if (depth > 20) return REDACTED;
+  if (Array.isArray(value)) return value.map((item) => storable(item, depth + 1));
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of Object.entries(value as Record<string, unknown>)) {
+      out[storableText(k)] = storable(item, depth + 1);
+    }
+    return out;
+  }
+  return value;
 }
 
 const SECRET_KEY =

@@ -1,4 +1,4 @@
-import type { AuditEntryDto, AuditVerifyResult, OrgContext } from "@omni/contracts";
+import type { AuditBreakReason, AuditEntryDto, AuditVerifyResult, OrgContext } from "@omni/contracts";
 import {
   type ActorType,
   type AuditRow,
@@ -6,7 +6,12 @@ import {
   type Database,
   type Repositories,
 } from "@omni/db";
-import { auditRowHash, chainedContent, diff, redact } from "./chain.ts";
+import { chainedContent, checkRowHash, diff, keyedRowHash, redact, storable, storableText } from "./chain.ts";
+import { type CheckpointStore, checkpointValid, signCheckpoint } from "./checkpoint.ts";
+import { type AuditKeys, loadAuditKeys } from "./keys.ts";
+
+export { type CheckpointStore, fileCheckpoints, redisCheckpoints } from "./checkpoint.ts";
+export { type AuditKeys, auditKeys } from "./keys.ts";
 
 export interface AuditActor {
   type: ActorType;
@@ -57,6 +62,11 @@ export interface AuditLog {
 
 export interface AuditDeps {
   db: Database;
+  /** The chain's HMAC keys. Default: `loadAuditKeys()` (`OMNI_AUDIT_KEY`, else derived from the secret key). */
+  keys?: AuditKeys;
+  /** Signed chain heads outside the database (Redis or a file); without it truncation goes unnoticed. */
+  checkpoints?: CheckpointStore;
+  logger?: Pick<Console, "warn">;
 }
 
 /** Who did it, from an authenticated context: the user, else the API key, else the system. */
@@ -70,42 +80,84 @@ export function toAuditDto(row: AuditRow): AuditEntryDto {
   return { id: row.id, ...chainedContent(row), hash: row.hash };
 }
 
+/** Breaks listed in a verify result (all are counted in `totalBreaks`). */
+const MAX_BREAKS = 1000;
+
 /**
- * Walks an org's chain in sequence order and reports the first break: a missing sequence number (deleted
- * row), a `prev_hash` that is not the previous row's hash (deleted/reordered), or a row whose contents no
- * longer hash to its `hash` (edited). Callable from the CLI: `verifyAuditChain(db, orgId)`.
+ * Walks an org's chain in sequence order and reports every broken link: a missing sequence number
+ * (deleted rows), a `prev_hash` that is not the previous row's hash (deleted/reordered), a row whose
+ * contents no longer match its keyed hash (edited, or re-hashed by someone without the key), and, against
+ * the signed checkpoint kept outside the database, deleted newest rows. Plain SHA-256 rows from before
+ * keyed chains are accepted only as the oldest rows (the first keyed row's HMAC covers their hashes).
+ * Callable from the CLI: `verifyAuditChain(db, orgId, { keys, checkpoints })`.
  */
 export async function verifyAuditChain(
   db: Database | Repositories,
   orgId: string,
+  opts: { keys?: AuditKeys; checkpoints?: CheckpointStore } = {},
 ): Promise<AuditVerifyResult> {
   const repos = "audit" in db ? db : createRepositories(db);
+  const keys = opts.keys ?? loadAuditKeys();
+  const checkpoint = (await opts.checkpoints?.get(orgId)) ?? null;
   const pageSize = 1000;
+  const breaks: { seq: number; reason: AuditBreakReason }[] = [];
+  let totalBreaks = 0;
+  const broken = (seq: number, reason: AuditBreakReason) => {
+    totalBreaks++;
+    if (breaks.length < MAX_BREAKS) breaks.push({ seq, reason });
+  };
   let expectedSeq = 1;
   let prevHash: string | null = null;
   let checked = 0;
+  let legacyRows = 0;
+  let keyedSeen = false;
+  let lastSeq = 0;
+  let hashAtCheckpoint: string | null = null;
+  let cursor = 0;
   for (;;) {
-    const rows = await repos.audit.list(orgId, { order: "asc", cursor: expectedSeq - 1, limit: pageSize });
+    const rows = await repos.audit.list(orgId, { order: "asc", cursor, limit: pageSize });
     for (const row of rows) {
-      if (row.seq !== expectedSeq) {
-        return { ok: false, checked, firstBadSeq: expectedSeq, reason: "seq_gap" };
-      }
-      if (row.prevHash !== prevHash) {
-        return { ok: false, checked, firstBadSeq: row.seq, reason: "prev_hash_mismatch" };
-      }
-      if (auditRowHash(row) !== row.hash) {
-        return { ok: false, checked, firstBadSeq: row.seq, reason: "hash_mismatch" };
-      }
       checked++;
+      if (row.seq !== expectedSeq) broken(Math.min(expectedSeq, row.seq), "seq_gap");
+      else if (row.prevHash !== prevHash) broken(row.seq, "prev_hash_mismatch");
+      const verdict = checkRowHash(keys, row);
+      if (verdict === "legacy_ok") {
+        if (keyedSeen) broken(row.seq, "unkeyed_hash");
+        else legacyRows++;
+      } else if (verdict === "mismatch") broken(row.seq, "hash_mismatch");
+      else if (verdict === "unknown_key") broken(row.seq, "unknown_key");
+      if (verdict !== "legacy_ok") keyedSeen = true;
+      if (checkpoint && row.seq === checkpoint.seq) hashAtCheckpoint = row.hash;
       prevHash = row.hash;
-      expectedSeq++;
+      lastSeq = row.seq;
+      expectedSeq = row.seq + 1;
+      cursor = Math.max(cursor, row.seq);
     }
-    if (rows.length < pageSize) return { ok: true, checked, firstBadSeq: null, reason: null };
+    if (rows.length < pageSize) break;
   }
+  if (checkpoint) {
+    if (!checkpointValid(keys, orgId, checkpoint)) broken(checkpoint.seq, "checkpoint_invalid");
+    else if (lastSeq < checkpoint.seq) broken(lastSeq + 1, "truncated");
+    else if (hashAtCheckpoint !== checkpoint.hash) broken(checkpoint.seq, "checkpoint_mismatch");
+  }
+  breaks.sort((a, b) => a.seq - b.seq);
+  const first = breaks[0];
+  return {
+    ok: totalBreaks === 0,
+    checked,
+    firstBadSeq: first?.seq ?? null,
+    reason: first?.reason ?? null,
+    breaks,
+    totalBreaks,
+    checkpoint: checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash } : null,
+    legacyRows,
+  };
 }
 
 export function createAuditLog(deps: AuditDeps): AuditLog {
   const repos = createRepositories(deps.db);
+  const keys = deps.keys ?? loadAuditKeys();
+  const checkpoints = deps.checkpoints;
   const optIn = new Map<string, { value: boolean; at: number }>();
 
   async function auditArguments(orgId: string): Promise<boolean> {
@@ -125,26 +177,39 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
         ? { before: null, after: null, changed: [] as string[] }
         : diff(input.before ?? null, input.after ?? null);
     const changes = { before: redact(raw.before), after: redact(raw.after), changed: raw.changed };
-    const metadata = redact({
-      ...(input.metadata ?? {}),
-      ...(changes.changed.length ? { changed: changes.changed } : {}),
-    }) as Record<string, unknown>;
+    // Stored as hashed: what Postgres cannot hold (NUL, lone surrogates) is replaced first, so a call with
+    // such arguments is still audited, and the row verifies as read back.
+    const metadata = storable(
+      redact({
+        ...(input.metadata ?? {}),
+        ...(changes.changed.length ? { changed: changes.changed } : {}),
+      }),
+    ) as Record<string, unknown>;
+    const text = (value: string | null | undefined) => (value == null ? null : storableText(value));
     const row = await repos.audit.append(input.orgId, (last, createdAt) => {
       const row = {
         seq: (last?.seq ?? 0) + 1,
-        actor: input.actor.id,
+        actor: storableText(input.actor.id),
         actorType: input.actor.type,
-        action: input.action,
-        targetType: input.target?.type ?? null,
-        targetId: input.target?.id ?? null,
-        before: changes.before ?? null,
-        after: changes.after ?? null,
+        action: storableText(input.action),
+        targetType: text(input.target?.type),
+        targetId: text(input.target?.id),
+        before: storable(changes.before) ?? null,
+        after: storable(changes.after) ?? null,
         metadata,
         createdAt,
         prevHash: last?.hash ?? null,
       };
-      return { ...row, hash: auditRowHash({ ...row, organizationId: input.orgId }) };
+      return { ...row, hash: keyedRowHash(keys, { ...row, organizationId: input.orgId }) };
     });
+    // After the commit: the signed head outside the database moves forward (never back).
+    await checkpoints
+      ?.advance(input.orgId, signCheckpoint(keys, input.orgId, row.seq, row.hash))
+      .catch((error: unknown) =>
+        (deps.logger ?? console).warn(
+          `[audit] checkpoint of org ${input.orgId} not stored: ${String(error)}`,
+        ),
+      );
     return toAuditDto(row);
   }
 
@@ -176,6 +241,6 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
       });
       return rows.map(toAuditDto);
     },
-    verify: (orgId) => verifyAuditChain(repos, orgId),
+    verify: (orgId) => verifyAuditChain(repos, orgId, { keys, ...(checkpoints ? { checkpoints } : {}) }),
   };
 }

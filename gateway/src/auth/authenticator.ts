@@ -60,7 +60,7 @@ interface UserMemberships {
 
 const MAX_CACHE = 10_000;
 
-function fail(status: 401 | 403, reason: string, message: string): AuthOutcome {
+function fail(status: 401 | 403 | 503, reason: string, message: string): AuthOutcome {
   return { ok: false, status, reason, message };
 }
 
@@ -348,44 +348,51 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return row !== undefined;
   }
 
-  return {
-    async authenticate(headers, remote) {
-      try {
-        const credential = credentialFrom(headers);
-        if (credential === null) {
-          return fail(
-            401,
-            "missing_credentials",
-            "Send `Authorization: Bearer <Clerk token or omni API key>`.",
-          );
-        }
-        if ("error" in credential) return credential.error;
-        const orgSlug = remote.mcp?.orgSlug;
-        if (looksLikeApiKey(credential.token)) {
-          const outcome = await authenticateKey(credential.token);
-          if (outcome.ok && orgSlug && outcome.org.orgSlug !== orgSlug) {
-            return fail(
-              403,
-              "org_mismatch",
-              `This API key belongs to the organization "${outcome.org.orgSlug}", not "${orgSlug}": use ${outcome.org.orgSlug ? `/mcp/o/${outcome.org.orgSlug}` : "/mcp"}.`,
-            );
-          }
-          return outcome;
-        }
-        if (isOAuthAccessToken(credential.token)) return await authenticateOAuth(credential.token, remote);
-        if (orgSlug) {
-          return fail(
-            401,
-            "session_token_not_accepted",
-            "The organization path /mcp/o/<slug> takes OAuth access tokens and API keys; send Clerk session tokens to /mcp.",
-          );
-        }
-        return await authenticateClerk(credential.token);
-      } catch (error) {
-        deps.logger?.error("authentication failed unexpectedly", { error });
-        return fail(401, "authentication_unavailable", "Authentication could not be completed; retry.");
+  async function authenticate(headers: Headers, remote: AuthRemote): Promise<AuthOutcome> {
+    try {
+      const credential = credentialFrom(headers);
+      if (credential === null) {
+        return fail(
+          401,
+          "missing_credentials",
+          "Send `Authorization: Bearer <Clerk token or omni API key>`.",
+        );
       }
-    },
+      if ("error" in credential) return credential.error;
+      const orgSlug = remote.mcp?.orgSlug;
+      if (looksLikeApiKey(credential.token)) {
+        const outcome = await authenticateKey(credential.token);
+        if (outcome.ok && orgSlug && outcome.org.orgSlug !== orgSlug) {
+          return fail(
+            403,
+            "org_mismatch",
+            `This API key belongs to the organization "${outcome.org.orgSlug}", not "${orgSlug}": use ${outcome.org.orgSlug ? `/mcp/o/${outcome.org.orgSlug}` : "/mcp"}.`,
+          );
+        }
+        return outcome;
+      }
+      if (isOAuthAccessToken(credential.token)) return await authenticateOAuth(credential.token, remote);
+      if (orgSlug) {
+        return fail(
+          401,
+          "session_token_not_accepted",
+          "The organization path /mcp/o/<slug> takes OAuth access tokens and API keys; send Clerk session tokens to /mcp.",
+        );
+      }
+      return await authenticateClerk(credential.token);
+    } catch (error) {
+      deps.logger?.error("authentication could not be completed", { error });
+      return fail(
+        503,
+        "dependency_unavailable",
+        "The credential could not be checked: a dependency of the gateway (Redis or Postgres) is unavailable; retry shortly.",
+      );
+    }
+  }
+
+  return {
+    authenticate,
+    onRevocation: (listener) => state.onBump(listener),
     async stillValid(credentialId, expiresAt) {
       if (expiresAt !== undefined && Date.now() >= expiresAt) return false;
       if (!credentialId) return true;

@@ -28,7 +28,7 @@ describe("authorization discovery", () => {
       { ok: false, status: 403, reason: "not_a_member", message: "no" },
       "https://gw.example",
     );
-    expect(await plain.json()).toEqual({ error: "not_a_member", message: "no" });
+    expect(await plain.json()).toEqual({ error: { code: "not_a_member", message: "no" } });
     // A 403 that no other scope could fix is no `insufficient_scope` (clients would re-authorize in vain).
     expect(plain.headers.get("www-authenticate")).not.toContain("error=");
   });

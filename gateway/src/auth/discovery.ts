@@ -1,6 +1,7 @@
 import { ErrorCode, PERMISSIONS, type ProtectedResourceMetadata, type RequestId } from "@omni/contracts";
 import { Elysia } from "elysia";
 import type { AuthOutcome } from "../ports.ts";
+import { apiError } from "../security/errors.ts";
 import { ORG_SLUG } from "./oauth.ts";
 
 /**
@@ -17,7 +18,8 @@ export interface DiscoveryOptions {
 export const RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
 
 export function baseUrl(request: Request, publicUrl?: string): string {
-  return (publicUrl ?? new URL(request.url).origin).replace(/\/$/, "");
+  // (A `Host` that makes the URL unparseable never gets here past the DNS-rebinding guard; loopback then.)
+  return (publicUrl ?? URL.parse(request.url)?.origin ?? "http://127.0.0.1").replace(/\/$/, "");
 }
 
 /** A header parameter value: quotes and backslashes would end the quoted-string early (RFC 9110 §5.6.4). */
@@ -77,7 +79,7 @@ export function authErrorResponse(
         id: mcp.id,
         error: { code: ErrorCode.Unauthorized, message: failure.message, data: { reason: failure.reason } },
       }
-    : { error: failure.reason, message: failure.message };
+    : apiError(failure.reason, failure.message);
   const challenge = wwwAuthenticate(base, failure, {
     ...(mcp?.resourcePath ? { resourcePath: mcp.resourcePath } : {}),
     ...(mcp?.scope ? { scope: mcp.scope } : {}),

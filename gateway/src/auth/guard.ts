@@ -1,6 +1,7 @@
-import type { AuthErrorBody, OrgContext, Permission } from "@omni/contracts";
+import type { OrgContext, Permission } from "@omni/contracts";
 import { Elysia } from "elysia";
-import type { Authenticator } from "../ports.ts";
+import { type Authenticator, type AuthOutcome, authenticateOnce } from "../ports.ts";
+import { apiError } from "../security/errors.ts";
 import { requestIdOf } from "../security/plugin.ts";
 import { type RateLimiter, rateLimitHeaders } from "../security/rate-limit.ts";
 import { baseUrl, wwwAuthenticate } from "./discovery.ts";
@@ -35,21 +36,68 @@ export function isLoopback(server: ServerLike | null | undefined, request: Reque
 
 /**
  * The org resolver for routes that do their own authorization (the config admin API's `resolveOrg`):
- * the caller's org context, or a 401/403 refusal naming the reason. Pass `server` to allow dev mode.
+ * the caller's org context, or a refusal (401/403, 503 when a dependency is down, 429 over the rate
+ * limit) naming the reason. Pass `server` to allow dev mode.
  */
-export function createOrgResolver(deps: { authenticator: Authenticator }) {
+export function createOrgResolver(deps: { authenticator: Authenticator; rateLimiter?: RateLimiter }) {
   return async ({
     request,
     server,
   }: {
     request: Request;
     server?: ServerLike | null;
-  }): Promise<OrgContext | { status: 401 | 403; message: string }> => {
-    const outcome = await deps.authenticator.authenticate(request.headers, {
+  }): Promise<(OrgContext & { credentialId?: string }) | OrgRefusal> => {
+    const outcome = await authenticateOnce(deps.authenticator, request, {
       loopback: isLoopback(server, request),
     });
-    if (!outcome.ok) return { status: outcome.status, message: `${outcome.message} (${outcome.reason})` };
-    return { ...outcome.org, requestId: requestIdOf(request) };
+    if (!outcome.ok) return { status: outcome.status, code: outcome.reason, message: outcome.message };
+    const limited = await rateLimited(deps.rateLimiter, outcome);
+    if (limited) return limited;
+    // The credential (API key id) rides along so audit rows name the key, not `system`.
+    return {
+      ...outcome.org,
+      requestId: requestIdOf(request),
+      ...(outcome.credentialId ? { credentialId: outcome.credentialId } : {}),
+    };
+  };
+}
+
+/** Why a request may not go on: its status, code and message (the one API error shape). */
+export interface OrgRefusal {
+  status: 401 | 403 | 429 | 503;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+/** One request taken from the caller's rate-limit buckets: the refusal when over (or Redis down), else null. */
+async function rateLimited(
+  rateLimiter: RateLimiter | undefined,
+  outcome: Extract<AuthOutcome, { ok: true }>,
+  set?: { headers: Record<string, string | number> },
+): Promise<OrgRefusal | null> {
+  if (!rateLimiter) return null;
+  let decision: Awaited<ReturnType<RateLimiter["consume"]>>;
+  try {
+    decision = await rateLimiter.consume({
+      orgId: outcome.org.orgId,
+      keyId: outcome.org.via === "api_key" ? (outcome.credentialId ?? null) : null,
+    });
+  } catch {
+    return {
+      status: 503,
+      code: "dependency_unavailable",
+      message: "The rate limit could not be checked: Redis is unavailable; retry shortly.",
+    };
+  }
+  const headers = rateLimitHeaders(decision);
+  if (set) for (const [k, value] of Object.entries(headers)) set.headers[k] = value;
+  if (decision.allowed) return null;
+  return {
+    status: 429,
+    code: "rate_limited",
+    message: `Rate limit exceeded; retry in ${decision.retryAfterSeconds}s.`,
+    headers,
   };
 }
 
@@ -57,7 +105,7 @@ export function createOrgResolver(deps: { authenticator: Authenticator }) {
  * Route guards for Elysia: `{ permission: "admin:write" }` on a route (or a `guard`) authenticates the
  * request, checks the permission, applies the rate limits, and resolves `auth` ({org, credentialId}).
  * 401 carries `WWW-Authenticate` pointing at the protected-resource metadata; 403 names the permission;
- * 429 carries `Retry-After`. Bodies are `{error, message}`.
+ * 429 carries `Retry-After`. Bodies are the one API error shape `{error: {code, message, details?}}`.
  *
  * ```ts
  * new Elysia().use(authGuard(deps)).get("/api/prompts", ({ auth }) => list(auth.org.orgId), {
@@ -69,34 +117,30 @@ export function authGuard(deps: AuthGuardDeps) {
   return new Elysia().macro({
     permission: (needed: Permission) => ({
       async resolve({ request, server, status, set }) {
-        const outcome = await deps.authenticator.authenticate(request.headers, {
+        const outcome = await authenticateOnce(deps.authenticator, request, {
           loopback: isLoopback(server, request),
         });
         if (!outcome.ok) {
           set.headers["www-authenticate"] = wwwAuthenticate(baseUrl(request, deps.publicUrl), outcome);
-          const body: AuthErrorBody = { error: outcome.reason, message: outcome.message };
-          return outcome.status === 401 ? status(401, body) : status(403, body);
+          const body = apiError(outcome.reason, outcome.message);
+          return outcome.status === 401
+            ? status(401, body)
+            : outcome.status === 403
+              ? status(403, body)
+              : status(503, body);
         }
         if (!hasPermission(outcome.org.permissions, needed)) {
-          const body: AuthErrorBody = {
-            error: "forbidden",
-            message: `This needs the "${needed}" permission, which your role or key does not have.`,
-          };
+          const body = apiError(
+            "forbidden",
+            `This needs the "${needed}" permission, which your role or key does not have.`,
+            { permission: needed },
+          );
           return status(403, body);
         }
-        if (deps.rateLimiter) {
-          const decision = await deps.rateLimiter.consume({
-            orgId: outcome.org.orgId,
-            keyId: outcome.org.via === "api_key" ? outcome.credentialId : null,
-          });
-          for (const [k, value] of Object.entries(rateLimitHeaders(decision))) set.headers[k] = value;
-          if (!decision.allowed) {
-            const body: AuthErrorBody = {
-              error: "rate_limited",
-              message: `Rate limit exceeded; retry in ${decision.retryAfterSeconds}s.`,
-            };
-            return status(429, body);
-          }
+        const limited = await rateLimited(deps.rateLimiter, outcome, set);
+        if (limited) {
+          const body = apiError(limited.code, limited.message);
+          return limited.status === 429 ? status(429, body) : status(503, body);
         }
         const auth: RequestAuth = {
           org: { ...outcome.org, requestId: requestIdOf(request) },

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import type { Redis } from "ioredis";
 import * as v from "valibot";
 import type { GatewaySecurity } from "../app.ts";
-import { createAuditLog } from "../audit/index.ts";
+import { type CheckpointStore, createAuditLog, fileCheckpoints, redisCheckpoints } from "../audit/index.ts";
 import { parseEnv } from "../env.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
@@ -92,6 +92,11 @@ export interface AuthModuleDeps {
   redis?: Redis | null;
   env?: AuthEnv;
   logger?: Logger;
+  /**
+   * Where the audit chain's signed heads live, outside the database. Default: Redis (under
+   * `AUTH_REDIS_PREFIX`) when given, else files in the data directory (`.data/audit-checkpoints/`).
+   */
+  auditCheckpoints?: CheckpointStore;
 }
 
 /**
@@ -105,7 +110,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
   // Structured lines (with the request id of the request being handled) unless the caller brings a logger.
   const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
-  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX });
+  const state = createAuthState({ redis, prefix: env.AUTH_REDIS_PREFIX, logger });
   const issuer = clerkIssuer(env);
   const jwtKey = env.CLERK_JWT_KEY?.replaceAll("\\n", "\n");
   const publicUrl = env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {};
@@ -134,7 +139,12 @@ export function createAuthModule(deps: AuthModuleDeps) {
     perOrg: env.RATE_LIMIT_PER_ORG,
     windowMs: env.RATE_LIMIT_WINDOW_SECONDS * 1000,
   });
-  const audit = createAuditLog({ db: deps.db });
+  const audit = createAuditLog({
+    db: deps.db,
+    checkpoints:
+      deps.auditCheckpoints ?? (redis ? redisCheckpoints(redis, env.AUTH_REDIS_PREFIX) : fileCheckpoints()),
+    logger,
+  });
   const routes = new Elysia({ name: "omni-auth-routes" })
     .use(discoveryRoutes({ ...publicUrl, ...(issuer ? { issuer } : {}) }))
     .use(adminAuthRoutes({ db: deps.db, authenticator, audit, state, rateLimiter, ...publicUrl }))
@@ -154,7 +164,7 @@ export function createAuthModule(deps: AuthModuleDeps) {
     /** `.use(auth.guard)` then `{ permission: "admin:write" }` on routes; `auth` in the context. */
     guard: authGuard({ authenticator, rateLimiter, ...publicUrl }),
     /** `resolveOrg` for the config admin API (`adminConfigRoutes({ resolveOrg, audit })`). */
-    resolveOrg: createOrgResolver({ authenticator }),
+    resolveOrg: createOrgResolver({ authenticator, rateLimiter }),
     /** Permission checks, rate limits, tool-call audit and the 401 challenge of `/mcp` and `/ws`: `createGateway({ mcpAccess })`. */
     mcpAccess: createMcpAccess({
       rateLimiter,

@@ -2,6 +2,7 @@ import { ErrorCode, type OrgContext, type Permission, type RequestId } from "@om
 import type { AuditLog } from "../audit/index.ts";
 import type { AuthOutcome, McpAccess } from "../ports.ts";
 import { createLogger, type Logger } from "../security/log.ts";
+import { pathOf } from "../security/plugin.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import { authErrorResponse, baseUrl, mcpResourcePath } from "./discovery.ts";
 import { hasPermission, MCP_SCOPES, permissionForMcpMethod } from "./permissions.ts";
@@ -31,7 +32,7 @@ export interface McpAccessDeps {
 export function authorizeMcpMethod(org: Org, method: string): ReturnType<McpAccess["authorize"]> {
   const needed = permissionForMcpMethod(method);
   if (needed === null || hasPermission(org.permissions, needed)) return { kind: "allow" };
-  const empty = EMPTY_LISTS[method];
+  const empty = Object.hasOwn(EMPTY_LISTS, method) ? EMPTY_LISTS[method] : undefined;
   if (empty) return { kind: "empty", result: structuredClone(empty) };
   return {
     kind: "refuse",
@@ -76,7 +77,7 @@ export function createMcpAccess(deps: McpAccessDeps): McpAccess {
     unauthorized: (failure, request) =>
       authErrorResponse(failure, baseUrl(request, deps.publicUrl), {
         id: null,
-        resourcePath: mcpResourcePath(new URL(request.url).pathname) ?? "/mcp",
+        resourcePath: mcpResourcePath(pathOf(request)) ?? "/mcp",
         // SEP-835: the scopes to ask the authorization server for (MCP's, not the admin API's).
         scope: MCP_SCOPES.join(" "),
       }),
@@ -127,6 +128,6 @@ function stepUpResponse(
   return authErrorResponse(
     { ok: false, status: 403, reason: "insufficient_scope", message, scope },
     baseUrl(request, publicUrl),
-    { id: first.id, resourcePath: mcpResourcePath(new URL(request.url).pathname) ?? "/mcp" },
+    { id: first.id, resourcePath: mcpResourcePath(pathOf(request)) ?? "/mcp" },
   );
 }

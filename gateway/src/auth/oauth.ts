@@ -147,12 +147,10 @@ interface CachedGrant {
 /** Verifies OAuth access tokens against `audiences` (any one of them must be in `aud`). */
 export function createOAuthVerifier(opts: OAuthOptions) {
   let key: Promise<CryptoKey | JWTVerifyGetKey> | null = null;
-  const keyFor = () => {
-    if (!key) {
-      key = opts.jwtKey
-        ? importSPKI(opts.jwtKey, "RS256")
-        : Promise.resolve(createRemoteJWKSet(new URL(`${opts.issuer}/.well-known/jwks.json`)));
-    }
+  const keyFor = (issuer: string) => {
+    key ??= opts.jwtKey
+      ? importSPKI(opts.jwtKey, "RS256")
+      : Promise.resolve(createRemoteJWKSet(new URL(`${issuer}/.well-known/jwks.json`)));
     return key;
   };
   const clerk = opts.secretKey
@@ -161,12 +159,12 @@ export function createOAuthVerifier(opts: OAuthOptions) {
   const opaque = new Map<string, CachedGrant>();
   const opaqueTtl = opts.opaqueCacheMs ?? 30_000;
 
-  async function verifyJwt(token: string, audiences: string[]): Promise<OAuthVerification> {
+  async function verifyJwt(token: string, audiences: string[], issuer: string): Promise<OAuthVerification> {
     let payload: JWTPayload;
     try {
-      const k = await keyFor();
+      const k = await keyFor(issuer);
       const options = {
-        issuer: opts.issuer!,
+        issuer,
         audience: audiences,
         typ: "at+jwt",
         algorithms: ["RS256"],
@@ -236,7 +234,7 @@ export function createOAuthVerifier(opts: OAuthOptions) {
         );
       }
       if (token.startsWith(OPAQUE_PREFIX)) return verifyOpaque(token, audiences);
-      return verifyJwt(token, audiences);
+      return verifyJwt(token, audiences, opts.issuer);
     },
   };
 }

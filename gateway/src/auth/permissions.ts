@@ -60,7 +60,7 @@ export function hasPermission(granted: readonly string[], needed: Permission): b
 
 /** The permission an MCP method needs, or null when any authenticated caller may use it. */
 export function permissionForMcpMethod(method: string): Permission | null {
-  return MCP_METHOD_PERMISSIONS[method] ?? null;
+  return Object.hasOwn(MCP_METHOD_PERMISSIONS, method) ? MCP_METHOD_PERMISSIONS[method]! : null;
 }
 
 /** Maps a Clerk role key (`org:admin`, `admin`, `org:owner`, custom) to ours; unknown roles are members. */

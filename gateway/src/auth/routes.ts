@@ -1,15 +1,11 @@
-import {
-  AuditListQuery,
-  type AuthErrorBody,
-  CreateApiKeyInput,
-  type MemberDto,
-  UpdateMemberInput,
-} from "@omni/contracts";
+import { AuditListQuery, CreateApiKeyInput, type MemberDto, UpdateMemberInput } from "@omni/contracts";
 import { createRepositories, type Database, type Membership, type User } from "@omni/db";
 import { Elysia } from "elysia";
 import type { AuditLog } from "../audit/index.ts";
 import { auditActor } from "../audit/index.ts";
 import type { Authenticator } from "../ports.ts";
+import { apiError } from "../security/errors.ts";
+import { requestHygiene } from "../security/plugin.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import { createApiKey, revokeApiKey, toApiKeyDto } from "./api-keys.ts";
 import { authGuard, type RequestAuth } from "./guard.ts";
@@ -40,10 +36,8 @@ function toMemberDto(m: Membership & { user: User }): MemberDto {
   };
 }
 
-const notFound = (what: string, id: string): AuthErrorBody => ({
-  error: "not_found",
-  message: `No ${what} with id "${id}" in this organization.`,
-});
+const notFound = (what: string, id: string) =>
+  apiError("not_found", `No ${what} with id "${id.slice(0, 100)}" in this organization.`);
 
 export function adminAuthRoutes(deps: AdminAuthDeps) {
   const repos = createRepositories(deps.db);
@@ -54,6 +48,7 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
   }
 
   return new Elysia({ prefix: "/api" })
+    .use(requestHygiene())
     .use(authGuard(deps))
     .get("/keys", async ({ auth }) => (await repos.apiKeys.list(auth.org.orgId)).map(toApiKeyDto), {
       permission: "keys:read",
@@ -63,16 +58,15 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
       async ({ auth, body, status }) => {
         const missing = body.scopes.filter((s) => !auth.org.permissions.includes(s));
         if (missing.length) {
-          return status(403, {
-            error: "scope_not_held",
-            message: `A key cannot have scopes its creator lacks: ${missing.join(", ")}.`,
-          } satisfies AuthErrorBody);
+          return status(
+            403,
+            apiError("scope_not_held", `A key cannot have scopes its creator lacks: ${missing.join(", ")}.`, {
+              scopes: missing,
+            }),
+          );
         }
         if (body.expiresAt && new Date(body.expiresAt).getTime() <= Date.now()) {
-          return status(422, {
-            error: "invalid_expiry",
-            message: "expiresAt must be in the future.",
-          } satisfies AuthErrorBody);
+          return status(422, apiError("invalid_expiry", "expiresAt must be in the future."));
         }
         const { row, secret } = await createApiKey(repos, auth.org.orgId, auth.org.userId, body);
         const key = toApiKeyDto(row);
@@ -119,16 +113,20 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
       async ({ auth, params, body, status }) => {
         const member = await findMember(auth.org.orgId, params.id);
         if (!member) return status(404, notFound("member", params.id));
-        if (member.role === "owner" && body.role !== "owner") {
-          const owners = (await repos.memberships.list(auth.org.orgId)).filter((m) => m.role === "owner");
-          if (owners.length <= 1) {
-            return status(409, {
-              error: "last_owner",
-              message: "An organization needs an owner: make someone else owner first.",
-            } satisfies AuthErrorBody);
+        // The last-owner rule under concurrency: the owners' rows stay locked until the change commits.
+        const updated = await repos.transaction(async (tx) => {
+          if (body.role !== "owner") {
+            const owners = await tx.memberships.lockOwners(auth.org.orgId);
+            if (owners.some((o) => o.id === member.id) && owners.length <= 1) return "last_owner" as const;
           }
+          return tx.memberships.update(auth.org.orgId, member.userId, { role: body.role });
+        });
+        if (updated === "last_owner") {
+          return status(
+            409,
+            apiError("last_owner", "An organization needs an owner: make someone else owner first."),
+          );
         }
-        const updated = await repos.memberships.update(auth.org.orgId, member.userId, { role: body.role });
         if (!updated) return status(404, notFound("member", params.id));
         await deps.state.bump(auth.org.orgId);
         const after = toMemberDto({ ...updated, user: member.user });
@@ -150,16 +148,15 @@ export function adminAuthRoutes(deps: AdminAuthDeps) {
       async ({ auth, params, status }) => {
         const member = await findMember(auth.org.orgId, params.id);
         if (!member) return status(404, notFound("member", params.id));
-        if (member.role === "owner") {
-          const owners = (await repos.memberships.list(auth.org.orgId)).filter((m) => m.role === "owner");
-          if (owners.length <= 1) {
-            return status(409, {
-              error: "last_owner",
-              message: "The last owner cannot be removed.",
-            } satisfies AuthErrorBody);
-          }
+        const removed = await repos.transaction(async (tx) => {
+          const owners = await tx.memberships.lockOwners(auth.org.orgId);
+          if (owners.some((o) => o.id === member.id) && owners.length <= 1) return "last_owner" as const;
+          return tx.memberships.remove(auth.org.orgId, member.userId);
+        });
+        if (removed === "last_owner") {
+          return status(409, apiError("last_owner", "The last owner cannot be removed."));
         }
-        await repos.memberships.remove(auth.org.orgId, member.userId);
+        if (!removed) return status(404, notFound("member", params.id));
         await deps.state.bump(auth.org.orgId);
         await deps.audit.record({
           orgId: auth.org.orgId,

@@ -3,7 +3,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSecretKeys, parseSecretKey, SecretBox, SecretError, secretKey } from "./secrets.ts";
+import {
+  loadSecretKeys,
+  parseSecretKey,
+  readDevSecretKey,
+  SecretBox,
+  SecretError,
+  secretKey,
+} from "./secrets.ts";
 
 const scope = { orgId: "org_a", server: "linear", name: "apiKey" };
 
@@ -73,6 +80,24 @@ describe("keys", () => {
       expect(parseSecretKey(readFileSync(join(dir, "secret.key"), "utf8")).equals(first[0]!.key)).toBe(true);
       expect(warnings).toHaveLength(2);
       expect(warnings[0]).toContain("OMNI_SECRET_KEY is not set");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("local development mode warns when it generates the key, not on every start", () => {
+    const dir = mkdtempSync(join(tmpdir(), "omni-secrets-"));
+    try {
+      const warnings: string[] = [];
+      const logger = { warn: (m: string) => warnings.push(m) };
+      const env = { OMNI_DEV_MODE: "1", OMNI_DATA_DIR: dir };
+      const first = loadSecretKeys(env, { logger });
+      expect(warnings).toEqual([expect.stringContaining("just generated")]);
+      const second = loadSecretKeys(env, { logger });
+      expect(second[0]!.kid).toBe(first[0]!.kid);
+      expect(warnings).toHaveLength(1);
+      expect(readDevSecretKey(env)).toBe(readFileSync(join(dir, "secret.key"), "utf8").trim());
+      expect(readDevSecretKey({ ...env, NODE_ENV: "production" })).toBeNull();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -111,6 +111,23 @@ interface KeyLogger {
   warn(message: string): void;
 }
 
+const isOn = (flag: string | undefined) => flag === "1" || flag === "true";
+
+/** Where the development secret key lives: `<dataDir | OMNI_DATA_DIR | repo .data>/secret.key`. */
+function devSecretKeyPath(env: Record<string, string | undefined>, dataDir?: string): string {
+  return join(dataDir ?? (env.OMNI_DATA_DIR?.trim() || repoDataDir), "secret.key");
+}
+
+/**
+ * The development key file's text when there is one and this is not production (so other keys, such as
+ * the 2026-07-28 requestState key, can be derived from it instead of being per-process); else null.
+ */
+export function readDevSecretKey(env: Record<string, string | undefined>): string | null {
+  if (env.NODE_ENV === "production") return null;
+  const path = devSecretKeyPath(env);
+  return existsSync(path) ? readFileSync(path, "utf8").trim() || null : null;
+}
+
 function splitKeys(value: string | undefined): string[] {
   return (value ?? "")
     .split(",")
@@ -141,19 +158,22 @@ export function loadSecretKeys(
   if (env.NODE_ENV === "production") {
     throw new SecretError("OMNI_SECRET_KEY is required in production (32 bytes, base64 or hex)");
   }
-  const dataDir = options.dataDir ?? env.OMNI_DATA_DIR ?? repoDataDir;
-  const path = join(dataDir, "secret.key");
+  const path = devSecretKeyPath(env, options.dataDir);
   let devKey: Buffer;
-  if (existsSync(path)) {
-    devKey = parseSecretKey(readFileSync(path, "utf8"));
-  } else {
+  const created = !existsSync(path);
+  if (created) {
     devKey = randomBytes(32);
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, `${devKey.toString("base64")}\n`, { mode: 0o600 });
+  } else {
+    devKey = parseSecretKey(readFileSync(path, "utf8"));
   }
-  (options.logger ?? console).warn(
-    `!!! OMNI_SECRET_KEY is not set: using the development key in ${path}. Secrets encrypted with it are ` +
-      "lost if that file is. Set OMNI_SECRET_KEY (openssl rand -base64 32) before storing real credentials. !!!",
-  );
+  // Local development mode reuses the file quietly; a new key, or one outside dev mode, deserves a word.
+  if (created || !isOn(env.OMNI_DEV_MODE)) {
+    (options.logger ?? console).warn(
+      `!!! OMNI_SECRET_KEY is not set: using the development key in ${path}${created ? " (just generated)" : ""}. ` +
+        "Secrets encrypted with it are lost if that file is. Set OMNI_SECRET_KEY (openssl rand -base64 32) before storing real credentials. !!!",
+    );
+  }
   return [secretKey(devKey), ...keys];
 }

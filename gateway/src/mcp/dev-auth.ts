@@ -44,6 +44,7 @@ export function createDevAuthenticator(demoOrgId: string, next?: Authenticator):
       if (credentialId === undefined && expiresAt === undefined) return true;
       return next ? next.stillValid(credentialId, expiresAt) : false;
     },
+    onRevocation: (listener) => next?.onRevocation?.(listener) ?? (() => {}),
   };
 }
 

@@ -16,6 +16,14 @@ function hostname(host: string): string {
   return colon === -1 ? host : host.slice(0, colon);
 }
 
+/** `host[:port]` as RFC 9110 allows it: a name or IPv4, or a bracketed IPv6, and a port up to 65535. */
+const HOST_SYNTAX = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(\d{1,5}))?$/;
+
+function wellFormedHost(host: string): boolean {
+  const m = HOST_SYNTAX.exec(host);
+  return m !== null && (m[1] === undefined || Number(m[1]) <= 65535);
+}
+
 export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => string | null {
   const hosts = new Set(policy.allowedHosts.map((h) => h.toLowerCase()));
   const origins = new Set(policy.allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, "")));
@@ -28,6 +36,9 @@ export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => s
   /** Returns null when allowed, else the reason for the 403. */
   return (headers) => {
     const host = headers.get("host")?.toLowerCase();
+    if (host !== undefined && !wellFormedHost(host)) {
+      return "The Host header is not a valid host[:port]";
+    }
     if (!host || !hostAllowed(host)) {
       return `Host "${host ?? ""}" is not allowed (DNS-rebinding protection); add it to ALLOWED_HOSTS`;
     }

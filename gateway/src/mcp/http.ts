@@ -1,5 +1,7 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
+import { baseUrl } from "../auth/discovery.ts";
 import type { Authenticator, McpAccess } from "../ports.ts";
+import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
 import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -50,7 +52,7 @@ export class StreamableHttp {
 
   /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
   async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
-    const mcp = { origin: new URL(request.url).origin, ...(orgSlug ? { orgSlug } : {}) };
+    const mcp = { origin: baseUrl(request), ...(orgSlug ? { orgSlug } : {}) };
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);
@@ -99,8 +101,14 @@ export class StreamableHttp {
       return httpError(400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
     }
     const session = this.opts.dispatcher.sessions.get(id);
-    const owner = session?.caller.org;
-    if (!session || owner?.orgId !== auth.org.orgId || owner.userId !== auth.org.userId) {
+    // A session belongs to the credential that created it: another key of the same org (or user) gets 404.
+    const owner = session?.caller;
+    if (
+      !session ||
+      owner?.org.orgId !== auth.org.orgId ||
+      owner.org.userId !== auth.org.userId ||
+      owner.credentialId !== auth.credentialId
+    ) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
     // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
@@ -139,9 +147,14 @@ export class StreamableHttp {
     if (text.length > this.opts.maxBodyBytes) return this.tooLarge();
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      return httpError(400, ErrorCode.ParseError, "Parse error: the body is not valid JSON");
+      body = parseJsonBody(text);
+    } catch (error) {
+      const deep = error instanceof JsonBodyError && error.reason === "depth";
+      return httpError(
+        400,
+        ErrorCode.ParseError,
+        deep ? `Parse error: ${error.message}` : "Parse error: the body is not valid JSON",
+      );
     }
     const stepUp = this.opts.access?.stepUp?.(auth, body, request);
     if (stepUp) return stepUp;

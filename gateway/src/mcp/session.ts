@@ -28,6 +28,8 @@ export interface Session {
   readonly pending: Map<string, PendingClientRequest>;
   /** Servers this session called (told when it ends). */
   readonly usedServers: Set<string>;
+  /** When the session was created (epoch ms): its age on the admin Sessions page. */
+  readonly createdAt: number;
   lastSeen: number;
   nextOutboundId: number;
 }
@@ -50,6 +52,7 @@ export function createSession(init: {
     inflight: new Map(),
     pending: new Map(),
     usedServers: new Set(),
+    createdAt: Date.now(),
     lastSeen: Date.now(),
     nextOutboundId: 1,
   };

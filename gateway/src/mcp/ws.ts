@@ -1,6 +1,7 @@
 import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
 import type { Authenticator, AuthOutcome, McpAccess } from "../ports.ts";
+import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { toError } from "./http.ts";
@@ -10,7 +11,7 @@ import { type Session, sessionCall } from "./session.ts";
 /** The id of a single JSON-RPC request in a frame (for an error answering it), else null. */
 function requestIdOf(data: string | Buffer): string | number | null {
   try {
-    const body: unknown = JSON.parse(typeof data === "string" ? data : data.toString("utf8"));
+    const body: unknown = parseJsonBody(typeof data === "string" ? data : data.toString("utf8"));
     if (typeof body === "object" && body !== null && "id" in body) {
       const id = body.id;
       if (typeof id === "string" || typeof id === "number") return id;
@@ -20,6 +21,9 @@ function requestIdOf(data: string | Buffer): string | number | null {
   }
   return null;
 }
+
+/** The longest delay `setTimeout` honours (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 /** Close code sent when a socket's credentials expire or are revoked (4000-4999: application codes). */
 export const WS_CLOSE_CREDENTIALS = 4001;
@@ -52,6 +56,7 @@ export function createWsConnection(opts: {
   let socket: ServerWebSocket<unknown> | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
   let expiry: ReturnType<typeof setTimeout> | undefined;
+  let stopListening: (() => void) | undefined;
 
   const out: Outbound = {
     send: (message) => {
@@ -125,11 +130,13 @@ export function createWsConnection(opts: {
     }
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      ws.send(
-        JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message: "Parse error: not JSON" })),
-      );
+      body = parseJsonBody(text);
+    } catch (error) {
+      const message =
+        error instanceof JsonBodyError && error.reason === "depth"
+          ? `Parse error: ${error.message}`
+          : "Parse error: not JSON";
+      ws.send(JSON.stringify(errorMessage(null, { code: ErrorCode.ParseError, message })));
       return;
     }
     if (Array.isArray(body)) {
@@ -158,17 +165,29 @@ export function createWsConnection(opts: {
   return {
     open(ws) {
       socket = ws;
-      timer = setInterval(async () => {
-        if (!(await opts.authenticator.stillValid(auth.credentialId, auth.expiresAt))) {
-          closeForCredentials("credentials expired or revoked; reconnect with a valid credential");
-        }
-      }, opts.checkIntervalMs);
+      const check = async () => {
+        const valid = await opts.authenticator
+          .stillValid(auth.credentialId, auth.expiresAt)
+          .catch(() => true); // a dependency outage is not a revocation: the next check decides
+        if (!valid) closeForCredentials("credentials expired or revoked; reconnect with a valid credential");
+      };
+      timer = setInterval(() => void check(), opts.checkIntervalMs);
+      // Revocation anywhere (this replica or another, over Redis pub/sub) re-checks at once.
+      stopListening = opts.authenticator.onRevocation?.((orgId) => {
+        if (orgId === auth.org.orgId) void check();
+      });
       if (auth.expiresAt !== undefined) {
-        const ms = Math.max(0, auth.expiresAt - Date.now());
-        expiry = setTimeout(
-          () => closeForCredentials("credentials expired; reconnect with a fresh token"),
-          ms,
-        );
+        const deadline = auth.expiresAt;
+        // setTimeout holds at most 2^31-1 ms (24.8 days); a later deadline would fire at once: re-arm instead.
+        const arm = () => {
+          const ms = deadline - Date.now();
+          if (ms <= 0) {
+            closeForCredentials("credentials expired; reconnect with a fresh token");
+            return;
+          }
+          expiry = setTimeout(arm, Math.min(ms, MAX_TIMEOUT_MS));
+        };
+        arm();
       }
     },
     message(ws, data) {
@@ -192,6 +211,7 @@ export function createWsConnection(opts: {
     close() {
       clearInterval(timer);
       clearTimeout(expiry);
+      stopListening?.();
       socket = null;
       if (session) dispatcher.endSession(session);
       session = null;

@@ -178,6 +178,11 @@ export class Registry {
     return () => this.listeners.delete(listener);
   }
 
+  /** Every instance with its health (the admin API's servers view). */
+  list(): readonly Instance[] {
+    return this.instances;
+  }
+
   health(): ServerHealth[] {
     const byServer = new Map<string, ServerHealth>();
     for (const instance of this.instances) {

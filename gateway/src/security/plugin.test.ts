@@ -54,7 +54,7 @@ describe("security plugin", () => {
     );
     expect(evilPreflight.status).toBe(403);
     expect(evilPreflight.headers.get("access-control-allow-origin")).toBeNull();
-    expect(await evilPreflight.json()).toMatchObject({ error: "origin_not_allowed" });
+    expect(await evilPreflight.json()).toMatchObject({ error: { code: "origin_not_allowed" } });
     const same = await app.handle(req("/hello", { headers: { origin: "http://gw.test" } }));
     expect(same.status).toBe(200);
   });
@@ -70,7 +70,7 @@ describe("security plugin", () => {
       }),
     );
     expect(declared.status).toBe(413);
-    expect(await declared.json()).toMatchObject({ error: "payload_too_large" });
+    expect(await declared.json()).toMatchObject({ error: { code: "payload_too_large" } });
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode("y".repeat(20)));
@@ -103,5 +103,44 @@ describe("security plugin", () => {
       path: "/hello",
       status: 200,
     });
+  });
+
+  test("a failing access log never fails the request: the failure is logged with the request id", async () => {
+    const errors: Record<string, unknown>[] = [];
+    const logger = {
+      info: () => {
+        throw new Error("log sink is full");
+      },
+      error: (msg: string, detail?: unknown) => errors.push({ msg, ...(detail as Record<string, unknown>) }),
+    };
+    const app = new Elysia().use(securityPlugin({ logger })).get("/hello", () => "hi");
+    const res = await app.handle(req("/hello", { headers: { "x-request-id": "hook-1" } }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("hi");
+    await Bun.sleep(0);
+    expect(errors).toContainEqual(
+      expect.objectContaining({ msg: "[security] access log failed", requestId: "hook-1" }),
+    );
+  });
+
+  test("an unexpected error is a 500 carrying only the request id; its cause is logged, not sent", async () => {
+    const lines: string[] = [];
+    const app = new Elysia()
+      .use(securityPlugin({ logger: createLogger({ level: "debug", sink: (line) => lines.push(line) }) }))
+      .get("/boom", () => {
+        throw new Error('select "secret" from "api_keys" where "id" = $1 at /work/app/src/db.ts:12');
+      });
+    const res = await app.handle(req("/boom", { headers: { "x-request-id": "boom-1" } }));
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({
+      error: {
+        code: "internal",
+        message: "Internal error; quote request id boom-1 when reporting it.",
+        details: { requestId: "boom-1" },
+      },
+    });
+    expect(text).not.toMatch(/select|api_keys|\/work|\.ts/);
+    expect(lines.some((l) => l.includes("boom-1") && l.includes("api_keys"))).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { ErrorCode, type RequestId } from "@omni/contracts";
 import type { Redis } from "ioredis";
+import { apiError } from "./errors.ts";
 
 /**
  * Token-bucket rate limits per API key and per organization (`RATE_LIMIT_PER_KEY`, `RATE_LIMIT_PER_ORG`,
@@ -171,7 +172,7 @@ export function rateLimitedResponse(decision: RateLimitDecision, mcp?: { id: Req
           data: { retryAfterSeconds: decision.retryAfterSeconds, scope: decision.scope },
         },
       }
-    : { error: "rate_limited", message };
+    : apiError("rate_limited", message, { retryAfterSeconds: decision.retryAfterSeconds });
   return new Response(JSON.stringify(body), {
     status: 429,
     headers: { "content-type": "application/json", ...rateLimitHeaders(decision) },

@@ -20,10 +20,17 @@ export interface DevtoolsOptions {
    */
   resolve?: Resolve;
   /**
+   * Where the per-context proxy connects for a checked address (default: that address). Set in code only,
+   * by tests that must keep every packet on loopback.
+   */
+  dial?: (address: string, port: number) => { host: string; port: number };
+  /**
    * Standalone runs only (stdio, the server's own /mcp, where no organization settings exist): let the
    * browser reach private networks, like an organization's `allowPrivateNetwork` setting.
    */
   standaloneAllowPrivateNetwork: boolean;
+  /** ffmpeg that encodes screencasts to MP4 (Debian's by default). */
+  ffmpegPath: string;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -50,7 +57,30 @@ export function readOptions(env: Record<string, string | undefined> = process.en
     maxTabsPerContext: intEnv(env, "DEVTOOLS_MAX_TABS_PER_CONTEXT", 10),
     navigationTimeoutMs: intEnv(env, "DEVTOOLS_NAVIGATION_TIMEOUT_MS", 30_000),
     standaloneAllowPrivateNetwork: boolEnv(env, "DEVTOOLS_ALLOW_PRIVATE_NETWORK"),
+    ffmpegPath: env.FFMPEG_PATH || "/usr/bin/ffmpeg",
   };
   if (env.CHROME_URL) options.chromeUrl = env.CHROME_URL;
   return options;
+}
+
+/** `--help` of the server's commands (`bun src/index.ts`, `bun src/stdio.ts`). */
+export function helpText(command: "start" | "stdio"): string {
+  const what =
+    command === "start"
+      ? "Chrome DevTools MCP domain server over HTTP: RPC for the gateway, standalone MCP at /mcp."
+      : "Chrome DevTools MCP server over stdio, for a local MCP client (ends when stdin closes).";
+  return `${what}
+
+Usage: bun src/${command === "start" ? "index" : "stdio"}.ts [--help]
+
+Environment (see .env.example):
+  ${command === "start" ? "PORT                            HTTP port (default 3003)\n  HOST                            listen address (default 127.0.0.1)\n  " : ""}CHROME_PATH                     Chromium to launch (default /usr/bin/chromium)
+  CHROME_URL                      attach to a running browser instead (ws://... or http://host:port)
+  CHROME_ARGS                     extra Chromium flags, space separated
+  DEVTOOLS_IDLE_MS                close a client's browser context after this long unused (default 900000)
+  DEVTOOLS_MAX_CONTEXTS_PER_ORG   browser contexts per organization (default 5; the LRU idle one makes room)
+  DEVTOOLS_MAX_TABS_PER_CONTEXT   tabs per context (default 10)
+  DEVTOOLS_NAVIGATION_TIMEOUT_MS  longest navigation wait (default 30000)
+  DEVTOOLS_ALLOW_PRIVATE_NETWORK  standalone runs: let pages reach loopback/private networks (default false)
+`;
 }

@@ -5,6 +5,7 @@ import {
   checkUrlResolved,
   compileGlob,
   DEFAULT_POLICY,
+  decideHost,
   HostResolver,
   parsePolicySettings,
   type UrlPolicy,
@@ -274,5 +275,43 @@ describe("resolved host names", () => {
     expect(await checkUrlResolved(open, "http://slow.test/", resolver)).toContain("no answer within 20 ms");
     expect(await checkUrlResolved(open, "http://slow.test/", resolver)).toContain("could not be resolved");
     expect(calls).toBe(2);
+  });
+});
+
+describe("proxy decisions (host and port only, as a SOCKS5 request names them)", () => {
+  const resolver = new HostResolver(async (host) => {
+    const table: Record<string, string[]> = {
+      "public.test": ["93.184.215.14"],
+      "rebind.test": ["93.184.215.14", "10.1.1.1"],
+    };
+    const addresses = table[host];
+    if (!addresses) throw new Error(`ENOTFOUND ${host}`);
+    return addresses;
+  });
+
+  test("the checked address is returned to dial; private ones, in any notation, are refused", async () => {
+    expect(await decideHost(open, "public.test", resolver)).toEqual({ address: "93.184.215.14" });
+    expect(await decideHost(open, "93.184.215.14", resolver)).toEqual({ address: "93.184.215.14" });
+    for (const host of [
+      "127.0.0.1",
+      "0:0:0:0:0:0:0:1",
+      "::ffff:7f00:1",
+      "LOCALHOST.",
+      "x.localhost",
+      "0.0.0.0",
+      "rebind.test",
+    ]) {
+      expect(await decideHost(open, host, resolver)).toHaveProperty("reason");
+    }
+    expect(await decideHost(open, "rebind.test", resolver)).toEqual({
+      reason: expect.stringContaining("rebind.test resolves to 10.1.1.1"),
+    });
+    expect(await decideHost(privateOk, "127.0.0.1", resolver)).toEqual({ address: "127.0.0.1" });
+    expect(await decideHost(privateOk, "169.254.169.254", resolver)).toHaveProperty("reason");
+    const denied = { ...parsePolicySettings({ denyUrls: ["*.public.test", "public.test"] }), blocked: [] };
+    expect(await decideHost(denied, "PUBLIC.test.", resolver)).toEqual({
+      reason: expect.stringContaining('("public.test")'),
+    });
+    expect(await decideHost(open, "bad host", resolver)).toEqual({ reason: "bad host is not a valid host" });
   });
 });

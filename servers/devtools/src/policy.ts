@@ -275,6 +275,51 @@ export class HostResolver {
 }
 
 /**
+ * Whether a connection to `host` (as a proxy sees it: a name or an IP literal, any notation) may be
+ * opened, and to which address: IP literals and names as {@link checkUrl} judges them, host deny
+ * patterns, then every address a name resolves to. The caller dials the returned address (the one
+ * that was checked), never the name again.
+ */
+export async function decideHost(
+  policy: UrlPolicy,
+  rawHost: string,
+  resolver: HostResolver,
+): Promise<{ address: string } | { reason: string }> {
+  let url: URL;
+  try {
+    url = new URL(`http://${rawHost.includes(":") && !rawHost.startsWith("[") ? `[${rawHost}]` : rawHost}/`);
+  } catch {
+    return { reason: `${rawHost} is not a valid host` };
+  }
+  const host = hostOf(url);
+  for (const glob of [...policy.deny, ...policy.blocked]) {
+    if (!glob.wholeUrl && glob.re.test(host))
+      return { reason: `the URL policy denies ${host} ("${glob.pattern}")` };
+  }
+  if (ipaddr.isValid(host)) {
+    const problem = addressProblem(host, policy.allowPrivateNetwork);
+    return problem ? { reason: `${problem}; ${privateHint(policy)}` } : { address: host };
+  }
+  const problem = nameProblem(host, policy.allowPrivateNetwork);
+  if (problem) return { reason: `${problem}; ${privateHint(policy)}` };
+  let addresses: string[];
+  try {
+    addresses = await resolver.lookup(host);
+  } catch (err) {
+    return { reason: `${host} could not be resolved (${err instanceof Error ? err.message : String(err)})` };
+  }
+  for (const address of addresses) {
+    const bad = addressProblem(address, policy.allowPrivateNetwork);
+    if (bad) return { reason: `${host} resolves to ${address}: ${bad}; ${privateHint(policy)}` };
+    const glob = policy.deny.find((g) => !g.wholeUrl && g.re.test(address));
+    if (glob)
+      return { reason: `${host} resolves to ${address}, which the URL policy denies ("${glob.pattern}")` };
+  }
+  const address = addresses[0];
+  return address ? { address } : { reason: `${host} resolves to no address` };
+}
+
+/**
  * {@link checkUrl}, then for a host name: every address it resolves to must pass too (and must not match
  * a host deny pattern). A name that cannot be resolved is refused: the policy fails closed.
  */

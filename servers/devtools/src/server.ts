@@ -24,6 +24,7 @@ import { navigationTools } from "./tools/navigation.ts";
 import { networkTools } from "./tools/network.ts";
 import { outputTools } from "./tools/output.ts";
 import { performanceTools } from "./tools/performance.ts";
+import { screencastTools } from "./tools/screencast.ts";
 import { scriptTools } from "./tools/script.ts";
 import { storageTools } from "./tools/storage.ts";
 import { styleTools } from "./tools/styles.ts";
@@ -52,13 +53,36 @@ const BrowserArg = v.optional(
   ),
 );
 
-/** The tool's input with the `browser` argument added (tool inputs are plain `v.object`s). */
+type AnyObjectSchema = v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>;
+
+function isObjectSchema(schema: unknown): schema is AnyObjectSchema {
+  return (
+    typeof schema === "object" &&
+    schema !== null &&
+    "type" in schema &&
+    schema.type === "object" &&
+    "entries" in schema &&
+    !("pipe" in schema)
+  );
+}
+
+/**
+ * The tool's input with the `browser` argument added. A tool input is a `v.object(...)`, or a
+ * `v.pipe(v.object(...), ...checks)` whose checks are kept after the extended object.
+ */
 function withBrowserArg(tool: ToolDefinition): ToolDefinition["input"] {
   const input = tool.input;
-  if (input.type !== "object" || !("entries" in input) || "pipe" in input) {
-    throw new Error(`DevTools tool ${tool.name}: its input must be a plain v.object(...)`);
+  const [root, ...actions]: unknown[] = "pipe" in input && Array.isArray(input.pipe) ? input.pipe : [input];
+  if (!isObjectSchema(root)) {
+    throw new Error(
+      `DevTools tool ${tool.name}: its input must be a v.object(...) (or a v.pipe starting with one)`,
+    );
   }
-  return v.object({ ...(input.entries as v.ObjectEntries), browser: BrowserArg });
+  const extended = v.object({ ...root.entries, browser: BrowserArg }, root.message);
+  if (actions.length === 0) return extended;
+  // The tool's own checks, re-applied to the extended object (valibot types pipes item by item).
+  const pipe = v.pipe as unknown as (...items: unknown[]) => ToolDefinition["input"];
+  return pipe(extended, ...actions);
 }
 
 /** A tool's output with notes (e.g. an evicted context) appended as text. */
@@ -182,6 +206,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     ...styleTools(sessions),
     ...cssTools(sessions),
     ...lighthouseTools(sessions),
+    ...screencastTools(sessions),
   ].map((tool) => instrument(tool, sessions));
   return {
     name: "devtools",

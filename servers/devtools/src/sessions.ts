@@ -11,11 +11,13 @@ import type { HeapSummary } from "./heap.ts";
 import {
   checkUrlResolved,
   DEFAULT_POLICY,
+  decideHost,
   type Glob,
   HostResolver,
   parsePolicySettings,
   type UrlPolicy,
 } from "./policy.ts";
+import { PolicyProxy } from "./proxy.ts";
 import { type EmulationCommand, Tab } from "./tab.ts";
 
 /** What an emulation tool overrides; a later call for the same slot replaces the earlier one. */
@@ -76,6 +78,8 @@ export class Session {
   readonly heapSnapshots = new Map<string, HeapSummary>();
   heapSeq = 0;
   tracing: { tabId: string; startedAt: number } | null = null;
+  /** The context's SOCKS5 proxy (launched browsers): every connection of its pages passes the policy there. */
+  proxy: PolicyProxy | null = null;
   private uploadDir: string | null = null;
 
   constructor(
@@ -120,6 +124,8 @@ export class Session {
   }
 
   cleanup(): void {
+    this.proxy?.close();
+    this.proxy = null;
     for (const tab of this.tabs.values()) tab.markClosed();
     this.tabs.clear();
     if (this.uploadDir) rmSync(this.uploadDir, { recursive: true, force: true });
@@ -364,7 +370,26 @@ export class SessionManager {
       caller.call?.notes.push(`Browser ${idle.id} was ${reason}.`);
     }
     const client = await this.client();
-    const { browserContextId } = await client.send("Target.createBrowserContext", { disposeOnDetach: true });
+    // A launched browser's context sends every connection (HTTP, WebSocket) through its own policy
+    // proxy; an attached browser may run elsewhere, so only Fetch interception applies there.
+    const holder: { session?: Session } = {};
+    const proxy = this.options.chromeUrl
+      ? null
+      : await PolicyProxy.start(
+          (host) => decideHost(holder.session?.policy ?? DEFAULT_POLICY, host, this.resolver),
+          (host, port, reason) =>
+            holder.session?.currentTab?.noteBlocked(`${host}:${port} (connection)`, reason, undefined),
+          this.options.dial,
+        );
+    const { browserContextId } = await client
+      .send("Target.createBrowserContext", {
+        disposeOnDetach: true,
+        ...(proxy ? { proxyServer: `socks5://127.0.0.1:${proxy.port}`, proxyBypassList: "<-loopback>" } : {}),
+      })
+      .catch((err: unknown) => {
+        proxy?.close();
+        throw err;
+      });
     const session = new Session(
       newBrowserId(),
       keyOf(caller),
@@ -374,6 +399,8 @@ export class SessionManager {
       client,
       this.resolver,
     );
+    session.proxy = proxy;
+    holder.session = session;
     this.sessions.set(session.id, session);
     this.byContext.set(browserContextId, session);
     return session;

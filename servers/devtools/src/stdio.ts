@@ -1,5 +1,11 @@
 import { runStdio } from "@omni/kit";
+import { helpText } from "./config.ts";
 import { createDevtoolsServer } from "./server.ts";
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+  console.log(helpText("stdio"));
+  process.exit(0);
+}
 
 const def = createDevtoolsServer();
 

@@ -1,4 +1,4 @@
-import * as Trace from "@paulirish/trace_engine";
+import type * as Trace from "@paulirish/trace_engine";
 
 /** A raw trace event as Chromium writes it. */
 export interface RawTraceEvent {
@@ -138,7 +138,9 @@ export function eventsOfTab(events: RawTraceEvent[], targetId: string): RawTrace
 /** Parse a trace with the DevTools trace engine (a fresh model each time: the model keeps what it parsed). */
 export async function analyseTrace(id: string, url: string, events: RawTraceEvent[]): Promise<AnalysedTrace> {
   polyfillDomRect();
-  const model = Trace.TraceModel.Model.createWithAllHandlers();
+  // Loaded on first use, like Lighthouse: the engine is large.
+  const engine = await import("@paulirish/trace_engine");
+  const model = engine.TraceModel.Model.createWithAllHandlers();
   await model.parse(events as unknown as Trace.Types.Events.Event[]);
   const parsed = model.parsedTrace();
   if (!parsed) throw new Error("the trace engine returned no result");

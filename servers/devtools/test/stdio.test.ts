@@ -158,7 +158,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test("stdin closing after a navigation: the server exits within 1 s, leaving no Chromium and no directories", async () => {
+test("stdin closing after a navigation: the server exits promptly (not after the 30 s navigation deadline), leaving no Chromium and no directories", async () => {
   const tmp = mkdtempSync(join(tmpdir(), "omni-stdio-exit-"));
   try {
     const { proc, chromium } = await startedServer(tmp);
@@ -167,7 +167,10 @@ test("stdin closing after a navigation: the server exits within 1 s, leaving no 
     const code = await proc.exited;
     const took = performance.now() - closedAt;
     expect(code).toBe(0);
-    expect(took).toBeLessThan(1000);
+    // The navigation's 30 s deadline timer used to keep the process alive; exiting well before it proves
+    // nothing holds the event loop. The bound has room for a loaded CI machine (typically ~0.3 s here).
+    console.log(`devtools stdio: exited ${Math.round(took)} ms after stdin closed`);
+    expect(took).toBeLessThan(10_000);
     expect(chromium.filter(alive)).toEqual([]);
     // Nothing of the browser is left: no profile, no org.chromium.* temporary files, no upload directory.
     expect(readdirSync(tmp)).toEqual([]);

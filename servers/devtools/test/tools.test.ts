@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { pngSize, startHarnessWithSite } from "./fixtures/harness.ts";
 
 // One Chromium for the whole file (the harness starts it on the first call).
@@ -103,10 +105,12 @@ describe("page content and input", () => {
       const snap = await ok("chrome_snapshot");
       const tree = String(snap.data.snapshot);
       expect(tree).toContain('heading "Welcome home"');
-      const linkRef = /link "Second" \[ref=(e\d+)\]/.exec(tree)?.[1];
+      const linkRef = /link "Second" url="[^"]*" \[ref=(e\d+)\]/.exec(tree)?.[1];
       expect(linkRef).toBeDefined();
       // Refs are stable across snapshots of the same document.
-      expect(String((await ok("chrome_snapshot")).data.snapshot)).toContain(`link "Second" [ref=${linkRef}]`);
+      expect(String((await ok("chrome_snapshot")).data.snapshot)).toContain(
+        `link "Second" url="${site.url}/second" [ref=${linkRef}]`,
+      );
 
       const found = await ok("chrome_query_selector", { selector: "a" });
       const elements = found.data.elements as { ref: string; text: string; visible: boolean }[];
@@ -544,8 +548,15 @@ describe("memory", () => {
       // Each LeakyThing retains its payload array, so retained exceeds self size.
       expect(cls!.retainedSize).toBeGreaterThan(cls!.selfSize);
       expect(await h.fails("chrome_summarize_heap_snapshot", { id: "heap-9" })).toContain(
-        "No heap snapshot heap-9",
+        'No heap snapshot with id or label "heap-9"',
       );
+      // Labels are usable ids (issue 18): the snapshots were taken as "before" and "after".
+      const byLabel = await ok("chrome_compare_heap_snapshots", { before: "before", after: "after" });
+      expect(
+        (byLabel.data.grew as { name: string; countDelta: number }[]).find((g) => g.name === "LeakyThing")
+          ?.countDelta,
+      ).toBe(5000);
+      expect((await ok("chrome_summarize_heap_snapshot", { id: "after" })).data.label).toBe("after");
     },
     T,
   );
@@ -627,8 +638,11 @@ describe("issue 18 additions", () => {
         args: [{ element: found[0]?.ref }, { value: "!" }],
       });
       expect(byRef.data.value).toBe("card!");
-      expect(h.call("chrome_evaluate", { expression: "1", function: "() => 2" })).rejects.toThrow(
+      expect(await h.fails("chrome_evaluate", { expression: "1", function: "() => 2" })).toContain(
         "either expression or function",
+      );
+      expect(await h.fails("chrome_evaluate", { expression: "1", args: [{ value: 1 }] })).toContain(
+        "args need a function",
       );
       expect(
         await h.fails("chrome_evaluate", {
@@ -636,6 +650,36 @@ describe("issue 18 additions", () => {
           args: [{ element: "#card" }],
         }),
       ).toContain("TypeError");
+    },
+    T,
+  );
+
+  test(
+    "snapshots: link URLs, folded wrappers, collapsed repetitive lists, includeSnapshot, refs reset on navigation",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/list` });
+      const snap = (await ok("chrome_snapshot")).text;
+      expect(snap).toContain(`link "Second page" url="${site.url}/second"`);
+      expect(snap).toContain(`link "Docs" url="${site.url}/docs"`);
+      expect(snap).toContain('text "Item 3"');
+      expect(snap).not.toContain('"Item 4"');
+      expect(snap).toContain('… 37 more listitem like these (the last: "Item 40")');
+      // The button sits in four nameless wrappers: folded, it is a direct child of the page.
+      expect(snap).toMatch(/^ {2}- button "Deep button"/m);
+      const all = (await ok("chrome_snapshot", { collapse: false })).text;
+      expect(all).toContain('text "Item 40"');
+
+      await ok("chrome_navigate", { url: `${site.url}/form` });
+      expect((await ok("chrome_snapshot")).text).not.toContain("LabelText");
+
+      await ok("chrome_navigate", { url: `${site.url}/list` });
+      const before = (await ok("chrome_snapshot")).text;
+      const link = /link "Second page"[^\n]*\[ref=(e\d+)\]/.exec(before)?.[1] ?? "";
+      const clicked = await ok("chrome_click", { element: link, includeSnapshot: true });
+      expect(clicked.text).toContain(`Page after the action: ${site.url}/second`);
+      expect(clicked.text).toContain('heading "Second page"');
+      // The page navigated: the old ref is gone.
+      expect(await h.fails("chrome_click", { element: link })).toContain("take a fresh chrome_snapshot");
     },
     T,
   );
@@ -793,6 +837,47 @@ describe("issue 18 additions", () => {
       const bytes = Buffer.from(image?.type === "image" ? image.data : "", "base64");
       expect(bytes.subarray(0, 4).toString("ascii")).toBe("RIFF");
       expect(bytes.subarray(8, 12).toString("ascii")).toBe("WEBP");
+    },
+    T,
+  );
+
+  test(
+    "screencast: frames while the page changes, then an MP4 video (ffmpeg) and the frames as resources",
+    async () => {
+      await ok("chrome_navigate", { url: `${site.url}/` });
+      await ok("chrome_start_screencast", { maxWidth: 640, maxHeight: 480 });
+      expect(await h.fails("chrome_start_screencast")).toContain("already recording");
+      for (let i = 0; i < 6; i++) {
+        await evaluate(
+          `document.body.style.background = "hsl(${i * 60}, 80%, 50%)"; document.querySelector("h1").textContent = "frame ${i}"; 1`,
+        );
+        await ok("chrome_wait_for", { timeoutMs: 120 });
+      }
+      const video = await ok("chrome_stop_screencast", { output: "video", previewFrames: 2 });
+      const d = video.data as { frames: number; resource: string; mimeType: string; bytes: number };
+      expect(d.frames).toBeGreaterThanOrEqual(3);
+      expect(d.mimeType).toBe("video/mp4");
+      expect(video.result.content.filter((c) => c.type === "image")).toHaveLength(2);
+      const mp4 = await h.readRaw(d.resource);
+      const bytes = Buffer.from(mp4.blob ?? "", "base64");
+      expect(bytes.byteLength).toBe(d.bytes);
+      expect(bytes.subarray(4, 8).toString("ascii")).toBe("ftyp");
+
+      await ok("chrome_start_screencast", { format: "png", maxWidth: 320, maxHeight: 240 });
+      for (let i = 0; i < 3; i++) {
+        await evaluate(`document.querySelector("h1").textContent = "png ${i}"; 1`);
+        await ok("chrome_wait_for", { timeoutMs: 120 });
+      }
+      const frames = await ok("chrome_stop_screencast", { output: "frames", previewFrames: 0 });
+      const json = JSON.parse((await h.readRaw(String(frames.data.resource))).text ?? "{}") as {
+        mimeType: string;
+        frames: { at: number; data: string }[];
+      };
+      expect(json.mimeType).toBe("image/png");
+      expect(json.frames.length).toBe(Number(frames.data.frames));
+      expect(pngSize(json.frames[0]?.data ?? "").width).toBeLessThanOrEqual(320);
+      expect(await h.fails("chrome_stop_screencast")).toContain("No screencast is recording");
+      expect(readdirSync(tmpdir()).some((f) => f.startsWith("omni-screencast-"))).toBe(false);
     },
     T,
   );

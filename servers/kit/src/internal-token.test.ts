@@ -49,3 +49,21 @@ test("the checker accepts exactly `Bearer <token>`", () => {
     expect(check(wrong)).toBe(false);
   }
 });
+
+test("a server started in production without OMNI_INTERNAL_TOKEN exits saying what to set", async () => {
+  const kit = new URL("./index.ts", import.meta.url).pathname;
+  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: "production", PORT: "0" };
+  delete env.OMNI_INTERNAL_TOKEN;
+  const proc = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `import { serve } from ${JSON.stringify(kit)}; serve({ name: "prod-test", version: "1.0.0", tools: [] });`,
+    ],
+    { env, stdout: "pipe", stderr: "pipe" },
+  );
+  expect(await proc.exited).toBe(1);
+  const stderr = await new Response(proc.stderr).text();
+  expect(stderr).toContain("prod-test: OMNI_INTERNAL_TOKEN is required in production");
+  expect(stderr).not.toContain("    at ");
+});

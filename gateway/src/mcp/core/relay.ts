@@ -17,11 +17,12 @@ const CLIENT_CAPABILITY_OF: Record<string, keyof ClientCapabilities> = {
   "roots/list": "roots",
 };
 
-export function unavailable(server: string, cause?: unknown): RpcError {
-  const why = cause instanceof Error ? ` (${cause.message})` : "";
+/** No healthy instance: the cause (addresses, runtime hints) goes to the log, never to the client. */
+function unavailable(server: string, cause?: unknown, logger?: Pick<Console, "warn">): RpcError {
+  if (cause !== undefined) logger?.warn(`[mcp] ${server} unavailable`, cause);
   return new RpcError(
     ErrorCode.ServerUnavailable,
-    `Server unavailable: no healthy instance of "${server}"${why}. Retry shortly; if it persists, check that the ${server} server is running and reachable from the gateway (GET /health lists instances).`,
+    `Server unavailable: no healthy instance of "${server}". Retry shortly; if it persists, check that the ${server} server is running and reachable from the gateway (GET /health lists instances).`,
     { server },
   );
 }
@@ -103,7 +104,7 @@ export class Relay {
       } catch (error) {
         if (signal.aborted) throw cancelled();
         if (!this.registry.markFailed(current, error)) throw callFailed(route.server, error, this.logger);
-        if (!route.retryable || relayed || attempt > 0) throw unavailable(route.server, error);
+        if (!route.retryable || relayed || attempt > 0) throw unavailable(route.server, error, this.logger);
         instance = this.registry.pick(route.server, current);
         continue;
       } finally {
@@ -161,7 +162,7 @@ export class Relay {
     } catch (error) {
       if (error instanceof RpcError) throw error;
       if (!this.registry.markFailed(instance, error)) throw callFailed(server, error, this.logger);
-      throw unavailable(server, error);
+      throw unavailable(server, error, this.logger);
     } finally {
       instance.outstanding--;
     }

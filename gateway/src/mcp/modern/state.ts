@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { ErrorCode } from "@omni/contracts";
 import * as v from "valibot";
+import { readDevSecretKey } from "../../config/secrets.ts";
 import { RpcError } from "../protocol.ts";
 
 /**
@@ -161,7 +162,8 @@ export class StateSealer {
 }
 
 /**
- * The gateway's sealer from its environment. Without `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` a random
+ * The gateway's sealer from its environment. Without `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived
+ * from the development secret key file when there is one (outside production); else a random
  * per-process key is used (with a warning): one replica works, but replicas cannot resume each other's
  * requests.
  */
@@ -170,6 +172,9 @@ export function createStateSealer(
   logger: Pick<Console, "warn">,
 ): StateSealer {
   if (env.OMNI_STATE_KEY?.trim() || env.OMNI_SECRET_KEY?.trim()) return new StateSealer(stateKeyFromEnv(env));
+  // Development: derive it from the development secret key file, shared by every process on this data dir.
+  const devKey = readDevSecretKey(env);
+  if (devKey) return new StateSealer(stateKeyFromEnv({ OMNI_SECRET_KEY: devKey }));
   logger.warn(
     "[mcp/modern] OMNI_STATE_KEY (or OMNI_SECRET_KEY) is not set: sealing requestState with a per-process key, so another replica cannot resume a 2026-07-28 input_required request",
   );

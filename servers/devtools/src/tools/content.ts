@@ -17,7 +17,7 @@ const MaxChars = v.optional(
   20_000,
 );
 
-const SKIPPED_ROLES = new Set(["InlineTextBox", "LineBreak"]);
+const SKIPPED_ROLES = new Set(["InlineTextBox", "LineBreak", "ListMarker"]);
 const QUIET_ROLES = new Set(["generic", "none", "presentation", "ignored"]);
 const SHOWN_PROPERTIES = new Set([
   "focused",
@@ -49,28 +49,48 @@ function axString(value: Protocol.Accessibility.AXValue | undefined): string {
   return typeof raw === "string" ? raw : JSON.stringify(raw);
 }
 
-/** Render the accessibility tree as indented lines with stable refs (`[ref=e12]`). */
+/** Roles that are only wrappers: without a name of their own they are folded (their children move up). */
+const WRAPPER_ROLES = new Set([...QUIET_ROLES, "LabelText", "MenuListPopup"]);
+/** A run of this many siblings of the same shape is collapsed to its first REPEAT_SHOWN and a count. */
+const REPEAT_MIN = 8;
+const REPEAT_SHOWN = 3;
+
+/** The shape of a rendered subtree (names, values and refs left out), to find repetitive siblings. */
+function shapeOf(lines: string[]): string {
+  return lines
+    .map((l) =>
+      l
+        .replace(/"[^"]*"/g, '""')
+        .replace(/\[ref=e\d+\]/g, "")
+        .replace(/ url="[^"]*"/g, ""),
+    )
+    .join("\n");
+}
+
+/**
+ * Render the accessibility tree as indented lines with stable refs (`[ref=e12]`): links show their URL,
+ * nameless wrappers (generic, LabelText, MenuListPopup) are folded, and long runs of siblings of the same
+ * shape (list items, table rows) are cut to the first few and a count unless `collapse` is false.
+ */
 export async function accessibilitySnapshot(
   tab: Tab,
   maxNodes: number,
+  collapse = true,
 ): Promise<{ text: string; nodes: number; truncated: boolean }> {
   const { nodes } = await tab.guard(tab.send("Accessibility.getFullAXTree", {}));
   const byId = new Map(nodes.map((n) => [n.nodeId, n]));
   const root = nodes.find((n) => !n.parentId) ?? nodes[0];
-  const lines: string[] = [];
-  let truncated = false;
-  const walk = (node: Protocol.Accessibility.AXNode, depth: number, parentName: string) => {
-    if (lines.length >= maxNodes) {
-      truncated = true;
-      return;
-    }
+  let budget = maxNodes * 4;
+  const render = (node: Protocol.Accessibility.AXNode, depth: number, parentName: string): string[] => {
+    if (budget-- <= 0) return [];
     const role = axString(node.role);
-    if (SKIPPED_ROLES.has(role)) return;
+    if (SKIPPED_ROLES.has(role)) return [];
     const name = axString(node.name).replace(/\s+/g, " ").trim();
     const hidden =
       node.ignored ||
-      (QUIET_ROLES.has(role) && !name) ||
+      (WRAPPER_ROLES.has(role) && !name) ||
       (role === "StaticText" && (name === parentName || !name));
+    const lines: string[] = [];
     let childDepth = depth;
     if (!hidden) {
       let line = `${"  ".repeat(depth)}- ${role === "StaticText" ? "text" : role}`;
@@ -78,6 +98,11 @@ export async function accessibilitySnapshot(
       const value = axString(node.value);
       if (value && role !== "StaticText") line += ` value="${truncate(value, 200)}"`;
       for (const prop of node.properties ?? []) {
+        if (prop.name === "url" && role === "link") {
+          const url = axString(prop.value);
+          if (url) line += ` url="${truncate(url, 300)}"`;
+          continue;
+        }
         if (!SHOWN_PROPERTIES.has(prop.name)) continue;
         const pv = prop.value.value;
         if (pv === false || pv === "false" || pv === undefined) continue;
@@ -89,12 +114,33 @@ export async function accessibilitySnapshot(
       lines.push(line);
       childDepth = depth + 1;
     }
-    for (const id of node.childIds ?? []) {
-      const child = byId.get(id);
-      if (child) walk(child, childDepth, hidden ? parentName : name);
+    const children = (node.childIds ?? [])
+      .map((id) => byId.get(id))
+      .filter((c): c is Protocol.Accessibility.AXNode => c !== undefined)
+      .map((child) => render(child, childDepth, hidden ? parentName : name))
+      .filter((c) => c.length > 0);
+    for (let i = 0; i < children.length; ) {
+      const shape = shapeOf(children[i] ?? []);
+      let j = i + 1;
+      while (collapse && j < children.length && shapeOf(children[j] ?? []) === shape) j++;
+      const run = j - i;
+      if (run >= REPEAT_MIN) {
+        for (const c of children.slice(i, i + REPEAT_SHOWN)) lines.push(...c);
+        const role = /- (\S+)/.exec(children[i]?.[0] ?? "")?.[1] ?? "item";
+        const last = [...(children[j - 1] ?? []).join(" ").matchAll(/"([^"]*)"/g)].at(-1)?.[1];
+        lines.push(
+          `${"  ".repeat(childDepth)}- … ${run - REPEAT_SHOWN} more ${role} like these${last ? ` (the last: "${last}")` : ""}; collapse=false shows them`,
+        );
+      } else {
+        for (const c of children.slice(i, j)) lines.push(...c);
+      }
+      i = j;
     }
+    return lines;
   };
-  if (root) walk(root, 0, "");
+  const all = root ? render(root, 0, "") : [];
+  const truncated = all.length > maxNodes || budget < 0;
+  const lines = all.slice(0, maxNodes);
   return { text: lines.join("\n"), nodes: lines.length, truncated };
 }
 
@@ -115,7 +161,7 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
       name: "chrome_snapshot",
       title: "Accessibility snapshot",
       description:
-        "The page as an accessibility tree (roles, names, values, states) with a stable ref per element, e.g. [ref=e12]. Pass refs to chrome_click, chrome_type, chrome_fill_form and the other element tools. Refs stay valid until the page navigates.",
+        "The page as an accessibility tree (roles, names, values, states, link URLs) with a ref per element, e.g. [ref=e12]. Pass refs to chrome_click, chrome_type, chrome_fill_form and the other element tools. Nameless wrappers are folded and long runs of alike siblings (list items, rows) are collapsed to a count (collapse=false shows all). Refs are reset when the page navigates: take a new snapshot after a navigation (an old ref then fails with a clear error).",
       input: v.object({
         maxNodes: v.optional(
           v.pipe(
@@ -127,11 +173,15 @@ export function contentTools(sessions: SessionManager): ToolDefinition[] {
           ),
           2000,
         ),
+        collapse: v.optional(
+          v.pipe(v.boolean(), v.description("Collapse long runs of alike siblings (default true)")),
+          true,
+        ),
       }),
       annotations: Effect.read,
       async handler(args, ctx) {
         const tab = await sessions.tab(ctx);
-        const snap = await accessibilitySnapshot(tab, args.maxNodes);
+        const snap = await accessibilitySnapshot(tab, args.maxNodes, args.collapse);
         const header = `Page: ${tab.url}${snap.truncated ? ` (first ${snap.nodes} nodes; raise maxNodes for more)` : ""}`;
         return {
           content: [{ type: "text", text: `${header}\n${snap.text}` }],

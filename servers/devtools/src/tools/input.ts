@@ -16,6 +16,7 @@ import {
 } from "../elements.ts";
 import type { SessionManager } from "../sessions.ts";
 import type { DialogInfo, Tab } from "../tab.ts";
+import { accessibilitySnapshot } from "./content.ts";
 import { pageInfo } from "./navigation.ts";
 import { Effect, result, sleep } from "./util.ts";
 
@@ -79,7 +80,52 @@ const FieldValue = v.union(
   "value must be a string, number, boolean (checkboxes) or array of strings (multi-selects)",
 );
 
+const IncludeSnapshot = v.optional(
+  v.pipe(
+    v.boolean(),
+    v.description(
+      "Also return the page's accessibility snapshot after the action (saves a chrome_snapshot call)",
+    ),
+  ),
+  false,
+);
+
+/** Append the page after the action: wait (at most 2 s) for a navigation it started to load, then snapshot. */
+async function snapshotAfter(tab: Tab, signal: AbortSignal): Promise<string> {
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    const state = await tab.evaluate("document.readyState").catch(() => null);
+    if (state?.value === "complete") break;
+    await sleep(50, signal);
+  }
+  const snap = await accessibilitySnapshot(tab, 2000);
+  return `Page after the action: ${tab.url}${snap.truncated ? " (truncated)" : ""}\n${snap.text}`;
+}
+
+/** Give an input tool the `includeSnapshot` option (inputs stay plain `v.object`s). */
+function withSnapshotOption(tool: ToolDefinition, sessions: SessionManager): ToolDefinition {
+  const input = tool.input as v.ObjectSchema<v.ObjectEntries, undefined>;
+  return {
+    ...tool,
+    description: `${tool.description} includeSnapshot=true also returns the page afterwards.`,
+    input: v.object({ ...input.entries, includeSnapshot: IncludeSnapshot }),
+    async handler(input, ctx) {
+      const { includeSnapshot, ...args } = input as { includeSnapshot?: boolean; [name: string]: unknown };
+      const out = await tool.handler(args, ctx);
+      if (!includeSnapshot) return out;
+      const text = await snapshotAfter(await sessions.tab(ctx), ctx.signal);
+      if (typeof out === "string") return `${out}\n${text}`;
+      if (Array.isArray(out)) return [...out, { type: "text", text }];
+      return { ...out, content: [...out.content, { type: "text", text }] };
+    },
+  };
+}
+
 export function inputTools(sessions: SessionManager): ToolDefinition[] {
+  return inputToolList(sessions).map((tool) => withSnapshotOption(tool, sessions));
+}
+
+function inputToolList(sessions: SessionManager): ToolDefinition[] {
   const navTimeout = () => sessions.options.navigationTimeoutMs;
   return [
     defineTool({

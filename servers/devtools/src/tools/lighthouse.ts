@@ -1,6 +1,6 @@
 import { defineTool, type ToolDefinition, ToolError } from "@omni/kit";
-import lighthouse, { type Flags, generateReport, type Result, snapshot } from "lighthouse";
-import puppeteer, { type Page } from "puppeteer-core";
+import type { Flags, Result } from "lighthouse";
+import type { Page } from "puppeteer-core";
 import * as v from "valibot";
 import { artifactLink, saveArtifact } from "../artifacts.ts";
 import { type CdpConnection, SharedConnectionTransport } from "../cdp-transport.ts";
@@ -49,6 +49,11 @@ async function runLighthouse(
   flags: Flags,
   mode: "navigation" | "snapshot",
 ): Promise<Result> {
+  // Loaded on first use: Lighthouse and puppeteer add ~1 s to the server's start-up.
+  const [{ default: lighthouse, snapshot }, { default: puppeteer }] = await Promise.all([
+    import("lighthouse"),
+    import("puppeteer-core"),
+  ]);
   const transport = await SharedConnectionTransport.open(connectionOf(session, sessions), session.contextId);
   const browser = await puppeteer.connect({ transport, defaultViewport: null });
   try {
@@ -213,6 +218,7 @@ export function lighthouseTools(sessions: SessionManager): ToolDefinition[] {
         const json = saveArtifact(session, "lighthouse", "lighthouse-report.json", "application/json", {
           text: JSON.stringify(lhr),
         });
+        const { generateReport } = await import("lighthouse");
         const html = saveArtifact(session, "lighthouse", "lighthouse-report.html", "text/html", {
           text: generateReport(lhr, "html"),
         });

@@ -33,7 +33,13 @@ async function waitReady(tab: Tab, until: WaitUntil, deadline: number, signal: A
       return null;
     });
     if (typeof state?.value === "string" && wanted.includes(state.value)) break;
-    await sleep(50, signal);
+    // Wake at once when the document reports progress, else look again in 50 ms.
+    const progress = tab.waitFor(["Page.loadEventFired", "Page.domContentEventFired", "Tab.closed"]);
+    try {
+      await Promise.race([progress.promise, sleep(50, signal)]);
+    } finally {
+      progress.cancel();
+    }
   }
   if (Date.now() >= deadline) throw new ToolError(`The page did not reach "${until}" in time`);
   if (until === "networkidle" && !(await waitNetworkIdle(tab, 500, deadline, signal))) {

@@ -65,6 +65,7 @@ export function outputTools(sessions: SessionManager): ToolDefinition[] {
           tab.send("Page.captureScreenshot", {
             format: args.format,
             ...(args.format !== "png" ? { quality: args.quality ?? 80 } : {}),
+            optimizeForSpeed: true,
             ...(clip ? { clip, captureBeyondViewport: true } : {}),
           }),
         );

@@ -128,49 +128,50 @@ export function scriptTools(sessions: SessionManager): ToolDefinition[] {
       title: "Evaluate JavaScript",
       description:
         "Run JavaScript in the page and return its value (promises are awaited): an `expression`, or a `function` called with `args` (element refs or selectors as { element }, JSON values as { value }). Values come back readable: Date, Map, Set, BigInt, typed arrays, errors, DOM nodes and circular structures are tagged ({ $type: 'Date', iso: … }, { $ref: '$.a' }). A thrown exception is a tool error with its message.",
-      input: v.pipe(
-        v.object({
-          expression: v.optional(
-            v.pipe(
-              v.string(),
-              v.minLength(1, "expression must not be empty"),
-              v.description("Expression, e.g. `document.title` or `(async () => { … })()`"),
-            ),
+      input: v.object({
+        expression: v.optional(
+          v.pipe(
+            v.string(),
+            v.minLength(1, "expression must not be empty"),
+            v.description("Expression, e.g. `document.title` or `(async () => { … })()`"),
           ),
-          function: v.optional(
-            v.pipe(
-              v.string(),
-              v.minLength(1, "function must not be empty"),
-              v.description("Function source called with args, e.g. `(el, n) => el.textContent.repeat(n)`"),
-            ),
-          ),
-          args: v.optional(
-            v.pipe(
-              v.array(
-                v.union([v.strictObject({ element: ElementArg }), v.strictObject({ value: v.unknown() })]),
-              ),
-              v.maxLength(20, "at most 20 args"),
-              v.description("Arguments of the function: { element: 'e12' } or { value: 42 }"),
-            ),
-          ),
-          maxChars: v.optional(
-            v.pipe(
-              v.number(),
-              v.integer(),
-              v.minValue(100),
-              v.description("Cut the JSON after this many characters (default 20000)"),
-            ),
-            20_000,
-          ),
-        }),
-        v.check(
-          (a) => (a.expression === undefined) !== (a.function === undefined),
-          "give either expression or function (with args), not both",
         ),
-        v.check((a) => a.args === undefined || a.function !== undefined, "args need a function"),
-      ),
+        function: v.optional(
+          v.pipe(
+            v.string(),
+            v.minLength(1, "function must not be empty"),
+            v.description("Function source called with args, e.g. `(el, n) => el.textContent.repeat(n)`"),
+          ),
+        ),
+        args: v.optional(
+          v.pipe(
+            v.array(
+              v.union([v.strictObject({ element: ElementArg }), v.strictObject({ value: v.unknown() })]),
+            ),
+            v.maxLength(20, "at most 20 args"),
+            v.description("Arguments of the function: { element: 'e12' } or { value: 42 }"),
+          ),
+        ),
+        maxChars: v.optional(
+          v.pipe(
+            v.number(),
+            v.integer(),
+            v.minValue(100),
+            v.description("Cut the JSON after this many characters (default 20000)"),
+          ),
+          20_000,
+        ),
+      }),
       annotations: Effect.actOnWeb,
       async handler(args, ctx) {
+        // Checked here rather than as a schema pipe: every DevTools input stays a plain object (the server
+        // adds its `browser` argument to it), and a model gets a tool error it can correct.
+        if ((args.expression === undefined) === (args.function === undefined)) {
+          throw new ToolError("Give either expression or function (with args), not both");
+        }
+        if (args.args !== undefined && args.function === undefined) {
+          throw new ToolError("args need a function: pass function with args, or expression alone");
+        }
         const tab = await sessions.tab(ctx);
         let remote: Protocol.Runtime.RemoteObject;
         if (args.function !== undefined) {

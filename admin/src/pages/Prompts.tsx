@@ -1,0 +1,526 @@
+import type { AdminPrompt, GetPromptResult, PromptArgument, PromptMessageTemplate } from "@omni/contracts";
+import { createSignal, For, Index, Show } from "solid-js";
+import { createStore, produce } from "solid-js/store";
+import { ContentView } from "../components/ContentView.tsx";
+import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { load } from "../lib/data.ts";
+import { when } from "../lib/format.ts";
+
+type Filter = "all" | "default" | "override" | "custom" | "disabled";
+const FILTERS: Filter[] = ["all", "default", "override", "custom", "disabled"];
+
+function matches(p: AdminPrompt, filter: Filter): boolean {
+  if (filter === "all") return true;
+  if (filter === "disabled") return p.disabled;
+  if (filter === "custom") return p.source === "org";
+  if (filter === "override") return p.source === "override";
+  return p.source === "default" || p.source === "code";
+}
+
+interface Draft {
+  /** null: a new prompt. */
+  editing: AdminPrompt | null;
+  name: string;
+  title: string;
+  description: string;
+  arguments: { name: string; description: string; required: boolean; enum: string; default: string }[];
+  messages: { role: "user" | "assistant"; text: string }[];
+}
+
+const blank = (): Draft => ({
+  editing: null,
+  name: "",
+  title: "",
+  description: "",
+  arguments: [],
+  messages: [{ role: "user", text: "" }],
+});
+
+function draftOf(p: AdminPrompt): Draft {
+  return {
+    editing: p,
+    name: p.name,
+    title: p.title ?? "",
+    description: p.description ?? "",
+    arguments: p.arguments.map((a) => ({
+      name: a.name,
+      description: a.description ?? "",
+      required: a.required ?? false,
+      enum: (a.enum ?? []).join(", "),
+      default: a.default ?? "",
+    })),
+    messages: p.messages.map((m) => ({ role: m.role, text: m.text })),
+  };
+}
+
+function argumentsOf(d: Draft): PromptArgument[] {
+  return d.arguments
+    .filter((a) => a.name.trim())
+    .map((a) => {
+      const values = a.enum
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return {
+        name: a.name.trim(),
+        ...(a.description ? { description: a.description } : {}),
+        ...(a.required ? { required: true } : {}),
+        ...(values.length ? { enum: values } : {}),
+        ...(a.default ? { default: a.default } : {}),
+      };
+    });
+}
+
+const messagesOf = (d: Draft): PromptMessageTemplate[] =>
+  d.messages.map((m) => ({ role: m.role, text: m.text }));
+
+export default function Prompts() {
+  const prompts = load(() => unwrap(api.prompts.get()));
+  const [filter, setFilter] = createSignal<Filter>("all");
+  const [search, setSearch] = createSignal("");
+  const [draft, setDraft] = createStore<{ open: boolean; d: Draft }>({ open: false, d: blank() });
+  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const [values, setValues] = createStore<Record<string, string>>({});
+  const [rendered, setRendered] = createSignal<GetPromptResult | null>(null);
+  const [renderError, setRenderError] = createSignal<string | null>(null);
+
+  const visible = () =>
+    (prompts.value()?.prompts ?? []).filter(
+      (p) => matches(p, filter()) && p.name.toLowerCase().includes(search().toLowerCase()),
+    );
+
+  const done = (text: string) => {
+    setNotice({ text, tone: "ok" });
+    prompts.reload();
+  };
+  const failed = (error: unknown) => setNotice({ text: errorMessage(error), tone: "bad" });
+
+  const save = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const d = draft.d;
+    const body = {
+      title: d.title || undefined,
+      description: d.description || undefined,
+      arguments: argumentsOf(d),
+      messages: messagesOf(d),
+    };
+    const target = d.editing;
+    const result = !target
+      ? await api.prompts.post({ name: d.name.trim(), ...body })
+      : target.source === "org" && target.id
+        ? await api.prompts({ id: target.id }).patch({ name: d.name.trim(), ...body })
+        : await api.prompts
+            .defaults({ server: target.server ?? "" })({ name: target.name })
+            .put(body);
+    if (result.error) return failed(result.error);
+    setDraft("open", false);
+    done(`Saved prompt "${d.name}".`);
+  };
+
+  const test = async () => {
+    const d = draft.d;
+    setRenderError(null);
+    const args = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ""));
+    const { data, error } = await api.prompts.preview.post({
+      template: {
+        name: d.name.trim() || "draft",
+        ...(d.description ? { description: d.description } : {}),
+        arguments: argumentsOf(d),
+        messages: messagesOf(d),
+      },
+      arguments: args,
+    });
+    if (error) {
+      setRendered(null);
+      setRenderError(errorMessage(error));
+    } else setRendered(data);
+  };
+
+  const toggle = async (p: AdminPrompt) => {
+    const path = api.prompts.defaults({ server: p.server ?? "" })({ name: p.name });
+    const result = p.disabled ? await path.enable.post() : await path.disable.post();
+    if (result.error) return failed(result.error);
+    done(`${p.disabled ? "Enabled" : "Disabled"} "${p.name}".`);
+  };
+
+  const remove = async (p: AdminPrompt) => {
+    const result =
+      p.source === "override"
+        ? await api.prompts
+            .defaults({ server: p.server ?? "" })({ name: p.name })
+            .delete()
+        : await api.prompts({ id: p.id ?? "" }).delete();
+    if (result.error) return failed(result.error);
+    done(p.source === "override" ? `Reverted "${p.name}" to the default.` : `Deleted "${p.name}".`);
+  };
+
+  const open = (d: Draft) => {
+    setDraft({ open: true, d });
+    setRendered(null);
+    setRenderError(null);
+    for (const key of Object.keys(values)) setValues(key, "");
+    for (const a of d.arguments) setValues(a.name, a.default);
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Prompts"
+        subtitle="Server defaults, your overrides and your own prompts: exactly what MCP clients get from prompts/list."
+        actions={
+          <Action need="admin:write" onClick={() => open(blank())}>
+            New prompt
+          </Action>
+        }
+      />
+      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      <Show when={draft.open}>
+        <section class="panel" aria-labelledby="editor-title">
+          <h2 id="editor-title">
+            {draft.d.editing
+              ? draft.d.editing.source === "org"
+                ? `Edit "${draft.d.editing.name}"`
+                : `Override "${draft.d.editing.name}" (${draft.d.editing.server})`
+              : "New prompt"}
+          </h2>
+          <div class="two">
+            <form onSubmit={(e) => void save(e)}>
+              <label for="p-name">Name</label>
+              <input
+                id="p-name"
+                value={draft.d.name}
+                disabled={Boolean(draft.d.editing && draft.d.editing.source !== "org")}
+                onInput={(e) => setDraft("d", "name", e.currentTarget.value)}
+                required
+                pattern="[A-Za-z0-9_.\-]{1,128}"
+              />
+              <label for="p-title">Title</label>
+              <input
+                id="p-title"
+                value={draft.d.title}
+                onInput={(e) => setDraft("d", "title", e.currentTarget.value)}
+              />
+              <label for="p-desc">Description</label>
+              <input
+                id="p-desc"
+                value={draft.d.description}
+                onInput={(e) => setDraft("d", "description", e.currentTarget.value)}
+              />
+              <fieldset>
+                <legend>Arguments</legend>
+                <Index each={draft.d.arguments}>
+                  {(arg, i) => (
+                    <div class="row">
+                      <div>
+                        <label for={`a-name-${i}`}>Name</label>
+                        <input
+                          id={`a-name-${i}`}
+                          value={arg().name}
+                          onInput={(e) => setDraft("d", "arguments", i, "name", e.currentTarget.value)}
+                        />
+                      </div>
+                      <div>
+                        <label for={`a-desc-${i}`}>Description</label>
+                        <input
+                          id={`a-desc-${i}`}
+                          value={arg().description}
+                          onInput={(e) => setDraft("d", "arguments", i, "description", e.currentTarget.value)}
+                        />
+                      </div>
+                      <div>
+                        <label for={`a-enum-${i}`}>Allowed values (comma-separated)</label>
+                        <input
+                          id={`a-enum-${i}`}
+                          value={arg().enum}
+                          onInput={(e) => setDraft("d", "arguments", i, "enum", e.currentTarget.value)}
+                        />
+                      </div>
+                      <div>
+                        <label for={`a-def-${i}`}>Default</label>
+                        <input
+                          id={`a-def-${i}`}
+                          value={arg().default}
+                          onInput={(e) => setDraft("d", "arguments", i, "default", e.currentTarget.value)}
+                        />
+                      </div>
+                      <label class="inline">
+                        <input
+                          type="checkbox"
+                          checked={arg().required}
+                          onChange={(e) => setDraft("d", "arguments", i, "required", e.currentTarget.checked)}
+                        />
+                        Required
+                      </label>
+                      <button
+                        type="button"
+                        class="danger"
+                        aria-label={`Remove argument ${arg().name || i + 1}`}
+                        onClick={() => setDraft("d", "arguments", (list) => list.filter((_, j) => j !== i))}
+                      >
+                        Remove
+                      </button>
+                    </div>
+                  )}
+                </Index>
+                <button
+                  type="button"
+                  onClick={() =>
+                    setDraft(
+                      "d",
+                      "arguments",
+                      produce((list) => {
+                        list.push({ name: "", description: "", required: false, enum: "", default: "" });
+                      }),
+                    )
+                  }
+                >
+                  Add argument
+                </button>
+              </fieldset>
+              <fieldset>
+                <legend>Messages</legend>
+                <p class="muted">
+                  Use <code>{"{{argument}}"}</code> to insert an argument's value.
+                </p>
+                <Index each={draft.d.messages}>
+                  {(message, i) => (
+                    <div>
+                      <label for={`m-role-${i}`}>Message {i + 1} role</label>
+                      <select
+                        id={`m-role-${i}`}
+                        value={message().role}
+                        onChange={(e) =>
+                          setDraft(
+                            "d",
+                            "messages",
+                            i,
+                            "role",
+                            e.currentTarget.value === "assistant" ? "assistant" : "user",
+                          )
+                        }
+                      >
+                        <option value="user">user</option>
+                        <option value="assistant">assistant</option>
+                      </select>
+                      <label for={`m-text-${i}`}>Message {i + 1} text</label>
+                      <textarea
+                        id={`m-text-${i}`}
+                        value={message().text}
+                        onInput={(e) => setDraft("d", "messages", i, "text", e.currentTarget.value)}
+                        required
+                      />
+                      <Show when={draft.d.messages.length > 1}>
+                        <button
+                          type="button"
+                          class="danger"
+                          onClick={() => setDraft("d", "messages", (list) => list.filter((_, j) => j !== i))}
+                        >
+                          Remove message {i + 1}
+                        </button>
+                      </Show>
+                    </div>
+                  )}
+                </Index>
+                <button
+                  type="button"
+                  onClick={() =>
+                    setDraft(
+                      "d",
+                      "messages",
+                      produce((list) => {
+                        list.push({ role: "user", text: "" });
+                      }),
+                    )
+                  }
+                >
+                  Add message
+                </button>
+              </fieldset>
+              <div class="form-actions">
+                <Action need="admin:write" type="submit">
+                  Save prompt
+                </Action>
+                <button type="button" onClick={() => setDraft("open", false)}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+            <section aria-labelledby="test-title">
+              <h3 id="test-title">Test panel</h3>
+              <p class="muted">
+                Renders the prompt above (saved or not) exactly as a client's prompts/get gets it.
+              </p>
+              <For each={argumentsOf(draft.d)}>
+                {(arg) => (
+                  <div>
+                    <label for={`v-${arg.name}`}>
+                      {arg.name}
+                      {arg.required ? " (required)" : ""}
+                    </label>
+                    <Show
+                      when={arg.enum?.length}
+                      fallback={
+                        <input
+                          id={`v-${arg.name}`}
+                          value={values[arg.name] ?? ""}
+                          placeholder={arg.default ?? ""}
+                          onInput={(e) => setValues(arg.name, e.currentTarget.value)}
+                        />
+                      }
+                    >
+                      <select
+                        id={`v-${arg.name}`}
+                        value={values[arg.name] ?? ""}
+                        onChange={(e) => setValues(arg.name, e.currentTarget.value)}
+                      >
+                        <option value="">(none)</option>
+                        <For each={arg.enum}>{(value) => <option value={value}>{value}</option>}</For>
+                      </select>
+                    </Show>
+                  </div>
+                )}
+              </For>
+              <div class="form-actions">
+                <button type="button" class="primary" onClick={() => void test()}>
+                  Render
+                </button>
+              </div>
+              <Show when={renderError()}>
+                <p class="notice bad" role="alert">
+                  {renderError()}
+                </p>
+              </Show>
+              <Show when={rendered()}>
+                {(result) => (
+                  <div data-testid="rendered" aria-live="polite">
+                    <For each={result().messages}>
+                      {(m) => (
+                        <div class="message">
+                          <Badge tone="info">{m.role}</Badge>
+                          <ContentView block={m.content} />
+                        </div>
+                      )}
+                    </For>
+                  </div>
+                )}
+              </Show>
+            </section>
+          </div>
+        </section>
+      </Show>
+      <fieldset class="chips">
+        <legend class="sr-only">Filter prompts</legend>
+        <For each={FILTERS}>
+          {(f) => (
+            <button type="button" aria-pressed={filter() === f} onClick={() => setFilter(f)}>
+              {f}
+            </button>
+          )}
+        </For>
+        <label class="sr-only" for="p-search">
+          Search prompts
+        </label>
+        <input
+          id="p-search"
+          type="search"
+          placeholder="Search prompts"
+          value={search()}
+          onInput={(e) => setSearch(e.currentTarget.value)}
+          style={{ "max-width": "16rem" }}
+        />
+      </fieldset>
+      <Async
+        value={prompts.value()}
+        error={prompts.error()}
+        retry={prompts.reload}
+        what="prompts"
+        empty={(v) => v.prompts.length === 0}
+      >
+        {() => (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Server</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Arguments</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For
+                  each={visible()}
+                  fallback={
+                    <tr>
+                      <td colSpan={6}>No prompt matches this filter.</td>
+                    </tr>
+                  }
+                >
+                  {(p) => (
+                    <tr>
+                      <td>
+                        <strong>{p.name}</strong>
+                        <div class="muted">{p.title ?? p.description ?? ""}</div>
+                      </td>
+                      <td>{p.server ?? "—"}</td>
+                      <td>
+                        <Badge
+                          tone={p.source === "org" ? "info" : p.source === "override" ? "warn" : "muted"}
+                        >
+                          {p.source === "org" ? "custom" : p.source}
+                        </Badge>{" "}
+                        <Show when={p.disabled}>
+                          <Badge tone="bad">disabled</Badge>
+                        </Show>
+                        <Show when={!p.visible && !p.disabled}>
+                          <Badge>hidden</Badge>
+                        </Show>
+                      </td>
+                      <td>{p.arguments.map((a) => a.name).join(", ") || "—"}</td>
+                      <td>{when(p.updatedAt)}</td>
+                      <td>
+                        <div class="page-actions">
+                          <Action
+                            need="admin:write"
+                            class=""
+                            label={`Edit ${p.name}`}
+                            onClick={() => open(draftOf(p))}
+                          >
+                            {p.source === "org" || p.source === "override" ? "Edit" : "Override"}
+                          </Action>
+                          <Show when={p.source !== "org"}>
+                            <Action
+                              need="admin:write"
+                              class=""
+                              label={`${p.disabled ? "Enable" : "Disable"} ${p.name}`}
+                              onClick={() => void toggle(p)}
+                            >
+                              {p.disabled ? "Enable" : "Disable"}
+                            </Action>
+                          </Show>
+                          <Show when={p.source === "org" || p.source === "override"}>
+                            <Action
+                              need="admin:write"
+                              class="danger"
+                              label={`${p.source === "override" ? "Revert" : "Delete"} ${p.name}`}
+                              onClick={() => void remove(p)}
+                            >
+                              {p.source === "override" ? "Revert" : "Delete"}
+                            </Action>
+                          </Show>
+                        </div>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Async>
+    </>
+  );
+}

@@ -1,0 +1,263 @@
+import type { AdminResource } from "@omni/contracts";
+import { createSignal, For, Match, Show, Switch } from "solid-js";
+import { createStore } from "solid-js/store";
+import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { load } from "../lib/data.ts";
+import { pretty, when } from "../lib/format.ts";
+
+function Preview(props: { resource: AdminResource }) {
+  const mime = () => props.resource.mimeType ?? "text/plain";
+  const json = () => {
+    try {
+      return pretty(JSON.parse(props.resource.text ?? ""));
+    } catch {
+      return props.resource.text ?? "";
+    }
+  };
+  return (
+    <Switch fallback={<pre tabindex="0">{props.resource.text ?? ""}</pre>}>
+      <Match when={props.resource.blob && mime().startsWith("image/")}>
+        <img
+          alt={`Preview of ${props.resource.name}`}
+          src={`data:${mime()};base64,${props.resource.blob}`}
+          style={{ "max-width": "100%" }}
+        />
+      </Match>
+      <Match when={props.resource.blob}>
+        <p class="muted">
+          Binary ({props.resource.size} bytes, {mime()}).
+        </p>
+      </Match>
+      <Match when={mime().includes("json")}>
+        <pre tabindex="0">{json()}</pre>
+      </Match>
+    </Switch>
+  );
+}
+
+interface Draft {
+  editing: AdminResource | null;
+  uri: string;
+  name: string;
+  mimeType: string;
+  description: string;
+  text: string;
+}
+const blank = (): Draft => ({
+  editing: null,
+  uri: "",
+  name: "",
+  mimeType: "text/markdown",
+  description: "",
+  text: "",
+});
+
+export default function Resources() {
+  const resources = load(() => unwrap(api.resources.get()));
+  const [draft, setDraft] = createStore<{ open: boolean; d: Draft }>({ open: false, d: blank() });
+  const [preview, setPreview] = createSignal<AdminResource | null>(null);
+  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const report = (error: unknown, ok: string) => {
+    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: ok, tone: "ok" });
+    if (!error) resources.reload();
+    return !error;
+  };
+
+  const save = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const d = draft.d;
+    const fields = {
+      name: d.name,
+      mimeType: d.mimeType || undefined,
+      description: d.description || undefined,
+      text: d.text,
+    };
+    const target = d.editing;
+    const result = !target
+      ? await api.resources.post({ uri: d.uri, ...fields })
+      : target.source === "org" || target.source === "override"
+        ? await api.resources({ id: target.id ?? "" }).patch(fields)
+        : await api.resources.override.put({ uri: target.uri, ...fields });
+    if (report(result.error, `Saved ${d.uri || target?.uri}.`)) setDraft("open", false);
+  };
+
+  const edit = (r: AdminResource) =>
+    setDraft({
+      open: true,
+      d: {
+        editing: r,
+        uri: r.uri,
+        name: r.name,
+        mimeType: r.mimeType ?? "",
+        description: r.description ?? "",
+        text: r.text ?? "",
+      },
+    });
+
+  return (
+    <>
+      <PageHeader
+        title="Resources"
+        subtitle="Static resources MCP clients read: server defaults, your overrides and your own."
+        actions={
+          <Action need="admin:write" onClick={() => setDraft({ open: true, d: blank() })}>
+            New resource
+          </Action>
+        }
+      />
+      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      <Show when={draft.open}>
+        <form class="panel" onSubmit={(e) => void save(e)} aria-labelledby="r-editor">
+          <h2 id="r-editor">{draft.d.editing ? `Edit ${draft.d.editing.uri}` : "New resource"}</h2>
+          <label for="r-uri">URI</label>
+          <input
+            id="r-uri"
+            value={draft.d.uri}
+            required
+            disabled={Boolean(draft.d.editing)}
+            placeholder="docs://handbook"
+            onInput={(e) => setDraft("d", "uri", e.currentTarget.value)}
+          />
+          <label for="r-name">Name</label>
+          <input
+            id="r-name"
+            value={draft.d.name}
+            required
+            onInput={(e) => setDraft("d", "name", e.currentTarget.value)}
+          />
+          <label for="r-mime">MIME type</label>
+          <input
+            id="r-mime"
+            value={draft.d.mimeType}
+            onInput={(e) => setDraft("d", "mimeType", e.currentTarget.value)}
+          />
+          <label for="r-desc">Description</label>
+          <input
+            id="r-desc"
+            value={draft.d.description}
+            onInput={(e) => setDraft("d", "description", e.currentTarget.value)}
+          />
+          <label for="r-text">Text</label>
+          <textarea
+            id="r-text"
+            value={draft.d.text}
+            onInput={(e) => setDraft("d", "text", e.currentTarget.value)}
+          />
+          <div class="form-actions">
+            <Action need="admin:write" type="submit">
+              Save resource
+            </Action>
+            <button type="button" onClick={() => setDraft("open", false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      </Show>
+      <Async
+        value={resources.value()}
+        error={resources.error()}
+        retry={resources.reload}
+        what="resources"
+        empty={(r) => r.resources.length === 0}
+      >
+        {(list) => (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Resource</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list.resources}>
+                  {(r) => (
+                    <tr>
+                      <td>
+                        <strong>{r.name}</strong>
+                        <div>
+                          <code>{r.uri}</code>
+                        </div>
+                      </td>
+                      <td>
+                        <Badge
+                          tone={r.source === "org" ? "info" : r.source === "override" ? "warn" : "muted"}
+                        >
+                          {r.source === "org" ? "custom" : r.source}
+                        </Badge>{" "}
+                        <Show when={r.disabled}>
+                          <Badge tone="bad">disabled</Badge>
+                        </Show>
+                      </td>
+                      <td>
+                        {r.mimeType ?? "—"} · {r.size} B
+                      </td>
+                      <td>{when(r.updatedAt)}</td>
+                      <td>
+                        <div class="page-actions">
+                          <button
+                            type="button"
+                            aria-label={`Preview ${r.uri}`}
+                            onClick={() => setPreview(preview()?.uri === r.uri ? null : r)}
+                          >
+                            Preview
+                          </button>
+                          <Action need="admin:write" class="" label={`Edit ${r.uri}`} onClick={() => edit(r)}>
+                            {r.source === "default" ? "Override" : "Edit"}
+                          </Action>
+                          <Show when={r.source !== "org"}>
+                            <Action
+                              need="admin:write"
+                              class=""
+                              label={`${r.disabled ? "Enable" : "Disable"} ${r.uri}`}
+                              onClick={async () => {
+                                const path = r.disabled ? api.resources.enable : api.resources.disable;
+                                report(
+                                  (await path.post({ uri: r.uri })).error,
+                                  `${r.disabled ? "Enabled" : "Disabled"} ${r.uri}.`,
+                                );
+                              }}
+                            >
+                              {r.disabled ? "Enable" : "Disable"}
+                            </Action>
+                          </Show>
+                          <Show when={r.id && (r.source === "org" || r.source === "override")}>
+                            <Action
+                              need="admin:write"
+                              class="danger"
+                              label={`${r.source === "override" ? "Revert" : "Delete"} ${r.uri}`}
+                              onClick={async () =>
+                                report(
+                                  (await api.resources({ id: r.id ?? "" }).delete()).error,
+                                  `Removed ${r.uri}.`,
+                                )
+                              }
+                            >
+                              {r.source === "override" ? "Revert" : "Delete"}
+                            </Action>
+                          </Show>
+                        </div>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Async>
+      <Show when={preview()}>
+        {(r) => (
+          <section class="panel" aria-labelledby="r-preview">
+            <h2 id="r-preview">Preview of {r().uri}</h2>
+            <Preview resource={r()} />
+          </section>
+        )}
+      </Show>
+    </>
+  );
+}

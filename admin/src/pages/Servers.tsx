@@ -1,0 +1,349 @@
+import type { AdminService } from "@omni/contracts";
+import { createSignal, For, Show } from "solid-js";
+import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { load } from "../lib/data.ts";
+import { when } from "../lib/format.ts";
+
+const tone = { healthy: "ok", degraded: "warn", down: "bad", unconfigured: "muted" } as const;
+const lines = (value: unknown) =>
+  Array.isArray(value) ? value.filter((v) => typeof v === "string").join("\n") : "";
+const toList = (text: string) =>
+  text
+    .split("\n")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export default function Servers() {
+  const servers = load(async () => {
+    const [status, services] = await Promise.all([unwrap(api.servers.get()), unwrap(api.services.get())]);
+    return status.servers.map((s) => ({ ...s, service: services.services.find((x) => x.name === s.name) }));
+  });
+  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const report = (result: { error: unknown }, ok: string) => {
+    if (result.error) setNotice({ text: errorMessage(result.error), tone: "bad" });
+    else {
+      setNotice({ text: ok, tone: "ok" });
+      servers.reload();
+    }
+  };
+
+  const toggle = async (name: string, enabled: boolean) =>
+    report(
+      await api.services({ server: name }).patch({ enabled }),
+      `${enabled ? "Enabled" : "Disabled"} ${name}.`,
+    );
+
+  return (
+    <>
+      <PageHeader
+        title="Servers"
+        subtitle="Enable servers for your organization, set their settings and secrets. Secrets are write-only."
+        actions={
+          <button type="button" onClick={() => servers.reload()}>
+            Refresh
+          </button>
+        }
+      />
+      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      <Async
+        value={servers.value()}
+        error={servers.error()}
+        retry={servers.reload}
+        what="servers"
+        empty={(s) => s.length === 0}
+      >
+        {(list) => (
+          <For each={list}>
+            {(server) => (
+              <section
+                class="panel"
+                aria-labelledby={`srv-${server.name}`}
+                data-testid={`server-${server.name}`}
+              >
+                <div class="page-header">
+                  <div>
+                    <h2 id={`srv-${server.name}`}>
+                      {server.title} <code>{server.name}</code>
+                    </h2>
+                    <p class="subtitle">{server.description}</p>
+                  </div>
+                  <div class="page-actions">
+                    <Badge tone={tone[server.health]}>{server.health}</Badge>
+                    <Badge tone={server.enabled ? "ok" : "muted"}>
+                      {server.enabled ? "enabled" : "disabled"}
+                    </Badge>
+                    <Action
+                      need="admin:write"
+                      class={server.enabled ? "danger" : "primary"}
+                      label={`${server.enabled ? "Disable" : "Enable"} ${server.name}`}
+                      onClick={() => void toggle(server.name, !server.enabled)}
+                    >
+                      {server.enabled ? "Disable" : "Enable"}
+                    </Action>
+                  </div>
+                </div>
+                <p class="muted">
+                  {server.tools} tools · {server.prompts} code prompts
+                </p>
+                <div class="table-wrap">
+                  <table>
+                    <caption class="sr-only">Instances of {server.name}</caption>
+                    <thead>
+                      <tr>
+                        <th scope="col">Instance</th>
+                        <th scope="col">Health</th>
+                        <th scope="col">In flight</th>
+                        <th scope="col">Version</th>
+                        <th scope="col">Last check</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      <For
+                        each={server.instances}
+                        fallback={
+                          <tr>
+                            <td colSpan={5}>No instance is configured (SERVERS).</td>
+                          </tr>
+                        }
+                      >
+                        {(i) => (
+                          <tr>
+                            <td>
+                              <code>{i.url}</code>
+                            </td>
+                            <td>
+                              <Badge tone={i.healthy ? "ok" : "bad"}>
+                                {i.healthy ? "healthy" : "unhealthy"}
+                              </Badge>
+                              <Show when={i.lastError}>
+                                <div class="muted">{i.lastError}</div>
+                              </Show>
+                            </td>
+                            <td>{i.outstanding}</td>
+                            <td>{i.version ?? "—"}</td>
+                            <td>{when(i.lastCheckedAt)}</td>
+                          </tr>
+                        )}
+                      </For>
+                    </tbody>
+                  </table>
+                </div>
+                <Show when={server.service}>
+                  {(service) => <ServiceConfig service={service()} onDone={report} />}
+                </Show>
+              </section>
+            )}
+          </For>
+        )}
+      </Async>
+    </>
+  );
+}
+
+function ServiceConfig(props: {
+  service: AdminService;
+  onDone: (r: { error: unknown }, ok: string) => void;
+}) {
+  const s = () => props.service;
+  const [settingsText, setSettingsText] = createSignal(JSON.stringify(s().settings, null, 2));
+  const [settingsError, setSettingsError] = createSignal<string | null>(null);
+  const [allow, setAllow] = createSignal(lines(s().settings.allowUrls));
+  const [deny, setDeny] = createSignal(lines(s().settings.denyUrls));
+  const [privateNet, setPrivateNet] = createSignal(s().settings.allowPrivateNetwork === true);
+  const [secretName, setSecretName] = createSignal("");
+  const [secretValue, setSecretValue] = createSignal("");
+  const [credName, setCredName] = createSignal("");
+  const [credValue, setCredValue] = createSignal("");
+
+  const saveSettings = async (event: SubmitEvent) => {
+    event.preventDefault();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(settingsText());
+    } catch {
+      return setSettingsError('Settings must be a JSON object, e.g. {"teamId": "ENG"}.');
+    }
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+      return setSettingsError("Settings must be a JSON object.");
+    setSettingsError(null);
+    const next = parsed as Record<string, unknown>;
+    // A merge patch: keys removed from the editor are sent as null.
+    const patch: Record<string, unknown> = { ...next };
+    for (const key of Object.keys(s().settings)) if (!(key in next)) patch[key] = null;
+    props.onDone(
+      await api.services({ server: s().name }).patch({ settings: patch }),
+      `Saved ${s().name} settings.`,
+    );
+  };
+
+  const savePolicy = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const allowUrls = toList(allow());
+    const denyUrls = toList(deny());
+    props.onDone(
+      await api.services({ server: s().name }).patch({
+        settings: {
+          allowUrls: allowUrls.length ? allowUrls : null,
+          denyUrls: denyUrls.length ? denyUrls : null,
+          allowPrivateNetwork: privateNet() ? true : null,
+        },
+      }),
+      "Saved the URL policy.",
+    );
+  };
+
+  const setSecret = async (event: SubmitEvent, own: boolean) => {
+    event.preventDefault();
+    const name = (own ? credName() : secretName()).trim();
+    const value = own ? credValue() : secretValue();
+    const path = own
+      ? api.services({ server: s().name }).credentials({ name })
+      : api.services({ server: s().name }).secrets({ name });
+    props.onDone(await path.put({ value }), `${own ? "Your credential" : "Secret"} ${name} is set.`);
+    if (own) setCredValue("");
+    else setSecretValue("");
+  };
+
+  return (
+    <div class="two">
+      <div>
+        <Show
+          when={s().name === "devtools"}
+          fallback={
+            <form onSubmit={(e) => void saveSettings(e)}>
+              <h3>Settings</h3>
+              <label for={`set-${s().name}`}>Settings (JSON object)</label>
+              <textarea
+                id={`set-${s().name}`}
+                value={settingsText()}
+                onInput={(e) => setSettingsText(e.currentTarget.value)}
+                aria-invalid={Boolean(settingsError())}
+              />
+              <Show when={settingsError()}>
+                <p class="notice bad" role="alert">
+                  {settingsError()}
+                </p>
+              </Show>
+              <div class="form-actions">
+                <Action need="admin:write" type="submit">
+                  Save settings
+                </Action>
+              </div>
+            </form>
+          }
+        >
+          <form onSubmit={(e) => void savePolicy(e)}>
+            <h3>URL policy</h3>
+            <p class="muted">
+              Glob patterns, one per line. Private networks and loopback are denied unless allowed.
+            </p>
+            <label for="allow-urls">Allowed URLs</label>
+            <textarea id="allow-urls" value={allow()} onInput={(e) => setAllow(e.currentTarget.value)} />
+            <label for="deny-urls">Denied URLs</label>
+            <textarea id="deny-urls" value={deny()} onInput={(e) => setDeny(e.currentTarget.value)} />
+            <label class="inline">
+              <input
+                type="checkbox"
+                checked={privateNet()}
+                onChange={(e) => setPrivateNet(e.currentTarget.checked)}
+              />
+              Allow private networks (RFC 1918, loopback)
+            </label>
+            <div class="form-actions">
+              <Action need="admin:write" type="submit">
+                Save URL policy
+              </Action>
+            </div>
+          </form>
+        </Show>
+      </div>
+      <div>
+        <h3>Organization secrets</h3>
+        <ul>
+          <For each={Object.entries(s().secrets)} fallback={<li class="muted">No secret is set.</li>}>
+            {([name, state]) => (
+              <li>
+                <code>{name}</code> set {when(state.updatedAt)}{" "}
+                <Action
+                  need="admin:write"
+                  class="danger"
+                  label={`Delete secret ${name}`}
+                  onClick={async () =>
+                    props.onDone(
+                      await api.services({ server: s().name }).secrets({ name }).delete(),
+                      `Deleted ${name}.`,
+                    )
+                  }
+                >
+                  Delete
+                </Action>
+              </li>
+            )}
+          </For>
+        </ul>
+        <form class="row" onSubmit={(e) => void setSecret(e, false)}>
+          <div>
+            <label for={`sn-${s().name}`}>Secret name</label>
+            <input
+              id={`sn-${s().name}`}
+              value={secretName()}
+              placeholder="apiKey"
+              required
+              onInput={(e) => setSecretName(e.currentTarget.value)}
+            />
+          </div>
+          <div>
+            <label for={`sv-${s().name}`}>Value (never shown again)</label>
+            <input
+              id={`sv-${s().name}`}
+              type="password"
+              autocomplete="off"
+              value={secretValue()}
+              required
+              onInput={(e) => setSecretValue(e.currentTarget.value)}
+            />
+          </div>
+          <Action need="admin:write" type="submit">
+            Set or replace
+          </Action>
+        </form>
+        <h3>Your own credentials</h3>
+        <p class="muted">Used for your calls instead of the organization's secret.</p>
+        <ul>
+          <For each={Object.entries(s().myCredentials)} fallback={<li class="muted">You have set none.</li>}>
+            {([name, state]) => (
+              <li>
+                <code>{name}</code> set {when(state.updatedAt)}
+              </li>
+            )}
+          </For>
+        </ul>
+        <form class="row" onSubmit={(e) => void setSecret(e, true)}>
+          <div>
+            <label for={`cn-${s().name}`}>Credential name</label>
+            <input
+              id={`cn-${s().name}`}
+              value={credName()}
+              placeholder="apiKey"
+              required
+              onInput={(e) => setCredName(e.currentTarget.value)}
+            />
+          </div>
+          <div>
+            <label for={`cv-${s().name}`}>Value</label>
+            <input
+              id={`cv-${s().name}`}
+              type="password"
+              autocomplete="off"
+              value={credValue()}
+              required
+              onInput={(e) => setCredValue(e.currentTarget.value)}
+            />
+          </div>
+          <button type="submit">Set mine</button>
+        </form>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,204 @@
+import type { CallToolResult, ContentBlock, ToolDescriptor } from "@omni/contracts";
+import { createSignal, For, Show } from "solid-js";
+import { ContentView } from "../components/ContentView.tsx";
+import { initialValue, type JsonSchema, prune, SchemaField } from "../components/SchemaForm.tsx";
+import { Async, Badge, PageHeader } from "../components/ui.tsx";
+import { errorMessage } from "../lib/api.ts";
+import { load } from "../lib/data.ts";
+import { ms, pretty } from "../lib/format.ts";
+import { mcpClient, resetMcpClient } from "../lib/mcp.ts";
+
+async function listTools(): Promise<ToolDescriptor[]> {
+  const client = await mcpClient();
+  const tools: ToolDescriptor[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : {});
+    tools.push(...(page.tools as ToolDescriptor[]));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
+}
+
+export default function Tools() {
+  const tools = load(async () => {
+    try {
+      return await listTools();
+    } catch (error) {
+      await resetMcpClient();
+      throw error;
+    }
+  });
+  const [search, setSearch] = createSignal("");
+  const [selected, setSelected] = createSignal<ToolDescriptor | null>(null);
+  const [args, setArgs] = createSignal<unknown>({});
+  const [result, setResult] = createSignal<{ value: CallToolResult; ms: number } | null>(null);
+  const [callError, setCallError] = createSignal<string | null>(null);
+  const [running, setRunning] = createSignal(false);
+
+  const shown = () =>
+    (tools.value() ?? []).filter((t) =>
+      `${t.name} ${t.title ?? ""} ${t.description}`.toLowerCase().includes(search().toLowerCase()),
+    );
+
+  const choose = (tool: ToolDescriptor) => {
+    setSelected(tool);
+    setArgs(initialValue(tool.inputSchema as JsonSchema) ?? {});
+    setResult(null);
+    setCallError(null);
+  };
+
+  const run = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const tool = selected();
+    if (!tool) return;
+    setRunning(true);
+    setCallError(null);
+    const started = performance.now();
+    try {
+      const client = await mcpClient();
+      const value = (await client.callTool({
+        name: tool.name,
+        arguments: (prune(args()) ?? {}) as Record<string, unknown>,
+      })) as CallToolResult;
+      setResult({ value, ms: performance.now() - started });
+    } catch (error) {
+      setResult(null);
+      setCallError(errorMessage(error));
+      await resetMcpClient();
+    }
+    setRunning(false);
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Tools"
+        subtitle="Every tool your organization can call (tools/list through this gateway's /mcp, as you), and a playground."
+        actions={
+          <button type="button" onClick={() => tools.reload()}>
+            Refresh
+          </button>
+        }
+      />
+      <label for="t-search">Search tools</label>
+      <input
+        id="t-search"
+        type="search"
+        value={search()}
+        placeholder="name or description"
+        onInput={(e) => setSearch(e.currentTarget.value)}
+      />
+      <div class="two" style={{ "margin-top": "1rem" }}>
+        <Async
+          value={tools.value()}
+          error={tools.error()}
+          retry={tools.reload}
+          what="tools"
+          empty={(t) => t.length === 0}
+          emptyText="Enable a server on the Servers page: its tools appear here."
+        >
+          {() => (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Tool</th>
+                    <th scope="col">Hints</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  <For
+                    each={shown()}
+                    fallback={
+                      <tr>
+                        <td colSpan={2}>No tool matches.</td>
+                      </tr>
+                    }
+                  >
+                    {(tool) => (
+                      <tr classList={{ selected: selected()?.name === tool.name }}>
+                        <td>
+                          <button type="button" class="link" onClick={() => choose(tool)}>
+                            {tool.name}
+                          </button>
+                          <div class="muted">{tool.description.slice(0, 160)}</div>
+                        </td>
+                        <td>
+                          <Show when={tool.annotations?.readOnlyHint}>
+                            <Badge tone="ok">read-only</Badge>{" "}
+                          </Show>
+                          <Show when={tool.annotations?.destructiveHint}>
+                            <Badge tone="bad">destructive</Badge>{" "}
+                          </Show>
+                          <Show when={tool.annotations?.idempotentHint}>
+                            <Badge tone="info">idempotent</Badge>{" "}
+                          </Show>
+                          <Show when={tool.annotations?.openWorldHint}>
+                            <Badge tone="warn">open world</Badge>
+                          </Show>
+                        </td>
+                      </tr>
+                    )}
+                  </For>
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Async>
+        <section class="panel" aria-labelledby="playground">
+          <h2 id="playground">Playground</h2>
+          <Show when={selected()} fallback={<p class="muted">Choose a tool to call it.</p>}>
+            {(tool) => (
+              <form onSubmit={(e) => void run(e)}>
+                <p>
+                  <strong>{tool().name}</strong>
+                </p>
+                <SchemaField
+                  schema={tool().inputSchema as JsonSchema}
+                  name="arguments"
+                  id="arg"
+                  value={args()}
+                  onChange={setArgs}
+                />
+                <details>
+                  <summary>Arguments as JSON</summary>
+                  <pre tabindex="0">{pretty(prune(args()))}</pre>
+                </details>
+                <div class="form-actions">
+                  <button type="submit" class="primary" disabled={running()}>
+                    {running() ? "Calling…" : "Call tool"}
+                  </button>
+                </div>
+              </form>
+            )}
+          </Show>
+          <Show when={callError()}>
+            <p class="notice bad" role="alert">
+              {callError()}
+            </p>
+          </Show>
+          <Show when={result()}>
+            {(r) => (
+              <div data-testid="tool-result" aria-live="polite">
+                <p>
+                  <Badge tone={r().value.isError ? "bad" : "ok"}>
+                    {r().value.isError ? "isError" : "ok"}
+                  </Badge>{" "}
+                  <span data-testid="timing">{ms(r().ms)}</span>
+                </p>
+                <For each={r().value.content as ContentBlock[]}>
+                  {(block) => <ContentView block={block} />}
+                </For>
+                <Show when={r().value.structuredContent}>
+                  <h3>Structured content</h3>
+                  <pre tabindex="0">{pretty(r().value.structuredContent)}</pre>
+                </Show>
+              </div>
+            )}
+          </Show>
+        </section>
+      </div>
+    </>
+  );
+}
