@@ -21,7 +21,13 @@ export async function ensureBuilt(): Promise<void> {
     newest(join(root, "vite.config.ts")),
   );
   if (built > sources) return;
-  const proc = Bun.spawn(["bun", "run", "build"], { cwd: root, stdout: "ignore", stderr: "pipe" });
+  // NODE_ENV=production: `bun test` sets NODE_ENV=test, which would give a development build.
+  const proc = Bun.spawn(["bun", "run", "build"], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: "production" },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   if ((await proc.exited) !== 0)
     throw new Error(`the dashboard build failed:\n${await new Response(proc.stderr).text()}`);
 }

@@ -89,7 +89,7 @@ describe("omni connect", () => {
     expect(client.getServerVersion()?.name).toBe("omni-mcp");
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["fixture_ask", "fixture_echo"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["fixture_ask", "fixture_echo", "fixture_steps"]);
     const echo = await client.callTool({ name: "fixture_echo", arguments: { text: "via stdio" } });
     expect(JSON.stringify(echo.content)).toContain("via stdio");
 
@@ -97,6 +97,14 @@ describe("omni connect", () => {
     expect(asked.isError).toBeFalsy();
     expect(JSON.stringify(asked.content)).toContain("accept Ada: Hello Ada!; roots file:///work/project");
     expect(seen).toEqual(["elicit:Your name?", "sample:Greet Ada", "roots"]);
+
+    const progress: string[] = [];
+    const steps = await client.callTool({ name: "fixture_steps", arguments: {} }, undefined, {
+      onprogress: (p) => progress.push(`${p.progress}/${p.total}:${p.message}`),
+    });
+    expect(JSON.stringify(steps.content)).toContain("finished");
+    // (The last notification may race the result, after which the SDK drops it: only the first is certain.)
+    expect(progress[0]).toBe("1/2:halfway");
 
     const prompt = await client.getPrompt({ name: "fixture_greet", arguments: { who: "stdio" } });
     expect(JSON.stringify(prompt.messages)).toContain("Say hello to stdio.");

@@ -59,8 +59,10 @@ describe("omni doctor", () => {
     expect(check(report, "port 40591")?.outcome).toBe("ok");
   });
 
-  test("a migrated database with a production key passes", async () => {
+  test("a migrated (and seeded) database with a production key passes", async () => {
     expect((await omni(["db", "migrate"], { env: { DATABASE_URL: database.url } })).code).toBe(0);
+    const seeded = await omni(["db", "seed"], { env: { DATABASE_URL: database.url } });
+    expect(seeded.stdout).toMatch(/seeded \d+ servers/);
     const { code, report } = await doctor({
       DATABASE_URL: database.url,
       NODE_ENV: "production",

@@ -123,6 +123,7 @@ describe("operating through the gateway", () => {
     expect((JSON.parse(tools.stdout) as { name: string }[]).map((t) => t.name).sort()).toEqual([
       "fixture_ask",
       "fixture_echo",
+      "fixture_steps",
     ]);
 
     const called = await omni(["call", "fixture_echo", "--arg", "text=yo", "--arg", "times=2"], {
@@ -133,6 +134,10 @@ describe("operating through the gateway", () => {
 
     const json = await omni(["call", "fixture_echo", "--json", '{"text":"j"}'], { env: as(ownerKey) });
     expect(json.stdout).toContain("j (org ");
+
+    const steps = await omni(["call", "fixture_steps"], { env: as(ownerKey) });
+    expect(steps.stdout.trim()).toBe("finished");
+    expect(steps.stderr).toContain("progress 1/2: halfway");
 
     const invalid = await omni(["call", "fixture_echo", "--arg", "times=2"], { env: as(ownerKey) });
     expect(invalid.code).toBe(1);
@@ -162,6 +167,8 @@ describe("operating through the gateway", () => {
 
     const read = await omni(["resources", "read", "fixture://info"], { env: as(ownerKey) });
     expect(read.stdout.trim()).toBe("fixture info");
+    const resources = await omni(["resources", "list", "--json"], { env: as(ownerKey) });
+    expect(JSON.parse(resources.stdout)).toContainEqual(expect.objectContaining({ uri: "fixture://info" }));
   });
 
   test("keys create / list / revoke: the new key works until revoked, then it is refused", async () => {

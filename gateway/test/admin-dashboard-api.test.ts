@@ -165,7 +165,7 @@ test("sessions: listed per org, ended by an admin (404 for another org's), and t
   expect(audit.data?.entries[0]?.targetId).toBe(sessionId);
 });
 
-test("usage aggregates tool.call audit rows per tool and server; bad ranges are 422 naming the field", async () => {
+test("usage aggregates tool.call audit rows per tool and server; bad ranges are refused naming the field", async () => {
   const repos = createRepositories(db.db);
   const auth = createAuthModule({
     db: db.db,
@@ -204,8 +204,10 @@ test("usage aggregates tool.call audit rows per tool and server; bad ranges are 
   });
   expect(reversed.error?.status).toBe(422);
   expect(JSON.stringify(reversed.error?.value)).toContain("from");
-  const garbage = await api.usage.get({ query: { from: "yesterday" }, ...as(keys.owner) });
-  expect(garbage.error?.status).toBe(422);
+  // A bad query parameter is a 400 (the one API error shape), naming the field.
+  const garbage = await fetch(`${url}/api/usage?from=yesterday`, as(keys.owner));
+  expect(garbage.status).toBe(400);
+  expect(await garbage.text()).toContain("from");
 });
 
 test("settings: read with admin:read, changed with org:settings (audited), refused without", async () => {
@@ -245,7 +247,8 @@ test("audit search filters by actor, action prefix, target and date, scoped to t
     (await api.audit.search.get({ query: { action: "tool." }, ...as(keys.other) })).data?.entries,
   ).toEqual([]);
   const bad = await fetch(`${url}/api/audit/search?limit=x`, as(keys.owner));
-  expect(bad.status).toBe(422);
+  expect(bad.status).toBe(400);
+  expect(await bad.text()).toContain("limit");
 });
 
 test("/api/openapi.json documents the whole admin API", async () => {

@@ -280,7 +280,7 @@ describe("always audited, actors are key ids (through a real gateway with API ke
       logger: quiet,
       plugins: [auth.routes],
       mcpAccess: auth.mcpAccess,
-      admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+      admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit, auth },
     }).listen({ port: 0, hostname: "127.0.0.1" });
     const url = `http://127.0.0.1:${gateway.server?.port}`;
     try {

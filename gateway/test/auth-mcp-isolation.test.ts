@@ -198,7 +198,7 @@ beforeAll(async () => {
     logger: quiet,
     plugins: [auth.routes],
     mcpAccess: auth.mcpAccess,
-    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit, auth },
     options: { credentialCheckMs: 100 },
   }).listen({
     port: 0,

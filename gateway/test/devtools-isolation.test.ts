@@ -100,7 +100,7 @@ beforeAll(async () => {
     logger: quiet,
     plugins: [auth.routes],
     mcpAccess: auth.mcpAccess,
-    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit, auth },
   }).listen({ port: 0, hostname: "127.0.0.1" });
   url = `http://127.0.0.1:${gateway.server?.port}`;
 }, 60_000);

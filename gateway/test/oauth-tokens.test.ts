@@ -289,7 +289,7 @@ describe("OAuth access tokens (Clerk-shaped at+jwt)", () => {
     });
     const res = await call(app, "GET", "/api/keys", { token });
     expect(res.status).toBe(401);
-    expect(field(res.body, "error")).toBe("wrong_resource");
+    expect(field(field(res.body, "error"), "code")).toBe("wrong_resource");
   });
 
   test("API keys work beside OAuth; on an org path only for their own organization", async () => {

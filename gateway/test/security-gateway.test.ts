@@ -65,7 +65,7 @@ beforeAll(async () => {
     security: auth.security,
     plugins: [auth.routes],
     mcpAccess: auth.mcpAccess,
-    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit },
+    admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit, auth },
     options: { maxBodyBytes: MAX_BODY },
   }).listen({ port: 0, hostname: "127.0.0.1" });
   url = `http://127.0.0.1:${gateway.server?.port}`;

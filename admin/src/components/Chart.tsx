@@ -13,11 +13,11 @@ export function TimeChart(props: {
   let host: HTMLDivElement | undefined;
   let plot: uPlot | undefined;
 
-  const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-
   const build = () => {
     if (!host) return;
     plot?.destroy();
+    const style = getComputedStyle(document.documentElement);
+    const css = (name: string) => style.getPropertyValue(name).trim();
     const axis = { stroke: css("--muted"), grid: { stroke: css("--border"), width: 1 } };
     plot = new uPlot(
       {
@@ -45,9 +45,12 @@ export function TimeChart(props: {
   };
 
   onMount(() => {
-    build();
+    // In a task of its own, after the page's first paint: keeps each main-thread task short.
+    const timer = setTimeout(build, 0);
+    onCleanup(() => clearTimeout(timer));
     const observer = new ResizeObserver(() => {
-      if (host && plot) plot.setSize({ width: Math.max(host.clientWidth, 200), height: 200 });
+      const width = Math.max(host?.clientWidth ?? 0, 200);
+      if (plot && plot.width !== width) plot.setSize({ width, height: 200 });
     });
     if (host) observer.observe(host);
     onCleanup(() => observer.disconnect());

@@ -1,7 +1,9 @@
+import { oauthConnectUrl, protectedResourceMetadataUrl } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
 import { PageHeader } from "../components/ui.tsx";
 import { errorMessage } from "../lib/api.ts";
-import { config } from "../lib/auth.ts";
+import { me } from "../lib/auth.ts";
+import { load } from "../lib/data.ts";
 import { ms } from "../lib/format.ts";
 import { testConnection } from "../lib/mcp.ts";
 
@@ -93,6 +95,12 @@ export default function Connect() {
   const [key, setKey] = createSignal("");
   const [result, setResult] = createSignal<{ text: string; ok: boolean } | null>(null);
   const [busy, setBusy] = createSignal(false);
+  // OAuth: the protected-resource metadata of this org's MCP endpoint (public discovery JSON, not an admin
+  // API route, hence a plain same-origin GET) names an authorization server when one is configured.
+  const oauth = load(async () => {
+    const response = await fetch(protectedResourceMetadataUrl(location.origin, me()?.org.slug));
+    return response.ok ? oauthConnectUrl(await response.json()) : null;
+  });
   const [copied, setCopied] = createSignal<string | null>(null);
 
   const test = async (event: SubmitEvent) => {
@@ -113,10 +121,26 @@ export default function Connect() {
         title="Connect a client"
         subtitle={`Point any MCP client at ${url}. Create a key on the API keys page and paste it where the config says ${KEY}.`}
       />
-      <Show when={config()?.clerkPublishableKey}>
-        <p class="notice ok">
-          Clients that support MCP OAuth can sign in with your Clerk account instead of a key.
-        </p>
+      <Show
+        when={oauth.value()}
+        fallback={
+          <p class="muted">
+            No OAuth authorization server is configured for this gateway: clients authenticate with an API
+            key.
+          </p>
+        }
+      >
+        {(oauthUrl) => (
+          <section class="panel" aria-labelledby="oauth">
+            <h2 id="oauth">Sign in with OAuth (no key)</h2>
+            <p>
+              Clients that support MCP OAuth (Claude "Add custom connector", Claude Code, VS Code, Cursor)
+              only need this URL; they sign you in through your identity provider:
+            </p>
+            <pre tabindex="0">{oauthUrl()}</pre>
+            <pre tabindex="0">{`claude mcp add --transport http omni ${oauthUrl()}`}</pre>
+          </section>
+        )}
       </Show>
       <form class="panel" onSubmit={(e) => void test(e)} aria-labelledby="test-conn">
         <h2 id="test-conn">Test connection</h2>

@@ -2,10 +2,11 @@ import { createSignal, For } from "solid-js";
 import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
-import { ago } from "../lib/format.ts";
+import { ago, when } from "../lib/format.ts";
 
 export default function Sessions() {
   const sessions = load(() => unwrap(api.sessions.get()));
+  const contexts = load(() => unwrap(api["browser-contexts"].get()));
   const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
 
   const end = async (id: string) => {
@@ -14,13 +15,27 @@ export default function Sessions() {
     sessions.reload();
   };
 
+  const endContext = async (id: string) => {
+    const { error } = await api["browser-contexts"]({ id }).delete();
+    setNotice(
+      error ? { text: errorMessage(error), tone: "bad" } : { text: "Browser context closed.", tone: "ok" },
+    );
+    contexts.reload();
+  };
+
   return (
     <>
       <PageHeader
         title="Sessions"
         subtitle="Live MCP sessions of your organization on this gateway replica (2025-era clients; 2026-07-28 clients are stateless)."
         actions={
-          <button type="button" onClick={() => sessions.reload()}>
+          <button
+            type="button"
+            onClick={() => {
+              sessions.reload();
+              contexts.reload();
+            }}
+          >
             Refresh
           </button>
         }
@@ -79,6 +94,64 @@ export default function Sessions() {
                           onClick={() => void end(session.id)}
                         >
                           End
+                        </Action>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Async>
+      <h2>Browser contexts</h2>
+      <p class="muted">DevTools browser contexts held for your organization's clients (one per client).</p>
+      <Async
+        value={contexts.value()}
+        error={contexts.error()}
+        retry={contexts.reload}
+        what="browser contexts"
+        empty={(c) => c.contexts.length === 0}
+        emptyText="No DevTools browser context is open."
+      >
+        {(c) => (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Context</th>
+                  <th scope="col">Client</th>
+                  <th scope="col">Tabs</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={c.contexts}>
+                  {(ctx) => (
+                    <tr>
+                      <td>
+                        <code>{ctx.id.slice(0, 12)}</code>
+                        <div class="muted">{ctx.server}</div>
+                      </td>
+                      <td>
+                        {ctx.client}
+                        {ctx.credentialId ? <div class="muted">{ctx.credentialId}</div> : null}
+                      </td>
+                      <td>
+                        {ctx.tabs} {ctx.busy ? <Badge tone="info">busy</Badge> : null}
+                      </td>
+                      <td>{ago(ctx.lastUsedAt)}</td>
+                      <td>{when(ctx.expiresAt)}</td>
+                      <td>
+                        <Action
+                          need="admin:write"
+                          class="danger"
+                          label={`Close browser context ${ctx.id.slice(0, 12)}`}
+                          onClick={() => void endContext(ctx.id)}
+                        >
+                          Close
                         </Action>
                       </td>
                     </tr>

@@ -3,7 +3,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { coerceArgs, collectArg, parseJsonObject } from "../args.ts";
 import { withGateway } from "../gateway.ts";
 import { withMcpClient } from "../mcp.ts";
-import { CliError, out, printJson, printList } from "../output.ts";
+import { CliError, err, out, printJson, printList, withProgress } from "../output.ts";
 import { examples } from "../program.ts";
 
 /** The playground: tools, calls and resources through the gateway with the real MCP SDK client. */
@@ -71,7 +71,19 @@ export function registerPlayground(program: Command) {
           throw error;
         }
       }
-      return client.callTool({ name, arguments: args });
+      // The tool's own progress notifications on stderr (a spinner otherwise); long tools may run for
+      // minutes as long as they report progress.
+      return withProgress(`calling ${name}`, () =>
+        client.callTool({ name, arguments: args }, undefined, {
+          timeout: 120_000,
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: 30 * 60_000,
+          onprogress: ({ progress, total, message }) => {
+            const of = total ? `${progress}/${total}` : String(progress);
+            process.stderr.write(`${err.dim(`progress ${of}${message ? `: ${message}` : ""}`)}\n`);
+          },
+        }),
+      );
     });
     if (opts.raw) printJson(result);
     else {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { ReadResourceResult } from "@omni/contracts";
 import { ResourceNotFoundError, type ResourceTemplateDefinition } from "@omni/kit";
 import type { Session, SessionManager } from "./sessions.ts";
@@ -18,6 +19,8 @@ const MAX_ARTIFACTS = 12;
 const MAX_TOTAL_BYTES = 200 * 1024 * 1024;
 
 const stores = new WeakMap<Session, { seq: number; items: Map<string, Artifact> }>();
+/** Artifact id → the browser context that made it (reads check the caller owns that context). */
+const index = new Map<string, WeakRef<Session>>();
 
 function storeOf(session: Session) {
   let store = stores.get(session);
@@ -45,7 +48,7 @@ export function saveArtifact(
   content: { text: string } | { blob: Uint8Array },
 ): Artifact {
   const store = storeOf(session);
-  const id = `${prefix}-${++store.seq}`;
+  const id = `${prefix}-${++store.seq}-${randomBytes(6).toString("base64url")}`;
   const artifact: Artifact =
     "text" in content
       ? { id, name, mimeType, text: content.text, bytes: Buffer.byteLength(content.text), createdAt: "" }
@@ -66,6 +69,11 @@ export function saveArtifact(
     if (key === id) break;
     store.items.delete(key);
     total -= a.bytes;
+  }
+  index.set(id, new WeakRef(session));
+  for (const [key, ref] of index) {
+    const owner = ref.deref();
+    if (!owner || !stores.get(owner)?.items.has(key)) index.delete(key);
   }
   return artifact;
 }
@@ -91,9 +99,12 @@ export function artifactResources(sessions: SessionManager): ResourceTemplateDef
       description:
         "A file a DevTools tool made in this session: a Lighthouse report (JSON or HTML), a raw performance trace (JSON), a screencast video or frame. The tool's result names its URI.",
       read(uri, vars, ctx): ReadResourceResult {
-        const session = sessions.peek(ctx);
-        const artifact = session ? stores.get(session)?.items.get(vars.id ?? "") : undefined;
-        if (!artifact) throw new ResourceNotFoundError(`No artifact ${vars.id ?? ""} in this session`);
+        const id = vars.id ?? "";
+        // The context that made it, if the caller owns it (its MCP session's, or a browser handle's).
+        const maker = index.get(id)?.deref();
+        const session = maker && sessions.peek({ ...ctx, browser: maker.id }) === maker ? maker : undefined;
+        const artifact = session ? stores.get(session)?.items.get(id) : undefined;
+        if (!artifact) throw new ResourceNotFoundError(`No artifact ${id} in this session`);
         return {
           contents: [
             artifact.text !== undefined

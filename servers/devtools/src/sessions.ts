@@ -516,7 +516,9 @@ export class SessionManager {
       for (const [child, parent] of this.childOf) if (parent === tab) this.childOf.delete(child);
     }
     session.cleanup();
-    if (this.host.state === "running") {
+    // A launched browser that is being stopped takes its contexts with it: no need to wait for each.
+    const stoppingLaunched = this.closing && !this.options.chromeUrl;
+    if (this.host.state === "running" && !stoppingLaunched) {
       await session.client
         .send("Target.disposeBrowserContext", { browserContextId: session.contextId })
         .catch(() => undefined);

@@ -62,7 +62,8 @@ beforeAll(async () => {
       `--user-data-dir=${profile}`,
       "about:blank",
     ],
-    { stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    // Its temporary files (org.chromium.*) go to the profile directory removed after the file's tests.
+    { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...process.env, TMPDIR: profile } },
   );
   wsUrl = await readEndpoint(chrome);
   httpUrl = `http://${new URL(wsUrl).host}`;

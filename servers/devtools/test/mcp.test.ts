@@ -89,6 +89,25 @@ test("an MCP session drives its own browser context: navigate, snapshot, screens
   const parsed = JSON.parse(first && "text" in first ? first.text : "{}") as { tabs: { url: string }[] };
   expect(parsed.tabs.map((t) => t.url)).toEqual([`${site.url}/form`]);
 
+  // A screencast saved as an artifact: listed as a template, read by its own session only.
+  const { resourceTemplates } = await a.listResourceTemplates();
+  expect(resourceTemplates.map((t) => t.uriTemplate)).toContain("devtools://artifacts/{id}");
+  await a.callTool({ name: "chrome_start_screencast", arguments: { maxWidth: 320, maxHeight: 240 } });
+  await a.callTool({
+    name: "chrome_evaluate",
+    arguments: { expression: "document.body.style.background = 'blue'; 1" },
+  });
+  await a.callTool({ name: "chrome_wait_for", arguments: { timeoutMs: 200 } });
+  const cast = await a.callTool({ name: "chrome_stop_screencast", arguments: { output: "frames" } });
+  const link = (cast.content as { type: string; uri?: string }[]).find((c) => c.type === "resource_link");
+  expect(link?.uri).toStartWith("devtools://artifacts/screencast-");
+  const frames = await a.readResource({ uri: link?.uri ?? "" });
+  const framesText = frames.contents[0];
+  expect(
+    JSON.parse(framesText && "text" in framesText ? framesText.text : "{}").frames.length,
+  ).toBeGreaterThan(0);
+  await expect(b.readResource({ uri: link?.uri ?? "" })).rejects.toThrow();
+
   const bad = await a.callTool({ name: "chrome_navigate", arguments: { url: "file:///etc/passwd" } });
   expect(bad.isError).toBe(true);
   expect(textOf(bad)).toContain("scheme is blocked");

@@ -806,6 +806,8 @@ describe("issue 18 additions", () => {
         "No insight NoSuchInsight",
       );
 
+      // Another client's session cannot read this session's artifacts.
+      await expect(h.readRaw(d.rawTrace, { session: "s2" })).rejects.toThrow("No artifact");
       const raw = await h.readRaw(d.rawTrace);
       const events = (JSON.parse(raw.text ?? "{}") as { traceEvents: { name?: string }[] }).traceEvents;
       expect(events.some((e) => e.name === "Layout")).toBe(true);
@@ -904,7 +906,7 @@ describe("issue 18 additions", () => {
     // The session's cookies survived the audit (no storage reset).
     const cookies = (await ok("chrome_get_cookies")).data.cookies as { name: string }[];
     expect(cookies.some((c) => c.name === "kept")).toBe(true);
-    expect(h.call("chrome_lighthouse_audit", { categories: [] })).rejects.toThrow("categories");
+    await expect(h.call("chrome_lighthouse_audit", { categories: [] })).rejects.toThrow("categories");
   }, 120_000);
 });
 
