@@ -1,6 +1,6 @@
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
 import { treaty } from "@elysiajs/eden";
-import type { GatewayApp, GatewayAuthApp } from "@omni/gateway";
+import type { GatewayApp } from "@omni/gateway";
 import { DEFAULT_URL } from "./env.ts";
 import { CliError, withProgress } from "./output.ts";
 
@@ -46,14 +46,13 @@ export function authHeaders(opts: GatewayOptions): Record<string, string> {
   return opts.key ? { authorization: `Bearer ${opts.key.trim()}` } : {};
 }
 
-/** Eden clients for the admin API: `config` (prompts, resources, services, ...) and `auth` (keys, members, audit). */
+/** The Eden client of the whole admin API (`treaty<GatewayApp>`), with the key as bearer token. */
 export function adminApi(opts: GatewayOptions) {
   const url = baseUrl(opts);
   const headers = authHeaders(opts);
   return {
     url,
-    config: treaty<GatewayApp>(url, { headers }),
-    auth: treaty<GatewayAuthApp>(url, { headers }),
+    eden: treaty<GatewayApp>(url, { headers }),
   };
 }
 
@@ -83,7 +82,7 @@ function hintFor(status: number, url: string): string | undefined {
     case 403:
       return "use a key whose scopes include that permission (an owner or admin key), see `omni keys create --help`";
     case 404:
-      return "check the id or name (list them with the matching `list` command)";
+      return "check the id or name: the matching `list` command shows them";
     case 429:
       return "rate limited: wait a little and try again";
     case 503:
@@ -97,7 +96,12 @@ function hintFor(status: number, url: string): string | undefined {
  * Awaits an Eden call and returns its data; an HTTP error becomes a CliError with the gateway's message
  * and what to do, an unreachable gateway says how to start one.
  */
-export async function call<T>(url: string, request: Promise<EdenResult<T>>): Promise<NonNullable<T>> {
+export async function call<T>(
+  url: string,
+  request: Promise<EdenResult<T>>,
+  /** What to do when the gateway answers 404 (default: check the id with the matching list command). */
+  notFound?: string,
+): Promise<NonNullable<T>> {
   let result: EdenResult<T>;
   try {
     result = await withProgress(`waiting for ${url}`, () => request);
@@ -109,7 +113,7 @@ export async function call<T>(url: string, request: Promise<EdenResult<T>>): Pro
     if (result.error.value instanceof Error) throw unreachable(url, result.error.value);
     const status = typeof result.error.status === "number" ? result.error.status : result.status;
     const message = messageOf(result.error.value) ?? `the gateway answered HTTP ${status}`;
-    throw new CliError(message, hintFor(status, url));
+    throw new CliError(message, status === 404 && notFound ? notFound : hintFor(status, url));
   }
   if (result.data === null || result.data === undefined) {
     if (result.status === 0 || result.status >= 500 || result.status === undefined)

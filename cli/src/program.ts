@@ -12,6 +12,7 @@ import { registerOrgs } from "./commands/orgs.ts";
 import { registerPlayground } from "./commands/playground.ts";
 import { registerPrompts } from "./commands/prompts.ts";
 import { registerServices } from "./commands/services.ts";
+import { registerSessions } from "./commands/sessions.ts";
 import { ENV_HELP } from "./env.ts";
 
 /** Appends an "Examples:" block to a command's `--help`. */
@@ -48,6 +49,7 @@ export function createProgram(): Command {
   registerServices(program);
   registerPrompts(program);
   registerAudit(program);
+  registerSessions(program);
   registerDb(program);
   registerClientConfig(program);
   registerConnect(program);

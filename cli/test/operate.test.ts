@@ -207,6 +207,28 @@ describe("operating through the gateway", () => {
     expect(tools.stderr).toContain("refused the credentials");
   });
 
+  test("sessions list shows a live MCP session; sessions end ends it for the client", async () => {
+    const client = await mcpClient(ownerKey);
+    const transport = client.transport as StreamableHTTPClientTransport;
+    const id = transport.sessionId ?? "";
+    expect(id).not.toBe("");
+    const list = await omni(["sessions", "list", "--json"], { env: as(ownerKey) });
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toContainEqual(expect.objectContaining({ id, clientName: "cli-test" }));
+    const table = await omni(["sessions", "list"], { env: as(ownerKey) });
+    expect(table.stdout).toContain(id);
+
+    const ended = await omni(["sessions", "end", id], { env: as(ownerKey) });
+    expect(ended.code, ended.stderr).toBe(0);
+    expect(ended.stdout).toContain(`ended session ${id}`);
+    expect(client.listTools()).rejects.toThrow(/404|session/i);
+    await client.close().catch(() => {});
+
+    const missing = await omni(["sessions", "end", id], { env: as(ownerKey) });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("omni sessions list");
+  });
+
   test("members, audit list and verify", async () => {
     const members = await omni(["members", "list", "--json"], { env: as(ownerKey) });
     expect(JSON.parse(members.stdout)).toEqual([

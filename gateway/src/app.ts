@@ -3,7 +3,7 @@ import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
-import { type AuthModule, createAuthModule } from "./auth/index.ts";
+import { createAuthModule } from "./auth/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -17,6 +17,7 @@ import type { Registry } from "./registry/index.ts";
 import { apiError, apiErrorResponse } from "./security/errors.ts";
 import { createLogger } from "./security/log.ts";
 import {
+  originOf,
   pathOf,
   requestIdOf,
   SECURITY_HEADERS,
@@ -74,6 +75,11 @@ export interface GatewayDeps {
    * `.use` so its routes reach `GatewayApp` (Eden). Code-declared prompts come from the registry.
    */
   admin?: GatewayAdminDeps;
+  /**
+   * The dependencies (e.g. `redis`) that are down right now: `/ready` answers 503 naming them. Default:
+   * none (the registry's domain servers are checked either way).
+   */
+  unavailableDependencies?: () => string[];
   /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
   taskStore?: TaskStore;
 }
@@ -180,7 +186,7 @@ function createBaseGateway(deps: GatewayDeps) {
     }
     const auth = await deps.authenticator.authenticate(request.headers, {
       loopback: isLoopbackAddress(server.requestIP(request)?.address),
-      mcp: { origin: baseUrl(request), ...(orgSlug ? { orgSlug } : {}) },
+      mcp: { origin: originOf(request) ?? "http://127.0.0.1", ...(orgSlug ? { orgSlug } : {}) },
     });
     if (!auth.ok) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
@@ -229,14 +235,21 @@ function createBaseGateway(deps: GatewayDeps) {
         servers,
       };
     })
-    .get("/ready", ({ status }) =>
-      deps.registry.ready()
+    .get("/ready", ({ status }) => {
+      const down = deps.unavailableDependencies?.() ?? [];
+      if (down.length > 0) {
+        return status(503, {
+          ready: false as const,
+          message: `A dependency of the gateway is unavailable: ${down.join(", ")}`,
+        });
+      }
+      return deps.registry.ready()
         ? { ready: true as const }
         : status(503, {
             ready: false as const,
             message: "Not every configured domain server has a healthy instance yet (see GET /health)",
-          }),
-    )
+          });
+    })
     .all(
       "/mcp",
       ({ request, server }) =>
@@ -283,9 +296,6 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
 
 /** The full gateway's type (with the admin API): `treaty<GatewayApp>(url)`. */
 export type GatewayApp = ReturnType<typeof withAdmin>;
-
-/** The API-key, member and audit routes (`createAuthModule(...).routes`, mounted through `plugins`). */
-export type GatewayAuthApp = AuthModule["routes"];
 
 /**
  * The gateway app: the security plugin (request id, DNS-rebinding guard, CORS, security headers, body

@@ -37,6 +37,11 @@ export const GatewayEnv = v.object({
     v.optional(v.string()),
     v.transform((value) => (value?.trim() ? value.trim() : undefined)),
   ),
+  /**
+   * Prefix of the gateway's Redis keys and channels (MCP tasks; also the default of CONFIG_CACHE_PREFIX and
+   * AUTH_REDIS_PREFIX), so deployments can share one Redis. Default `omni:`.
+   */
+  REDIS_PREFIX: v.optional(v.string(), "omni:"),
   /** How long connecting to Redis may take. Default 5000 ms. */
   REDIS_CONNECT_TIMEOUT_MS: int(5000, 100),
   /** Local development mode: requests without credentials act as the demo org (loopback only). */

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
 import { createGateway } from "./app.ts";
-import { createAuthModule } from "./auth/index.ts";
+import { createAuthModule, readAuthEnv } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
 import { readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
@@ -75,12 +75,21 @@ if (instances.length === 0) {
   );
 }
 
-const config = createConfigService({ db: database.db, ...(redis ? { redis } : {}) });
+// One Redis prefix per deployment (REDIS_PREFIX); CONFIG_CACHE_PREFIX and AUTH_REDIS_PREFIX may still differ.
+const config = createConfigService({
+  db: database.db,
+  ...(redis ? { redis } : {}),
+  cache: { prefix: process.env.CONFIG_CACHE_PREFIX ?? env.REDIS_PREFIX },
+});
 await config.ready;
 
 // Clerk session tokens and API keys; in local development mode, requests without credentials act as
 // the demo organization and requests with credentials still go through the real authenticator.
-const auth = createAuthModule({ db: database.db, ...(redis ? { redis } : {}) });
+const auth = createAuthModule({
+  db: database.db,
+  ...(redis ? { redis } : {}),
+  env: readAuthEnv({ ...process.env, AUTH_REDIS_PREFIX: process.env.AUTH_REDIS_PREFIX ?? env.REDIS_PREFIX }),
+});
 const authenticator: Authenticator = env.OMNI_DEV_MODE
   ? createDevAuthenticator(DEMO_ORG_ID, auth.authenticator)
   : auth.authenticator;
@@ -118,7 +127,9 @@ const app = createGateway({
     ...(env.CLERK_PUBLISHABLE_KEY ? { clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
   },
   // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
-  ...(redis ? { taskStore: new RedisTaskStore(redis) } : {}),
+  ...(redis ? { taskStore: new RedisTaskStore(redis, env.REDIS_PREFIX) } : {}),
+  // Redis down (ioredis reconnects by itself): /ready is 503 meanwhile, requests get 503 dependency_unavailable.
+  ...(redis ? { unavailableDependencies: () => (redis.status === "ready" ? [] : ["redis"]) } : {}),
   options: {
     version: pkg.version,
     pageSize: env.MCP_PAGE_SIZE,

@@ -6,6 +6,7 @@ import {
   type AuthWorld,
   AZP,
   call,
+  errorCode,
   field,
   rsaKey,
   sessionClaims,
@@ -289,7 +290,7 @@ describe("OAuth access tokens (Clerk-shaped at+jwt)", () => {
     });
     const res = await call(app, "GET", "/api/keys", { token });
     expect(res.status).toBe(401);
-    expect(field(field(res.body, "error"), "code")).toBe("wrong_resource");
+    expect(errorCode(res.body)).toBe("wrong_resource");
   });
 
   test("API keys work beside OAuth; on an org path only for their own organization", async () => {

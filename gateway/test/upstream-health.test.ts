@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { randomBytes } from "node:crypto";
 import { ErrorCode } from "@omni/contracts";
 import { createRepositories, createTestDatabase, type DbHandle } from "@omni/db";
 import {
@@ -157,13 +156,9 @@ describe("a call whose arguments make the upstream fail is that call's error, no
       expect(status).toBeLessThan(500);
       expect(body.result).toBeUndefined();
       const error = body.error as { code: number; message: string };
-      // The gateway's JSON depth limit (64) now refuses such a body itself (-32700) before any upstream sees it;
-      // an upstream failure would be -32602/-32603. Either way the call fails alone.
-      expect(
-        [ErrorCode.ParseError, ErrorCode.InvalidParams, ErrorCode.InternalError].some(
-          (c) => c === error.code,
-        ),
-      ).toBe(true);
+      // The gateway's JSON depth limit (64) refuses them before any upstream sees them (-32700).
+      const accepted: number[] = [ErrorCode.ParseError, ErrorCode.InvalidParams, ErrorCode.InternalError];
+      expect(accepted).toContain(error.code);
       expect(error.message).not.toContain("no healthy instance");
     }
     expect(healthy()).toEqual({ alpha: 1, fragile: 1 });
@@ -267,22 +262,4 @@ describe("internal RPC token, through the gateway", () => {
     const health = await fetch(`${servers[0]!.url}/health`);
     expect(health.status).toBe(200);
   });
-});
-
-test("a gateway started in production without OMNI_INTERNAL_TOKEN exits saying what to set", async () => {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: "production",
-    PORT: "0",
-    OMNI_SECRET_KEY: randomBytes(32).toString("base64"),
-  };
-  delete env.OMNI_INTERNAL_TOKEN;
-  const proc = Bun.spawn([process.execPath, new URL("../src/index.ts", import.meta.url).pathname], {
-    env,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  expect(await proc.exited).toBe(1);
-  const stderr = await new Response(proc.stderr).text();
-  expect(stderr).toContain("gateway: OMNI_INTERNAL_TOKEN is required in production");
 });

@@ -33,7 +33,7 @@ export function registerAudit(program: Command) {
     const api = adminApi(opts);
     const page = await call(
       api.url,
-      api.auth.api.audit.get({
+      api.eden.api.audit.get({
         query: {
           limit: Number(opts.limit),
           ...(opts.before ? { before: Number(opts.before) } : {}),
@@ -58,7 +58,7 @@ export function registerAudit(program: Command) {
       .option("--json", "print JSON"),
   ).action(async (opts) => {
     const api = adminApi(opts);
-    const result = await call(api.url, api.auth.api.audit.verify.get());
+    const result = await call(api.url, api.eden.api.audit.verify.get());
     if (opts.json) printJson(result);
     if (!result.ok) {
       throw new CliError(

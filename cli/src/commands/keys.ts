@@ -62,7 +62,7 @@ export function registerKeys(program: Command) {
     const api = adminApi(opts);
     const created = await call(
       api.url,
-      api.auth.api.keys.post({
+      api.eden.api.keys.post({
         name: opts.name,
         scopes: scopes.filter(isPermission),
         ...(expiresAt ? { expiresAt } : {}),
@@ -86,7 +86,7 @@ export function registerKeys(program: Command) {
     keys.command("list").description("list the organization's keys").option("--json", "print JSON"),
   ).action(async (opts) => {
     const api = adminApi(opts);
-    const rows = await call(api.url, api.auth.api.keys.get());
+    const rows = await call(api.url, api.eden.api.keys.get());
     printList(opts.json, rows, ["ID", "NAME", "PREFIX", "SCOPES", "LAST USED", "STATE"], (k) => [
       k.id,
       k.name,
@@ -107,7 +107,7 @@ export function registerKeys(program: Command) {
     const api = adminApi(opts);
     let keyId = id;
     if (id.startsWith("omni_sk_")) {
-      const all = await call(api.url, api.auth.api.keys.get());
+      const all = await call(api.url, api.eden.api.keys.get());
       const match = all.find((k) => id.startsWith(k.prefix));
       if (!match)
         throw new CliError(
@@ -116,7 +116,7 @@ export function registerKeys(program: Command) {
         );
       keyId = match.id;
     }
-    const after = await call(api.url, api.auth.api.keys({ id: keyId }).delete());
+    const after = await call(api.url, api.eden.api.keys({ id: keyId }).delete(), "see `omni keys list`");
     process.stdout.write(`revoked ${after.name} (${after.id}) at ${after.revokedAt}\n`);
   });
   examples(revoke, ["omni keys revoke key_01h...", "omni keys revoke omni_sk_ab12cd34"]);

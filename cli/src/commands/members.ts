@@ -17,7 +17,7 @@ export function registerMembers(program: Command) {
     members.command("list").description("list members").option("--json", "print JSON"),
   ).action(async (opts) => {
     const api = adminApi(opts);
-    const rows = await call(api.url, api.auth.api.members.get());
+    const rows = await call(api.url, api.eden.api.members.get());
     printList(opts.json, rows, ["ID", "EMAIL", "NAME", "ROLE", "SINCE"], (m) => [
       m.id,
       m.email,
@@ -38,13 +38,17 @@ export function registerMembers(program: Command) {
     const api = adminApi(opts);
     let id = member;
     if (member.includes("@")) {
-      const all = await call(api.url, api.auth.api.members.get());
+      const all = await call(api.url, api.eden.api.members.get());
       const match = all.find((m) => m.email.toLowerCase() === member.toLowerCase());
       if (!match)
         throw new CliError(`no member with email ${member} in this organization`, "see `omni members list`");
       id = match.id;
     }
-    const after = await call(api.url, api.auth.api.members({ id }).patch({ role }));
+    const after = await call(
+      api.url,
+      api.eden.api.members({ id }).patch({ role }),
+      "see `omni members list`",
+    );
     process.stdout.write(`${after.email} is now ${after.role}\n`);
   });
   examples(setRole, [

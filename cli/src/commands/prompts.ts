@@ -48,7 +48,7 @@ export function registerPrompts(program: Command) {
       .option("--json", "print JSON"),
   ).action(async (opts) => {
     const api = adminApi(opts);
-    const { prompts: rows } = await call(api.url, api.config.api.prompts.get());
+    const { prompts: rows } = await call(api.url, api.eden.api.prompts.get());
     printList(opts.json, rows, ["NAME", "SERVER", "SOURCE", "VISIBLE", "DESCRIPTION"], (p) => [
       p.name,
       p.server ?? "-",
@@ -108,7 +108,7 @@ export function registerPrompts(program: Command) {
     const args: PromptArgument[] = placeholders(text).map((arg) => ({ name: arg, required: true }));
     const messages = [{ role: "user" as const, text }];
     const api = adminApi(opts);
-    const { prompts: current } = await call(api.url, api.config.api.prompts.get());
+    const { prompts: current } = await call(api.url, api.eden.api.prompts.get());
     const existing = current.find(
       (p) => p.name === name && (opts.server === undefined || p.server === opts.server),
     );
@@ -118,13 +118,13 @@ export function registerPrompts(program: Command) {
     if (existing && existing.source === "org" && existing.id) {
       saved = await call(
         api.url,
-        api.config.api.prompts({ id: existing.id }).patch({ messages, arguments: args, ...description }),
+        api.eden.api.prompts({ id: existing.id }).patch({ messages, arguments: args, ...description }),
       );
       how = "updated";
     } else if (existing?.server && (existing.source === "default" || existing.source === "override")) {
       saved = await call(
         api.url,
-        api.config.api.prompts
+        api.eden.api.prompts
           .defaults({ server: existing.server })({ name })
           .put({ messages, arguments: args, ...description }),
       );
@@ -137,7 +137,7 @@ export function registerPrompts(program: Command) {
     } else {
       saved = await call(
         api.url,
-        api.config.api.prompts.post({
+        api.eden.api.prompts.post({
           name,
           messages,
           arguments: args,

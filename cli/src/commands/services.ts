@@ -6,6 +6,8 @@ import { readSecret } from "../secret-input.ts";
 
 /** `omni services`: which servers the organization uses, their settings and secrets, over the admin API. */
 
+const LIST_HINT = "`omni services list` shows the servers (and which secrets are set)";
+
 export function registerServices(program: Command) {
   const services = program
     .command("services")
@@ -25,7 +27,7 @@ export function registerServices(program: Command) {
       .option("--json", "print JSON"),
   ).action(async (opts) => {
     const api = adminApi(opts);
-    const { services: rows } = await call(api.url, api.config.api.services.get());
+    const { services: rows } = await call(api.url, api.eden.api.services.get());
     printList(opts.json, rows, ["SERVER", "ENABLED", "SECRETS", "TITLE"], (s) => [
       s.name,
       s.enabled ? "yes" : "no",
@@ -46,7 +48,7 @@ export function registerServices(program: Command) {
         .argument("<server>", "server name, e.g. linear"),
     ).action(async (server, opts) => {
       const api = adminApi(opts);
-      const after = await call(api.url, api.config.api.services({ server }).patch({ enabled }));
+      const after = await call(api.url, api.eden.api.services({ server }).patch({ enabled }), LIST_HINT);
       process.stdout.write(`${after.name} is ${after.enabled ? "enabled" : "disabled"}\n`);
     });
     examples(cmd, [`omni services ${verb} linear`]);
@@ -64,12 +66,16 @@ export function registerServices(program: Command) {
   ).action(async (server, name, opts) => {
     const api = adminApi(opts);
     if (opts.delete) {
-      await call(api.url, api.config.api.services({ server }).secrets({ name }).delete());
+      await call(api.url, api.eden.api.services({ server }).secrets({ name }).delete(), LIST_HINT);
       process.stdout.write(`removed ${server} secret ${name}\n`);
       return;
     }
     const value = await readSecret(`${server} ${name}`);
-    const after = await call(api.url, api.config.api.services({ server }).secrets({ name }).put({ value }));
+    const after = await call(
+      api.url,
+      api.eden.api.services({ server }).secrets({ name }).put({ value }),
+      LIST_HINT,
+    );
     process.stdout.write(
       `${err.green("✓")} ${after.name} secret ${name} set at ${after.secrets[name]?.updatedAt ?? "now"}\n`,
     );

@@ -101,6 +101,10 @@ export class ConfigCache {
     if (!this.redis || this.subscriber) return;
     const subscriber = this.redis.duplicate();
     this.subscriber = subscriber;
+    // Outages are reported here and ioredis reconnects (and resubscribes); never an unhandled 'error' event.
+    subscriber.on("error", (error: Error) =>
+      this.logger.warn(`config cache: invalidation channel: ${error.message}`),
+    );
     subscriber.on("message", (channel: string, message: string) => {
       if (channel !== this.channel) return;
       let parsed: unknown;

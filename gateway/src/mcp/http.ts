@@ -1,8 +1,8 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
-import { baseUrl } from "../auth/discovery.ts";
 import type { Authenticator, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
+import { originOf } from "../security/plugin.ts";
 import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
@@ -52,7 +52,7 @@ export class StreamableHttp {
 
   /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
   async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
-    const mcp = { origin: baseUrl(request), ...(orgSlug ? { orgSlug } : {}) };
+    const mcp = { origin: originOf(request) ?? "http://127.0.0.1", ...(orgSlug ? { orgSlug } : {}) };
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
     if (!auth.ok && access) return access.unauthorized(auth, request);
@@ -70,7 +70,18 @@ export class StreamableHttp {
       );
     }
     if (access) {
-      const decision = await access.consume(auth);
+      let decision: Awaited<ReturnType<typeof access.consume>>;
+      try {
+        decision = await access.consume(auth);
+      } catch {
+        // The shared rate limit lives in Redis: down, the request is refused as retryable, not failed.
+        return httpError(
+          503,
+          ErrorCode.ServerUnavailable,
+          "Service unavailable: a dependency of the gateway (Redis) is down; retry shortly",
+          { reason: "dependency_unavailable" },
+        );
+      }
       if (!decision.allowed) {
         return json(429, errorMessage(null, decision.error), {
           "retry-after": String(decision.retryAfterSeconds),

@@ -123,7 +123,11 @@ export function errorAnswer(
     });
   }
   if (code === "NOT_FOUND") {
-    return answer(404, apiError("not_found", `No route ${request.method} ${pathOf(request)}.`), headers);
+    return answer(
+      404,
+      apiError("not_found", "There is no such route: check the method and the path."),
+      headers,
+    );
   }
   if (code === "VALIDATION" && error instanceof ValidationError) {
     const { message, field } = firstIssue(error);

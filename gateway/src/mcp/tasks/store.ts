@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { createLogger } from "../../security/log.ts";
 import { isRecord, type Json } from "../protocol.ts";
 
 /** Task states of the `io.modelcontextprotocol/tasks` extension (SEP-2663). */
@@ -152,7 +153,10 @@ export class RedisTaskStore implements TaskStore {
 
   constructor(
     private readonly redis: Redis,
+    /** Key and channel prefix (the deployment's `REDIS_PREFIX`). */
     private readonly prefix = "omni:",
+    private readonly onError: (error: unknown) => void = (error) =>
+      createLogger().warn("[mcp/tasks] task event channel", error),
   ) {}
 
   private key(orgId: string, taskId: string): string {
@@ -200,7 +204,9 @@ export class RedisTaskStore implements TaskStore {
     if (!this.subscriber) {
       const subscriber = this.redis.duplicate();
       this.subscriber = subscriber;
-      void subscriber.subscribe(this.channel);
+      // Outages: ioredis reconnects and resubscribes; the error is reported, never unhandled.
+      subscriber.on("error", (error: Error) => this.onError(error));
+      subscriber.subscribe(this.channel).catch((error: unknown) => this.onError(error));
       subscriber.on("message", (_channel: string, message: string) => {
         const event = parseEvent(message);
         if (event) for (const l of this.listeners) l(event);
