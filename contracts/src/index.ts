@@ -4,4 +4,5 @@ export * from "./context.ts";
 export * from "./dashboard.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
+export * from "./mcp-params.ts";
 export * from "./rpc.ts";

@@ -47,6 +47,11 @@ export const ToolCallRequest = v.object({
   progress: v.optional(v.boolean()),
   /** Minimum level of log events to send. */
   logLevel: v.optional(LogLevel),
+  /**
+   * `gather`: run only the tool's input-gathering step (`ToolDefinition.gather`), before the gateway makes
+   * the call a task: it ends with `input_required` while answers are missing, else with an empty result.
+   */
+  phase: v.optional(v.picklist(["gather"])),
 });
 export type ToolCallRequest = v.InferOutput<typeof ToolCallRequest>;
 
@@ -106,6 +111,8 @@ export const ServerCapabilities = v.object({
   prompts: v.array(PromptTemplate),
   resources: v.array(ResourceDescriptor),
   resourceTemplates: v.array(ResourceTemplateDescriptor),
+  /** Tools that gather input (synchronous `input_required` rounds) before they become a task. */
+  gathersInput: v.optional(v.array(v.string())),
 });
 export type ServerCapabilities = v.InferOutput<typeof ServerCapabilities>;
 

@@ -141,7 +141,6 @@ function createBaseGateway(deps: GatewayDeps) {
     registry: deps.registry,
     sealer: createStateSealer(process.env, logger),
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
-    ...(options.instructions ? { instructions: options.instructions } : {}),
     keepAliveMs: options.keepAliveMs,
     logger,
     ...(deps.taskStore ? { taskStore: deps.taskStore } : {}),

@@ -47,7 +47,7 @@ export interface ConfigService {
     args: Record<string, string>,
     codePrompts: Map<string, PromptTemplate[]>,
   ): Promise<GetPromptResult>;
-  /** Known values for a prompt argument (completion/complete). */
+  /** Every known value of a prompt argument starting with `value`, case-insensitive (completion/complete). */
   completePromptArgument(
     orgId: string,
     prompt: string,

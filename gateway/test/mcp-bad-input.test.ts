@@ -132,13 +132,6 @@ const cases: {
     code: -32602,
   },
   {
-    name: "invalid tool arguments",
-    body: () => rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: 5 } }),
-    headers: session,
-    status: 200,
-    code: -32602,
-  },
-  {
     name: "bad cursor",
     body: () => rpc(1, "tools/list", { cursor: "garbage" }),
     headers: session,
@@ -205,6 +198,17 @@ for (const c of cases) {
     expect((json as { error: { message: string } }).error.message.length).toBeGreaterThan(5);
   });
 }
+
+test("invalid tool arguments are a tool execution error (isError: true) naming the field, not -32602", async () => {
+  const { status, json } = await post(
+    rpc(1, "tools/call", { name: "alpha_echo", arguments: { text: 5 } }),
+    session(),
+  );
+  expect(status).toBe(200);
+  const result = (json as { result: { isError?: boolean; content: { text: string }[] } }).result;
+  expect(result.isError).toBe(true);
+  expect(result.content[0]?.text).toContain("text: ");
+});
 
 test("initialize with an unknown version negotiates the latest; without protocolVersion it is -32602", async () => {
   const ok = await post(

@@ -7,8 +7,8 @@ import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
 function credentialOf(session: Session) {
-  const { via, userId } = session.org;
-  if (via === "api_key") return { type: "api_key" as const, id: session.credentialId ?? null };
+  const { via, userId } = session.caller.org;
+  if (via === "api_key") return { type: "api_key" as const, id: session.caller.credentialId ?? null };
   if (via === "clerk" || via === "oauth") return { type: "user" as const, id: userId };
   return { type: via, id: userId };
 }
@@ -24,7 +24,7 @@ const SessionParams = v.object({ id: v.pipe(v.string(), v.minLength(1), v.maxLen
  *   DELETE /api/sessions/:id   end one: its calls are aborted, its stream closes, its id stops working
  */
 export function sessionsRoutes(deps: DashboardDeps) {
-  const ofOrg = (orgId: string) => [...deps.sessions.all()].filter((s) => s.org.orgId === orgId);
+  const ofOrg = (orgId: string) => [...deps.sessions.all()].filter((s) => s.caller.org.orgId === orgId);
   return new Elysia({ name: "omni-admin-sessions", prefix: "/api" })
     .use(deps.auth.guard)
     .get(

@@ -6,7 +6,13 @@ import type {
   ServiceConfig,
 } from "@omni/contracts";
 import type { Database } from "@omni/db";
-import { completeArgument, PromptArgumentError, PromptTemplateError, renderPrompt } from "@omni/kit";
+import {
+  matchingValues,
+  PromptArgumentError,
+  PromptTemplateError,
+  promptDescriptor,
+  renderPrompt,
+} from "@omni/kit";
 import type { Redis } from "ioredis";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
 import { createLogger } from "../security/log.ts";
@@ -142,18 +148,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
         enabledServers: m.enabledServers,
         prompts: [...m.prompts.values()].map(({ server, template }) => ({
           server,
-          name: template.name,
-          ...(template.title === undefined ? {} : { title: template.title }),
-          ...(template.description === undefined ? {} : { description: template.description }),
-          ...(template.arguments === undefined
-            ? {}
-            : {
-                arguments: template.arguments.map((a) => ({
-                  name: a.name,
-                  ...(a.description === undefined ? {} : { description: a.description }),
-                  ...(a.required === undefined ? {} : { required: a.required }),
-                })),
-              }),
+          ...promptDescriptor(template),
         })),
         resources: [...m.resources.values()].map((r) => ({
           server: r.server,
@@ -189,7 +184,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
           argument: argumentName,
         });
       }
-      return completeArgument(argument, value);
+      return matchingValues(argument, value);
     },
 
     async readResource(orgId, uri): Promise<ReadResourceResult | null> {

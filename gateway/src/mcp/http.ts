@@ -3,93 +3,28 @@ import type { Authenticator, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
 import { originOf } from "../security/plugin.ts";
+import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
 import {
   allowsBatch,
   classify,
-  DEFAULT_HEADER_VERSION,
   errorMessage,
   type Inbound,
-  isRecord,
   isSessionVersion,
   type Json,
   json,
   RpcError,
   resultMessage,
   SESSION_VERSIONS,
-  SSE_HEADERS,
-  sseComment,
-  sseFrame,
 } from "./protocol.ts";
-import type { Outbound, Session } from "./session.ts";
+import { type Session, sessionCall } from "./session.ts";
+import { ResponseChannel } from "./sse.ts";
 
 function httpError(status: number, code: number, message: string, data?: unknown): Response {
   const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
   return json(status, errorMessage(null, error));
-}
-
-/**
- * The response channel of one POST: answers with plain JSON when the request finishes without
- * related messages, and switches to an SSE stream the moment a progress/log/server request must be sent.
- */
-class ResponseChannel implements Outbound {
-  readonly response: Promise<Response>;
-  private resolve!: (response: Response) => void;
-  private controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  private open = false;
-  private done = false;
-
-  constructor(private readonly headers: Record<string, string>) {
-    this.response = new Promise((resolve) => {
-      this.resolve = resolve;
-    });
-  }
-
-  send(message: Json): void {
-    if (this.done) return;
-    if (!this.open) this.startStream();
-    try {
-      this.controller?.enqueue(sseFrame(message));
-    } catch {
-      // Client went away: it may resume on the GET stream; the call itself keeps running.
-    }
-  }
-
-  finish(body: Json | Json[] | null): void {
-    if (this.done) return;
-    this.done = true;
-    if (!this.open) {
-      if (body === null) {
-        this.resolve(new Response(null, { status: 202, headers: this.headers }));
-      } else {
-        this.resolve(json(200, body, this.headers));
-      }
-      return;
-    }
-    try {
-      for (const message of body === null ? [] : Array.isArray(body) ? body : [body]) {
-        this.controller?.enqueue(sseFrame(message));
-      }
-      this.controller?.close();
-    } catch {
-      // already closed by the client
-    }
-  }
-
-  private startStream(): void {
-    this.open = true;
-    const stream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.controller = controller;
-      },
-      cancel: () => {
-        this.controller = null;
-      },
-    });
-    this.resolve(new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...this.headers } }));
-  }
 }
 
 export interface StreamableHttpOptions {
@@ -103,10 +38,10 @@ export interface StreamableHttpOptions {
   keepAliveMs: number;
   /**
    * Rate limits (429 + `Retry-After` + JSON-RPC -32029 per HTTP request), the 401 challenge
-   * (`WWW-Authenticate: Bearer resource_metadata=...`) and the permission check of modern requests
-   * (gateway/src/auth/mcp.ts). Per-method checks and the audit run in the dispatcher.
+   * (`WWW-Authenticate: Bearer resource_metadata=...`) (gateway/src/auth/mcp.ts). Per-method checks and
+   * the audit run in the dispatcher, once per request of either era.
    */
-  access?: Pick<McpAccess, "authorize" | "consume" | "unauthorized" | "stepUp">;
+  access?: Pick<McpAccess, "consume" | "unauthorized" | "stepUp">;
 }
 
 type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
@@ -178,16 +113,19 @@ export class StreamableHttp {
     }
     const session = this.opts.dispatcher.sessions.get(id);
     // A session belongs to the credential that created it: another key of the same org (or user) gets 404.
+    const owner = session?.caller;
     if (
       !session ||
-      session.org.orgId !== auth.org.orgId ||
-      session.org.userId !== auth.org.userId ||
-      session.credentialId !== auth.credentialId
+      owner?.org.orgId !== auth.org.orgId ||
+      owner.org.userId !== auth.org.userId ||
+      owner.credentialId !== auth.credentialId
     ) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
     // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
-    if (session.org.permissions.join() !== auth.org.permissions.join()) session.org = auth.org;
+    if (session.caller.org.permissions.join() !== auth.org.permissions.join()) {
+      session.caller = { ...session.caller, org: auth.org };
+    }
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !isSessionVersion(header)) {
       return httpError(400, -32000, `Bad Request: unsupported MCP-Protocol-Version ${header}`, {
@@ -235,15 +173,6 @@ export class StreamableHttp {
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"
     ) {
-      // The modern handler reads the catalogue before the dispatcher for some methods (prompts/get):
-      // refuse a method the caller may not use before it runs.
-      const method = isRecord(body) && typeof body.method === "string" ? body.method : null;
-      const verdict = method === null ? undefined : this.opts.access?.authorize(auth.org, method);
-      if (verdict?.kind === "refuse") {
-        const id =
-          isRecord(body) && (typeof body.id === "string" || typeof body.id === "number") ? body.id : null;
-        return json(200, errorMessage(id, verdict.error));
-      }
       return this.opts.modern.post(request, auth, body);
     }
     const batch = Array.isArray(body);
@@ -269,7 +198,7 @@ export class StreamableHttp {
         );
       }
       try {
-        const { session, result } = this.opts.dispatcher.initialize(auth, init.params);
+        const { session, result } = await this.opts.dispatcher.initialize(auth, init.params);
         return json(200, resultMessage(init.id, result), { "mcp-session-id": session.id });
       } catch (error) {
         return json(200, errorMessage(init.id, toError(error)));
@@ -278,7 +207,6 @@ export class StreamableHttp {
 
     const session = this.session(request, auth);
     if (session instanceof Response) return session;
-    const header = request.headers.get("mcp-protocol-version") ?? DEFAULT_HEADER_VERSION;
     if (batch && !allowsBatch(session.protocolVersion)) {
       return httpError(
         400,
@@ -286,7 +214,6 @@ export class StreamableHttp {
         `Invalid request: JSON-RPC batches are not supported in protocol ${session.protocolVersion}; send one message per POST`,
       );
     }
-    void header;
 
     const invalid = messages.filter((m) => m.kind === "invalid");
     if (!batch && invalid.length === 1) {
@@ -333,14 +260,17 @@ export class StreamableHttp {
     params: Json,
     out: Outbound,
   ): Promise<Json> {
+    const { call, end } = sessionCall(session, id, out);
     try {
-      return resultMessage(id, await this.opts.dispatcher.request(session, id, method, params, out));
+      return resultMessage(id, await this.opts.dispatcher.request(call, method, params));
     } catch (error) {
       return errorMessage(id, toError(error));
+    } finally {
+      end();
     }
   }
 
-  private get(request: Request, auth: AuthOk): Response {
+  private get(request: Request, auth: AuthOk): Promise<Response> | Response {
     const accept = request.headers.get("accept") ?? "";
     if (!accept.includes("text/event-stream")) {
       return httpError(406, -32000, "Not Acceptable: Accept must include text/event-stream");
@@ -350,42 +280,15 @@ export class StreamableHttp {
     if (session.stream) {
       return httpError(409, -32000, "Conflict: this session already has a GET stream open");
     }
-    let timer: ReturnType<typeof setInterval> | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        const outbound: Outbound = {
-          send: (message) => {
-            try {
-              controller.enqueue(sseFrame(message));
-            } catch {
-              if (session.stream === outbound) session.stream = null;
-            }
-          },
-          close: () => {
-            clearInterval(timer);
-            try {
-              controller.close();
-            } catch {
-              // already closed by the client
-            }
-          },
-        };
-        session.stream = outbound;
-        controller.enqueue(sseComment("stream open"));
-        timer = setInterval(() => {
-          try {
-            controller.enqueue(sseComment("keep-alive"));
-          } catch {
-            clearInterval(timer);
-          }
-        }, this.opts.keepAliveMs);
-      },
-      cancel: () => {
-        clearInterval(timer);
-        session.stream = null;
+    const stream: ResponseChannel = new ResponseChannel({
+      openWith: "stream open",
+      keepAliveMs: this.opts.keepAliveMs,
+      onGone: () => {
+        if (session.stream === stream) session.stream = null;
       },
     });
-    return new Response(stream, { status: 200, headers: SSE_HEADERS });
+    session.stream = stream;
+    return stream.response;
   }
 
   private delete(request: Request, auth: AuthOk): Response {

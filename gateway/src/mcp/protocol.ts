@@ -1,11 +1,9 @@
-import { ErrorCode, type JsonRpcErrorObject, LogLevel, type RequestId } from "@omni/contracts";
+import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
 
 /** 2025-era protocol versions this gateway speaks, newest first. */
 export const SESSION_VERSIONS = ["2025-11-25", "2025-06-18", "2025-03-26"] as const;
 export type SessionVersion = (typeof SESSION_VERSIONS)[number];
 export const LATEST_SESSION_VERSION: SessionVersion = "2025-11-25";
-/** Assumed when a request carries no MCP-Protocol-Version header (per the 2025-06-18 transport spec). */
-export const DEFAULT_HEADER_VERSION: SessionVersion = "2025-03-26";
 
 export function isSessionVersion(value: unknown): value is SessionVersion {
   return typeof value === "string" && (SESSION_VERSIONS as readonly string[]).includes(value);
@@ -136,29 +134,6 @@ export function paginate<T>(
   const page = items.slice(offset, offset + pageSize);
   const next = offset + pageSize;
   return next < items.length ? { page, nextCursor: encodeCursor(list, next) } : { page };
-}
-
-export function isLogLevel(value: unknown): value is LogLevel {
-  return typeof value === "string" && (LogLevel.options as readonly string[]).includes(value);
-}
-
-const encoder = new TextEncoder();
-
-/** Headers of every MCP SSE response (POST answers, GET streams, `subscriptions/listen`). */
-export const SSE_HEADERS = {
-  "content-type": "text/event-stream",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-};
-
-/** One JSON-RPC message as an SSE `message` event. */
-export function sseFrame(message: Json): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-}
-
-/** An SSE comment line (stream-open marker, keep-alive). */
-export function sseComment(text: string): Uint8Array {
-  return encoder.encode(`: ${text}\n\n`);
 }
 
 /** A JSON response. */

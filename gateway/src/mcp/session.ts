@@ -1,13 +1,7 @@
-import type { ClientCapabilities, LogLevel, OrgContext } from "@omni/contracts";
+import type { ClientCapabilities, LogLevel, RequestId } from "@omni/contracts";
 import type { Instance } from "../registry/index.ts";
+import type { CallContext, Caller, Outbound } from "./core/context.ts";
 import type { Json, SessionVersion } from "./protocol.ts";
-
-/** Where server-initiated messages for a session (or one request) are written. */
-export interface Outbound {
-  send(message: Json): void;
-  /** Ends the stream (session ended). */
-  close?(): void;
-}
 
 /** A server-to-client request relayed from a domain server, awaiting the client's answer. */
 export interface PendingClientRequest {
@@ -20,9 +14,7 @@ export interface PendingClientRequest {
 export interface Session {
   readonly id: string;
   /** Who the session acts for; an HTTP session takes each request's (same org and user) permissions. */
-  org: Omit<OrgContext, "requestId">;
-  readonly credentialId: string | undefined;
-  readonly expiresAt: number | undefined;
+  caller: Caller;
   readonly protocolVersion: SessionVersion;
   readonly clientCapabilities: ClientCapabilities;
   readonly clientInfo: Json;
@@ -40,27 +32,17 @@ export interface Session {
   readonly createdAt: number;
   lastSeen: number;
   nextOutboundId: number;
-  /**
-   * Set only on the per-request pseudo-session of a stateless 2026-07-28 request (gateway/src/mcp/modern):
-   * tools run non-live and end with `input_required`; `inputResponses` are the answers so far.
-   */
-  stateless?: { inputResponses: Record<string, unknown> };
 }
 
 export function createSession(init: {
-  id?: string;
-  org: Omit<OrgContext, "requestId">;
-  credentialId: string | undefined;
-  expiresAt: number | undefined;
+  caller: Caller;
   protocolVersion: SessionVersion;
   clientCapabilities: ClientCapabilities;
   clientInfo: Json;
 }): Session {
   return {
-    id: init.id ?? crypto.randomUUID(),
-    org: init.org,
-    credentialId: init.credentialId,
-    expiresAt: init.expiresAt,
+    id: crypto.randomUUID(),
+    caller: init.caller,
     protocolVersion: init.protocolVersion,
     clientCapabilities: init.clientCapabilities,
     clientInfo: init.clientInfo,
@@ -73,6 +55,38 @@ export function createSession(init: {
     createdAt: Date.now(),
     lastSeen: Date.now(),
     nextOutboundId: 1,
+  };
+}
+
+/**
+ * The call context of one request of a 2025 session (HTTP or WebSocket): live, the session's
+ * capabilities and log level, cancellable by `notifications/cancelled` until `end()`.
+ */
+export function sessionCall(
+  session: Session,
+  id: RequestId,
+  out: Outbound,
+): { call: CallContext; end: () => void } {
+  const key = String(id);
+  const controller = new AbortController();
+  session.inflight.set(key, controller);
+  return {
+    call: {
+      era: "session",
+      id,
+      caller: session.caller,
+      clientCapabilities: session.clientCapabilities,
+      live: true,
+      inputResponses: undefined,
+      logLevel: session.logLevel,
+      signal: controller.signal,
+      sessionKey: session.id,
+      out,
+      session,
+    },
+    end: () => {
+      if (session.inflight.get(key) === controller) session.inflight.delete(key);
+    },
   };
 }
 

@@ -2,10 +2,11 @@ import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
 import type { Authenticator, AuthOutcome, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
+import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { toError } from "./http.ts";
 import { allowsBatch, classify, errorMessage, type Inbound, type Json, resultMessage } from "./protocol.ts";
-import type { Outbound, Session } from "./session.ts";
+import { type Session, sessionCall } from "./session.ts";
 
 /** The id of a single JSON-RPC request in a frame (for an error answering it), else null. */
 function requestIdOf(data: string | Buffer): string | number | null {
@@ -51,6 +52,7 @@ export function createWsConnection(opts: {
 }): WsHandlers {
   const { dispatcher, auth } = opts;
   let session: Session | null = null;
+  let opening: ReturnType<Dispatcher["initialize"]> | null = null;
   let socket: ServerWebSocket<unknown> | null = null;
   let timer: ReturnType<typeof setInterval> | undefined;
   let expiry: ReturnType<typeof setTimeout> | undefined;
@@ -58,7 +60,9 @@ export function createWsConnection(opts: {
 
   const out: Outbound = {
     send: (message) => {
-      socket?.send(JSON.stringify(message));
+      if (!socket) return false;
+      socket.send(JSON.stringify(message));
+      return true;
     },
   };
 
@@ -69,21 +73,26 @@ export function createWsConnection(opts: {
   const handle = async (message: Inbound): Promise<Json | null> => {
     if (message.kind === "invalid") return errorMessage(message.id, message.error);
     if (message.kind === "request" && message.method === "initialize") {
-      if (session) {
+      if (session || opening) {
         return errorMessage(message.id, {
           code: ErrorCode.InvalidRequest,
           message: "Invalid request: this connection is already initialized",
         });
       }
+      opening = dispatcher.initialize(auth, message.params);
       try {
-        const created = dispatcher.initialize(auth, message.params);
+        const created = await opening;
         session = created.session;
         session.stream = out;
         return resultMessage(message.id, created.result);
       } catch (error) {
         return errorMessage(message.id, toError(error));
+      } finally {
+        opening = null;
       }
     }
+    // A message sent right after initialize waits for it (initialize reads the org's instructions).
+    if (!session && opening) await opening.catch(() => {});
     if (!session) {
       return message.kind === "request"
         ? errorMessage(message.id, {
@@ -96,13 +105,13 @@ export function createWsConnection(opts: {
       await dispatcher.accept(session, message);
       return null;
     }
+    const { call, end } = sessionCall(session, message.id, out);
     try {
-      return resultMessage(
-        message.id,
-        await dispatcher.request(session, message.id, message.method, message.params, out),
-      );
+      return resultMessage(message.id, await dispatcher.request(call, message.method, message.params));
     } catch (error) {
       return errorMessage(message.id, toError(error));
+    } finally {
+      end();
     }
   };
 

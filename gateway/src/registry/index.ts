@@ -59,6 +59,8 @@ export interface ToolRoute {
   tool: ToolDescriptor;
   /** readOnlyHint && idempotentHint: safe to retry once on another instance. */
   retryable: boolean;
+  /** The tool gathers input in synchronous rounds before it becomes a task (`ToolDefinition.gather`). */
+  gathersInput: boolean;
 }
 
 export interface TemplateRoute {
@@ -159,9 +161,11 @@ export class Registry {
     }
   }
 
+  /** Stops health checks and closes the instances' pooled connections. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const instance of this.instances) instance.client.close();
   }
 
   get capabilities(): Capabilities {
@@ -291,7 +295,8 @@ export class Registry {
           continue;
         }
         const retryable = tool.annotations?.readOnlyHint === true && tool.annotations.idempotentHint === true;
-        tools.set(tool.name, { server, tool, retryable });
+        const gathersInput = caps.gathersInput?.includes(tool.name) === true;
+        tools.set(tool.name, { server, tool, retryable, gathersInput });
       }
       codePrompts.set(server, caps.prompts);
       for (const resource of caps.resources) resources.set(resource.uri, { server, resource });

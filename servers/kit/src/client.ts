@@ -11,6 +11,7 @@ import {
 } from "@omni/contracts";
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
+import { HttpPool } from "./http-pool.ts";
 import { deploymentToken } from "./internal-token.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
 
@@ -64,6 +65,8 @@ export interface ServerClientOptions {
    * `OMNI_INTERNAL_TOKEN`, else the development token in `.data/internal.token`.
    */
   internalToken?: string;
+  /** Connections kept open to the instance for `tools/call` (the keep-alive pool). Default 64. */
+  maxSockets?: number;
 }
 
 export interface CallToolOptions {
@@ -96,9 +99,9 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     authorization: `Bearer ${opts.internalToken ?? deploymentToken()}`,
   };
   const custom = opts.fetch;
-  // Without a custom fetch, skip building a Request object: `fetch(url, init)` is the cheaper call.
-  const doFetch = (url: string, init: RequestInit): Promise<Response> =>
-    custom ? Promise.resolve(custom(new Request(url, init))) : fetch(url, init);
+  // tools/call (the hot path) on a keep-alive pool of its own; the other routes through Eden's fetch.
+  const pool = custom ? undefined : new HttpPool(base, { maxSockets: opts.maxSockets ?? 64 });
+  const callPath = `${new URL(base).pathname.replace(/\/+$/, "")}/rpc/tools/call`;
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
@@ -134,31 +137,45 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
       // Serialised first: arguments that cannot be (too deep, cyclic) fail this call, not the transport.
       const body = JSON.stringify(req);
-      const response = await doFetch(callUrl, {
-        method: "POST",
-        headers: callHeaders,
-        body,
-        ...(options.signal ? { signal: options.signal } : {}),
-      }).catch((error: unknown) => {
-        throw transportError("POST /rpc/tools/call", error, options.signal);
-      });
-      if (!response.ok) return fail("POST /rpc/tools/call", response.status, await response.text());
+      const what = "POST /rpc/tools/call";
+      let response: CallResponse;
+      try {
+        response = pool
+          ? await pool.request("POST", callPath, callHeaders, body, options.signal)
+          : fetched(
+              await Promise.resolve(
+                (custom as NonNullable<typeof custom>)(
+                  new Request(callUrl, {
+                    method: "POST",
+                    headers: callHeaders,
+                    body,
+                    signal: options.signal ?? null,
+                  }),
+                ),
+              ),
+            );
+      } catch (error) {
+        throw transportError(what, error, options.signal);
+      }
+      const read = <T>(promise: Promise<T>): Promise<T> =>
+        promise.catch((error: unknown) => {
+          throw transportError(`${what} (stream)`, error, options.signal);
+        });
+      if (response.status < 200 || response.status > 299) {
+        return fail(what, response.status, await read(response.text()));
+      }
       const type = response.headers.get("content-type") ?? "";
       if (type.startsWith("application/json")) {
-        const event = checkEvent(await response.json());
+        const event = checkEvent(JSON.parse(await read(response.text())));
         if (!isTerminal(event)) throw new KitRpcError(`Expected a terminal event, got ${event.type}`, 502);
         return event;
       }
-      const stream = response.body;
-      if (!stream) throw new KitRpcError("Empty tool call stream", 502);
-      const reader = stream.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
+      const stream = response.chunks();
       try {
         for (;;) {
-          const { done, value } = await reader.read().catch((error: unknown) => {
-            throw transportError("POST /rpc/tools/call (stream)", error, options.signal);
-          });
+          const { done, value } = await read(stream.next());
           if (done) break;
           buffer += decoder.decode(value, { stream: true });
           let newline = buffer.indexOf("\n");
@@ -173,11 +190,15 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
           }
         }
       } finally {
-        reader.releaseLock();
-        void stream.cancel().catch(() => {});
+        void stream.return(undefined);
       }
       // The connection closed mid-call (the server died or a proxy cut it).
       throw new KitRpcError("The tool call stream ended without a terminal event", 502, true);
+    },
+
+    /** Closes the pooled connections. */
+    close(): void {
+      pool?.close();
     },
 
     /** Answer a server-to-client request of a live call; false when the call or request is unknown. */
@@ -222,3 +243,37 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 }
 
 export type ServerClient = ReturnType<typeof createServerClient>;
+
+/** What `callTool` reads of a response: the pool's, or a custom fetch's adapted to it. */
+interface CallResponse {
+  status: number;
+  headers: { get(name: string): string | null | undefined };
+  text(): Promise<string>;
+  chunks(): AsyncGenerator<Uint8Array>;
+}
+
+function fetched(response: Response): CallResponse {
+  return {
+    status: response.status,
+    headers: response.headers,
+    text: () => response.text(),
+    chunks: () => readChunks(response),
+  };
+}
+
+/** A fetch response body's chunks. */
+async function* readChunks(response: Response): AsyncGenerator<Uint8Array> {
+  const body = response.body;
+  if (!body) throw new KitRpcError("Empty tool call stream", 502);
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+    void body.cancel().catch(() => {});
+  }
+}

@@ -13,10 +13,14 @@ export {
 export { InternalTokenError, loadInternalToken } from "./internal-token.ts";
 export { runStdio } from "./mcp.ts";
 export {
+  type Completion,
   completeArgument,
+  completion,
+  matchingValues,
   PromptArgumentError,
   type PromptArgumentProblem,
   PromptTemplateError,
+  promptDescriptor,
   renderPrompt,
   type TemplateIssue,
   templateIssues,

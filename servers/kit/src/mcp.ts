@@ -19,7 +19,13 @@ import {
   SetLevelRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { CallScope, InputRequest, LogLevel, OrgContext } from "@omni/contracts";
-import { PromptArgumentError, promptDescriptor, renderPrompt } from "./prompts.ts";
+import {
+  completion,
+  matchingValues,
+  PromptArgumentError,
+  promptDescriptor,
+  renderPrompt,
+} from "./prompts.ts";
 import { createResourceReader, type ResourceReader } from "./resources.ts";
 import { type CallChannel, type CompiledServer, compileServer, runTool } from "./runner.ts";
 import type { ServerDefinition } from "./types.ts";
@@ -153,10 +159,7 @@ export function createMcpServer(
       const ref = request.params.ref;
       const prompt = ref.type === "ref/prompt" ? prompts.get(ref.name) : undefined;
       const arg = prompt?.arguments?.find((a) => a.name === request.params.argument.name);
-      const values = (arg?.enum ?? []).filter((value) => value.startsWith(request.params.argument.value));
-      return {
-        completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 },
-      };
+      return { completion: completion(matchingValues(arg, request.params.argument.value)) };
     });
   }
   if (capabilities.resources.length + capabilities.resourceTemplates.length > 0) {

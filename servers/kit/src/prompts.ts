@@ -30,7 +30,19 @@ import {
  *    `templateIssues`, e.g. a code prompt) fails to render with a -32603 `PromptTemplateError`.
  */
 
-/** A prompt's public descriptor (no message text, no enum/default internals). */
+/**
+ * An argument's public description: its own text, then the values it accepts and its default, so a
+ * client (and a model) knows them without `completion/complete`.
+ */
+function argumentDescription(argument: PromptArgument): string | undefined {
+  if (!argument.enum?.length && argument.default === undefined) return argument.description;
+  const parts = argument.description === undefined ? [] : [argument.description.replace(/\.?\s*$/, ".")];
+  if (argument.enum && argument.enum.length > 0) parts.push(`One of: ${argument.enum.join(", ")}.`);
+  if (argument.default !== undefined) parts.push(`Default: ${argument.default}.`);
+  return parts.length > 0 ? parts.join(" ") : undefined;
+}
+
+/** A prompt's public descriptor (no message text; allowed values and default named in descriptions). */
 export function promptDescriptor(prompt: PromptTemplate): PromptDescriptor {
   const out: PromptDescriptor = { name: prompt.name };
   if (prompt.title !== undefined) out.title = prompt.title;
@@ -38,7 +50,8 @@ export function promptDescriptor(prompt: PromptTemplate): PromptDescriptor {
   if (prompt.arguments) {
     out.arguments = prompt.arguments.map((a) => {
       const arg: { name: string; description?: string; required?: boolean } = { name: a.name };
-      if (a.description !== undefined) arg.description = a.description;
+      const description = argumentDescription(a);
+      if (description !== undefined) arg.description = description;
       if (a.required !== undefined) arg.required = a.required;
       return arg;
     });
@@ -284,12 +297,29 @@ export function renderPrompt(prompt: PromptTemplate, values: Record<string, stri
   return prompt.description === undefined ? { messages } : { description: prompt.description, messages };
 }
 
+/** The most values one `completion/complete` answer carries (the specification's limit). */
 const MAX_COMPLETIONS = 100;
+
+/** A `completion/complete` result's `completion`. */
+export interface Completion {
+  values: string[];
+  total: number;
+  hasMore: boolean;
+}
+
+/** Every known (enum) value of an argument starting with `prefix`, case-insensitive, in declared order. */
+export function matchingValues(argument: PromptArgument | undefined, prefix: string): string[] {
+  const needle = prefix.toLowerCase();
+  return (argument?.enum ?? []).filter((value) => value.toLowerCase().startsWith(needle));
+}
+
+/** The answer for these matches: the first 100, their total, and whether more remain. */
+export function completion(values: readonly string[]): Completion {
+  const page = values.slice(0, MAX_COMPLETIONS);
+  return { values: page, total: values.length, hasMore: values.length > page.length };
+}
 
 /** Known (enum) values of an argument starting with `prefix` (case-insensitive), at most 100. */
 export function completeArgument(argument: PromptArgument, prefix: string): string[] {
-  const needle = prefix.toLowerCase();
-  return (argument.enum ?? [])
-    .filter((value) => value.toLowerCase().startsWith(needle))
-    .slice(0, MAX_COMPLETIONS);
+  return completion(matchingValues(argument, prefix)).values;
 }

@@ -63,6 +63,7 @@ export class RpcToolCall implements CallChannel {
   readonly inputResponses: ToolCallRequest["inputResponses"];
   readonly progress: boolean;
   readonly logLevel: ToolCallRequest["logLevel"];
+  readonly phase: ToolCallRequest["phase"];
   private queue: Uint8Array[] = [];
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private wake: (() => void) | undefined;
@@ -84,6 +85,7 @@ export class RpcToolCall implements CallChannel {
     this.inputResponses = body.inputResponses;
     this.progress = body.progress === true;
     this.logLevel = body.logLevel;
+    this.phase = body.phase;
   }
 
   emit(event: StreamEvent): void {

@@ -45,6 +45,8 @@ export interface CallChannel {
   progress: boolean;
   /** Minimum level of log events; absent means every level (MCP's default before `logging/setLevel`). */
   logLevel?: LogLevel | undefined;
+  /** `gather`: run only the tool's `gather` step (see `ToolDefinition.gather`). */
+  phase?: "gather" | undefined;
   emit(event: StreamEvent): void;
   /** Live calls: send a request to the client and resolve with its result. */
   request?: (request: InputRequest, signal: AbortSignal) => Promise<unknown>;
@@ -192,6 +194,8 @@ export function compileServer(def: ServerDefinition): CompiledServer {
     resources: (def.resources ?? []).map(({ read: _read, ...descriptor }) => descriptor),
     resourceTemplates: (def.resourceTemplates ?? []).map(({ read: _read, ...descriptor }) => descriptor),
   };
+  const gathering = def.tools.filter((t) => t.gather && t.taskSupport).map((t) => t.name);
+  if (gathering.length > 0) capabilities.gathersInput = gathering;
   return { def, tools, capabilities };
 }
 
@@ -243,9 +247,9 @@ function toResult(tool: CompiledTool, value: ToolReturn): TerminalEvent {
 }
 
 /**
- * Run one tool call to its terminal event. Never throws: unknown tools and invalid arguments are
- * -32602 errors, handler failures are `isError` results, missing answers of a non-live call are
- * `input_required`.
+ * Run one tool call to its terminal event. Never throws: an unknown tool is a -32602 error; invalid
+ * arguments and handler failures are `isError` results (naming the fields to fix); missing answers of a
+ * non-live call are `input_required`.
  */
 export async function runTool(
   server: CompiledServer,
@@ -261,12 +265,20 @@ export async function runTool(
     ? await v.safeParseAsync(tool.def.input, args)
     : v.safeParse(tool.def.input, args);
   if (!parsed.success) {
+    // A tool execution error (2025-11-25): the model reads which fields to fix and calls again.
     const fields = issuesToFieldErrors(parsed.issues);
-    return errorEvent(
-      ErrorCode.InvalidParams,
-      `Invalid arguments for tool ${name}: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}`,
-      fields,
-    );
+    return {
+      type: "result",
+      result: {
+        content: [
+          {
+            type: "text",
+            text: `Invalid arguments for tool ${name}: ${fields.map((f) => `${f.path}: ${f.message}`).join("; ")}. Fix these fields and call the tool again.`,
+          },
+        ],
+        isError: true,
+      },
+    };
   }
 
   let seq = 0;
@@ -361,7 +373,10 @@ export async function runTool(
 
   let outcome: TerminalEvent;
   try {
-    outcome = toResult(tool, await tool.def.handler(parsed.output, ctx));
+    if (channel.phase === "gather") {
+      await tool.def.gather?.(parsed.output, ctx);
+      outcome = { type: "result", result: { content: [] } };
+    } else outcome = toResult(tool, await tool.def.handler(parsed.output, ctx));
   } catch (error) {
     outcome = failure(error);
   }

@@ -5,7 +5,7 @@
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { type CallScope, type CallToolResult, ErrorCode, type OrgContext } from "@omni/contracts";
+import type { CallScope, CallToolResult, OrgContext } from "@omni/contracts";
 import type { TerminalEvent } from "./runner.ts";
 import { type RunningServer, serve } from "./serve.ts";
 import type { ServerDefinition, ToolContext } from "./types.ts";
@@ -97,10 +97,10 @@ export function toolErrorText(event: TerminalEvent): string {
   return resultText(event.result);
 }
 
-/** The field paths of a -32602 invalid-params error; throws for anything else. */
+/** The field paths an invalid-arguments result (`isError`, "Invalid arguments for tool …") names. */
 export function invalidParamPaths(event: TerminalEvent): string[] {
-  if (event.type !== "error") throw new Error(`expected a -32602 error, got ${JSON.stringify(event)}`);
-  if (event.error.code !== ErrorCode.InvalidParams)
-    throw new Error(`expected error code ${ErrorCode.InvalidParams}, got ${JSON.stringify(event.error)}`);
-  return (event.error.data as { path: string }[]).map((f) => f.path);
+  const text = toolErrorText(event);
+  const match = /^Invalid arguments for tool [^:]+: (.*)\. Fix these fields/s.exec(text);
+  if (!match?.[1]) throw new Error(`expected an invalid-arguments result, got ${JSON.stringify(text)}`);
+  return [...match[1].matchAll(/(?:^|; )([^\s:;]+): /g)].map((m) => m[1] as string);
 }

@@ -99,6 +99,13 @@ export interface ToolDefinition<
   annotations?: ToolAnnotations;
   /** Long-running tools may run as MCP tasks where the client supports them. */
   taskSupport?: "optional" | "required";
+  /**
+   * For a task tool: a step run before the call becomes a task, for a client that declared the tasks
+   * extension. Its `ctx.elicit()`/`sample()`/`roots()` are answered in synchronous `input_required`
+   * rounds; once it returns, the gateway creates the task and `handler` runs with the same answers (make
+   * the same requests with the same keys there to read them).
+   */
+  gather?: (args: v.InferOutput<S>, ctx: ToolContext) => Promise<void> | void;
   handler: (args: v.InferOutput<S>, ctx: ToolContext) => Promise<ToolReturn> | ToolReturn;
 }
 

@@ -6,7 +6,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
+  type McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 import * as v from "valibot";
 import { createServerApp, defineTool } from "../src/index.ts";
@@ -83,16 +83,11 @@ describe("standalone /mcp with the SDK v1 client", () => {
     expect(via).toBe("local");
   });
 
-  test("invalid arguments are a -32602 protocol error with field paths", async () => {
+  test("invalid arguments are a tool execution error (isError: true) with field paths", async () => {
     const client = await connect();
-    const error = await client
-      .callTool({ name: "test_echo", arguments: { text: 5 } })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(McpError);
-    expect((error as McpError).code).toBe(-32602);
-    expect((error as McpError).data).toEqual([
-      { path: "text", message: "Invalid type: Expected string but received 5" },
-    ]);
+    const result = await client.callTool({ name: "test_echo", arguments: { text: 5 } });
+    expect(result.isError).toBe(true);
+    expect(firstText(result)).toContain("text: Invalid type: Expected string but received 5");
   });
 
   test("elicitation, sampling and roots are answered by the client", async () => {
@@ -134,7 +129,11 @@ describe("standalone /mcp with the SDK v1 client", () => {
       {
         name: "greeting",
         description: "Greet someone",
-        arguments: [{ name: "name", required: true }, { name: "tone" }],
+        // The allowed values and the default are named in the description (not only by completion).
+        arguments: [
+          { name: "name", required: true },
+          { name: "tone", description: "One of: warm, formal. Default: warm." },
+        ],
       },
     ]);
     const prompt = await client.getPrompt({ name: "greeting", arguments: { name: "Lin" } });
@@ -149,6 +148,12 @@ describe("standalone /mcp with the SDK v1 client", () => {
       argument: { name: "tone", value: "f" },
     });
     expect(completion.completion.values).toEqual(["formal"]);
+    // Case-insensitive, as through the gateway (one completeArgument for both).
+    const upper = await client.complete({
+      ref: { type: "ref/prompt", name: "greeting" },
+      argument: { name: "tone", value: "F" },
+    });
+    expect(upper.completion).toEqual({ values: ["formal"], total: 1, hasMore: false });
   });
 
   test("resources list and read; unknown is -32002", async () => {

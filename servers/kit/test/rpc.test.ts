@@ -104,7 +104,7 @@ describe("tools/call", () => {
     expect(text(event)).toBe("org_1/session-1/org-token/dev");
   });
 
-  test("invalid arguments are -32602 with the failing field paths", async () => {
+  test("invalid arguments are an isError result naming the failing field paths", async () => {
     const { client } = setup();
     const event = await client.callTool({
       name: "test_echo",
@@ -112,12 +112,12 @@ describe("tools/call", () => {
       scope,
       live: false,
     });
-    expect(event.type).toBe("error");
-    if (event.type !== "error") return;
-    expect(event.error.code).toBe(ErrorCode.InvalidParams);
-    expect(event.error.message).toContain("Invalid arguments for tool test_echo");
-    const data = event.error.data as { path: string; message: string }[];
-    expect(data.map((d) => d.path).sort()).toEqual(["text", "times"]);
+    expect(event.type).toBe("result");
+    if (event.type !== "result") return;
+    expect(event.result.isError).toBe(true);
+    expect(text(event)).toContain("Invalid arguments for tool test_echo");
+    expect(text(event)).toContain("text: ");
+    expect(text(event)).toContain("times: ");
   });
 
   test("an unknown tool is -32602 in the MCP wording", async () => {
@@ -591,7 +591,7 @@ describe("client request keys and raw input schemas", () => {
       scope,
       live: false,
     });
-    expect(bad.type === "error" && bad.error.code).toBe(ErrorCode.InvalidParams);
+    expect(bad.type === "result" && bad.result.isError).toBe(true);
   });
 
   test("an inputJsonSchema that is not an object schema is refused at start-up", () => {

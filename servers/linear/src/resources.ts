@@ -1,4 +1,4 @@
-import type { ResourceDefinition, ResourceTemplateDefinition } from "@omni/kit";
+import { type ResourceDefinition, ResourceNotFoundError, type ResourceTemplateDefinition } from "@omni/kit";
 import * as v from "valibot";
 import { teamFilter } from "./filters.ts";
 import { type LinearOptions, linearFor } from "./linear.ts";
@@ -8,6 +8,18 @@ import * as Q from "./queries.ts";
 const json = (uri: string, value: unknown) => ({
   contents: [{ uri, mimeType: "application/json", text: JSON.stringify(value, null, 2) }],
 });
+
+/** Linear's "no such entity" answer becomes the MCP resource-not-found error (-32002) for `uri`. */
+async function orNotFound<T>(uri: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof Error && /entity not found/i.test(error.message)) {
+      throw new ResourceNotFoundError(`Resource not found: ${uri} (Linear has no such issue)`);
+    }
+    throw error;
+  }
+}
 
 /** Live Linear data as MCP resources: the teams, a team's open issues, one issue. */
 export function linearResources(options: LinearOptions): {
@@ -60,12 +72,16 @@ export function linearResources(options: LinearOptions): {
         description: "One issue (e.g. linear://issues/ENG-123) with description, sub-issues and comments.",
         mimeType: "application/json",
         async read(uri, vars, ctx) {
-          const r = await linearFor(ctx.config, options, ctx.signal).read(
-            Q.ISSUE,
-            { id: vars.identifier ?? "" },
-            v.object({ issue: v.nullable(IssueDetailWire) }),
+          const linear = linearFor(ctx.config, options, ctx.signal);
+          const r = await orNotFound(uri, () =>
+            linear.read(
+              Q.ISSUE,
+              { id: vars.identifier ?? "" },
+              v.object({ issue: v.nullable(IssueDetailWire) }),
+            ),
           );
-          if (!r.issue) throw new Error(`No Linear issue ${vars.identifier}`);
+          if (!r.issue)
+            throw new ResourceNotFoundError(`Resource not found: ${uri} (Linear has no such issue)`);
           return json(uri, r.issue);
         },
       },

@@ -53,4 +53,10 @@ describe("standalone /mcp with the MCP SDK client", () => {
     const first = read.contents[0];
     expect(first && "text" in first ? JSON.parse(first.text).title : "").toBe("Add rate limiting");
   });
+
+  test("an unknown linear:// issue is the MCP resource-not-found error -32002", async () => {
+    const error = await client.readResource({ uri: "linear://issues/ENG-999" }).catch((e: unknown) => e);
+    expect((error as { code?: number }).code).toBe(-32002);
+    expect(String(error)).toContain("linear://issues/ENG-999");
+  });
 });

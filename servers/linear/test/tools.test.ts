@@ -298,7 +298,7 @@ describe("writes", () => {
   });
 });
 
-describe("argument validation (-32602 with field paths)", () => {
+describe("argument validation (isError results naming the field paths)", () => {
   test("bad arguments never reach Linear", async () => {
     expect(invalidParamPaths(await h.call("linear_search_issues", { priority: 7 }))).toEqual(["priority"]);
     expect(invalidParamPaths(await h.call("linear_search_issues", { limit: 0 }))).toEqual(["limit"]);
@@ -316,7 +316,7 @@ describe("argument validation (-32602 with field paths)", () => {
       invalidParamPaths(await h.call("linear_update_issue", { id: "ENG-1", labels: ["ok", 3] })),
     ).toEqual(["labels.1"]);
     const empty = await h.call("linear_update_issue", { id: "ENG-1" });
-    expect(empty.type === "error" && empty.error.message).toContain("give at least one field to change");
+    expect(toolErrorText(empty)).toContain("give at least one field to change");
     expect(invalidParamPaths(await h.call("linear_add_comment", { id: "ENG-1", body: "" }))).toEqual([
       "body",
     ]);

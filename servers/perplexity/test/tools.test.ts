@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { invalidParamPaths, okResult, resultText } from "@omni/kit/testing";
+import { invalidParamPaths, okResult, resultText, toolErrorText } from "@omni/kit/testing";
 import { PERPLEXITY_TOOLS } from "./fixtures/tool-names.ts";
 import { perplexityHarness } from "./harness.ts";
 
@@ -202,7 +202,7 @@ describe("answers", () => {
   });
 });
 
-describe("argument validation (-32602 with field paths)", () => {
+describe("argument validation (isError results naming the field paths)", () => {
   test("bad arguments never reach Perplexity", async () => {
     expect(invalidParamPaths(await h.call("perplexity_search", { query: "" }))).toContain("query");
     expect(invalidParamPaths(await h.call("perplexity_search", { query: "x", recency: "decade" }))).toEqual([
@@ -228,7 +228,7 @@ describe("argument validation (-32602 with field paths)", () => {
       "url",
     ]);
     const both = await h.call("perplexity_summarize", { url: "https://x.org", text: "t" });
-    expect(both.type === "error" && both.error.message).toContain("give exactly one of url or text");
+    expect(toolErrorText(both)).toContain("give exactly one of url or text");
     expect(
       invalidParamPaths(await h.call("perplexity_research", { topic: "x", reasoningEffort: "max" })),
     ).toEqual(["reasoningEffort"]);

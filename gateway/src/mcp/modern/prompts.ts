@@ -5,7 +5,7 @@ import { isRecord } from "../protocol.ts";
 export const PROMPT_ARGUMENTS_KEY = "prompt_arguments";
 
 export type PromptStep =
-  | { kind: "ready"; arguments: Record<string, unknown> }
+  | { kind: "ready"; arguments: Record<string, string> }
   | { kind: "input_required"; inputRequests: Record<string, InputRequest> };
 
 /**
@@ -15,7 +15,7 @@ export type PromptStep =
  */
 export function promptInputs(
   prompt: PromptDescriptor,
-  args: Record<string, unknown>,
+  args: Record<string, string>,
   responses: Record<string, unknown>,
 ): PromptStep {
   const missing = (prompt.arguments ?? []).filter((a) => a.required && typeof args[a.name] !== "string");
@@ -23,7 +23,7 @@ export function promptInputs(
   const answer = responses[PROMPT_ARGUMENTS_KEY];
   if (isRecord(answer) && typeof answer.action === "string") {
     if (answer.action !== "accept" || !isRecord(answer.content)) return { kind: "ready", arguments: args };
-    const filled: Record<string, unknown> = { ...args };
+    const filled: Record<string, string> = { ...args };
     for (const argument of missing) {
       const value = answer.content[argument.name];
       if (typeof value === "string") filled[argument.name] = value;

@@ -1,16 +1,24 @@
 import { describe, expect, test } from "bun:test";
+import { ListenParams } from "@omni/contracts";
+import { method, parseParams } from "../core/methods.ts";
 import { META } from "./era.ts";
-import { ListenHub, notificationsFor, parseFilter } from "./subscriptions.ts";
+import { ListenHub, notificationsFor } from "./subscriptions.ts";
 
 describe("subscriptions/listen filtering", () => {
-  test("parseFilter accepts a SubscriptionFilter and names a malformed field", () => {
-    expect(parseFilter({ toolsListChanged: true, resourceSubscriptions: ["a://b"] })).toEqual({
-      toolsListChanged: true,
-      resourceSubscriptions: ["a://b"],
+  test("a SubscriptionFilter is accepted as it is; a malformed field is named (contracts' ListenParams)", () => {
+    const listen = method(ListenParams, (_call, params) => ({ ...params.notifications }));
+    expect(
+      parseParams(listen, { notifications: { toolsListChanged: true, resourceSubscriptions: ["a://b"] } }),
+    ).toEqual({
+      notifications: { toolsListChanged: true, resourceSubscriptions: ["a://b"] },
     });
-    expect(parseFilter(undefined)).toContain("params.notifications");
-    expect(parseFilter({ toolsListChanged: "yes" })).toContain("toolsListChanged");
-    expect(parseFilter({ resourceSubscriptions: [1] })).toContain("resourceSubscriptions");
+    expect(() => parseParams(listen, {})).toThrow("params.notifications");
+    expect(() => parseParams(listen, { notifications: { toolsListChanged: "yes" } })).toThrow(
+      "toolsListChanged",
+    );
+    expect(() => parseParams(listen, { notifications: { resourceSubscriptions: [1] } })).toThrow(
+      "resourceSubscriptions",
+    );
   });
 
   test("only the kinds and URIs the stream asked for, tagged with its subscription id", () => {

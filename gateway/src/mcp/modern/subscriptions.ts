@@ -1,41 +1,13 @@
-import type { RequestId } from "@omni/contracts";
+import type { RequestId, SubscriptionFilter } from "@omni/contracts";
 import type { ChangeKind, ConfigChange } from "../../ports.ts";
-import { isRecord, type Json, notificationMessage } from "../protocol.ts";
+import { type Json, notificationMessage } from "../protocol.ts";
 import { META } from "./era.ts";
-
-/** What a `subscriptions/listen` stream asked for (SubscriptionFilter of 2026-07-28). */
-export interface SubscriptionFilter {
-  toolsListChanged?: boolean;
-  promptsListChanged?: boolean;
-  resourcesListChanged?: boolean;
-  resourceSubscriptions?: string[];
-}
 
 const FLAG_OF: Record<ChangeKind, "toolsListChanged" | "promptsListChanged" | "resourcesListChanged"> = {
   tools: "toolsListChanged",
   prompts: "promptsListChanged",
   resources: "resourcesListChanged",
 };
-
-/** Parses `params.notifications`; returns an error message naming the field when it is malformed. */
-export function parseFilter(value: unknown): SubscriptionFilter | string {
-  if (!isRecord(value)) return "params.notifications must be an object (a SubscriptionFilter)";
-  const filter: SubscriptionFilter = {};
-  for (const flag of ["toolsListChanged", "promptsListChanged", "resourcesListChanged"] as const) {
-    const item = value[flag];
-    if (item === undefined) continue;
-    if (typeof item !== "boolean") return `params.notifications.${flag} must be a boolean`;
-    filter[flag] = item;
-  }
-  const uris = value.resourceSubscriptions;
-  if (uris !== undefined) {
-    if (!Array.isArray(uris) || !uris.every((uri) => typeof uri === "string")) {
-      return "params.notifications.resourceSubscriptions must be an array of resource URIs";
-    }
-    filter.resourceSubscriptions = uris;
-  }
-  return filter;
-}
 
 /** The notifications one change produces for one listen stream (tagged with its subscription id). Pure. */
 export function notificationsFor(

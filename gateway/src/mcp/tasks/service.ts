@@ -1,22 +1,20 @@
-import { type ClientCapabilities, ErrorCode, type OrgContext } from "@omni/contracts";
+import {
+  type ClientCapabilities,
+  ErrorCode,
+  type TaskIdParams,
+  type TasksUpdateParams,
+  type ToolsCallParams,
+} from "@omni/contracts";
 import type { Registry } from "../../registry/index.ts";
+import type { CallContext, Caller } from "../core/context.ts";
 import type { Dispatcher } from "../dispatcher.ts";
-import { isRecord, type Json, LATEST_SESSION_VERSION, RpcError } from "../protocol.ts";
-import { createSession, type Session } from "../session.ts";
+import { isRecord, type Json, RpcError } from "../protocol.ts";
 import { type TaskEvent, type TaskRecord, type TaskStore, TERMINAL } from "./store.ts";
 
 /** The extension id, under `capabilities.extensions` (server) and `clientCapabilities.extensions` (client). */
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
-/** Methods of the extension this gateway serves (`tasks/result` and `tasks/list` were removed). */
-export const TASK_METHODS: ReadonlySet<string> = new Set(["tasks/get", "tasks/update", "tasks/cancel"]);
-
-/** Who asks, as the modern edge authenticated them. */
-export interface TaskCaller {
-  org: Omit<OrgContext, "requestId">;
-  credentialId?: string;
-  expiresAt?: number;
-  clientCapabilities: ClientCapabilities;
-}
+/** Who asks, and what their request declared: the fields of a call context the tasks read. */
+type TaskCaller = Pick<CallContext, "caller" | "clientCapabilities">;
 
 export interface TaskServiceOptions {
   dispatcher: Dispatcher;
@@ -52,25 +50,6 @@ function missingExtension(what: string): RpcError {
   );
 }
 
-/**
- * The in-flight map of a task's run: a cancellation that arrives before the dispatcher has registered the
- * upstream call (or between two calls) still aborts it, the moment it is registered.
- */
-class TaskInflight extends Map<string, AbortController> {
-  private cancelled = false;
-
-  override set(key: string, controller: AbortController): this {
-    super.set(key, controller);
-    if (this.cancelled) controller.abort();
-    return this;
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-    for (const controller of this.values()) controller.abort();
-  }
-}
-
 function unknownTask(taskId: string): RpcError {
   return new RpcError(ErrorCode.InvalidParams, `Invalid task: no task ${taskId} (unknown or expired)`, {
     taskId,
@@ -86,7 +65,8 @@ function unknownTask(taskId: string): RpcError {
  * upstream call on whichever replica runs it. Tasks are org-scoped and, for user credentials, user-scoped.
  */
 export class TaskService {
-  private readonly running = new Map<string, TaskInflight>();
+  /** The runs of this replica, by org and task: `tasks/cancel` (from any replica) aborts them. */
+  private readonly running = new Map<string, AbortController>();
   private readonly off: () => void;
   private readonly ttlMs: number;
   private readonly pollIntervalMs: number;
@@ -121,7 +101,7 @@ export class TaskService {
 
   close(): void {
     this.off();
-    for (const inflight of this.running.values()) inflight.cancel();
+    for (const controller of this.running.values()) controller.abort();
     this.running.clear();
   }
 
@@ -137,32 +117,45 @@ export class TaskService {
     return "sync";
   }
 
+  /**
+   * The synchronous step of a tool that gathers input before it becomes a task: its `input_required`
+   * result (or its error result) while it is not done, undefined once every answer is in.
+   */
+  async gather(call: CallContext, params: ToolsCallParams): Promise<Json | undefined> {
+    const result = await this.opts.dispatcher.request(
+      { ...call, era: "task", phase: "gather" },
+      "tools/call",
+      params,
+    );
+    return result.resultType === "input_required" || result.isError === true ? result : undefined;
+  }
+
   /** Creates the task (durably: a `tasks/get` right after resolves) and starts it; the CreateTaskResult. */
-  async start(caller: TaskCaller, params: Json): Promise<Json> {
+  async start(
+    caller: TaskCaller,
+    params: ToolsCallParams,
+    inputResponses: Record<string, unknown> = {},
+  ): Promise<Json> {
     const name = params.name;
-    if (typeof name !== "string") throw new RpcError(ErrorCode.InvalidParams, "params.name must be a string");
-    if (params.arguments !== undefined && !isRecord(params.arguments)) {
-      throw new RpcError(ErrorCode.InvalidParams, "params.arguments must be an object");
-    }
     const now = new Date().toISOString();
     const task: TaskRecord = {
       taskId: crypto.randomUUID(),
-      orgId: caller.org.orgId,
-      owner: taskOwner(caller),
+      orgId: caller.caller.org.orgId,
+      owner: taskOwner(caller.caller),
       status: "working",
       createdAt: now,
       lastUpdatedAt: now,
       ttlMs: this.ttlMs,
       call: { name, arguments: params.arguments ?? {}, clientCapabilities: caller.clientCapabilities },
-      inputResponses: {},
+      inputResponses,
     };
     await this.opts.store.create(task);
     this.announce(task);
-    this.run(task, caller);
+    this.run(task, caller.caller);
     return { ...this.envelope(task), resultType: "task" };
   }
 
-  async get(caller: TaskCaller, params: Json): Promise<Json> {
+  async get(caller: TaskCaller, params: TaskIdParams): Promise<Json> {
     const task = await this.find(caller, params, "tasks/get");
     const out = this.envelope(task);
     if (task.status === "input_required" && task.inputRequests) out.inputRequests = task.inputRequests;
@@ -172,15 +165,9 @@ export class TaskService {
   }
 
   /** Answers some or all pending input requests; the tool re-runs once none is left. An empty ack. */
-  async update(caller: TaskCaller, params: Json): Promise<Json> {
+  async update(caller: TaskCaller, params: TasksUpdateParams): Promise<Json> {
     const task = await this.find(caller, params, "tasks/update");
     const answers = params.inputResponses;
-    if (!isRecord(answers)) {
-      throw new RpcError(
-        ErrorCode.InvalidParams,
-        "params.inputResponses must be an object keyed by the keys of the task's inputRequests",
-      );
-    }
     let resume: TaskRecord | undefined;
     const updated = await this.opts.store.update(task.orgId, task.taskId, (current) => {
       if (current.status !== "input_required" || !current.inputRequests) return undefined;
@@ -205,13 +192,13 @@ export class TaskService {
     });
     if (resume) {
       this.announce(updated);
-      this.run(resume, caller);
+      this.run(resume, caller.caller);
     }
     return {};
   }
 
   /** Cancels a task that is not terminal yet (idempotent); the running call is aborted. An empty ack. */
-  async cancel(caller: TaskCaller, params: Json): Promise<Json> {
+  async cancel(caller: TaskCaller, params: TaskIdParams): Promise<Json> {
     const task = await this.find(caller, params, "tasks/cancel");
     if (TERMINAL.has(task.status)) return {};
     const cancelled = await this.opts.store.update(task.orgId, task.taskId, (current) => ({
@@ -228,15 +215,12 @@ export class TaskService {
     return {};
   }
 
-  private async find(caller: TaskCaller, params: Json, method: string): Promise<TaskRecord> {
+  private async find(caller: TaskCaller, params: TaskIdParams, method: string): Promise<TaskRecord> {
     if (!declaresTasks(caller.clientCapabilities)) throw missingExtension(method);
-    const taskId = params.taskId;
-    if (typeof taskId !== "string" || taskId === "") {
-      throw new RpcError(ErrorCode.InvalidParams, "params.taskId must be a non-empty string");
-    }
-    const task = await this.opts.store.get(caller.org.orgId, taskId);
+    const { taskId } = params;
+    const task = await this.opts.store.get(caller.caller.org.orgId, taskId);
     // Another user's task is reported like an unknown one (no existence oracle).
-    if (!task || (task.owner !== null && task.owner !== taskOwner(caller))) throw unknownTask(taskId);
+    if (!task || (task.owner !== null && task.owner !== taskOwner(caller.caller))) throw unknownTask(taskId);
     return task;
   }
 
@@ -259,27 +243,27 @@ export class TaskService {
   }
 
   private abortLocal(orgId: string, taskId: string): void {
-    this.running.get(this.localKey(orgId, taskId))?.cancel();
+    this.running.get(this.localKey(orgId, taskId))?.abort();
   }
 
   /** Runs (or re-runs, with every answer so far) the task's tool in the background on this replica. */
-  private run(task: TaskRecord, caller: TaskCaller): void {
-    const inflight = new TaskInflight();
-    const session: Session = {
-      ...createSession({
-        id: `task:${task.orgId}:${task.taskId}`,
-        org: caller.org,
-        credentialId: caller.credentialId,
-        expiresAt: caller.expiresAt,
-        protocolVersion: LATEST_SESSION_VERSION,
-        clientCapabilities: task.call.clientCapabilities as ClientCapabilities,
-        clientInfo: {},
-      }),
-      inflight,
-    };
-    session.stateless = { inputResponses: task.inputResponses };
+  private run(task: TaskRecord, caller: Caller): void {
+    const controller = new AbortController();
     const key = this.localKey(task.orgId, task.taskId);
-    this.running.set(key, inflight);
+    this.running.set(key, controller);
+    const call: CallContext = {
+      era: "task",
+      id: task.taskId,
+      caller,
+      clientCapabilities: task.call.clientCapabilities as ClientCapabilities,
+      live: false,
+      inputResponses: task.inputResponses,
+      logLevel: undefined,
+      signal: controller.signal,
+      sessionKey: `task:${task.orgId}:${task.taskId}`,
+      out: { send: () => true },
+      session: undefined,
+    };
     const settle = (status: TaskRecord["status"], change: (t: TaskRecord) => TaskRecord) =>
       this.opts.store
         .update(task.orgId, task.taskId, (t) => ({ ...change(t), status }))
@@ -294,7 +278,7 @@ export class TaskService {
         );
     const params: Json = { name: task.call.name, arguments: task.call.arguments };
     this.opts.dispatcher
-      .request(session, task.taskId, "tools/call", params, { send: () => {} })
+      .request(call, "tools/call", params)
       .then(
         (result) => {
           if (result.resultType === "input_required") {
@@ -317,7 +301,7 @@ export class TaskService {
         },
       )
       .finally(() => {
-        if (this.running.get(key) === inflight) this.running.delete(key);
+        if (this.running.get(key) === controller) this.running.delete(key);
       });
   }
 }
