@@ -98,13 +98,23 @@ describe("omni connect", () => {
     expect(JSON.stringify(asked.content)).toContain("accept Ada: Hello Ada!; roots file:///work/project");
     expect(seen).toEqual(["elicit:Your name?", "sample:Greet Ada", "roots"]);
 
+    // Every progress notification that reaches the client, read off the transport: the SDK's per-call
+    // `onprogress` drops one that lands after the result, and relaying is what this test is about.
     const progress: string[] = [];
+    const deliver = transport.onmessage;
+    transport.onmessage = (message) => {
+      if ("method" in message && message.method === "notifications/progress" && message.params) {
+        const p = message.params as { progress?: number; total?: number; message?: string };
+        progress.push(`${p.progress}/${p.total}:${p.message}`);
+      }
+      deliver?.(message);
+    };
     const steps = await client.callTool({ name: "fixture_steps", arguments: {} }, undefined, {
-      onprogress: (p) => progress.push(`${p.progress}/${p.total}:${p.message}`),
+      onprogress: () => {},
     });
     expect(JSON.stringify(steps.content)).toContain("finished");
-    // (The last notification may race the result, after which the SDK drops it: only the first is certain.)
-    expect(progress[0]).toBe("1/2:halfway");
+    for (let waited = 0; progress.length < 2 && waited < 5_000; waited += 50) await Bun.sleep(50);
+    expect(progress).toEqual(["1/2:halfway", "2/2:done"]);
 
     const prompt = await client.getPrompt({ name: "fixture_greet", arguments: { who: "stdio" } });
     expect(JSON.stringify(prompt.messages)).toContain("Say hello to stdio.");

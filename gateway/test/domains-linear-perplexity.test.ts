@@ -166,10 +166,10 @@ describe("every tool through the gateway", () => {
     called.add("linear_add_comment");
   });
 
-  test("linear argument errors come back as -32602 naming the field", async () => {
-    const error = await call("linear_search_issues", { priority: 7 }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect(String(error)).toContain("priority");
+  test("linear argument errors are tool errors naming the field (so a model can correct itself)", async () => {
+    const result = await call("linear_search_issues", { priority: 7 });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toContain("priority");
   });
 
   test("perplexity search, answers and research", async () => {

@@ -274,8 +274,8 @@ describe("stateless clients (2026-07-28): a browser handle per client", () => {
       expect(
         await h.fails("chrome_get_cookies", { browser: one }, { session: key1.session, org: "org_other" }),
       ).toContain("No browser");
-      // A malformed handle is an argument error naming the field.
-      await expect(h.call("chrome_list_tabs", { browser: "br_x" }, key1)).rejects.toThrow(
+      // A malformed handle is a tool error naming the field.
+      expect(await h.fails("chrome_list_tabs", { browser: "br_x" }, key1)).toMatch(
         /browser must be a browser id/,
       );
 

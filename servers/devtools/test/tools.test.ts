@@ -906,7 +906,8 @@ describe("issue 18 additions", () => {
     // The session's cookies survived the audit (no storage reset).
     const cookies = (await ok("chrome_get_cookies")).data.cookies as { name: string }[];
     expect(cookies.some((c) => c.name === "kept")).toBe(true);
-    await expect(h.call("chrome_lighthouse_audit", { categories: [] })).rejects.toThrow("categories");
+    // Invalid arguments are a tool error naming the field (a model can correct itself).
+    expect(await h.fails("chrome_lighthouse_audit", { categories: [] })).toContain("categories");
   }, 120_000);
 });
 
