@@ -141,7 +141,9 @@ describe("operating through the gateway", () => {
 
     const invalid = await omni(["call", "fixture_echo", "--arg", "times=2"], { env: as(ownerKey) });
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toContain("text");
+    // Invalid arguments are the tool's error result (printed) naming the field, so the caller can fix them.
+    expect(invalid.stdout + invalid.stderr).toContain("text");
+    expect(invalid.stderr).toContain("reported an error");
   });
 
   test("prompts set / list / get and resources read", async () => {
