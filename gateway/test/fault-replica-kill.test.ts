@@ -5,6 +5,7 @@ import {
   startGatewayProcess,
   startProcessWorld,
 } from "./fixtures/process.ts";
+import { BARE_META, modernInit } from "./fixtures/replicas.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -44,31 +45,13 @@ async function balanced(path: string, init: RequestInit): Promise<{ replica: num
   throw new Error("no replica answered");
 }
 
+/** A stateless `alpha_echo` call with the owner's key and no client capabilities. */
 function echo(text: string): RequestInit {
-  return {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      authorization: `Bearer ${world.ownerKey}`,
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": "tools/call",
-      "mcp-name": "alpha_echo",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: {
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": {},
-        },
-        name: "alpha_echo",
-        arguments: { text },
-      },
-    }),
-  };
+  return modernInit(
+    "tools/call",
+    { name: "alpha_echo", arguments: { text } },
+    { bearer: world.ownerKey, meta: BARE_META },
+  );
 }
 
 test("one of two replicas is killed: the other keeps serving stateless requests", async () => {

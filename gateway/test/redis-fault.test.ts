@@ -5,6 +5,7 @@ import {
   startGatewayProcess,
   startProcessWorld,
 } from "./fixtures/process.ts";
+import { BARE_META, modernInit } from "./fixtures/replicas.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -76,30 +77,14 @@ const keys = () =>
 const prompts = () =>
   fetch(`${gateway.url}/api/prompts`, { headers: { authorization: `Bearer ${world.ownerKey}` } });
 const toolCall = () =>
-  fetch(`${gateway.url}/mcp`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      authorization: `Bearer ${world.ownerKey}`,
-      "mcp-protocol-version": "2026-07-28",
-      "mcp-method": "tools/call",
-      "mcp-name": "alpha_echo",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: {
-        _meta: {
-          "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-          "io.modelcontextprotocol/clientCapabilities": {},
-        },
-        name: "alpha_echo",
-        arguments: { text: "through redis" },
-      },
-    }),
-  });
+  fetch(
+    `${gateway.url}/mcp`,
+    modernInit(
+      "tools/call",
+      { name: "alpha_echo", arguments: { text: "through redis" } },
+      { bearer: world.ownerKey, meta: BARE_META },
+    ),
+  );
 
 /** Polls until `check` holds (each attempt a real request), at most `attempts` times. */
 async function eventually(check: () => Promise<boolean>, attempts = 200): Promise<boolean> {
