@@ -4,6 +4,7 @@ import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
+import type { Federation } from "./federation/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -82,6 +83,8 @@ export interface GatewayDeps {
   unavailableDependencies?: () => string[];
   /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
   taskStore?: TaskStore;
+  /** Federated upstream MCP servers (`federation/`): joined to each org's view; admin API at /api/federation. */
+  federation?: Federation;
 }
 
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
@@ -134,6 +137,7 @@ function createBaseGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
     ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
+    ...(deps.federation ? { federation: deps.federation } : {}),
   });
   const modern = new ModernHttp({
     dispatcher,
@@ -276,7 +280,12 @@ function createBaseGateway(deps: GatewayDeps) {
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
-function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
+function withAdmin(
+  app: BaseGatewayApp,
+  registry: Registry,
+  admin: GatewayAdminDeps,
+  federation?: Federation,
+) {
   const dispatcher = dispatchers.get(app)!;
   const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
   return app
@@ -292,6 +301,8 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
         ...(devMode === undefined ? {} : { devMode }),
         ...(clerkPublishableKey ? { clerkPublishableKey } : {}),
         ...(adminDist ? { adminDist } : {}),
+        ...(federation ? { federation } : {}),
+        secrets: admin.config.secrets,
       }),
     );
 }
@@ -309,5 +320,5 @@ export function createGateway(deps: GatewayDeps & { admin: GatewayAdminDeps }): 
 export function createGateway(deps: GatewayDeps): BaseGatewayApp;
 export function createGateway(deps: GatewayDeps): GatewayApp | BaseGatewayApp {
   const app = createBaseGateway(deps);
-  return deps.admin ? withAdmin(app, deps.registry, deps.admin) : app;
+  return deps.admin ? withAdmin(app, deps.registry, deps.admin, deps.federation) : app;
 }

@@ -7,6 +7,7 @@ import { createGateway } from "./app.ts";
 import { createAuthModule, readAuthEnv } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
 import { readEnv } from "./env.ts";
+import { Federation } from "./federation/index.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
@@ -107,10 +108,27 @@ const registry = new Registry({
 });
 await registry.start();
 
+// Federated upstream MCP servers (`federated_servers` rows: org admins' remote ones, the operator's
+// global and stdio ones), re-read every FEDERATION_RELOAD_MS so `omni servers add|remove` apply live.
+const federationReloadMs = Number(process.env.FEDERATION_RELOAD_MS ?? 5000);
+if (!Number.isInteger(federationReloadMs) || federationReloadMs < 100) {
+  console.error(`FEDERATION_RELOAD_MS must be an integer number of milliseconds >= 100`);
+  process.exit(1);
+}
+const federation = new Federation({
+  list: () => repos.federation.operatorList(),
+  secrets: config.secrets,
+  reloadMs: federationReloadMs,
+  healthIntervalMs: env.HEALTH_INTERVAL_MS,
+  connection: { clientInfo: { name: "omni-gateway", version: pkg.version } },
+});
+await federation.start();
+
 const app = createGateway({
   config,
   authenticator,
   registry,
+  federation,
   // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
   security: auth.security,
   // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
@@ -156,6 +174,7 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`gateway: ${signal} received, shutting down`);
   registry.stop();
   await app.stop();
+  await federation.stop();
   // Tool calls are audited after their answer is sent: let those rows land before the database closes.
   await auth.audit.drain();
   await config.close();

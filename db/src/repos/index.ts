@@ -1,6 +1,7 @@
 import type { Database } from "../client.ts";
 import { apiKeysRepo } from "./api-keys.ts";
 import { auditRepo } from "./audit.ts";
+import { federationRepo } from "./federation.ts";
 import { membershipsRepo } from "./memberships.ts";
 import { organizationsRepo, usersRepo } from "./organizations.ts";
 import { promptsRepo } from "./prompts.ts";
@@ -22,6 +23,7 @@ function build(db: Database, knownPartitions: Set<string>) {
     apiKeys: apiKeysRepo(db),
     audit: auditRepo(db, knownPartitions),
     webhooks: webhooksRepo(db),
+    federation: federationRepo(db),
   };
 }
 

@@ -3,6 +3,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import { Elysia } from "elysia";
 import { auditSearchRoutes } from "./audit-search.ts";
 import type { DashboardDeps } from "./deps.ts";
+import { federationRoutes } from "./federation.ts";
 import { meRoutes } from "./me.ts";
 import { serversRoutes } from "./servers.ts";
 import { sessionsRoutes } from "./sessions.ts";
@@ -25,6 +26,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     .use(usageRoutes(deps))
     .use(settingsRoutes(deps))
     .use(auditSearchRoutes(deps))
+    .use(federationRoutes(deps))
     .use(
       adminStaticRoutes({
         ...(deps.adminDist ? { dist: deps.adminDist } : {}),

@@ -14,6 +14,7 @@ import {
   ToolsCallParams,
 } from "@omni/contracts";
 import { completion } from "@omni/kit";
+import type { FederatedCatalog, Federation } from "../federation/index.ts";
 import {
   type ConfigChange,
   ConfigError,
@@ -53,11 +54,15 @@ export interface DispatcherOptions {
    * dispatcher, so every edge is covered. Without it every method is allowed, unaudited.
    */
   access?: Pick<McpAccess, "authorize" | "recordToolCall">;
+  /** Federated upstream MCP servers: their tools, prompts and resources join each org's view. */
+  federation?: Federation;
 }
 
 /** What one org sees: rebuilt only when its configuration or the servers' capabilities change. */
 export interface OrgView {
   capsVersion: number;
+  /** `Federation.version` the view was built at. */
+  fedVersion: number;
   catalog: OrgCatalog;
   enabled: Set<string>;
   tools: ToolDescriptor[];
@@ -65,6 +70,8 @@ export interface OrgView {
   templates: ResourceTemplateDescriptor[];
   /** The gateway's instructions and the enabled servers' own, one paragraph each. */
   instructions: string | undefined;
+  /** The org's federated upstreams (their names already in `tools`; built-in names win a clash). */
+  federated: FederatedCatalog | undefined;
 }
 
 export const SERVER_CAPABILITIES = {
@@ -105,6 +112,12 @@ export class Dispatcher {
       opts.config.onChange((change) => this.onConfigChange(change)),
       opts.registry.onChange((caps) => this.onCapabilitiesChange(caps)),
     );
+    if (opts.federation) {
+      this.unsubscribe.push(
+        opts.federation.onChange((orgId) => this.onFederationChange(orgId)),
+        opts.federation.onNotify((orgId, message) => this.onFederatedNotification(orgId, message)),
+      );
+    }
     for (const era of ["session", "modern", "task"] as const) this.serve(era, this.core);
   }
 
@@ -198,6 +211,8 @@ export class Dispatcher {
         if (typeof requestId === "string" || typeof requestId === "number") {
           session.inflight.get(String(requestId))?.abort();
         }
+      } else if (message.method === "notifications/roots/list_changed") {
+        this.opts.federation?.rootsChanged(session.caller.org.orgId);
       }
       // notifications/initialized, roots/list_changed, progress: nothing to do.
       return;
@@ -205,6 +220,10 @@ export class Dispatcher {
     const pending = session.pending.get(String(message.id));
     if (!pending) return;
     session.pending.delete(String(message.id));
+    if ("answer" in pending) {
+      pending.answer(message.error ? { error: message.error } : { result: message.result });
+      return;
+    }
     try {
       await pending.instance.client.callback({
         callId: pending.callId,
@@ -231,11 +250,14 @@ export class Dispatcher {
     "tools/call": method(ToolsCallParams, (call, params) => this.callTool(call, params)),
     "prompts/list": method(ListParams, async (call, params) => {
       const view = await this.view(call.caller.org.orgId);
-      const prompts = view.catalog.prompts.map(({ server: _server, ...prompt }) => prompt);
+      const prompts: Json[] = view.catalog.prompts.map(({ server: _server, ...prompt }) => prompt);
+      for (const route of view.federated?.prompts.values() ?? []) prompts.push(route.prompt as Json);
       const { page, nextCursor } = paginate("prompts", prompts, params.cursor, this.pageSize);
       return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
     }),
     "prompts/get": method(PromptsGetParams, async (call, params) => {
+      const federated = (await this.view(call.caller.org.orgId)).federated?.prompts.get(params.name);
+      if (federated) return federated.connection.getPrompt(call, federated.name, params.arguments ?? {});
       try {
         return await this.opts.config.getPrompt(
           call.caller.org.orgId,
@@ -280,28 +302,54 @@ export class Dispatcher {
     const caps = this.opts.registry.capabilities;
     const cached = this.views.get(orgId);
     if (cached) {
-      return cached.then((view) => (view.capsVersion === caps.version ? view : this.buildView(orgId, caps)));
+      const fedVersion = this.opts.federation?.version ?? 0;
+      return cached.then((view) =>
+        view.capsVersion === caps.version && view.fedVersion === fedVersion
+          ? view
+          : this.buildView(orgId, caps),
+      );
     }
     return this.buildView(orgId, caps);
   }
 
   private buildView(orgId: string, caps: Capabilities): Promise<OrgView> {
-    const promise = this.opts.config.catalog(orgId, caps.codePrompts).then((catalog) => {
+    const fedVersion = this.opts.federation?.version ?? 0;
+    const promise = Promise.all([
+      this.opts.config.catalog(orgId, caps.codePrompts),
+      this.opts.federation?.catalog(orgId),
+    ]).then(([catalog, federated]) => {
       const enabled = new Set(catalog.enabledServers);
       const tools: ToolDescriptor[] = [];
       for (const route of caps.tools.values()) if (enabled.has(route.server)) tools.push(route.tool);
+      if (federated) this.mergeFederated(federated, caps, tools, catalog);
       const resources: ResourceDescriptor[] = catalog.resources.map(({ server: _s, ...r }) => r);
       const seen = new Set(resources.map((r) => r.uri));
       for (const { server, resource } of caps.resources.values()) {
         if (enabled.has(server) && !seen.has(resource.uri)) resources.push(resource);
       }
+      for (const { resource } of federated?.resources.values() ?? []) {
+        if (!seen.has(resource.uri)) resources.push(resource as ResourceDescriptor);
+      }
       const templates = caps.templates.filter((t) => enabled.has(t.server)).map((t) => t.template);
+      for (const { template } of federated?.templates ?? [])
+        templates.push(template as ResourceTemplateDescriptor);
       const paragraphs = this.opts.instructions ? [this.opts.instructions] : [];
       for (const [server, serverCaps] of [...caps.servers].sort(([a], [b]) => a.localeCompare(b))) {
         if (enabled.has(server) && serverCaps.instructions) paragraphs.push(serverCaps.instructions);
       }
+      paragraphs.push(...(federated?.instructions ?? []));
       const instructions = paragraphs.length > 0 ? paragraphs.join("\n\n") : undefined;
-      return { capsVersion: caps.version, catalog, enabled, tools, resources, templates, instructions };
+      return {
+        capsVersion: caps.version,
+        fedVersion,
+        catalog,
+        enabled,
+        tools,
+        resources,
+        templates,
+        instructions,
+        federated,
+      };
     });
     this.views.set(orgId, promise);
     promise.catch(() => {
@@ -321,6 +369,51 @@ export class Dispatcher {
           session.stream.send(notificationMessage("notifications/resources/updated", { uri }));
         }
       }
+    }
+  }
+
+  /**
+   * Adds the org's federated tools to its list: a federated name that a built-in tool or prompt (every
+   * server's, enabled or not) already has is dropped from the federated catalogue, so a name means one
+   * thing (prefixes are validated on registration; this guards a built-in server added later).
+   */
+  private mergeFederated(
+    federated: FederatedCatalog,
+    caps: Capabilities,
+    tools: ToolDescriptor[],
+    catalog: OrgCatalog,
+  ): void {
+    const promptNames = new Set(catalog.prompts.map((p) => p.name));
+    for (const [name, route] of federated.tools) {
+      if (caps.tools.has(name)) {
+        this.opts.logger.warn(`[federation] tool ${name} clashes with a built-in tool; hidden`);
+        federated.tools.delete(name);
+      } else tools.push(route.tool as ToolDescriptor);
+    }
+    for (const name of federated.prompts.keys()) if (promptNames.has(name)) federated.prompts.delete(name);
+  }
+
+  private onFederationChange(orgId: string | null): void {
+    if (orgId === null) this.views.clear();
+    else this.views.delete(orgId);
+    for (const session of this.sessions.all()) {
+      if (!session.stream || (orgId !== null && session.caller.org.orgId !== orgId)) continue;
+      for (const kind of ["tools", "prompts", "resources"]) {
+        session.stream.send(notificationMessage(`notifications/${kind}/list_changed`));
+      }
+    }
+  }
+
+  /** An upstream's notification outside a call: resources/updated to subscribers, logs to the org's streams. */
+  private onFederatedNotification(orgId: string, message: Json): void {
+    const uri =
+      message.method === "notifications/resources/updated"
+        ? (message.params as Json | undefined)?.uri
+        : undefined;
+    for (const session of this.sessions.all()) {
+      if (!session.stream || session.caller.org.orgId !== orgId) continue;
+      if (typeof uri === "string" && !session.subscriptions.has(uri)) continue;
+      session.stream.send(message);
     }
   }
 
@@ -349,12 +442,27 @@ export class Dispatcher {
         ...(credentialId ? { credentialId } : {}),
         tool: params.name,
         ...(route ? { server: route.server } : {}),
+        ...(!route && view.federated?.tools.has(params.name)
+          ? { server: `federated:${view.federated.tools.get(params.name)!.connection.spec.prefix}` }
+          : {}),
         durationMs: performance.now() - started,
         outcome,
         ...(error ? { error } : {}),
         ...(params.arguments !== undefined ? { arguments: params.arguments } : {}),
       });
     try {
+      const federated = route ? undefined : view.federated?.tools.get(params.name);
+      if (federated) {
+        const result = await this.relay.callFederated(
+          call,
+          federated,
+          params.arguments ?? {},
+          params._meta?.progressToken,
+        );
+        if (result.isError === true) record("error", "the tool returned isError: true");
+        else record("ok");
+        return result;
+      }
       if (!route || !view.enabled.has(route.server)) {
         throw new RpcError(
           ErrorCode.InvalidParams,
@@ -392,6 +500,10 @@ export class Dispatcher {
     const caps = this.opts.registry.capabilities;
     const server = caps.resources.get(uri)?.server ?? caps.templates.find((t) => t.pattern.test(uri))?.server;
     if (!server || !view.enabled.has(server)) {
+      const federated =
+        view.federated?.resources.get(uri)?.connection ??
+        view.federated?.templates.find((t) => t.pattern.test(uri))?.connection;
+      if (federated) return federated.readResource(call, uri);
       throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
     }
     const org: OrgContext = { ...call.caller.org, requestId: crypto.randomUUID() };
@@ -401,6 +513,8 @@ export class Dispatcher {
 
   private async complete(call: CallContext, params: CompleteParams): Promise<Json> {
     let values: string[] = [];
+    const federated = await this.federatedCompletion(call, params);
+    if (federated) return federated;
     if (params.ref.type === "ref/prompt") {
       try {
         values = await this.opts.config.completePromptArgument(
@@ -415,6 +529,22 @@ export class Dispatcher {
       }
     }
     return { completion: completion(values) };
+  }
+
+  /** `completion/complete` for a federated prompt or resource template: the upstream answers. */
+  private async federatedCompletion(call: CallContext, params: CompleteParams): Promise<Json | null> {
+    const fed = (await this.view(call.caller.org.orgId)).federated;
+    if (!fed) return null;
+    const argument = { name: params.argument.name, value: params.argument.value };
+    if (params.ref.type === "ref/prompt") {
+      const route = fed.prompts.get(params.ref.name);
+      if (!route) return null;
+      return route.connection.complete(call, { ref: { type: "ref/prompt", name: route.name }, argument });
+    }
+    const uri = params.ref.uri;
+    const template = fed.templates.find((t) => t.template.uriTemplate === uri);
+    if (!template) return null;
+    return template.connection.complete(call, { ref: { type: "ref/resource", uri }, argument });
   }
 
   private endUpstream(session: Session): void {

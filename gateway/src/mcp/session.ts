@@ -3,12 +3,19 @@ import type { Instance } from "../registry/index.ts";
 import type { CallContext, Caller, Outbound } from "./core/context.ts";
 import type { Json, SessionVersion } from "./protocol.ts";
 
-/** A server-to-client request relayed from a domain server, awaiting the client's answer. */
-export interface PendingClientRequest {
-  instance: Instance;
-  callId: string;
-  upstreamId: string;
+/** The client's answer to a server-to-client request. */
+export interface ClientReply {
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
 }
+
+/**
+ * A server-to-client request awaiting the client's answer: relayed from a domain server (answered
+ * through its RPC callback), or from a federated upstream (`answer` settles the SDK client's handler).
+ */
+export type PendingClientRequest =
+  | { instance: Instance; callId: string; upstreamId: string }
+  | { answer: (reply: ClientReply) => void };
 
 /** One 2025-era MCP session (Streamable HTTP `Mcp-Session-Id`, or one WebSocket connection). */
 export interface Session {

@@ -7,6 +7,7 @@ import {
   type ToolCallEvent,
   type ToolCallRequest,
 } from "@omni/contracts";
+import type { FederatedToolRoute } from "../../federation/index.ts";
 import { callFailureReason, type Instance, type Registry, type ToolRoute } from "../../registry/index.ts";
 import { type Json, notificationMessage, RpcError } from "../protocol.ts";
 import type { CallContext } from "./context.ts";
@@ -118,6 +119,19 @@ export class Relay {
       }
       throw new RpcError(ErrorCode.InternalError, `${route.server} asked for input on a live session`);
     }
+  }
+
+  /**
+   * A federated upstream's tool (the second kind of upstream): its pooled MCP client connection relays
+   * progress, logs, cancellation and the upstream's sampling/elicitation/roots requests for this call.
+   */
+  callFederated(
+    call: CallContext,
+    route: FederatedToolRoute,
+    args: Record<string, unknown>,
+    progressToken: string | number | undefined,
+  ): Promise<Json> {
+    return route.connection.callTool(call, route.name, args, progressToken);
   }
 
   /** A live call's server-to-client request: to the client over the call's channel, answered later. */
