@@ -64,6 +64,10 @@ if (redis) {
   });
 }
 
+if (env.DATABASE_READ_URLS.length > 0 && !env.DATABASE_URL) {
+  console.error("DATABASE_READ_URLS needs DATABASE_URL: read replicas are replicas of a Postgres primary");
+  process.exit(1);
+}
 const database = await createDb(databaseOptions(env));
 await migrate(database.db);
 const repos = createRepositories(database.db);
@@ -142,6 +146,8 @@ const app = createGateway({
   // settings, OpenAPI) and the built dashboard at /admin.
   admin: {
     db: database.db,
+    // Usage statistics and audit search read on a replica (DATABASE_READ_URLS) when there is one.
+    readDb: database.reader,
     config,
     logger,
     resolveOrg,
@@ -175,6 +181,10 @@ const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
 console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-reference)`);
+for (const r of database.replicaHealth())
+  console.log(
+    `  read replica ${r.url}: ${r.healthy ? "healthy" : "not answering (reads go to the primary)"}`,
+  );
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
