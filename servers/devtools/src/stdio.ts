@@ -8,6 +8,11 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 }
 
 const def = createDevtoolsServer();
+// DEVTOOLS_PREWARM (default on): Chromium and a spare context start now; the line tells a client (and the
+// bench) that the first page will not wait for them.
+void def.sessions.prewarm().then((ready) => {
+  if (ready) console.error("devtools: ready (Chromium started, a browser context is prewarmed)");
+});
 
 // Ctrl-C / SIGTERM: stop Chromium and remove its directories (profile, TMPDIR, uploads) before exiting.
 let closing = false;

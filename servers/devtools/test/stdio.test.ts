@@ -46,6 +46,13 @@ test("stdio: list tools, navigate and read a local page, then shut Chromium down
     expect(names).toContain("chrome_get_text");
     expect(names.every((n) => n.startsWith("chrome_"))).toBe(true);
 
+    // DEVTOOLS_PREWARM (default on): Chromium starts with the server, before any call, and says so.
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes("devtools: ready") && Date.now() < deadline) await Bun.sleep(20);
+    expect(stderr).toContain("devtools: ready");
+    expect(readdirSync(childTmp).filter((d) => d.startsWith("omni-chromium-"))).toHaveLength(1);
+    expect(processesUsing(childTmp).length).toBeGreaterThan(0);
+
     const nav = await client.callTool({ name: "chrome_navigate", arguments: { url: `${site.url}/` } });
     expect(nav.isError).toBeFalsy();
     expect(textOf(nav)).toContain('"Home"');
