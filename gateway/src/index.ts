@@ -10,6 +10,7 @@ import { readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
+import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 
 /**
@@ -57,9 +58,10 @@ if (redis) {
 const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : {});
 await migrate(database.db);
 const repos = createRepositories(database.db);
-if ((await repos.servers.list()).length === 0) {
-  const seeded = await seed(database.db);
-  console.log(`seeded ${seeded.servers} servers, ${seeded.prompts} prompts, ${seeded.resources} resources`);
+// An empty database gets the demo organization; the catalogue comes from the servers (catalogueSync).
+if ((await repos.organizations.list()).length === 0) {
+  await seed(database.db);
+  console.log("seeded the demo organization");
 }
 
 // Instances from SERVERS, plus registered `server_instances` rows.
@@ -104,6 +106,8 @@ const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
+  // Each server's catalogue row, default prompts and resources come from its own definition.
+  onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
 
