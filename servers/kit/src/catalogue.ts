@@ -12,8 +12,10 @@ export function serverCapabilities(def: ServerDefinition): ServerCapabilities {
  * `linear_triage_issues` beside the tool `linear_search_issues`. Returns what is wrong, or null.
  */
 export function promptNameProblem(server: string, name: string): string | null {
-  if (!name.startsWith(`${server}_`)) return `"${name}" does not start with the server's name "${server}_"`;
-  const words = name.slice(server.length + 1).split("_");
+  // A dashed server name prefixes with underscores, as its tools do (`hr-tools` → `hr_tools_...`).
+  const prefix = server.replaceAll("-", "_");
+  if (!name.startsWith(`${prefix}_`)) return `"${name}" does not start with the server's name "${prefix}_"`;
+  const words = name.slice(prefix.length + 1).split("_");
   if (!/^[a-z0-9_]+$/.test(name) || words.some((w) => w === "")) {
     return `"${name}" is not snake_case (lower-case words joined by single underscores)`;
   }
@@ -73,8 +75,10 @@ export const NEAR_DUPLICATE_DESCRIPTIONS = 0.5;
  */
 export function nearDuplicatePrompts(prompts: NamedPrompt[]): { a: string; b: string; reason: string }[] {
   const found: { a: string; b: string; reason: string }[] = [];
-  const nameWords = (p: NamedPrompt) =>
-    words(p.name.startsWith(`${p.server}_`) ? p.name.slice(p.server.length + 1) : p.name);
+  const nameWords = (p: NamedPrompt) => {
+    const prefix = `${p.server.replaceAll("-", "_")}_`;
+    return words(p.name.startsWith(prefix) ? p.name.slice(prefix.length) : p.name);
+  };
   for (let i = 0; i < prompts.length; i++) {
     for (let j = i + 1; j < prompts.length; j++) {
       const a = prompts[i]!;

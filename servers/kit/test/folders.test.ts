@@ -195,7 +195,8 @@ describe("default prompts of every server", () => {
     expect(promptNameProblem("linear", "linear_triage")).toMatch(/verb and an object/);
     expect(promptNameProblem("linear", "linear_Triage_issues")).toMatch(/snake_case/);
     expect(promptNameProblem("linear", "linear__triage")).toMatch(/snake_case/);
-    expect(promptNameProblem("hr-tools", "hr-tools_greet_person")).toMatch(/snake_case/);
+    expect(promptNameProblem("hr-tools", "hr-tools_greet_person")).toMatch(/start with/);
+    expect(promptNameProblem("hr-tools", "hr_tools_greet_person")).toBeNull();
     expect(promptNameProblem("linear", "linear_triage_issues")).toBeNull();
 
     const before = [
