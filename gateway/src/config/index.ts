@@ -24,6 +24,7 @@ import {
   cacheOptionsFromEnv,
 } from "./cache.ts";
 import { type MergedCatalog, mergeCatalog } from "./merge.ts";
+import { decodePolicy, loadPolicy } from "./policy.ts";
 import { loadSecretKeys, SecretBox, SecretError, type SecretKey } from "./secrets.ts";
 import {
   decodeMemberCredentials,
@@ -221,6 +222,8 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
       }
       return { settings: service.settings, credentials };
     },
+
+    policy: (orgId) => cache.get(orgId, "policy", () => loadPolicy(deps.db, orgId), decodePolicy),
 
     onChange(listener) {
       listeners.add(listener);
