@@ -93,8 +93,8 @@ try {
     },
     { need: "search the web for ranked links", tool: "perplexity_search", args: { query: "bun crash" } },
   ];
-  const failed = (result: { isError?: unknown }, what: string) => {
-    if (result.isError) throw new Error(`${what} failed: ${JSON.stringify(result)}`);
+  const failed = (result: Record<string, unknown>, what: string) => {
+    if (result.isError === true) throw new Error(`${what} failed: ${JSON.stringify(result)}`);
   };
 
   // Full catalogue: list once, call each tool.
