@@ -6,4 +6,5 @@ export * from "./federation.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./mcp-params.ts";
+export * from "./policy.ts";
 export * from "./rpc.ts";

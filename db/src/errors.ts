@@ -39,6 +39,8 @@ const messages: Record<string, Describe> = {
     `an upstream with prefix "${f.prefix}" is already registered ${
       f.organization_id === undefined ? "here" : "for this scope"
     }`,
+  tool_policies_org_role_unique: () => "this organization already has a tool policy for that scope",
+  bundles_org_slug_unique: (f) => `a bundle with slug "${f.slug}" already exists`,
   webhook_events_svix_id_unique: (f) => `webhook event "${f.svix_id}" was already received`,
 };
 

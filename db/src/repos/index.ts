@@ -4,6 +4,7 @@ import { auditRepo } from "./audit.ts";
 import { federationRepo } from "./federation.ts";
 import { membershipsRepo } from "./memberships.ts";
 import { organizationsRepo, usersRepo } from "./organizations.ts";
+import { bundlesRepo, toolPoliciesRepo } from "./policy.ts";
 import { promptsRepo } from "./prompts.ts";
 import { resourcesRepo } from "./resources.ts";
 import { serversRepo } from "./servers.ts";
@@ -24,6 +25,8 @@ function build(db: Database, knownPartitions: Set<string>) {
     audit: auditRepo(db, knownPartitions),
     webhooks: webhooksRepo(db),
     federation: federationRepo(db),
+    toolPolicies: toolPoliciesRepo(db),
+    bundles: bundlesRepo(db),
   };
 }
 

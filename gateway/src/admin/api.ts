@@ -5,6 +5,7 @@ import { auditSearchRoutes } from "./audit-search.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { federationRoutes } from "./federation.ts";
 import { meRoutes } from "./me.ts";
+import { policyRoutes } from "./policy.ts";
 import { serversRoutes } from "./servers.ts";
 import { sessionsRoutes } from "./sessions.ts";
 import { settingsRoutes } from "./settings.ts";
@@ -27,6 +28,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     .use(settingsRoutes(deps))
     .use(auditSearchRoutes(deps))
     .use(federationRoutes(deps))
+    .use(policyRoutes(deps))
     .use(
       adminStaticRoutes({
         ...(deps.adminDist ? { dist: deps.adminDist } : {}),
