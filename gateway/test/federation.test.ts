@@ -5,8 +5,11 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { PERMISSIONS } from "@omni/contracts";
 import { DEMO_ORG_ID, newId } from "@omni/db";
 import type { Subprocess } from "bun";
+import { createApiKey } from "../src/auth/api-keys.ts";
+import { createAuthModule } from "../src/auth/index.ts";
 import { sealUpstreamSecret } from "../src/federation/registration.ts";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import { APP_HTML, APP_URI } from "./fixtures/apps-server.ts";
@@ -31,8 +34,14 @@ setDefaultTimeout(30_000);
 
 let stack: Stack;
 let orgB: Replica;
+/** A replica with the real authenticator (API keys): the admin API's tenancy. */
+let authed: Replica;
 let orgBId: string;
 let httpEverything: Subprocess;
+let sseEverything: Subprocess;
+let ssePort = 0;
+let keyA = "";
+let keyB = "";
 let proxy: ReturnType<typeof Bun.serve>;
 const proxied: { authorized: number; refused: number } = { authorized: 0, refused: 0 };
 const seenPids = new Set<number>();
@@ -62,9 +71,40 @@ function alive(pid: number): boolean {
   }
 }
 
-async function connect(url: string, capabilities: Record<string, object> = {}): Promise<Client> {
+/** Spawns server-everything on a free loopback port with one of its HTTP transports; resolves once it answers. */
+async function spawnEverything(transport: "streamableHttp" | "sse", path: string) {
+  const port = freePort();
+  const child = Bun.spawn(["node", EVERYTHING, transport], {
+    env: { ...process.env, PORT: String(port) },
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  await until(
+    () =>
+      fetch(`http://127.0.0.1:${port}${path}`, { method: "HEAD" }).then(
+        () => true,
+        () => false,
+      ),
+    `server-everything (${transport}) to listen`,
+  );
+  return { child, port };
+}
+
+const api = (key: string, path: string, init: RequestInit = {}) =>
+  fetch(`${authed.url}/api/federation${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...init.headers },
+  });
+
+async function connect(
+  url: string,
+  capabilities: Record<string, object> = {},
+  headers: Record<string, string> = {},
+): Promise<Client> {
   const client = new Client({ name: "federation-test", version: "1.0.0" }, { capabilities });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { requestInit: { headers } }),
+  );
   return client;
 }
 
@@ -77,20 +117,12 @@ function pidsOf(replica: { federation: Stack["federation"] }, prefix: string): n
 beforeAll(async () => {
   stack = await startStack({ servers: [alphaServer], federation: {}, healthIntervalMs: 200 });
   // server-everything over Streamable HTTP, on loopback only, behind a proxy that demands the secret.
-  const port = freePort();
-  httpEverything = Bun.spawn(["node", EVERYTHING, "streamableHttp"], {
-    env: { ...process.env, PORT: String(port) },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  await until(
-    () =>
-      fetch(`http://127.0.0.1:${port}/mcp`, { method: "GET" }).then(
-        () => true,
-        () => false,
-      ),
-    "server-everything to listen",
-  );
+  const http = await spawnEverything("streamableHttp", "/mcp");
+  httpEverything = http.child;
+  const port = http.port;
+  const sse = await spawnEverything("sse", "/message");
+  sseEverything = sse.child;
+  ssePort = sse.port;
   proxy = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
@@ -165,6 +197,8 @@ beforeAll(async () => {
   );
   const org = await stack.repos.organizations.create({ slug: `fed-b-${Date.now()}`, name: "Org B" });
   orgBId = org.id;
+  keyA = (await createApiKey(stack.repos, DEMO_ORG_ID, null, { name: "a", scopes: [...PERMISSIONS] })).secret;
+  keyB = (await createApiKey(stack.repos, orgBId, null, { name: "b", scopes: [...PERMISSIONS] })).secret;
   orgB = await startReplica({
     db: stack.db,
     instances: [],
@@ -172,15 +206,25 @@ beforeAll(async () => {
     authenticator: createDevAuthenticator(orgBId),
     admin: true,
   });
+  authed = await startReplica({
+    db: stack.db,
+    instances: [{ server: "alpha", url: stack.servers.get("alpha")!.url }],
+    federation: {},
+    authenticator: createAuthModule({ db: stack.db }).authenticator,
+    admin: true,
+  });
 }, 120_000);
 
 afterAll(async () => {
   const pids = [...seenPids, ...pidsOf(stack, "every"), ...pidsOf(stack, "memory"), ...pidsOf(orgB, "every")];
   await orgB?.stop();
+  await authed?.stop();
   await stack?.stop();
   proxy?.stop(true);
   httpEverything?.kill();
+  sseEverything?.kill();
   await httpEverything?.exited;
+  await sseEverything?.exited;
   // No leaked upstream processes: every stdio child the gateways started is gone.
   await until(() => pids.every((pid) => !alive(pid)), "the stdio children to exit");
 });
@@ -378,4 +422,71 @@ test("isolation: org A's upstream and its secret are invisible to org B", async 
   expect(visible.map((r) => r.prefix).sort()).toEqual(["every", "memory"]);
   expect(orgB.federation!.health(orgBId).map((h) => h.prefix)).toEqual(["every", "memory"]);
   await client.close();
+});
+
+test("admin API: org admins register a remote upstream (legacy HTTP+SSE here), never a stdio command", async () => {
+  const stdio = await api(keyA, "/servers", {
+    method: "POST",
+    body: JSON.stringify({ name: "x", prefix: "x", transport: "stdio", url: "http://127.0.0.1:1/mcp" }),
+  });
+  expect(stdio.status).toBe(422);
+  expect(JSON.stringify(await stdio.json())).toMatch(/transport/);
+  const clash = await api(keyA, "/servers", {
+    method: "POST",
+    body: JSON.stringify({ name: "x", prefix: "every", transport: "sse", url: "http://127.0.0.1:1/sse" }),
+  });
+  expect(clash.status).toBe(409);
+  const builtin = await api(keyA, "/servers", {
+    method: "POST",
+    body: JSON.stringify({ name: "x", prefix: "alpha", transport: "sse", url: "http://127.0.0.1:1/sse" }),
+  });
+  expect(builtin.status).toBe(409);
+  const created = await api(keyA, "/servers", {
+    method: "POST",
+    body: JSON.stringify({
+      name: "everything over SSE",
+      prefix: "legacy",
+      transport: "sse",
+      url: `http://127.0.0.1:${ssePort}/sse`,
+      authHeader: "X-Upstream-Key",
+      authSecret: "sse-secret-value",
+    }),
+  });
+  expect(created.status).toBe(201);
+  const row = (await created.json()) as { id: string; hasAuthSecret: boolean; scope: string };
+  expect(row).toMatchObject({ hasAuthSecret: true, scope: "organization" });
+  expect(JSON.stringify(row)).not.toContain("sse-secret-value");
+
+  const client = await connect(authed.url, {}, { authorization: `Bearer ${keyA}` });
+  const echo = await until(
+    () =>
+      client.callTool({ name: "legacy_echo", arguments: { message: "over sse" } }).then(
+        (r) => r,
+        () => null,
+      ),
+    "the SSE upstream's tools",
+  );
+  expect(echo.content).toEqual([{ type: "text", text: "Echo: over sse" }]);
+  await client.close();
+
+  const listA = (await (await api(keyA, "/servers")).json()) as {
+    servers: { prefix: string; state: string }[];
+  };
+  expect(listA.servers.find((s) => s.prefix === "legacy")?.state).toBe("healthy");
+  expect(listA.servers.map((s) => s.prefix)).toEqual(["apps", "every", "legacy", "memory", "remote"]);
+  expect(JSON.stringify(listA)).not.toContain("sse-secret-value");
+
+  // Org B sees only the global upstreams, and cannot remove A's (nor a global one).
+  const listB = (await (await api(keyB, "/servers")).json()) as { servers: { prefix: string }[] };
+  expect(listB.servers.map((s) => s.prefix)).toEqual(["every", "memory"]);
+  expect((await api(keyB, `/servers/${row.id}`, { method: "DELETE" })).status).toBe(404);
+  const global = (await stack.repos.federation.listVisible(orgBId)).find((r) => r.prefix === "every")!;
+  expect((await api(keyB, `/servers/${global.id}`, { method: "DELETE" })).status).toBe(403);
+  expect((await api(keyA, `/servers/${row.id}`, { method: "DELETE" })).status).toBe(200);
+  const after = await connect(authed.url, {}, { authorization: `Bearer ${keyA}` });
+  await until(
+    async () => !(await after.listTools()).tools.some((t) => t.name.startsWith("legacy_")),
+    "the removed upstream's tools to go",
+  );
+  await after.close();
 });

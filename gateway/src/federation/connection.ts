@@ -139,8 +139,12 @@ export class UpstreamConnection {
     };
   }
 
-  /** Connects once (later attempts run on the backoff timer); resolves when this attempt settled. */
+  /**
+   * Connects unless connected (later attempts run on the backoff timer); resolves when this attempt
+   * settled. Concurrent callers share one attempt.
+   */
   start(): Promise<void> {
+    if (this.client || this.isClosed()) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => {
       this.connecting = null;
     });

@@ -170,7 +170,7 @@ export class Federation {
     this.specs = specs;
     this.rows = new Map(rows.map((r) => [r.id, r]));
     // Org-owned upstreams connect at once (health shows up before first use); global ones per org on use.
-    for (const spec of specs) if (spec.ownerOrgId) void this.connection(spec, spec.ownerOrgId).start();
+    for (const spec of specs) if (spec.ownerOrgId) this.connection(spec, spec.ownerOrgId);
     if (affected.size > 0) this.changed(affected.has(null) || affected.size > 1 ? null : [...affected][0]!);
   }
 
