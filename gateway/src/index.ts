@@ -10,6 +10,7 @@ import { databaseOptions, readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
+import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 import { createLogger } from "./security/log.ts";
 
@@ -71,9 +72,10 @@ if (env.DATABASE_READ_URLS.length > 0 && !env.DATABASE_URL) {
 const database = await createDb(databaseOptions(env));
 await migrate(database.db);
 const repos = createRepositories(database.db);
-if ((await repos.servers.list()).length === 0) {
-  const seeded = await seed(database.db);
-  console.log(`seeded ${seeded.servers} servers, ${seeded.prompts} prompts, ${seeded.resources} resources`);
+// An empty database gets the demo organization; the catalogue comes from the servers (catalogueSync).
+if ((await repos.organizations.list()).length === 0) {
+  await seed(database.db);
+  console.log("seeded the demo organization");
 }
 
 // Instances from SERVERS, plus registered `server_instances` rows.
@@ -129,6 +131,8 @@ const registry = new Registry({
   clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
   logger,
+  // Each server's catalogue row, default prompts and resources come from its own definition.
+  onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
 

@@ -15,7 +15,7 @@ export interface DashboardDeps {
   readDb?: Database;
   /** Its authenticator, guard macro and audit log. */
   auth: Pick<AuthModule, "authenticator" | "guard" | "audit" | "routes">;
-  config?: Pick<ConfigServiceImpl, "invalidate">;
+  config: Pick<ConfigServiceImpl, "invalidate" | "catalog" | "policy">;
   registry: Registry;
   /** The live 2025-era MCP sessions of this replica, and how to end one. */
   sessions: { all(): Iterable<Session>; end(session: Session): void };
