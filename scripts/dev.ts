@@ -29,6 +29,7 @@ ${folders.map((f) => `  ${f.portVariable.padEnd(16)} ${f.name}'s port (now ${f.p
   OMNI_DEV_MODE    1 (default here) or 0 to require credentials
   OMNI_DATA_DIR    PGlite in <dir>/pglite and the development secret key (default .data/)
   DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis
+  DATABASE_READ_URLS  Postgres read replicas of DATABASE_URL, comma-separated (default none)
   ADMIN_BUILD      0 skips building the admin dashboard (default 1)
   OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
                    .data/internal.token when unset)`);

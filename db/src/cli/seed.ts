@@ -1,4 +1,4 @@
-import { createDb, migrate } from "../client.ts";
+import { createDb, dbOptionsFromEnv, migrate } from "../client.ts";
 import { seed } from "../seed.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -11,7 +11,7 @@ changes nothing, and an organization's own changes survive. Database: DATABASE_U
   process.exit(0);
 }
 
-const handle = await createDb();
+const handle = await createDb(dbOptionsFromEnv(process.env));
 try {
   await migrate(handle.db);
   const counts = await seed(handle.db);

@@ -187,10 +187,13 @@ function resources(sessions: SessionManager): ResourceDefinition[] {
 }
 
 /** The DevTools domain server: 50+ browser tools over one shared Chromium, one browser context per session. */
-export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): ServerDefinition & {
+export function createDevtoolsServer(
+  options: DevtoolsOptions = readOptions(),
+  /** The browser to drive (an entry may have started launching it already); a new one by default. */
+  host: BrowserHost = new BrowserHost(options),
+): ServerDefinition & {
   sessions: SessionManager;
 } {
-  const host = new BrowserHost(options);
   const sessions = new SessionManager(host, options);
   const tools = [
     ...tabTools(sessions),
