@@ -1,3 +1,4 @@
+export { type CatalogueChange, registerCatalogue } from "./catalogue.ts";
 export {
   type CreateDbOptions,
   createDb,

@@ -99,7 +99,7 @@ export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "
  * (default settings when absent), development mode and the Clerk publishable key.
  */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
-  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist" | "readDb">>;
 
 /** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
 const dispatchers = new WeakMap<object, Dispatcher>();
@@ -310,12 +310,13 @@ type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
   const dispatcher = dispatchers.get(app)!;
-  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  const { auth, devMode, clerkPublishableKey, adminDist, readDb, ...config } = admin;
   return app
     .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
     .use(
       dashboardRoutes({
         db: admin.db,
+        ...(readDb ? { readDb } : {}),
         config: admin.config,
         // Without the auth module, the dashboard's own routes use one with default settings, and the
         // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
