@@ -1,5 +1,12 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
-import { InternalTokenError, loadInternalToken } from "@omni/kit";
+import {
+  InternalTokenError,
+  loadInternalToken,
+  type MetricsServer,
+  metricsOptionsFromEnv,
+  serveMetrics,
+  startTracing,
+} from "@omni/kit";
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
@@ -100,6 +107,10 @@ const resolveOrg: OrgResolver = ({ request }) =>
     ? devOrgResolver({ request })
     : auth.resolveOrg({ request });
 
+// Observability: METRICS_TOKEN / METRICS_PORT / METRICS_ORG_LABELS, and OTEL_* tracing (off by default).
+const metrics = metricsOptionsFromEnv();
+const tracing = startTracing("omni-gateway");
+
 const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
@@ -137,6 +148,7 @@ const app = createGateway({
     sessionIdleMs: env.SESSION_IDLE_MS,
     allowedHosts: env.ALLOWED_HOSTS,
     allowedOrigins: env.ALLOWED_ORIGINS,
+    metrics,
   },
 }).listen({ port: env.PORT, hostname: env.HOST, idleTimeout: 0 });
 
@@ -148,6 +160,13 @@ console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
+// METRICS_PORT: /metrics on a listener of its own (loopback unless METRICS_HOST says otherwise).
+let metricsServer: MetricsServer | undefined;
+if (metrics.port !== undefined) {
+  metricsServer = serveMetrics({ ...metrics, port: metrics.port });
+  console.log(`  metrics: ${metricsServer.url}/metrics${metrics.token ? " (bearer METRICS_TOKEN)" : ""}`);
+} else if (metrics.token) console.log(`  metrics: ${url}/metrics (bearer METRICS_TOKEN)`);
+if (tracing) console.log("  tracing: on (OTEL_* variables)");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -155,6 +174,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   console.log(`gateway: ${signal} received, shutting down`);
   registry.stop();
+  metricsServer?.stop();
   await app.stop();
   // Tool calls are audited after their answer is sent: let those rows land before the database closes.
   await auth.audit.drain();
@@ -162,6 +182,7 @@ async function shutdown(signal: string): Promise<void> {
   await auth.state.close();
   await redis?.quit().catch(() => {});
   await database.close();
+  await tracing?.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -275,6 +275,7 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     browserContexts: {
       list: (orgId) => sessions.list(orgId),
       end: (orgId, id) => sessions.end(orgId, id),
+      count: () => sessions.size,
     },
     async close() {
       await sessions.close();
