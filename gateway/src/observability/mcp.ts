@@ -40,8 +40,11 @@ function outcomeOf(result: Json): string {
 export class McpObserver {
   private readonly orgs: OrgLabels | undefined;
   private readonly log: boolean;
-  /** The span of each traced call, for the relay's child spans. */
-  private readonly spans = new WeakMap<CallContext, Span>();
+  /**
+   * The span of each traced call, for the relay's child spans; keyed by the call's signal, which the
+   * contexts derived from a call (`{...call, inputResponses}`) share.
+   */
+  private readonly spans = new WeakMap<AbortSignal, Span>();
 
   constructor(private readonly opts: McpObserverOptions) {
     this.orgs = opts.orgLabels ? new OrgLabels(opts.orgLabelLimit ?? 100) : undefined;
@@ -68,7 +71,7 @@ export class McpObserver {
       },
       parentContext(meta?.traceparent, meta?.tracestate),
     );
-    this.spans.set(call, span);
+    this.spans.set(call.signal, span);
     return { started: performance.now(), span };
   }
 
@@ -121,7 +124,7 @@ export class McpObserver {
    */
   upstream(call: CallContext, server: string, kind: string): UpstreamObservation {
     const started = performance.now();
-    const parent = activeTracer() ? this.spans.get(call) : undefined;
+    const parent = activeTracer() ? this.spans.get(call.signal) : undefined;
     const span = parent
       ? activeTracer()?.startSpan(
           `${kind} ${server}`,
@@ -143,7 +146,7 @@ export class McpObserver {
 
   /** The W3C trace context of a traced call (for server-to-client requests' `_meta`), if any. */
   traceOf(call: CallContext): Record<string, string> | undefined {
-    const span = activeTracer() ? this.spans.get(call) : undefined;
+    const span = activeTracer() ? this.spans.get(call.signal) : undefined;
     return span ? traceHeaders(span) : undefined;
   }
 }
