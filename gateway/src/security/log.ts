@@ -2,8 +2,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
  * A tiny structured logger: one JSON object per line on stdout (errors on stderr), or a pretty line in
- * development (`LOG_FORMAT`), with bound fields (e.g. `orgId`) carried by child loggers. Level from
- * `LOG_LEVEL` (debug|info|warn|error|silent). Fields named like credentials (authorization, token,
+ * development (`opts.format`; the gateway passes `LOG_FORMAT`), with bound fields (e.g. `orgId`) carried by child loggers. Level from
+ * `opts.level` (debug|info|warn|error|silent; default info; the gateway passes `LOG_LEVEL`). Fields named like credentials (authorization, token,
  * secret, password, api key, cookie) are written as `[redacted]`.
  * A line written while the gateway handles a request carries that request's `requestId` (the security
  * plugin runs every request inside `withRequestId`), so call sites need not pass it.
@@ -31,20 +31,11 @@ export type LogFormat = "json" | "pretty";
 
 export interface LoggerOptions {
   level?: LogLevel | "silent";
-  /** Default: `LOG_FORMAT`, else `pretty` in local development mode (`OMNI_DEV_MODE=1`), else `json`. */
+  /** Default `json`; the gateway passes `LOG_FORMAT` (default `pretty` in local development mode). */
   format?: LogFormat;
   /** Where lines go (default: stdout/stderr). Tests pass an array's push. */
   sink?: (line: string, level: LogLevel) => void;
   fields?: Fields;
-}
-
-function parseLevel(raw: string | undefined): LogLevel | "silent" {
-  return raw && raw in rank ? (raw as LogLevel | "silent") : "info";
-}
-
-function parseFormat(env: Record<string, string | undefined>): LogFormat {
-  if (env.LOG_FORMAT === "json" || env.LOG_FORMAT === "pretty") return env.LOG_FORMAT;
-  return env.OMNI_DEV_MODE === "1" || env.OMNI_DEV_MODE === "true" ? "pretty" : "json";
 }
 
 /** Field names whose values are never written (credentials that a call site might pass by mistake). */
@@ -95,10 +86,10 @@ function serialise(value: unknown): unknown {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = rank[opts.level ?? parseLevel(process.env.LOG_LEVEL)];
+  const min = rank[opts.level ?? "info"];
   const sink = opts.sink ?? defaultSink;
   const bound = opts.fields ?? {};
-  const format = opts.format ?? parseFormat(process.env);
+  const format = opts.format ?? "json";
   const write = (level: LogLevel, msg: string, detail?: unknown) => {
     if (rank[level] < min) return;
     const requestId = requestScope.getStore();
@@ -123,7 +114,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     error: (msg, fields) => write("error", msg, fields),
     child: (fields) =>
       createLogger({
-        level: opts.level ?? parseLevel(process.env.LOG_LEVEL),
+        ...(opts.level ? { level: opts.level } : {}),
         format,
         sink,
         fields: { ...bound, ...fields },
