@@ -1,5 +1,12 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
-import { InternalTokenError, loadInternalToken } from "@omni/kit";
+import {
+  InternalTokenError,
+  loadInternalToken,
+  type MetricsServer,
+  metricsOptionsFromEnv,
+  serveMetrics,
+  startTracing,
+} from "@omni/kit";
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
@@ -28,7 +35,10 @@ const env = (() => {
     process.exit(1);
   }
 })();
-const logger = createLogger({ level: env.LOG_LEVEL });
+const logger = createLogger({
+  level: env.LOG_LEVEL,
+  format: env.LOG_FORMAT ?? (env.OMNI_DEV_MODE ? "pretty" : "json"),
+});
 
 if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
@@ -129,6 +139,10 @@ const resolveOrg: OrgResolver = ({ request }) =>
     ? devOrgResolver({ request })
     : auth.resolveOrg({ request });
 
+// Observability: METRICS_TOKEN / METRICS_PORT / METRICS_ORG_LABELS, and OTEL_* tracing (off by default).
+const metrics = metricsOptionsFromEnv();
+const tracing = startTracing("omni-gateway");
+
 const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
@@ -188,6 +202,7 @@ const app = createGateway({
     sessionIdleMs: env.SESSION_IDLE_MS,
     allowedHosts: env.ALLOWED_HOSTS,
     allowedOrigins: env.ALLOWED_ORIGINS,
+    metrics,
   },
 }).listen({ port: env.PORT, hostname: env.HOST, idleTimeout: 0 });
 
@@ -203,6 +218,13 @@ for (const r of database.replicaHealth())
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
+// METRICS_PORT: /metrics on a listener of its own (loopback unless METRICS_HOST says otherwise).
+let metricsServer: MetricsServer | undefined;
+if (metrics.port !== undefined) {
+  metricsServer = serveMetrics({ ...metrics, port: metrics.port });
+  console.log(`  metrics: ${metricsServer.url}/metrics${metrics.token ? " (bearer METRICS_TOKEN)" : ""}`);
+} else if (metrics.token) console.log(`  metrics: ${url}/metrics (bearer METRICS_TOKEN)`);
+if (tracing) console.log("  tracing: on (OTEL_* variables)");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -211,6 +233,7 @@ async function shutdown(signal: string): Promise<void> {
   console.log(`gateway: ${signal} received, shutting down`);
   await follower.stop();
   registry.stop();
+  metricsServer?.stop();
   await app.stop();
   // Tool calls are audited after their answer is sent: let those rows land before the database closes.
   await auth.audit.drain();
@@ -218,6 +241,7 @@ async function shutdown(signal: string): Promise<void> {
   await auth.state.close();
   await redis?.quit().catch(() => {});
   await database.close();
+  await tracing?.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));
