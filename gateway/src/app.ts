@@ -1,3 +1,4 @@
+import { enableDefaultMetrics, type MetricsOptions, metricsHandler } from "@omni/kit";
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
@@ -13,6 +14,7 @@ import { createStateSealer } from "./mcp/modern/state.ts";
 import { errorMessage } from "./mcp/protocol.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
+import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
 import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
 import { apiError, apiErrorResponse } from "./security/errors.ts";
@@ -46,6 +48,14 @@ export interface GatewayOptions {
   /** How often a WebSocket's credential is re-checked. Default 30 s. */
   credentialCheckMs: number;
   instructions?: string;
+  /**
+   * `GET /metrics` and the MCP series' labels (`metricsOptionsFromEnv`: `METRICS_TOKEN`,
+   * `METRICS_ORG_LABELS`, `METRICS_ORG_LABEL_LIMIT`). Without a token `/metrics` is 404 on this port
+   * (`index.ts` serves `METRICS_PORT` separately).
+   */
+  metrics: Partial<Pick<MetricsOptions, "token" | "orgLabels" | "orgLabelLimit">>;
+  /** One `mcp request` log line per MCP request (default true). */
+  mcpLog: boolean;
 }
 
 export interface GatewayDeps {
@@ -113,6 +123,8 @@ const DEFAULTS: GatewayOptions = {
   allowedOrigins: [],
   keepAliveMs: 15_000,
   credentialCheckMs: 30_000,
+  metrics: {},
+  mcpLog: true,
 };
 
 /** Whether a request carries a body (the methods that may, with a length or a chunked stream). */
@@ -140,7 +152,25 @@ function createBaseGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
     ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
+    observe: {
+      log: options.mcpLog,
+      orgLabels: options.metrics.orgLabels ?? false,
+      ...(options.metrics.orgLabelLimit === undefined
+        ? {}
+        : { orgLabelLimit: options.metrics.orgLabelLimit }),
+    },
   });
+  // Scrape-time gauges of this gateway (removed when it stops).
+  const untrack = [
+    upstreamInstances.track(deps.registry),
+    upstreamInFlight.track(deps.registry),
+    sessionsGauge.track({
+      total: () => dispatcher.sessions.size,
+      websocket: () => dispatcher.websocketSessions,
+    }),
+  ];
+  enableDefaultMetrics();
+  const metrics = metricsHandler({ ...(options.metrics.token ? { token: options.metrics.token } : {}) });
   const modern = new ModernHttp({
     dispatcher,
     config: deps.config,
@@ -239,6 +269,7 @@ function createBaseGateway(deps: GatewayDeps) {
       return apiErrorResponse(auth.status, apiError(auth.reason, auth.message), headers);
     })
     .onStop(() => {
+      for (const off of untrack) off();
       dispatcher.close();
       modern.close();
     })
@@ -252,6 +283,8 @@ function createBaseGateway(deps: GatewayDeps) {
         servers,
       };
     })
+    // Prometheus text: only with METRICS_TOKEN on this port (404 otherwise; METRICS_PORT is separate).
+    .get("/metrics", ({ request }) => metrics(request))
     .get("/ready", ({ status }) => {
       const down = deps.unavailableDependencies?.() ?? [];
       if (down.length > 0) {

@@ -17,6 +17,7 @@ import {
 } from "@omni/contracts";
 import { completion } from "@omni/kit";
 import * as v from "valibot";
+import { McpObserver, type McpObserverOptions } from "../observability/mcp.ts";
 import {
   type ConfigChange,
   ConfigError,
@@ -58,6 +59,11 @@ export interface DispatcherOptions {
    * dispatcher, so every edge is covered. Without it every method is allowed, unaudited.
    */
   access?: Pick<McpAccess, "authorize" | "recordToolCall">;
+  /**
+   * Metrics, the `mcp request` log line and tracing of every request and upstream call
+   * (`observability/mcp.ts`): organization labels (`METRICS_ORG_LABELS`), the log line (default on).
+   */
+  observe?: Omit<McpObserverOptions, "registry" | "logger">;
 }
 
 /** What one org sees: rebuilt only when its configuration or the servers' capabilities change. */
@@ -115,6 +121,9 @@ function fromConfigError(error: unknown): unknown {
 export class Dispatcher {
   readonly sessions: SessionStore;
   readonly relay: Relay;
+  readonly observer: McpObserver;
+  /** Open WebSocket connections with a session (the sessions gauge's `websocket` transport). */
+  websocketSessions = 0;
   private readonly views = new Map<string, Promise<OrgView>>();
   private readonly pageSize: number;
   private readonly unsubscribe: (() => void)[] = [];
@@ -126,7 +135,8 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     this.pageSize = opts.pageSize ?? 100;
-    this.relay = new Relay(opts.registry, opts.logger);
+    this.observer = new McpObserver({ registry: opts.registry, logger: opts.logger, ...opts.observe });
+    this.relay = new Relay(opts.registry, opts.logger, this.observer);
     this.sessions = new SessionStore(opts.sessionIdleMs ?? 30 * 60_000, (s) => this.endUpstream(s));
     this.unsubscribe.push(
       opts.config.onChange((change) => this.onConfigChange(change)),
@@ -157,6 +167,25 @@ export class Dispatcher {
   async request(call: CallContext, name: string, params: Json): Promise<Json> {
     const handler = this.handlers[call.era].get(name);
     if (!handler) throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${name}`);
+    // The observation hook (metrics, the request's log line, its span): known methods only, so the
+    // method label stays bounded.
+    const observation = this.observer.begin(call, name, params);
+    try {
+      const result = await this.handle(handler, call, name, params);
+      this.observer.end(observation, call, name, params, result);
+      return result;
+    } catch (error) {
+      this.observer.end(observation, call, name, params, undefined, error);
+      throw error;
+    }
+  }
+
+  private handle(
+    handler: MethodHandler,
+    call: CallContext,
+    name: string,
+    params: Json,
+  ): Promise<Json> | Json {
     const access = this.opts.access?.authorize(call.caller.org, name);
     if (access?.kind === "empty") return access.result;
     if (access?.kind === "refuse")
