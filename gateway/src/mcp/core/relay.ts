@@ -143,7 +143,8 @@ export class Relay {
         .catch(() => {});
       return;
     }
-    const clientId = `omni-${session.nextOutboundId++}`;
+    // `omni-<replica>-<n>`: the answer may reach another replica, which routes it back here (session bus).
+    const clientId = `omni-${session.replica}-${session.nextOutboundId++}`;
     session.pending.set(clientId, { instance, callId, upstreamId });
     call.out.send({ jsonrpc: "2.0", id: clientId, method: request.method, params: request.params });
   }
