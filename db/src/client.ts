@@ -9,6 +9,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { createReplicaSet } from "./replicas.ts";
 import * as schema from "./schema/index.ts";
 
 /** The database handle every repository takes: the same type for both drivers (and for transactions). */
@@ -17,30 +18,47 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Driver = "postgres" | "pglite";
 
 export interface DbHandle {
+  /** The primary: every write, and every read that must see the latest write. */
   db: Database;
+  /**
+   * For reads that may lag behind the primary by the replication delay (dashboards, reports): with
+   * `readUrls`, Drizzle's `withReplicas` (selects on a healthy read replica, writes still on the primary,
+   * see replicas.ts); else the primary itself.
+   */
+  reader: Database;
+  /** The read replicas and whether each takes reads now (empty without `readUrls`). */
+  replicaHealth(): { url: string; healthy: boolean }[];
   driver: Driver;
   close(): Promise<void>;
 }
 
 export interface CreateDbOptions {
-  /** A `postgres://` URL. Defaults to `DATABASE_URL`; when neither is set PGlite is used. */
+  /** A `postgres://` URL; PGlite when unset. Entry points pass `DATABASE_URL` (`dbOptionsFromEnv`). */
   url?: string;
   /** PGlite data directory (`memory://` for an in-memory database). Default: `<repo>/.data/pglite`. */
   dataDir?: string;
   /** Called with the SQL of every query (e.g. to count database hits). */
   onQuery?: (sql: string) => void;
+  /** Postgres read replicas (with `url`): `DbHandle.reader` reads from them. */
+  readUrls?: string[];
+  /** How often each read replica is probed (ms; default 2000): a failing one gets no reads. */
+  replicaCheckMs?: number;
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const migrationsFolder = join(packageRoot, "migrations");
+/** Default PGlite directory: `.data/pglite` at the repository root (the workspace root above db/). */
+const defaultDataDir = () => resolve(packageRoot, "..", ".data", "pglite");
+
 /**
- * Default PGlite directory: `<OMNI_DATA_DIR>/pglite`, else `.data/pglite` at the repository root (the
- * workspace root above db/).
+ * `createDb` options from an environment (entry points call it with `process.env`, once): `DATABASE_URL`,
+ * else PGlite in `<OMNI_DATA_DIR>/pglite` (default `.data/pglite`).
  */
-const defaultDataDir = () =>
-  process.env.OMNI_DATA_DIR?.trim()
-    ? resolve(process.env.OMNI_DATA_DIR.trim(), "pglite")
-    : resolve(packageRoot, "..", ".data", "pglite");
+export function dbOptionsFromEnv(env: Record<string, string | undefined>): CreateDbOptions {
+  const url = env.DATABASE_URL?.trim();
+  const dataDir = env.OMNI_DATA_DIR?.trim();
+  return url ? { url } : dataDir ? { dataDir: resolve(dataDir, "pglite") } : {};
+}
 
 const drivers = new WeakMap<object, Driver>();
 /** The postgres-js client behind a Postgres database (for the migration lock). */
@@ -48,17 +66,35 @@ const postgresClients = new WeakMap<object, postgres.Sql>();
 /** Advisory lock key held while migrating, so replicas starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_301_845_112;
 
-/** Opens the database: real Postgres when a URL is given (or `DATABASE_URL` is set), else PGlite. */
+/** Opens the database: real Postgres when a URL is given, else PGlite. */
 export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
-  const url = opts.url ?? process.env.DATABASE_URL;
+  const url = opts.url;
   const logger = opts.onQuery ? { logQuery: (query: string) => opts.onQuery?.(query) } : false;
   if (url) {
     const client = postgres(url, { onnotice: () => {}, max: 10 });
     const db = drizzlePostgres(client, { schema, logger });
     drivers.set(db, "postgres");
     postgresClients.set(db, client);
-    return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
+    const [first, ...rest] = opts.readUrls ?? [];
+    const replicas =
+      first === undefined
+        ? undefined
+        : await createReplicaSet(db, [first, ...rest], {
+            logger,
+            ...(opts.replicaCheckMs === undefined ? {} : { checkMs: opts.replicaCheckMs }),
+          });
+    return {
+      db,
+      reader: replicas?.reader ?? db,
+      replicaHealth: () => replicas?.health() ?? [],
+      driver: "postgres",
+      close: async () => {
+        await replicas?.close();
+        await client.end({ timeout: 5 });
+      },
+    };
   }
+  if (opts.readUrls?.length) throw new Error("read replicas need a Postgres primary (DATABASE_URL)");
   const dataDir = opts.dataDir ?? defaultDataDir();
   const onDisk = !dataDir.startsWith("memory://");
   if (onDisk) mkdirSync(dataDir, { recursive: true });
@@ -71,6 +107,8 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
   drivers.set(db, "pglite");
   return {
     db,
+    reader: db,
+    replicaHealth: () => [],
     driver: "pglite",
     close: async () => {
       if (!client.closed) await client.close();

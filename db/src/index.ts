@@ -1,4 +1,6 @@
+export { type CatalogueChange, registerCatalogue } from "./catalogue.ts";
 export {
+  type CreateDbOptions,
   createDb,
   type Database,
   type DbHandle,
@@ -14,6 +16,7 @@ export type { AuditRow, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
 export { createRepositories, type Repositories } from "./repos/index.ts";
 export type { Membership } from "./repos/memberships.ts";
 export type { NewOrganization, NewUser, Organization, User } from "./repos/organizations.ts";
+export type { BundleRow, ToolPolicyRow } from "./repos/policy.ts";
 export type {
   DefaultPrompt,
   NewDefaultPrompt,

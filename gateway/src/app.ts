@@ -4,6 +4,7 @@ import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
+import type { KeyEnv } from "./env.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -93,6 +94,12 @@ export interface GatewayDeps {
   sessionBus?: SessionBus;
   /** True once a graceful drain began: `/ready` answers 503 so the balancer stops sending requests. */
   draining?: () => boolean;
+  /**
+   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState
+   * and 2025 session ids.
+   * Default: none set (the development key file, else a per-process key).
+   */
+  keys?: KeyEnv;
 }
 
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
@@ -101,10 +108,10 @@ export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "
 /**
  * What the admin API needs besides the registry (whose capabilities supply code prompts) and the MCP
  * sessions: the config routes' deps, and for the dashboard's routes (`admin/api.ts`) the auth module
- * (built from the environment when absent), development mode and the Clerk publishable key.
+ * (default settings when absent), development mode and the Clerk publishable key.
  */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
-  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist" | "readDb">>;
 
 /** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
 const dispatchers = new WeakMap<object, Dispatcher>();
@@ -138,7 +145,7 @@ function createBaseGateway(deps: GatewayDeps) {
   const logger = deps.logger ?? createLogger();
   const startedAt = Date.now();
   // One deployment key seals both 2026-07-28 requestState and 2025 session ids (separate AAD).
-  const key = deploymentKey(process.env, logger);
+  const key = deploymentKey(deps.keys ?? {}, logger);
   const dispatcher = new Dispatcher({
     sessions: {
       sealer: new SessionSealer(key, options.sessionMaxAgeMs),
@@ -182,7 +189,7 @@ function createBaseGateway(deps: GatewayDeps) {
     maxBodyBytes: options.maxBodyBytes,
     // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
     payloadTooLarge: (request, max) =>
-      /^\/mcp(\/o\/[^/]+)?$/.test(pathOf(request))
+      /^\/mcp(\/[ob]\/[^/]+)?$/.test(pathOf(request))
         ? errorMessage(null, payloadTooLargeError(max))
         : undefined,
     admit: guard,
@@ -191,7 +198,13 @@ function createBaseGateway(deps: GatewayDeps) {
   });
 
   /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
-  async function upgradeWs(request: Request, server: Context["server"], requestId: string, orgSlug?: string) {
+  async function upgradeWs(
+    request: Request,
+    server: Context["server"],
+    requestId: string,
+    orgSlug?: string,
+    bundle?: string,
+  ) {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
       return status(
         426,
@@ -210,10 +223,13 @@ function createBaseGateway(deps: GatewayDeps) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
       return status(auth.status, apiError(auth.reason, auth.message));
     }
+    if (bundle !== undefined && !(await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false))) {
+      return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
+    }
     const handlers = createWsConnection({
       dispatcher,
       authenticator: deps.authenticator,
-      auth,
+      auth: bundle === undefined ? auth : { ...auth, bundle },
       maxMessageBytes: options.maxBodyBytes,
       checkIntervalMs: options.credentialCheckMs,
       ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
@@ -289,6 +305,21 @@ function createBaseGateway(deps: GatewayDeps) {
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
       upgradeWs(request, server, requestId, params.slug),
     )
+    // One bundle of the caller's organization (`/mcp/b/<bundle>`): its tools, prompts and resources only.
+    .all(
+      "/mcp/b/:bundle",
+      ({ request, server, params }) =>
+        http.handle(
+          request,
+          !server || isLoopbackAddress(server.requestIP(request)?.address),
+          undefined,
+          params.bundle,
+        ),
+      { parse: "none" },
+    )
+    .get("/ws/b/:bundle", ({ request, server, requestId, params }) =>
+      upgradeWs(request, server, requestId, undefined, params.bundle),
+    )
     .get("/ws", ({ request, server, requestId }) => upgradeWs(request, server, requestId));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
   dispatchers.set(app, dispatcher);
@@ -307,13 +338,15 @@ export function closeSessionStreams(app: object, retryMs: number): void {
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
   const dispatcher = dispatchers.get(app)!;
-  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  const { auth, devMode, clerkPublishableKey, adminDist, readDb, ...config } = admin;
   return app
     .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
     .use(
       dashboardRoutes({
         db: admin.db,
-        // Without the auth module, the dashboard's own routes use one built from the environment, and the
+        ...(readDb ? { readDb } : {}),
+        config: admin.config,
+        // Without the auth module, the dashboard's own routes use one with default settings, and the
         // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
         auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },
         registry,

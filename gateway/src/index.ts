@@ -4,21 +4,32 @@ import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
 import { closeSessionStreams, createGateway } from "./app.ts";
-import { createAuthModule, readAuthEnv } from "./auth/index.ts";
+import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
-import { readEnv } from "./env.ts";
+import { databaseOptions, readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisSessionBus } from "./mcp/session-bus.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
 import { redisSentinelOptions } from "./redis.ts";
+import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+import { createLogger } from "./security/log.ts";
 
 /**
  * Gateway entry point: reads the environment, migrates and seeds the database, wires the config service,
  * authentication and the capability registry, listens, and shuts down gracefully on SIGINT/SIGTERM.
+ * The only place that reads `process.env`: everything below gets its settings from `env`.
  */
-const env = readEnv();
+const env = (() => {
+  try {
+    return readEnv(process.env);
+  } catch (error) {
+    console.error(`gateway: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  }
+})();
+const logger = createLogger({ level: env.LOG_LEVEL });
 
 if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
@@ -30,7 +41,7 @@ if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
 // The deployment secret sent to domain servers on every RPC call (development: `.data/internal.token`).
 let internalToken: string;
 try {
-  internalToken = loadInternalToken();
+  internalToken = loadInternalToken(env.keys);
 } catch (error) {
   if (!(error instanceof InternalTokenError)) throw error;
   console.error(`gateway: ${error.message}`);
@@ -61,12 +72,17 @@ if (redis) {
   });
 }
 
-const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : {});
+if (env.DATABASE_READ_URLS.length > 0 && !env.DATABASE_URL) {
+  console.error("DATABASE_READ_URLS needs DATABASE_URL: read replicas are replicas of a Postgres primary");
+  process.exit(1);
+}
+const database = await createDb(databaseOptions(env));
 await migrate(database.db);
 const repos = createRepositories(database.db);
-if ((await repos.servers.list()).length === 0) {
-  const seeded = await seed(database.db);
-  console.log(`seeded ${seeded.servers} servers, ${seeded.prompts} prompts, ${seeded.resources} resources`);
+// An empty database gets the demo organization; the catalogue comes from the servers (catalogueSync).
+if ((await repos.organizations.list()).length === 0) {
+  await seed(database.db);
+  console.log("seeded the demo organization");
 }
 
 // Instances from SERVERS, plus registered `server_instances` rows.
@@ -86,7 +102,14 @@ if (instances.length === 0) {
 const config = createConfigService({
   db: database.db,
   ...(redis ? { redis } : {}),
-  cache: { prefix: process.env.CONFIG_CACHE_PREFIX ?? env.REDIS_PREFIX },
+  cache: {
+    size: env.CONFIG_CACHE_SIZE,
+    ttlMs: env.CONFIG_CACHE_TTL_MS,
+    l2TtlMs: env.CONFIG_CACHE_L2_TTL_MS,
+    prefix: env.CONFIG_CACHE_PREFIX,
+  },
+  keys: env.keys,
+  logger,
 });
 await config.ready;
 
@@ -95,7 +118,10 @@ await config.ready;
 const auth = createAuthModule({
   db: database.db,
   ...(redis ? { redis } : {}),
-  env: readAuthEnv({ ...process.env, AUTH_REDIS_PREFIX: process.env.AUTH_REDIS_PREFIX ?? env.REDIS_PREFIX }),
+  env,
+  keys: env.keys,
+  ...(env.OMNI_DATA_DIR ? { dataDir: env.OMNI_DATA_DIR } : {}),
+  logger,
 });
 const authenticator: Authenticator = env.OMNI_DEV_MODE
   ? createDevAuthenticator(DEMO_ORG_ID, auth.authenticator)
@@ -111,12 +137,15 @@ const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
+  logger,
+  // Each server's catalogue row, default prompts and resources come from its own definition.
+  onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
 
 // 2025 sessions: replicas share their state, answers, ends and stream replay through Redis (when present).
 const sessionBus = redis
-  ? new RedisSessionBus(redis, env.REDIS_PREFIX, console, { replayEvents: env.SESSION_REPLAY_EVENTS })
+  ? new RedisSessionBus(redis, env.REDIS_PREFIX, logger, { replayEvents: env.SESSION_REPLAY_EVENTS })
   : undefined;
 await sessionBus?.ready;
 let draining = false;
@@ -125,6 +154,8 @@ const app = createGateway({
   config,
   authenticator,
   registry,
+  logger,
+  keys: env.keys,
   // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
   security: auth.security,
   // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
@@ -133,7 +164,10 @@ const app = createGateway({
   // settings, OpenAPI) and the built dashboard at /admin.
   admin: {
     db: database.db,
+    // Usage statistics and audit search read on a replica (DATABASE_READ_URLS) when there is one.
+    readDb: database.reader,
     config,
+    logger,
     resolveOrg,
     audit: auth.audit,
     auth,
@@ -141,7 +175,13 @@ const app = createGateway({
     ...(env.CLERK_PUBLISHABLE_KEY ? { clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
   },
   // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
-  ...(redis ? { taskStore: new RedisTaskStore(redis, env.REDIS_PREFIX) } : {}),
+  ...(redis
+    ? {
+        taskStore: new RedisTaskStore(redis, env.REDIS_PREFIX, (error) =>
+          logger.warn("[mcp/tasks] task event channel", error),
+        ),
+      }
+    : {}),
   ...(sessionBus ? { sessionBus } : {}),
   draining: () => draining,
   // Redis down (ioredis reconnects by itself): /ready is 503 meanwhile, requests get 503 dependency_unavailable.
@@ -162,6 +202,10 @@ const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
 console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-reference)`);
+for (const r of database.replicaHealth())
+  console.log(
+    `  read replica ${r.url}: ${r.healthy ? "healthy" : "not answering (reads go to the primary)"}`,
+  );
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 /**
  * A tiny structured logger: one JSON object per line on stdout (errors on stderr), with bound fields
- * (e.g. `orgId`) carried by child loggers. Level from `LOG_LEVEL` (debug|info|warn|error|silent).
+ * (e.g. `orgId`) carried by child loggers. Level `opts.level` (debug|info|warn|error|silent; default info; the gateway passes `LOG_LEVEL`).
  * A line written while the gateway handles a request carries that request's `requestId` (the security
  * plugin runs every request inside `withRequestId`), so call sites need not pass it.
  */
@@ -31,10 +31,6 @@ export interface LoggerOptions {
   fields?: Fields;
 }
 
-function parseLevel(raw: string | undefined): LogLevel | "silent" {
-  return raw && raw in rank ? (raw as LogLevel | "silent") : "info";
-}
-
 function defaultSink(line: string, level: LogLevel): void {
   if (level === "error" || level === "warn") process.stderr.write(`${line}\n`);
   else process.stdout.write(`${line}\n`);
@@ -60,7 +56,7 @@ function serialise(value: unknown): unknown {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = rank[opts.level ?? parseLevel(process.env.LOG_LEVEL)];
+  const min = rank[opts.level ?? "info"];
   const sink = opts.sink ?? defaultSink;
   const bound = opts.fields ?? {};
   const write = (level: LogLevel, msg: string, detail?: unknown) => {
@@ -84,7 +80,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     error: (msg, fields) => write("error", msg, fields),
     child: (fields) =>
       createLogger({
-        level: opts.level ?? parseLevel(process.env.LOG_LEVEL),
+        ...(opts.level ? { level: opts.level } : {}),
         sink,
         fields: { ...bound, ...fields },
       }),

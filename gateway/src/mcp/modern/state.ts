@@ -178,7 +178,7 @@ export class StateSealer {
 }
 
 /**
- * The deployment's sealing key from its environment (2026-07-28 requestState and 2025 session ids). Without
+ * The deployment's sealing key from its key material (`GatewayEnv.keys`) (2026-07-28 requestState and 2025 session ids). Without
  * `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived from the development secret key file when there is one
  * (outside production); else a random per-process key is used (with a warning): one replica works, but
  * replicas cannot resume each other's requests or serve each other's sessions.
