@@ -11,8 +11,10 @@ import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
 import { ModernHttp } from "./mcp/modern/handler.ts";
-import { createStateSealer } from "./mcp/modern/state.ts";
+import { deploymentKey, StateSealer } from "./mcp/modern/state.ts";
 import { errorMessage } from "./mcp/protocol.ts";
+import { MemorySessionBus, type SessionBus } from "./mcp/session-bus.ts";
+import { SessionSealer } from "./mcp/session-seal.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
 import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
@@ -41,6 +43,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   sessionIdleMs: number;
+  /** Absolute lifetime of a 2025 session id (`SESSION_MAX_AGE_MS`). Default 24 hours. */
+  sessionMaxAgeMs: number;
   /** Allowed `Host`/`Origin` values besides loopback (DNS-rebinding protection). */
   allowedHosts: string[];
   allowedOrigins: string[];
@@ -97,7 +101,15 @@ export interface GatewayDeps {
   /** Federated upstream MCP servers (`federation/`): joined to each org's view; admin API at /api/federation. */
   federation?: Federation;
   /**
-   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState.
+   * What replicas share about 2025 sessions (`RedisSessionBus` so any replica serves any session, routes
+   * answers and replays streams); in memory when absent (one replica).
+   */
+  sessionBus?: SessionBus;
+  /** True once a graceful drain began: `/ready` answers 503 so the balancer stops sending requests. */
+  draining?: () => boolean;
+  /**
+   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState
+   * and 2025 session ids.
    * Default: none set (the development key file, else a per-process key).
    */
   keys?: KeyEnv;
@@ -122,6 +134,7 @@ const DEFAULTS: GatewayOptions = {
   pageSize: 100,
   maxBodyBytes: 4 * 1024 * 1024,
   sessionIdleMs: 30 * 60_000,
+  sessionMaxAgeMs: 24 * 60 * 60_000,
   allowedHosts: [],
   allowedOrigins: [],
   keepAliveMs: 15_000,
@@ -146,7 +159,13 @@ function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
   const logger = deps.logger ?? createLogger();
   const startedAt = Date.now();
+  // One deployment key seals both 2026-07-28 requestState and 2025 session ids (separate AAD).
+  const key = deploymentKey(deps.keys ?? {}, logger);
   const dispatcher = new Dispatcher({
+    sessions: {
+      sealer: new SessionSealer(key, options.sessionMaxAgeMs),
+      bus: deps.sessionBus ?? new MemorySessionBus(),
+    },
     config: deps.config,
     registry: deps.registry,
     pageSize: options.pageSize,
@@ -179,7 +198,7 @@ function createBaseGateway(deps: GatewayDeps) {
     dispatcher,
     config: deps.config,
     registry: deps.registry,
-    sealer: createStateSealer(deps.keys ?? {}, logger),
+    sealer: new StateSealer(key),
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
     keepAliveMs: options.keepAliveMs,
     logger,
@@ -290,6 +309,9 @@ function createBaseGateway(deps: GatewayDeps) {
     // Prometheus text: only with METRICS_TOKEN on this port (404 otherwise; METRICS_PORT is separate).
     .get("/metrics", ({ request }) => metrics(request))
     .get("/ready", ({ status }) => {
+      if (deps.draining?.()) {
+        return status(503, { ready: false as const, message: "Draining: this replica is shutting down" });
+      }
       const down = deps.unavailableDependencies?.() ?? [];
       if (down.length > 0) {
         return status(503, {
@@ -344,6 +366,14 @@ function createBaseGateway(deps: GatewayDeps) {
 }
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
+
+/**
+ * Graceful drain: ends the 2025 GET streams this gateway holds with an SSE `retry` hint of `retryMs`, so
+ * their clients reconnect (with `Last-Event-ID`) through the balancer to another replica.
+ */
+export function closeSessionStreams(app: object, retryMs: number): void {
+  dispatchers.get(app)?.closeStreams(retryMs);
+}
 
 function withAdmin(
   app: BaseGatewayApp,

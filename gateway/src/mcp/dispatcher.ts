@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import {
   CompleteParams,
   EmptyParams,
@@ -42,7 +43,9 @@ import {
   RpcError,
   type SessionVersion,
 } from "./protocol.ts";
-import { createSession, type Session, SessionStore } from "./session.ts";
+import { type Session, SessionStore } from "./session.ts";
+import { type BusMessage, MemorySessionBus, type SessionBus } from "./session-bus.ts";
+import { SessionSealer } from "./session-seal.ts";
 
 export interface DispatcherOptions {
   config: ConfigService;
@@ -51,6 +54,11 @@ export interface DispatcherOptions {
   pageSize?: number;
   /** Idle sessions are dropped after this long. Default 30 minutes. */
   sessionIdleMs?: number;
+  /**
+   * How 2025 session ids are sealed (the deployment key, `SESSION_MAX_AGE_MS`) and what replicas share
+   * about sessions (`RedisSessionBus` with Redis). Default: a per-process key (24 h) and memory.
+   */
+  sessions?: { sealer: SessionSealer; bus: SessionBus };
   serverInfo: { name: string; version: string; title?: string };
   /** The gateway's own instructions, put before the enabled servers' (initialize, server/discover). */
   instructions?: string;
@@ -144,7 +152,17 @@ export class Dispatcher {
     this.pageSize = opts.pageSize ?? 100;
     this.observer = new McpObserver({ registry: opts.registry, logger: opts.logger, ...opts.observe });
     this.relay = new Relay(opts.registry, opts.logger, this.observer);
-    this.sessions = new SessionStore(opts.sessionIdleMs ?? 30 * 60_000, (s) => this.endUpstream(s));
+    const shared = opts.sessions ?? {
+      sealer: new SessionSealer(randomBytes(32), 24 * 60 * 60_000),
+      bus: new MemorySessionBus(),
+    };
+    this.sessions = new SessionStore(
+      opts.sessionIdleMs ?? 30 * 60_000,
+      (s) => this.endUpstream(s),
+      shared.sealer,
+      shared.bus,
+    );
+    shared.bus.onMessage((message) => this.onBusMessage(message));
     this.unsubscribe.push(
       opts.config.onChange((change) => this.onConfigChange(change)),
       opts.registry.onChange((caps) => this.onCapabilitiesChange(caps)),
@@ -161,6 +179,19 @@ export class Dispatcher {
   close(): void {
     for (const off of this.unsubscribe) off();
     this.sessions.close();
+  }
+
+  /**
+   * Graceful drain: ends every GET stream held here with an SSE `retry` hint, so clients reconnect (with
+   * `Last-Event-ID`) through the balancer to another replica. The sessions stay valid everywhere.
+   */
+  closeStreams(retryMs: number): void {
+    for (const session of this.sessions.all()) {
+      const stream = session.stream;
+      if (!stream) continue;
+      session.stream = null;
+      stream.close?.(retryMs);
+    }
   }
 
   /** Binds handlers to methods of an era; names the era does not know are ignored (see `core/eras.ts`). */
@@ -212,13 +243,12 @@ export class Dispatcher {
     const version: SessionVersion = isSessionVersion(params.protocolVersion)
       ? params.protocolVersion
       : LATEST_SESSION_VERSION;
-    const session = createSession({
+    const session = this.sessions.create({
       caller,
       protocolVersion: version,
       clientCapabilities: params.capabilities ?? {},
       clientInfo: params.clientInfo ?? {},
     });
-    this.sessions.add(session);
     const result: Json = {
       protocolVersion: version,
       capabilities: SERVER_CAPABILITIES,
@@ -240,13 +270,61 @@ export class Dispatcher {
     }
   }
 
-  /** Ends a session (DELETE, socket close): aborts its calls and tells the servers it used. */
-  endSession(session: Session): void {
+  /**
+   * Ends a session (DELETE, admin API, socket close): aborts its calls, closes its stream, tells the servers
+   * it used, and revokes its id on every replica (the bus keeps it revoked until the id would expire).
+   */
+  async endSession(session: Session): Promise<void> {
+    this.endLocal(session);
+    try {
+      await this.sessions.bus.revoke(session.id, session.expiresAt);
+    } catch (error) {
+      this.opts.logger.warn(`[mcp] revoking session ${session.id} failed: ${String(error)}`);
+    }
+  }
+
+  /** Ends this replica's copy of a session. */
+  private endLocal(session: Session): void {
     this.sessions.delete(session.id);
     for (const controller of session.inflight.values()) controller.abort();
     session.stream?.close?.();
     session.stream = null;
     this.endUpstream(session);
+  }
+
+  /** A message from another replica about a session this one may hold. */
+  private onBusMessage(message: BusMessage): void {
+    const session = this.sessions.get(message.sid);
+    if (!session) return;
+    switch (message.t) {
+      case "answer":
+        void this.answer(session, message);
+        return;
+      case "cancel":
+        session.inflight.get(String(message.requestId))?.abort();
+        return;
+      case "end":
+        this.endLocal(session);
+        return;
+      case "state":
+        session.logLevel = message.logLevel;
+        session.subscriptions.clear();
+        for (const uri of message.subscriptions) session.subscriptions.add(uri);
+        return;
+    }
+  }
+
+  /** Stores a session's log level and subscriptions where every replica reads them. */
+  private shareState(session: Session): void {
+    void this.sessions.bus
+      .save(
+        session.id,
+        { logLevel: session.logLevel, subscriptions: [...session.subscriptions] },
+        session.expiresAt,
+      )
+      .catch((error: unknown) =>
+        this.opts.logger.warn(`[mcp] sharing session state failed: ${String(error)}`),
+      );
   }
 
   /** A notification or a response from a 2025 client. */
@@ -265,7 +343,10 @@ export class Dispatcher {
       if (message.method === "notifications/cancelled") {
         const requestId = message.params.requestId;
         if (typeof requestId === "string" || typeof requestId === "number") {
-          session.inflight.get(String(requestId))?.abort();
+          const local = session.inflight.get(String(requestId));
+          if (local) local.abort();
+          // The call may run on another replica (the client's POSTs are balanced).
+          else void this.sessions.bus.broadcast({ t: "cancel", sid: session.id, requestId }).catch(() => {});
         }
       } else if (message.method === "notifications/roots/list_changed") {
         this.opts.federation?.rootsChanged(session.caller.org.orgId);
@@ -273,6 +354,27 @@ export class Dispatcher {
       // notifications/initialized, roots/list_changed, progress: nothing to do.
       return;
     }
+    const answer: BusMessage & { t: "answer" } = {
+      t: "answer",
+      sid: session.id,
+      id: message.id,
+      ...(message.error ? { error: message.error } : { result: message.result }),
+    };
+    if (session.pending.has(String(message.id))) return this.answer(session, answer);
+    // `omni-<replica>-<n>`: the replica whose call is waiting for this answer.
+    const replica = /^omni-([A-Za-z0-9_-]{8})-\d+$/.exec(String(message.id))?.[1];
+    if (!replica || replica === this.sessions.bus.replica) return;
+    try {
+      if (!(await this.sessions.bus.send(replica, answer))) {
+        this.opts.logger.warn(`[mcp] the replica waiting for answer ${message.id} is gone`);
+      }
+    } catch (error) {
+      this.opts.logger.warn(`[mcp] routing answer ${message.id} failed: ${String(error)}`);
+    }
+  }
+
+  /** Hands a client's answer to the domain server call waiting for it (on this replica). */
+  private async answer(session: Session, message: BusMessage & { t: "answer" }): Promise<void> {
     const pending = session.pending.get(String(message.id));
     if (!pending) return;
     session.pending.delete(String(message.id));
@@ -337,16 +439,22 @@ export class Dispatcher {
     "resources/read": method(ResourceUriParams, (call, params) => this.readResource(call, params.uri)),
     "resources/subscribe": method(ResourceUriParams, async (call, params) => {
       if (!(await this.scope(call.caller)).resourceVisible(params.uri)) throw resourceNotFound(params.uri);
-      call.session?.subscriptions.add(params.uri);
+      if (call.session) {
+        call.session.subscriptions.add(params.uri);
+        this.shareState(call.session);
+      }
       return {};
     }),
     "resources/unsubscribe": method(ResourceUriParams, (call, params) => {
-      call.session?.subscriptions.delete(params.uri);
+      if (call.session?.subscriptions.delete(params.uri)) this.shareState(call.session);
       return {};
     }),
     "completion/complete": method(CompleteParams, (call, params) => this.complete(call, params)),
     "logging/setLevel": method(SetLevelParams, (call, params) => {
-      if (call.session) call.session.logLevel = params.level;
+      if (call.session) {
+        call.session.logLevel = params.level;
+        this.shareState(call.session);
+      }
       return {};
     }),
   };

@@ -94,7 +94,7 @@ describe("server folders", () => {
         }
       >;
     };
-    const gateway = compose.services.gateway!;
+    const gateway = compose.services["gateway-a"]!;
     const routed = new Map(
       gateway.environment!.SERVERS!.split(",").map((entry) => entry.split("=") as [string, string]),
     );

@@ -170,7 +170,8 @@ export class Relay {
         .catch(() => {});
       return;
     }
-    const clientId = `omni-${session.nextOutboundId++}`;
+    // `omni-<replica>-<n>`: the answer may reach another replica, which routes it back here (session bus).
+    const clientId = `omni-${session.replica}-${session.nextOutboundId++}`;
     session.pending.set(clientId, { instance, callId, upstreamId });
     // SEP-414: the request carries the call's trace context in `_meta` (tracing on).
     const trace = this.observer?.traceOf(call);
