@@ -17,7 +17,8 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 
 Runs the benches in bench/ (${all.map((f) => basename(f, ".ts")).join(", ")}), each in its own process,
 loopback only and bounded in time. Each prints its table; ratios are against a baseline measured in the
-same run. bench/gateway.ts reads BENCH_ROUNDS, BENCH_MS, BENCH_MAX, BENCH_TARGETS, BENCH_PROFILE;
+same run. bench/gateway.ts reads BENCH_ROUNDS, BENCH_MS, BENCH_MAX, BENCH_TARGETS, BENCH_PROFILE,
+BENCH_PROFILE_INTERVAL;
 bench/devtools.ts (our DevTools server vs chrome-devtools-mcp on one scripted task) reads BENCH_DEVTOOLS_ROUNDS.`);
   process.exit(0);
 }
