@@ -120,6 +120,23 @@ function isLoopbackAddress(address: string | undefined): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
+/**
+ * The headers hooks put in `set.headers` (the security plugin's), written onto a handler's own `Response`:
+ * Elysia would otherwise copy the response (new `Headers`, new `Response`) to merge them, on every MCP
+ * request. A response whose headers cannot change is left to Elysia's merge.
+ */
+function withSetHeaders(response: Response, set: { headers: Record<string, unknown> }): Response {
+  const own = response.headers;
+  for (const name in set.headers) if (typeof set.headers[name] !== "string") return response;
+  try {
+    for (const name in set.headers) if (!own.has(name)) own.set(name, set.headers[name] as string);
+  } catch {
+    return response;
+  }
+  set.headers = {};
+  return response;
+}
+
 /** Everything but the admin API (see `createGateway`). */
 function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
@@ -252,8 +269,11 @@ function createBaseGateway(deps: GatewayDeps) {
     })
     .all(
       "/mcp",
-      ({ request, server }) =>
-        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)),
+      async ({ request, server, set }) =>
+        withSetHeaders(
+          await http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)),
+          set,
+        ),
       {
         parse: "none",
       },
@@ -261,8 +281,15 @@ function createBaseGateway(deps: GatewayDeps) {
     // One organization's MCP endpoint (OAuth users who are members of several): the same handler.
     .all(
       "/mcp/o/:slug",
-      ({ request, server, params }) =>
-        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address), params.slug),
+      async ({ request, server, params, set }) =>
+        withSetHeaders(
+          await http.handle(
+            request,
+            !server || isLoopbackAddress(server.requestIP(request)?.address),
+            params.slug,
+          ),
+          set,
+        ),
       { parse: "none" },
     )
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>

@@ -89,6 +89,8 @@ export class Dispatcher {
   readonly sessions: SessionStore;
   readonly relay: Relay;
   private readonly views = new Map<string, Promise<OrgView>>();
+  /** The views of `views` once built: the tool-call path reads them without a promise round. */
+  private readonly builtViews = new Map<string, OrgView>();
   private readonly pageSize: number;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly handlers: Record<EraName, Map<string, MethodHandler>> = {
@@ -285,8 +287,15 @@ export class Dispatcher {
     return this.buildView(orgId, caps);
   }
 
+  /** The org's view when it is built and current (else undefined: use `view`). */
+  private builtView(orgId: string): OrgView | undefined {
+    const view = this.builtViews.get(orgId);
+    return view?.capsVersion === this.opts.registry.capabilities.version ? view : undefined;
+  }
+
   private buildView(orgId: string, caps: Capabilities): Promise<OrgView> {
-    const promise = this.opts.config.catalog(orgId, caps.codePrompts).then((catalog) => {
+    this.builtViews.delete(orgId);
+    const promise: Promise<OrgView> = this.opts.config.catalog(orgId, caps.codePrompts).then((catalog) => {
       const enabled = new Set(catalog.enabledServers);
       const tools: ToolDescriptor[] = [];
       for (const route of caps.tools.values()) if (enabled.has(route.server)) tools.push(route.tool);
@@ -301,7 +310,9 @@ export class Dispatcher {
         if (enabled.has(server) && serverCaps.instructions) paragraphs.push(serverCaps.instructions);
       }
       const instructions = paragraphs.length > 0 ? paragraphs.join("\n\n") : undefined;
-      return { capsVersion: caps.version, catalog, enabled, tools, resources, templates, instructions };
+      const view = { capsVersion: caps.version, catalog, enabled, tools, resources, templates, instructions };
+      if (this.views.get(orgId) === promise) this.builtViews.set(orgId, view);
+      return view;
     });
     this.views.set(orgId, promise);
     promise.catch(() => {
@@ -312,6 +323,7 @@ export class Dispatcher {
 
   private onConfigChange(change: ConfigChange): void {
     this.views.delete(change.orgId);
+    this.builtViews.delete(change.orgId);
     for (const session of this.sessions.all()) {
       if (session.caller.org.orgId !== change.orgId || !session.stream) continue;
       for (const kind of change.kinds)
@@ -326,6 +338,7 @@ export class Dispatcher {
 
   private onCapabilitiesChange(_caps: Capabilities): void {
     this.views.clear();
+    this.builtViews.clear();
     for (const session of this.sessions.all()) {
       if (!session.stream) continue;
       for (const kind of ["tools", "prompts", "resources"]) {
@@ -339,7 +352,7 @@ export class Dispatcher {
   /** A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). */
   private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
     const { org: caller, credentialId } = call.caller;
-    const view = await this.view(caller.orgId);
+    const view = this.builtView(caller.orgId) ?? (await this.view(caller.orgId));
     const route = this.opts.registry.capabilities.tools.get(params.name);
     const access = this.opts.access;
     const started = access ? performance.now() : 0;

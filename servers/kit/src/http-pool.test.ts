@@ -132,6 +132,17 @@ describe("HttpPool", () => {
     expect(accepted).toBe(2);
   });
 
+  test("idle connections are closed after idleMs; the next request opens a new one", async () => {
+    const url = listen({ answer: () => ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"] });
+    pool = new HttpPool(url, { warm: false, idleMs: 40 });
+    expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
+    expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
+    expect(accepted).toBe(1);
+    await Bun.sleep(120);
+    expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
+    expect(accepted).toBe(2);
+  });
+
   test("a server closing mid-body fails the body", async () => {
     const url = listen({ answer: () => ["HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"] });
     pool = new HttpPool(url, { warm: false });
