@@ -4,6 +4,7 @@ import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
+import { isLoopbackHost } from "./mcp/dev-auth.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -118,6 +119,23 @@ function hasBody(request: Request): boolean {
 function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+/** Per server: whether it listens on a loopback address only (then every peer is on loopback). */
+const loopbackServers = new WeakMap<object, boolean>();
+
+/**
+ * Whether an MCP request's peer is on loopback: known without asking the socket (a `getpeername` per
+ * request) when the server listens on loopback only; no server (`app.handle` in tests) counts as loopback.
+ */
+function mcpPeerIsLoopback(server: Context["server"], request: Request): boolean {
+  if (!server) return true;
+  let only = loopbackServers.get(server);
+  if (only === undefined) {
+    only = server.hostname !== undefined && isLoopbackHost(server.hostname);
+    loopbackServers.set(server, only);
+  }
+  return only || isLoopbackAddress(server.requestIP(request)?.address);
 }
 
 /**
@@ -271,7 +289,7 @@ function createBaseGateway(deps: GatewayDeps) {
       "/mcp",
       async ({ request, server, set }) =>
         withSetHeaders(
-          await http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)),
+          await http.handle(request, mcpPeerIsLoopback(server, request)),
           set,
         ),
       {
@@ -283,11 +301,7 @@ function createBaseGateway(deps: GatewayDeps) {
       "/mcp/o/:slug",
       async ({ request, server, params, set }) =>
         withSetHeaders(
-          await http.handle(
-            request,
-            !server || isLoopbackAddress(server.requestIP(request)?.address),
-            params.slug,
-          ),
+          await http.handle(request, mcpPeerIsLoopback(server, request), params.slug),
           set,
         ),
       { parse: "none" },

@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { writeSync } from "node:fs";
 
 /**
- * A tiny structured logger: one JSON object per line on stdout (errors on stderr), with bound fields
+ * A tiny structured logger: one JSON object per line on stdout (warnings and errors on stderr, at once;
+ * info and debug lines batched per event-loop tick), with bound fields
  * (e.g. `orgId`) carried by child loggers. Level from `LOG_LEVEL` (debug|info|warn|error|silent).
  * A line written while the gateway handles a request carries that request's `requestId` (the security
  * plugin runs every request inside `withRequestId`), so call sites need not pass it.
@@ -35,9 +37,39 @@ function parseLevel(raw: string | undefined): LogLevel | "silent" {
   return raw && raw in rank ? (raw as LogLevel | "silent") : "info";
 }
 
+/** info/debug lines of this tick (e.g. the access log's), written together when the tick ends. */
+let batch: string[] = [];
+let flushing: ReturnType<typeof setImmediate> | undefined;
+let exitHooked = false;
+
+function flushBatch(): void {
+  flushing = undefined;
+  if (batch.length === 0) return;
+  const text = batch.join("");
+  batch = [];
+  process.stdout.write(text);
+}
+
+/**
+ * Warnings and errors go to stderr at once; info and debug lines to stdout one write per event-loop tick
+ * (not one per line: the access log writes a line per request), and whatever is left when the process
+ * exits synchronously.
+ */
 function defaultSink(line: string, level: LogLevel): void {
-  if (level === "error" || level === "warn") process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+  if (level === "error" || level === "warn") {
+    process.stderr.write(`${line}\n`);
+    return;
+  }
+  batch.push(`${line}\n`);
+  if (flushing) return;
+  if (batch.length === 1 && !exitHooked) {
+    exitHooked = true;
+    process.once("exit", () => {
+      if (batch.length > 0) writeSync(1, batch.join(""));
+      batch = [];
+    });
+  }
+  flushing = setImmediate(flushBatch);
 }
 
 const requestScope = new AsyncLocalStorage<string>();
