@@ -143,10 +143,12 @@ export async function startWorld(driver: "postgres" | "pglite"): Promise<World> 
   // run's checkpoint of the demo org never meets this run's fresh database.
   const dataDir = mkdtempSync(join(tmpdir(), "omni-admin-test-"));
   process.env.OMNI_DATA_DIR = dataDir;
-  const config = createConfigService({ db: db.db, logger: quiet });
+  const config = createConfigService({ db: db.db, keys: { OMNI_DATA_DIR: dataDir }, logger: quiet });
   await config.ready;
   const auth = createAuthModule({
     db: db.db,
+    keys: { OMNI_DATA_DIR: dataDir },
+    dataDir,
     env: readAuthEnv({ RATE_LIMIT_PER_KEY: "0", RATE_LIMIT_PER_ORG: "0" }),
     logger: createLogger({ level: "silent" }),
   });

@@ -23,7 +23,7 @@ export interface DbHandle {
 }
 
 export interface CreateDbOptions {
-  /** A `postgres://` URL. Defaults to `DATABASE_URL`; when neither is set PGlite is used. */
+  /** A `postgres://` URL; PGlite when unset. Entry points pass `DATABASE_URL` (`dbOptionsFromEnv`). */
   url?: string;
   /** PGlite data directory (`memory://` for an in-memory database). Default: `<repo>/.data/pglite`. */
   dataDir?: string;
@@ -33,14 +33,18 @@ export interface CreateDbOptions {
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const migrationsFolder = join(packageRoot, "migrations");
+/** Default PGlite directory: `.data/pglite` at the repository root (the workspace root above db/). */
+const defaultDataDir = () => resolve(packageRoot, "..", ".data", "pglite");
+
 /**
- * Default PGlite directory: `<OMNI_DATA_DIR>/pglite`, else `.data/pglite` at the repository root (the
- * workspace root above db/).
+ * `createDb` options from an environment (entry points call it with `process.env`, once): `DATABASE_URL`,
+ * else PGlite in `<OMNI_DATA_DIR>/pglite` (default `.data/pglite`).
  */
-const defaultDataDir = () =>
-  process.env.OMNI_DATA_DIR?.trim()
-    ? resolve(process.env.OMNI_DATA_DIR.trim(), "pglite")
-    : resolve(packageRoot, "..", ".data", "pglite");
+export function dbOptionsFromEnv(env: Record<string, string | undefined>): CreateDbOptions {
+  const url = env.DATABASE_URL?.trim();
+  const dataDir = env.OMNI_DATA_DIR?.trim();
+  return url ? { url } : dataDir ? { dataDir: resolve(dataDir, "pglite") } : {};
+}
 
 const drivers = new WeakMap<object, Driver>();
 /** The postgres-js client behind a Postgres database (for the migration lock). */
@@ -48,9 +52,9 @@ const postgresClients = new WeakMap<object, postgres.Sql>();
 /** Advisory lock key held while migrating, so replicas starting together migrate one at a time. */
 const MIGRATION_LOCK = 7_301_845_112;
 
-/** Opens the database: real Postgres when a URL is given (or `DATABASE_URL` is set), else PGlite. */
+/** Opens the database: real Postgres when a URL is given, else PGlite. */
 export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
-  const url = opts.url ?? process.env.DATABASE_URL;
+  const url = opts.url;
   const logger = opts.onQuery ? { logQuery: (query: string) => opts.onQuery?.(query) } : false;
   if (url) {
     const client = postgres(url, { onnotice: () => {}, max: 10 });

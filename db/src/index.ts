@@ -1,4 +1,5 @@
 export {
+  type CreateDbOptions,
   createDb,
   type Database,
   type DbHandle,

@@ -4,6 +4,7 @@ import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
+import type { KeyEnv } from "./env.ts";
 import { isLoopbackHost } from "./mcp/dev-auth.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
@@ -83,6 +84,11 @@ export interface GatewayDeps {
   unavailableDependencies?: () => string[];
   /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
   taskStore?: TaskStore;
+  /**
+   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState.
+   * Default: none set (the development key file, else a per-process key).
+   */
+  keys?: KeyEnv;
 }
 
 /** The security plugin's settings that are not the gateway's own (its body limit is `options.maxBodyBytes`). */
@@ -91,7 +97,7 @@ export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "
 /**
  * What the admin API needs besides the registry (whose capabilities supply code prompts) and the MCP
  * sessions: the config routes' deps, and for the dashboard's routes (`admin/api.ts`) the auth module
- * (built from the environment when absent), development mode and the Clerk publishable key.
+ * (default settings when absent), development mode and the Clerk publishable key.
  */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
   Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
@@ -174,7 +180,7 @@ function createBaseGateway(deps: GatewayDeps) {
     dispatcher,
     config: deps.config,
     registry: deps.registry,
-    sealer: createStateSealer(process.env, logger),
+    sealer: createStateSealer(deps.keys ?? {}, logger),
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
     keepAliveMs: options.keepAliveMs,
     logger,
@@ -288,10 +294,7 @@ function createBaseGateway(deps: GatewayDeps) {
     .all(
       "/mcp",
       async ({ request, server, set }) =>
-        withSetHeaders(
-          await http.handle(request, mcpPeerIsLoopback(server, request)),
-          set,
-        ),
+        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request)), set),
       {
         parse: "none",
       },
@@ -300,10 +303,7 @@ function createBaseGateway(deps: GatewayDeps) {
     .all(
       "/mcp/o/:slug",
       async ({ request, server, params, set }) =>
-        withSetHeaders(
-          await http.handle(request, mcpPeerIsLoopback(server, request), params.slug),
-          set,
-        ),
+        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request), params.slug), set),
       { parse: "none" },
     )
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
@@ -325,7 +325,7 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
     .use(
       dashboardRoutes({
         db: admin.db,
-        // Without the auth module, the dashboard's own routes use one built from the environment, and the
+        // Without the auth module, the dashboard's own routes use one with default settings, and the
         // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
         auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },
         registry,

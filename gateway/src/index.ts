@@ -4,19 +4,29 @@ import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
 import { createGateway } from "./app.ts";
-import { createAuthModule, readAuthEnv } from "./auth/index.ts";
+import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
-import { readEnv } from "./env.ts";
+import { databaseOptions, readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+import { createLogger } from "./security/log.ts";
 
 /**
  * Gateway entry point: reads the environment, migrates and seeds the database, wires the config service,
  * authentication and the capability registry, listens, and shuts down gracefully on SIGINT/SIGTERM.
+ * The only place that reads `process.env`: everything below gets its settings from `env`.
  */
-const env = readEnv();
+const env = (() => {
+  try {
+    return readEnv(process.env);
+  } catch (error) {
+    console.error(`gateway: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  }
+})();
+const logger = createLogger({ level: env.LOG_LEVEL });
 
 if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
@@ -28,7 +38,7 @@ if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
 // The deployment secret sent to domain servers on every RPC call (development: `.data/internal.token`).
 let internalToken: string;
 try {
-  internalToken = loadInternalToken();
+  internalToken = loadInternalToken(env.keys);
 } catch (error) {
   if (!(error instanceof InternalTokenError)) throw error;
   console.error(`gateway: ${error.message}`);
@@ -54,7 +64,7 @@ if (redis) {
   });
 }
 
-const database = await createDb(env.DATABASE_URL ? { url: env.DATABASE_URL } : {});
+const database = await createDb(databaseOptions(env));
 await migrate(database.db);
 const repos = createRepositories(database.db);
 if ((await repos.servers.list()).length === 0) {
@@ -79,7 +89,14 @@ if (instances.length === 0) {
 const config = createConfigService({
   db: database.db,
   ...(redis ? { redis } : {}),
-  cache: { prefix: process.env.CONFIG_CACHE_PREFIX ?? env.REDIS_PREFIX },
+  cache: {
+    size: env.CONFIG_CACHE_SIZE,
+    ttlMs: env.CONFIG_CACHE_TTL_MS,
+    l2TtlMs: env.CONFIG_CACHE_L2_TTL_MS,
+    prefix: env.CONFIG_CACHE_PREFIX,
+  },
+  keys: env.keys,
+  logger,
 });
 await config.ready;
 
@@ -88,7 +105,10 @@ await config.ready;
 const auth = createAuthModule({
   db: database.db,
   ...(redis ? { redis } : {}),
-  env: readAuthEnv({ ...process.env, AUTH_REDIS_PREFIX: process.env.AUTH_REDIS_PREFIX ?? env.REDIS_PREFIX }),
+  env,
+  keys: env.keys,
+  ...(env.OMNI_DATA_DIR ? { dataDir: env.OMNI_DATA_DIR } : {}),
+  logger,
 });
 const authenticator: Authenticator = env.OMNI_DEV_MODE
   ? createDevAuthenticator(DEMO_ORG_ID, auth.authenticator)
@@ -104,6 +124,7 @@ const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
+  logger,
 });
 await registry.start();
 
@@ -111,6 +132,8 @@ const app = createGateway({
   config,
   authenticator,
   registry,
+  logger,
+  keys: env.keys,
   // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
   security: auth.security,
   // Permissions, rate limits, tool-call audit and the 401 discovery challenge on /mcp and /ws.
@@ -120,6 +143,7 @@ const app = createGateway({
   admin: {
     db: database.db,
     config,
+    logger,
     resolveOrg,
     audit: auth.audit,
     auth,
@@ -127,7 +151,13 @@ const app = createGateway({
     ...(env.CLERK_PUBLISHABLE_KEY ? { clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
   },
   // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
-  ...(redis ? { taskStore: new RedisTaskStore(redis, env.REDIS_PREFIX) } : {}),
+  ...(redis
+    ? {
+        taskStore: new RedisTaskStore(redis, env.REDIS_PREFIX, (error) =>
+          logger.warn("[mcp/tasks] task event channel", error),
+        ),
+      }
+    : {}),
   // Redis down (ioredis reconnects by itself): /ready is 503 meanwhile, requests get 503 dependency_unavailable.
   ...(redis ? { unavailableDependencies: () => (redis.status === "ready" ? [] : ["redis"]) } : {}),
   options: {

@@ -27,7 +27,6 @@ const redis = openRedis();
 const replicas: (Replica & { hits: number })[] = [];
 
 beforeAll(async () => {
-  process.env.OMNI_STATE_KEY ??= "cd".repeat(32);
   const created = await createTestDatabase("pglite", { seed: true });
   if (!created) throw new Error("PGlite test database unavailable");
   database = created;
@@ -38,6 +37,7 @@ beforeAll(async () => {
       db: database.db,
       instances: [{ server: modernServer.name, url: domain.url }],
       config: { redis: redis.redis, cache: { prefix: redis.prefix } },
+      keys: { OMNI_STATE_KEY: "cd".repeat(32) },
     });
     replicas.push({ ...replica, hits: 0 });
   }

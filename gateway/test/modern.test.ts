@@ -75,8 +75,7 @@ async function modernClient(answers: Record<string, unknown>[] = []): Promise<Cl
 }
 
 beforeAll(async () => {
-  process.env.OMNI_STATE_KEY ??= "ab".repeat(32);
-  stack = await startStack({ servers: [modernServer] });
+  stack = await startStack({ servers: [modernServer], keys: { OMNI_STATE_KEY: "ab".repeat(32) } });
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();

@@ -1,4 +1,4 @@
-import { createDb, migrate } from "../client.ts";
+import { createDb, dbOptionsFromEnv, migrate } from "../client.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
   console.log(`usage: bun run db:migrate
@@ -9,7 +9,7 @@ Database: DATABASE_URL (Postgres) when set, else the embedded PGlite in .data/pg
   process.exit(0);
 }
 
-const handle = await createDb();
+const handle = await createDb(dbOptionsFromEnv(process.env));
 try {
   await migrate(handle.db);
   console.log(`migrations applied (${handle.driver})`);

@@ -1,4 +1,4 @@
-import { createDb, migrate } from "../client.ts";
+import { createDb, dbOptionsFromEnv, migrate } from "../client.ts";
 import { seed } from "../seed.ts";
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) {
@@ -10,7 +10,7 @@ organization's own changes survive. Database: DATABASE_URL when set, else PGlite
   process.exit(0);
 }
 
-const handle = await createDb();
+const handle = await createDb(dbOptionsFromEnv(process.env));
 try {
   await migrate(handle.db);
   const counts = await seed(handle.db);

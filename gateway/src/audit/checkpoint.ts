@@ -90,11 +90,11 @@ export function redisCheckpoints(redis: Redis, prefix = "omni:"): CheckpointStor
 const repoDataDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", ".data");
 
 /**
- * Checkpoints as one file per org in `<dataDir>/audit-checkpoints/` (default `.data/` or `OMNI_DATA_DIR`):
+ * Checkpoints as one file per org in `<dataDir>/audit-checkpoints/` (default `.data/`; the gateway passes `OMNI_DATA_DIR`):
  * for one replica without Redis. Writes go through a temporary file and a rename, so a reader never sees
  * half a checkpoint.
  */
-export function fileCheckpoints(dataDir = process.env.OMNI_DATA_DIR ?? repoDataDir): CheckpointStore {
+export function fileCheckpoints(dataDir = repoDataDir): CheckpointStore {
   const dir = join(dataDir, "audit-checkpoints");
   const pathOf = (orgId: string) =>
     join(

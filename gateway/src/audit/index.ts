@@ -64,7 +64,7 @@ export interface AuditLog {
 
 export interface AuditDeps {
   db: Database;
-  /** The chain's HMAC keys. Default: `loadAuditKeys()` (`OMNI_AUDIT_KEY`, else derived from the secret key). */
+  /** The chain's HMAC keys. Default: `loadAuditKeys({})` (derived from the development secret key); the gateway passes its `GatewayEnv.keys`. */
   keys?: AuditKeys;
   /** Signed chain heads outside the database (Redis or a file); without it truncation goes unnoticed. */
   checkpoints?: CheckpointStore;
@@ -99,7 +99,7 @@ export async function verifyAuditChain(
   opts: { keys?: AuditKeys; checkpoints?: CheckpointStore } = {},
 ): Promise<AuditVerifyResult> {
   const repos = "audit" in db ? db : createRepositories(db);
-  const keys = opts.keys ?? loadAuditKeys();
+  const keys = opts.keys ?? loadAuditKeys({});
   const checkpoint = (await opts.checkpoints?.get(orgId)) ?? null;
   const pageSize = 1000;
   const breaks: { seq: number; reason: AuditBreakReason }[] = [];
@@ -158,7 +158,7 @@ export async function verifyAuditChain(
 
 export function createAuditLog(deps: AuditDeps): AuditLog {
   const repos = createRepositories(deps.db);
-  const keys = deps.keys ?? loadAuditKeys();
+  const keys = deps.keys ?? loadAuditKeys({});
   const checkpoints = deps.checkpoints;
   const optIn = new Map<string, { value: boolean; at: number }>();
 

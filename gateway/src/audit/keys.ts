@@ -35,7 +35,7 @@ export function auditKeys(...keys: Buffer[]): AuditKeys {
 }
 
 /** Audit keys from the environment (see `AuditKeys`). Throws naming the variable when one is malformed. */
-export function loadAuditKeys(env: Record<string, string | undefined> = process.env): AuditKeys {
+export function loadAuditKeys(env: Record<string, string | undefined>): AuditKeys {
   const explicit = (env.OMNI_AUDIT_KEY ?? "")
     .split(",")
     .map((s) => s.trim())

@@ -1,10 +1,10 @@
 import type { Database } from "@omni/db";
 import { Elysia } from "elysia";
 import type { Redis } from "ioredis";
-import * as v from "valibot";
 import type { GatewaySecurity } from "../app.ts";
 import { type CheckpointStore, createAuditLog, fileCheckpoints, redisCheckpoints } from "../audit/index.ts";
-import { parseEnv } from "../env.ts";
+import { loadAuditKeys } from "../audit/keys.ts";
+import { AuthEnv, type KeyEnv, parseEnv } from "../env.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { createRateLimiter } from "../security/rate-limit.ts";
 import { clerkWebhookRoutes } from "../webhooks/clerk.ts";
@@ -16,64 +16,7 @@ import { issuerFromPublishableKey } from "./oauth.ts";
 import { adminAuthRoutes } from "./routes.ts";
 import { createAuthState } from "./state.ts";
 
-const list = v.pipe(
-  v.optional(v.string(), ""),
-  v.transform((value) =>
-    value
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  ),
-);
-const perMinute = (fallback: number) =>
-  v.pipe(
-    v.optional(v.string(), String(fallback)),
-    v.transform(Number),
-    v.number("must be a number"),
-    v.integer("must be a whole number of requests per minute"),
-    v.minValue(0),
-  );
-const optionalText = v.pipe(
-  v.optional(v.string()),
-  v.transform((value) => (value?.trim() ? value : undefined)),
-);
-
-/** Authentication, rate-limit and security settings from the environment (see .env.example). */
-export const AuthEnv = v.object({
-  /** Clerk PEM public key: networkless session-token verification. */
-  CLERK_JWT_KEY: optionalText,
-  /** Clerk secret key: JWKS fetched from Clerk when CLERK_JWT_KEY is unset. */
-  CLERK_SECRET_KEY: optionalText,
-  /** Allowed `azp` values (front-end origins), comma-separated. */
-  CLERK_AUTHORIZED_PARTIES: list,
-  /** Clerk issuer (frontend API URL): checked against `iss` and named as authorization server. */
-  CLERK_ISSUER: optionalText,
-  /** Clerk publishable key: the issuer is derived from it when CLERK_ISSUER is unset. */
-  CLERK_PUBLISHABLE_KEY: optionalText,
-  /** Clerk Backend API base URL (opaque OAuth token verification with CLERK_SECRET_KEY). */
-  CLERK_API_URL: optionalText,
-  /** Svix signing secret of the Clerk webhook endpoint (`whsec_...`). */
-  CLERK_WEBHOOK_SIGNING_SECRET: optionalText,
-  /** Requests per minute per API key (0: no limit). */
-  RATE_LIMIT_PER_KEY: perMinute(600),
-  /** Requests per minute per organization (0: no limit). */
-  RATE_LIMIT_PER_ORG: perMinute(3000),
-  /** The window of both limits in seconds (default 60: the limits are per minute). */
-  RATE_LIMIT_WINDOW_SECONDS: v.pipe(
-    v.optional(v.string(), "60"),
-    v.transform(Number),
-    v.number("must be a number"),
-    v.integer("must be a whole number of seconds"),
-    v.minValue(1),
-  ),
-  /** Browser origins allowed by CORS, comma-separated (`*`: any). */
-  CORS_ORIGINS: list,
-  /** Public base URL of the gateway (discovery metadata); default: the request's origin. */
-  PUBLIC_URL: optionalText,
-  /** Prefix of every Redis key this module writes. */
-  AUTH_REDIS_PREFIX: v.optional(v.string(), "omni:"),
-});
-export type AuthEnv = v.InferOutput<typeof AuthEnv>;
+export { AuthEnv } from "../env.ts";
 
 /** Clerk's issuer (frontend API URL): `CLERK_ISSUER`, else derived from `CLERK_PUBLISHABLE_KEY`. */
 export function clerkIssuer(
@@ -83,7 +26,7 @@ export function clerkIssuer(
 }
 
 /** Parses the environment; throws one message naming every invalid variable. */
-export function readAuthEnv(env: Record<string, string | undefined> = process.env): AuthEnv {
+export function readAuthEnv(env: Record<string, string | undefined>): AuthEnv {
   return parseEnv(AuthEnv, env, "authentication");
 }
 
@@ -97,6 +40,10 @@ export interface AuthModuleDeps {
    * `AUTH_REDIS_PREFIX`) when given, else files in the data directory (`.data/audit-checkpoints/`).
    */
   auditCheckpoints?: CheckpointStore;
+  /** Key material (`GatewayEnv.keys`): the audit chain's keys come from it. Default: none set (development keys). */
+  keys?: KeyEnv;
+  /** Data directory of the file checkpoints (`OMNI_DATA_DIR`). Default `.data/` at the repository root. */
+  dataDir?: string;
 }
 
 /**
@@ -106,7 +53,7 @@ export interface AuthModuleDeps {
  * discovery metadata, `/api/keys|members|audit`, `/webhooks/clerk`.
  */
 export function createAuthModule(deps: AuthModuleDeps) {
-  const env = deps.env ?? readAuthEnv();
+  const env = deps.env ?? readAuthEnv({});
   // Structured lines (with the request id of the request being handled) unless the caller brings a logger.
   const logger = deps.logger ?? createLogger();
   const redis = deps.redis ?? null;
@@ -142,7 +89,9 @@ export function createAuthModule(deps: AuthModuleDeps) {
   const audit = createAuditLog({
     db: deps.db,
     checkpoints:
-      deps.auditCheckpoints ?? (redis ? redisCheckpoints(redis, env.AUTH_REDIS_PREFIX) : fileCheckpoints()),
+      deps.auditCheckpoints ??
+      (redis ? redisCheckpoints(redis, env.AUTH_REDIS_PREFIX) : fileCheckpoints(deps.dataDir)),
+    keys: loadAuditKeys(deps.keys ?? {}),
     logger,
   });
   const routes = new Elysia({ name: "omni-auth-routes" })

@@ -24,24 +24,8 @@ export interface CacheOptions {
   prefix: string;
 }
 
-function intFromEnv(env: Record<string, string | undefined>, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0)
-    throw new Error(`${name} must be a non-negative integer; got "${raw}"`);
-  return value;
-}
-
-/** `CONFIG_CACHE_SIZE` (1000), `CONFIG_CACHE_TTL_MS` (60000), `CONFIG_CACHE_L2_TTL_MS` (600000), `CONFIG_CACHE_PREFIX` ("omni:"). */
-export function cacheOptionsFromEnv(env: Record<string, string | undefined>): CacheOptions {
-  return {
-    size: intFromEnv(env, "CONFIG_CACHE_SIZE", 1000),
-    ttlMs: intFromEnv(env, "CONFIG_CACHE_TTL_MS", 60_000),
-    l2TtlMs: intFromEnv(env, "CONFIG_CACHE_L2_TTL_MS", 600_000),
-    prefix: env.CONFIG_CACHE_PREFIX ?? "omni:",
-  };
-}
+/** The cache's defaults (`CONFIG_CACHE_*` in `.env.example`). */
+export const DEFAULT_CACHE: CacheOptions = { size: 1000, ttlMs: 60_000, l2TtlMs: 600_000, prefix: "omni:" };
 
 export interface CacheLogger {
   warn(message: string, ...details: unknown[]): void;

@@ -14,15 +14,10 @@ import {
   renderPrompt,
 } from "@omni/kit";
 import type { Redis } from "ioredis";
+import type { KeyEnv } from "../env.ts";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
 import { createLogger } from "../security/log.ts";
-import {
-  type CacheLogger,
-  type CacheOptions,
-  type CacheStats,
-  ConfigCache,
-  cacheOptionsFromEnv,
-} from "./cache.ts";
+import { type CacheLogger, type CacheOptions, type CacheStats, ConfigCache, DEFAULT_CACHE } from "./cache.ts";
 import { type MergedCatalog, mergeCatalog } from "./merge.ts";
 import { loadSecretKeys, SecretBox, SecretError, type SecretKey } from "./secrets.ts";
 import {
@@ -41,9 +36,14 @@ export interface ConfigServiceDeps {
   db: Database;
   /** Enables L2 and cross-replica invalidation (pub/sub uses a duplicate connection). */
   redis?: Redis;
-  /** Current key first; default: from `OMNI_SECRET_KEY` / `OMNI_SECRET_KEY_PREVIOUS` (dev key in `.data/`). */
+  /** Current key first; default: loaded from `keys`. */
   secretKeys?: SecretKey[];
-  /** Default: `CONFIG_CACHE_SIZE`, `CONFIG_CACHE_TTL_MS`, `CONFIG_CACHE_L2_TTL_MS`, `CONFIG_CACHE_PREFIX`. */
+  /**
+   * Key material (`GatewayEnv.keys`: `OMNI_SECRET_KEY`, `OMNI_SECRET_KEY_PREVIOUS`, ...) when `secretKeys`
+   * is not given. Default: none set (the development key in `.data/`).
+   */
+  keys?: KeyEnv;
+  /** Default: `DEFAULT_CACHE`; the gateway passes `CONFIG_CACHE_SIZE`, `CONFIG_CACHE_TTL_MS`, `CONFIG_CACHE_L2_TTL_MS`, `CONFIG_CACHE_PREFIX`. */
   cache?: Partial<CacheOptions>;
   logger?: ConfigLogger;
 }
@@ -70,8 +70,8 @@ function byteLength(content: { text: string } | { blob: string }): number {
 
 export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl {
   const logger: ConfigLogger = deps.logger ?? createLogger();
-  const options: CacheOptions = { ...cacheOptionsFromEnv(process.env), ...deps.cache };
-  const secrets = new SecretBox(deps.secretKeys ?? loadSecretKeys(process.env, { logger }));
+  const options: CacheOptions = { ...DEFAULT_CACHE, ...deps.cache };
+  const secrets = new SecretBox(deps.secretKeys ?? loadSecretKeys(deps.keys ?? {}, { logger }));
   const listeners = new Set<(change: ConfigChange) => void>();
   const emit = (change: ConfigChange) => {
     for (const listener of listeners) {

@@ -51,7 +51,10 @@ describe("createLogger", () => {
       }, 20);
     `;
     const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
-    const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    const [out, err] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
     expect(await proc.exited).toBe(0);
     const messages = out
       .trim()

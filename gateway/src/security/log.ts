@@ -3,8 +3,8 @@ import { writeSync } from "node:fs";
 
 /**
  * A tiny structured logger: one JSON object per line on stdout (warnings and errors on stderr, at once;
- * info and debug lines batched per event-loop tick), with bound fields
- * (e.g. `orgId`) carried by child loggers. Level from `LOG_LEVEL` (debug|info|warn|error|silent).
+ * info and debug lines batched per event-loop tick), with bound fields (e.g. `orgId`) carried by child
+ * loggers. Level `opts.level` (debug|info|warn|error|silent; default info; the gateway passes `LOG_LEVEL`).
  * A line written while the gateway handles a request carries that request's `requestId` (the security
  * plugin runs every request inside `withRequestId`), so call sites need not pass it.
  */
@@ -31,10 +31,6 @@ export interface LoggerOptions {
   /** Where lines go (default: stdout/stderr). Tests pass an array's push. */
   sink?: (line: string, level: LogLevel) => void;
   fields?: Fields;
-}
-
-function parseLevel(raw: string | undefined): LogLevel | "silent" {
-  return raw && raw in rank ? (raw as LogLevel | "silent") : "info";
 }
 
 /** info/debug lines of this tick (e.g. the access log's), written together when the tick ends. */
@@ -92,7 +88,7 @@ function serialise(value: unknown): unknown {
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = rank[opts.level ?? parseLevel(process.env.LOG_LEVEL)];
+  const min = rank[opts.level ?? "info"];
   const sink = opts.sink ?? defaultSink;
   const bound = opts.fields ?? {};
   const write = (level: LogLevel, msg: string, detail?: unknown) => {
@@ -116,7 +112,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     error: (msg, fields) => write("error", msg, fields),
     child: (fields) =>
       createLogger({
-        level: opts.level ?? parseLevel(process.env.LOG_LEVEL),
+        ...(opts.level ? { level: opts.level } : {}),
         sink,
         fields: { ...bound, ...fields },
       }),

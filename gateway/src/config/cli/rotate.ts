@@ -1,4 +1,5 @@
 import { createDb, createRepositories, type Database, migrate, type SecretEnvelopes } from "@omni/db";
+import { databaseOptions, readEnv } from "../../env.ts";
 import { loadSecretKeys, SecretBox } from "../secrets.ts";
 
 /**
@@ -123,8 +124,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const dryRun = argv.includes("--dry-run");
-  const box = new SecretBox(loadSecretKeys(process.env));
-  const handle = await createDb();
+  const env = readEnv(process.env);
+  const box = new SecretBox(loadSecretKeys(env.keys));
+  const handle = await createDb(databaseOptions(env));
   try {
     await migrate(handle.db);
     process.stdout.write(`Re-encrypting secrets under key ${box.current.kid}${dryRun ? " (dry run)" : ""}\n`);

@@ -162,7 +162,7 @@ export class StateSealer {
 }
 
 /**
- * The gateway's sealer from its environment. Without `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived
+ * The gateway's sealer from its key material (`GatewayEnv.keys`). Without `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived
  * from the development secret key file when there is one (outside production); else a random
  * per-process key is used (with a warning): one replica works, but replicas cannot resume each other's
  * requests.
