@@ -11,7 +11,7 @@ export {
 } from "./client.ts";
 export { ConflictError } from "./errors.ts";
 export type { ApiKey, NewApiKey } from "./repos/api-keys.ts";
-export type { AuditRow, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
+export type { AuditRow, AuditRowBuilder, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
 export { createRepositories, type Repositories } from "./repos/index.ts";
 export type { Membership } from "./repos/memberships.ts";
 export type { NewOrganization, NewUser, Organization, User } from "./repos/organizations.ts";

@@ -352,8 +352,11 @@ export class Dispatcher {
   /** A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). */
   private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
     const { org: caller, credentialId } = call.caller;
-    const view = this.builtView(caller.orgId) ?? (await this.view(caller.orgId));
     const route = this.opts.registry.capabilities.tools.get(params.name);
+    // A call to an enabled tool reads the built view as is; anything else waits for the view (and so
+    // fails after it, as it always did: a WebSocket client saw its socket close on a synchronous throw).
+    const built = this.builtView(caller.orgId);
+    const view = built && route && built.enabled.has(route.server) ? built : await this.view(caller.orgId);
     const access = this.opts.access;
     const started = access ? performance.now() : 0;
     const record = (outcome: "ok" | "error", error?: string) =>
