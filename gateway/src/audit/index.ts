@@ -257,7 +257,7 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
           orgId,
           batch.map((q) => q.input),
         );
-        batch.forEach((q, i) => q.resolve(entries[i]!));
+        for (const [i, q] of batch.entries()) q.resolve(entries[i]!);
       } catch (error) {
         if (batch.length === 1) batch[0]!.reject(error);
         else {
