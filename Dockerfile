@@ -1,15 +1,16 @@
 # One image for every Omni MCP service; compose.yaml picks the entry point per service.
+# Only the workspace manifests, found rather than listed (every servers/<name>/package.json included), so
+# the install layer below is cached until a manifest or the lockfile changes and a new server folder needs
+# no edit here.
+FROM oven/bun:1.4.5-debian AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests && find . -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /manifests/ \; \
+  && cp bun.lock bunfig.toml tsconfig.json /manifests/
+
 FROM oven/bun:1.4.5-debian AS base
 WORKDIR /app
-COPY package.json bun.lock bunfig.toml tsconfig.json ./
-COPY contracts/package.json contracts/
-COPY db/package.json db/
-COPY gateway/package.json gateway/
-COPY cli/package.json cli/
-COPY servers/kit/package.json servers/kit/
-COPY servers/linear/package.json servers/linear/
-COPY servers/perplexity/package.json servers/perplexity/
-COPY servers/devtools/package.json servers/devtools/
+COPY --from=manifests /manifests/ ./
 RUN bun install --frozen-lockfile
 COPY . .
 # Production: OMNI_SECRET_KEY and OMNI_INTERNAL_TOKEN must come from the environment (see .env.example).

@@ -45,7 +45,7 @@ await config.ready;
 
 const code = new Map<string, PromptTemplate[]>();
 const args = { team: "ENG" };
-const get = (orgId: string) => config.getPrompt(orgId, "issue-triage", args, code);
+const get = (orgId: string) => config.getPrompt(orgId, "linear_triage_issues", args, code);
 
 function summary(name: string, samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -106,7 +106,7 @@ try {
   const mixed: number[] = [];
   for (let i = 0; i < MIXED; i++) {
     if (i > 0 && i % WRITE_EVERY === 0) {
-      await admin.overridePrompt(demo, "linear", "issue-triage", { description: `edit ${i}` });
+      await admin.overridePrompt(demo, "linear", "linear_triage_issues", { description: `edit ${i}` });
     }
     const start = performance.now();
     await get(orgs[i % orgs.length]!);

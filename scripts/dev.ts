@@ -1,27 +1,35 @@
 /**
  * `bun run dev`: the whole platform on the embedded defaults (PGlite in .data/, no Redis needed) in one
- * command — the three domain servers and the gateway, with prefixed, coloured logs. Ctrl-C stops all.
+ * command — every domain server folder under servers/ and the gateway, with prefixed, coloured logs. Ctrl-C stops all.
  */
+import { discoverServers, serversEnv } from "../servers/kit/src/folders.ts";
 import { loadInternalToken } from "../servers/kit/src/internal-token.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+// Every folder under servers/ with a kit server (not kit itself): see servers/kit/src/folders.ts.
+const folders = discoverServers(root);
 
 if (process.argv.includes("--help")) {
   console.log(`usage: bun run dev
 
-Starts linear (:3001), perplexity (:3002), devtools (:3003) and the gateway (:37373) in local development
-mode (OMNI_DEV_MODE=1: requests without credentials act as the demo organization, allowed only on
-loopback). Builds the admin dashboard first (http://127.0.0.1:37373/admin). Reads .env if present (every variable, with its default, is in .env.example).
+Starts every domain server under servers/ (each folder with a kit server: ${folders.map((f) => `${f.name} :${f.port}`).join(", ")})
+and the gateway (:37373) in local development mode (OMNI_DEV_MODE=1: requests without credentials act as
+the demo organization, allowed only on loopback). Builds the admin dashboard first
+(http://127.0.0.1:37373/admin). Reads .env if present (every variable, with its default, is in
+.env.example).
+
+Ports: <NAME>_PORT (the folder's name upper-cased, dashes as underscores) when set, else "omni.port" in
+the folder's package.json (linear 3001, perplexity 3002, devtools 3003), else the next port above the
+highest one taken, in folder-name order.
 
 Environment:
   PORT             the gateway's port (default 37373)
-  LINEAR_PORT      linear's port (default 3001)
-  PERPLEXITY_PORT  perplexity's port (default 3002)
-  DEVTOOLS_PORT    devtools' port (default 3003)
-  SERVERS          the gateway's server list (default: the three above on 127.0.0.1)
+${folders.map((f) => `  ${f.portVariable.padEnd(16)} ${f.name}'s port (now ${f.port})`).join("\n")}
+  SERVERS          the gateway's server list (default: every folder above on 127.0.0.1)
   OMNI_DEV_MODE    1 (default here) or 0 to require credentials
   OMNI_DATA_DIR    PGlite in <dir>/pglite and the development secret key (default .data/)
   DATABASE_URL     Postgres instead of PGlite; REDIS_URL for Redis
+  DATABASE_READ_URLS  Postgres read replicas of DATABASE_URL, comma-separated (default none)
   ADMIN_BUILD      0 skips building the admin dashboard (default 1)
   OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
                    .data/internal.token when unset)`);
@@ -35,31 +43,21 @@ interface Service {
   env: Record<string, string>;
 }
 
-const ports = {
-  linear: process.env.LINEAR_PORT ?? "3001",
-  perplexity: process.env.PERPLEXITY_PORT ?? "3002",
-  devtools: process.env.DEVTOOLS_PORT ?? "3003",
-};
-const servers = Object.entries(ports)
-  .map(([name, port]) => `${name}=http://127.0.0.1:${port}`)
-  .join(",");
-
+const COLORS = [35, 36, 33, 34, 31, 95, 96, 93];
 const services: Service[] = [
-  { name: "linear", color: 35, entry: "servers/linear/src/index.ts", env: { PORT: ports.linear } },
-  {
-    name: "perplexity",
-    color: 36,
-    entry: "servers/perplexity/src/index.ts",
-    env: { PORT: ports.perplexity },
-  },
-  { name: "devtools", color: 33, entry: "servers/devtools/src/index.ts", env: { PORT: ports.devtools } },
+  ...folders.map((f, i) => ({
+    name: f.name,
+    color: COLORS[i % COLORS.length]!,
+    entry: f.entry,
+    env: { PORT: String(f.port) },
+  })),
   {
     name: "gateway",
     color: 32,
     entry: "gateway/src/index.ts",
     env: {
       PORT: process.env.PORT ?? "37373",
-      SERVERS: process.env.SERVERS ?? servers,
+      SERVERS: process.env.SERVERS ?? serversEnv(folders),
       OMNI_DEV_MODE: process.env.OMNI_DEV_MODE ?? "1",
     },
   },

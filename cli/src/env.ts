@@ -8,8 +8,9 @@ export const ENV_HELP = `Environment:
   OMNI_DATA_DIR       data directory: PGlite in <dir>/pglite, dev secret key (default <repo>/.data)
   REDIS_URL           checked by doctor when set
   CHROME_PATH         Chromium checked by doctor (default /usr/bin/chromium); CHROME_URL to attach instead
-  PORT, LINEAR_PORT, PERPLEXITY_PORT, DEVTOOLS_PORT
-                      ports doctor checks (defaults 37373, 3001, 3002, 3003)
+  PORT, LINEAR_PORT, PERPLEXITY_PORT, DEVTOOLS_PORT, <NAME>_PORT
+                      ports doctor checks: the gateway's (default 37373) and each servers/<name>
+                      folder's (omni.port in its package.json: 3001, 3002, 3003, ...)
   NODE_ENV            production: doctor requires OMNI_SECRET_KEY and refuses OMNI_DEV_MODE
   NO_COLOR            no colours even on a terminal (colours are only used on a terminal anyway)
 

@@ -11,6 +11,7 @@ import { registerNewServer } from "./commands/new-server.ts";
 import { registerOrgs } from "./commands/orgs.ts";
 import { registerPlayground } from "./commands/playground.ts";
 import { registerPrompts } from "./commands/prompts.ts";
+import { registerServersPolicy } from "./commands/servers-policy.ts";
 import { registerServices } from "./commands/services.ts";
 import { registerSessions } from "./commands/sessions.ts";
 import { ENV_HELP } from "./env.ts";
@@ -56,5 +57,7 @@ export function createProgram(): Command {
   registerPlayground(program);
   registerNewServer(program);
   registerDoctor(program);
+  // Last: it adds `policy` under `servers`, creating that command only if no earlier file did.
+  registerServersPolicy(program);
   return program;
 }

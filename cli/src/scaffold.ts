@@ -29,7 +29,8 @@ export function scaffoldNames(name: string, port: number): ScaffoldNames {
 
 export function scaffoldFiles(n: ScaffoldNames): Record<string, string> {
   const tool = `${n.prefix}_greet_person`;
-  const prompt = `${n.prefix}_welcome`;
+  // Named like the tools, `<server>_<verb>_<object>` (servers/kit/test/folders.test.ts checks every server).
+  const prompt = `${n.prefix}_welcome_person`;
   return {
     "package.json": `${JSON.stringify(
       {
@@ -41,6 +42,7 @@ export function scaffoldFiles(n: ScaffoldNames): Record<string, string> {
         scripts: { start: "bun src/index.ts", stdio: "bun src/stdio.ts", test: "bun test" },
         dependencies: { "@omni/kit": "workspace:*", valibot: "catalog:" },
         devDependencies: { "@types/bun": "catalog:" },
+        omni: { port: n.port },
       },
       null,
       2,
@@ -57,8 +59,12 @@ input schema and a handler \`(args, ctx)\` (see [the kit's README](../kit/README
 | \`bun servers/${n.name}/src/stdio.ts\` | the same tools over stdio, for a local MCP client |
 | \`cd servers/${n.name} && bun test\` | its tests |
 
-The gateway routes to it when it is listed in \`SERVERS\` (e.g. \`SERVERS=...,${n.name}=http://127.0.0.1:${n.port}\`)
-and the organization has enabled it (\`omni services enable ${n.name}\`).
+This folder is all the platform needs: \`bun run dev\` starts it on :${n.port} (\`omni.port\` in package.json;
+\`${n.name.toUpperCase().replaceAll("-", "_")}_PORT\` overrides) and routes the gateway to it, \`bun run compose\` adds it
+to compose.yaml, and the gateway adds its catalogue entry (title, description, default prompts) from
+\`src/server.ts\` when it discovers it. New organizations get it enabled (\`defaultEnabled: false\` to change
+that); existing ones turn it on with \`omni services enable ${n.name}\`. Name prompts like tools:
+\`${n.prefix}_<verb>_<object>\`.
 `,
     "src/server.ts": `import { defineTool, type ServerDefinition } from "@omni/kit";
 import * as v from "valibot";
@@ -69,6 +75,7 @@ export function create${n.pascal}Server(): ServerDefinition {
     name: "${n.name}",
     version: "0.1.0",
     title: "${n.pascal}",
+    description: "${n.pascal}: an example server made with \`omni new-server\` (say what it offers here).",
     tools: [
       defineTool({
         name: "${tool}",
@@ -90,6 +97,7 @@ export function create${n.pascal}Server(): ServerDefinition {
     prompts: [
       {
         name: "${prompt}",
+        title: "Welcome a person",
         description: "Writes a short welcome message",
         arguments: [{ name: "who", description: "Who to welcome", required: true }],
         messages: [{ role: "user", text: "Write a two-line welcome message for {{who}}." }],

@@ -5,4 +5,5 @@ export * from "./dashboard.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./mcp-params.ts";
+export * from "./policy.ts";
 export * from "./rpc.ts";

@@ -103,13 +103,39 @@ export type ResourceReadResponse = v.InferOutput<typeof ResourceReadResponse>;
 export const SessionEndRequest = v.object({ sessionKey: v.string(), orgId: v.string() });
 export type SessionEndRequest = v.InferOutput<typeof SessionEndRequest>;
 
+/** A static document a server ships for its catalogue entry (`default_resources`; orgs may override it). */
+export const CatalogueResource = v.object({
+  uri: v.string(),
+  name: v.string(),
+  title: v.optional(v.string()),
+  description: v.optional(v.string()),
+  mimeType: v.string(),
+  text: v.string(),
+});
+export type CatalogueResource = v.InferOutput<typeof CatalogueResource>;
+
+/**
+ * What a domain server says about itself (`GET /rpc/capabilities`). The gateway upserts the catalogue row
+ * (`server.name`, `title`, `description`, `defaultEnabled`), `prompts` as the default prompts and
+ * `defaultResources` into the database when it discovers an instance: a new server is one folder.
+ */
 export const ServerCapabilities = v.object({
-  server: v.object({ name: v.string(), version: v.string(), title: v.optional(v.string()) }),
+  server: v.object({
+    name: v.string(),
+    version: v.string(),
+    title: v.optional(v.string()),
+    /** One or two sentences for the catalogue (admin dashboard, `omni services list`). */
+    description: v.optional(v.string()),
+    /** Whether a new organization gets this server enabled (default true). */
+    defaultEnabled: v.optional(v.boolean()),
+  }),
   instructions: v.optional(v.string()),
   tools: v.array(ToolDescriptor),
-  /** Prompts declared in code; the gateway merges them with the database's (database wins). */
+  /** The server's default prompts: upserted as `default_prompts` on discovery (an org's rows override them). */
   prompts: v.array(PromptTemplate),
   resources: v.array(ResourceDescriptor),
+  /** Static documents for the catalogue, upserted as `default_resources` on discovery. */
+  defaultResources: v.optional(v.array(CatalogueResource)),
   resourceTemplates: v.array(ResourceTemplateDescriptor),
   /** Tools that gather input (synchronous `input_required` rounds) before they become a task. */
   gathersInput: v.optional(v.array(v.string())),

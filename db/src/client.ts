@@ -9,6 +9,7 @@ import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { createReplicaSet } from "./replicas.ts";
 import * as schema from "./schema/index.ts";
 
 /** The database handle every repository takes: the same type for both drivers (and for transactions). */
@@ -17,7 +18,16 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type Driver = "postgres" | "pglite";
 
 export interface DbHandle {
+  /** The primary: every write, and every read that must see the latest write. */
   db: Database;
+  /**
+   * For reads that may lag behind the primary by the replication delay (dashboards, reports): with
+   * `readUrls`, Drizzle's `withReplicas` (selects on a healthy read replica, writes still on the primary,
+   * see replicas.ts); else the primary itself.
+   */
+  reader: Database;
+  /** The read replicas and whether each takes reads now (empty without `readUrls`). */
+  replicaHealth(): { url: string; healthy: boolean }[];
   driver: Driver;
   close(): Promise<void>;
 }
@@ -29,6 +39,10 @@ export interface CreateDbOptions {
   dataDir?: string;
   /** Called with the SQL of every query (e.g. to count database hits). */
   onQuery?: (sql: string) => void;
+  /** Postgres read replicas (with `url`): `DbHandle.reader` reads from them. */
+  readUrls?: string[];
+  /** How often each read replica is probed (ms; default 2000): a failing one gets no reads. */
+  replicaCheckMs?: number;
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -61,8 +75,26 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     const db = drizzlePostgres(client, { schema, logger });
     drivers.set(db, "postgres");
     postgresClients.set(db, client);
-    return { db, driver: "postgres", close: () => client.end({ timeout: 5 }) };
+    const [first, ...rest] = opts.readUrls ?? [];
+    const replicas =
+      first === undefined
+        ? undefined
+        : await createReplicaSet(db, [first, ...rest], {
+            logger,
+            ...(opts.replicaCheckMs === undefined ? {} : { checkMs: opts.replicaCheckMs }),
+          });
+    return {
+      db,
+      reader: replicas?.reader ?? db,
+      replicaHealth: () => replicas?.health() ?? [],
+      driver: "postgres",
+      close: async () => {
+        await replicas?.close();
+        await client.end({ timeout: 5 });
+      },
+    };
   }
+  if (opts.readUrls?.length) throw new Error("read replicas need a Postgres primary (DATABASE_URL)");
   const dataDir = opts.dataDir ?? defaultDataDir();
   const onDisk = !dataDir.startsWith("memory://");
   if (onDisk) mkdirSync(dataDir, { recursive: true });
@@ -75,6 +107,8 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
   drivers.set(db, "pglite");
   return {
     db,
+    reader: db,
+    replicaHealth: () => [],
     driver: "pglite",
     close: async () => {
       if (!client.closed) await client.close();

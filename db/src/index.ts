@@ -1,3 +1,4 @@
+export { type CatalogueChange, registerCatalogue } from "./catalogue.ts";
 export {
   type CreateDbOptions,
   createDb,
@@ -15,6 +16,7 @@ export type { AuditRow, AuditRowBuilder, ListAuditOptions, NewAuditRow } from ".
 export { createRepositories, type Repositories } from "./repos/index.ts";
 export type { Membership } from "./repos/memberships.ts";
 export type { NewOrganization, NewUser, Organization, User } from "./repos/organizations.ts";
+export type { BundleRow, ToolPolicyRow } from "./repos/policy.ts";
 export type {
   DefaultPrompt,
   NewDefaultPrompt,

@@ -1,45 +1,20 @@
 import type { Database } from "./client.ts";
 import { createRepositories } from "./repos/index.ts";
-import { devtools } from "./seed/devtools.ts";
-import { linear } from "./seed/linear.ts";
-import { perplexity } from "./seed/perplexity.ts";
 
 /** The demo organization's well-known id (slug `demo`). */
 export const DEMO_ORG_ID = "org_demo";
 /** The demo organization's owner. */
 export const DEMO_USER_ID = "usr_demo_owner";
 
-const catalogue = [linear, perplexity, devtools];
-
 /**
- * Idempotent seed: the server catalogue with its default prompts and resources (inserted, or updated to
- * the current text), and the demo organization with its owner and every server enabled. Existing demo
- * rows are left as they are (a disabled service stays disabled). Ids are deterministic.
+ * Idempotent seed: the demo organization with its owner, and every server already in the catalogue
+ * enabled for it. The catalogue itself is not seeded: each domain server's row, default prompts and
+ * resources come from its own definition when a gateway discovers it (`registerCatalogue`), which also
+ * enables it for the demo organization. Existing demo rows are left as they are (a disabled service stays
+ * disabled). Ids are deterministic.
  */
-export async function seed(db: Database): Promise<{ servers: number; prompts: number; resources: number }> {
+export async function seed(db: Database): Promise<{ servers: number }> {
   return createRepositories(db).transaction(async (repos) => {
-    let prompts = 0;
-    let resources = 0;
-    for (const entry of catalogue) {
-      const server = await repos.servers.upsert({ id: `srv_${entry.server.name}`, ...entry.server });
-      for (const prompt of entry.prompts) {
-        await repos.prompts.upsertDefault({
-          id: `dpr_${entry.server.name}_${prompt.name.replaceAll("-", "_")}`,
-          serverId: server.id,
-          ...prompt,
-        });
-        prompts++;
-      }
-      for (const resource of entry.resources) {
-        await repos.resources.upsertDefault({
-          id: `drs_${entry.server.name}_${resource.name.replaceAll("-", "_")}`,
-          serverId: server.id,
-          ...resource,
-        });
-        resources++;
-      }
-    }
-
     if (!(await repos.organizations.get(DEMO_ORG_ID))) {
       await repos.organizations.create({ id: DEMO_ORG_ID, slug: "demo", name: "Demo Organization" });
     }
@@ -49,12 +24,12 @@ export async function seed(db: Database): Promise<{ servers: number; prompts: nu
     if (!(await repos.memberships.get(DEMO_ORG_ID, DEMO_USER_ID))) {
       await repos.memberships.add(DEMO_ORG_ID, { userId: DEMO_USER_ID, role: "owner" });
     }
-    for (const entry of catalogue) {
-      const serverId = `srv_${entry.server.name}`;
-      if (!(await repos.services.get(DEMO_ORG_ID, serverId))) {
-        await repos.services.create(DEMO_ORG_ID, serverId, { enabled: true });
+    const servers = await repos.servers.list();
+    for (const server of servers) {
+      if (!(await repos.services.get(DEMO_ORG_ID, server.id))) {
+        await repos.services.create(DEMO_ORG_ID, server.id, { enabled: true });
       }
     }
-    return { servers: catalogue.length, prompts, resources };
+    return { servers: servers.length };
   });
 }

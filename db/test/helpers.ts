@@ -1,6 +1,7 @@
+import type { ServerCapabilities } from "@omni/contracts";
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../src/index.ts";
-import { createTestDatabase } from "../src/index.ts";
+import { createTestDatabase, registerCatalogue } from "../src/index.ts";
 
 export const KINDS = ["pglite", "postgres"] as const;
 export type Kind = (typeof KINDS)[number];
@@ -20,9 +21,49 @@ export async function count(db: Database, table: string, where?: SQL): Promise<n
   return Number(row!.n);
 }
 
-/** Opens a test database of the kind, or logs that Postgres is unreachable and returns null. */
+/** A server's capabilities as `/rpc/capabilities` serves them: what `registerCatalogue` upserts. */
+export function capabilities(
+  name: string,
+  extra: Partial<Omit<ServerCapabilities, "server">> & {
+    server?: Partial<ServerCapabilities["server"]>;
+  } = {},
+): ServerCapabilities {
+  const { server, ...rest } = extra;
+  return {
+    server: { name, version: "1.0.0", title: `${name} title`, description: `What ${name} does.`, ...server },
+    tools: [],
+    prompts: [],
+    resources: [],
+    resourceTemplates: [],
+    ...rest,
+  };
+}
+
+const message = (text: string) => [{ role: "user" as const, text }];
+
+/** Three catalogue servers as a gateway would register them (the suites' `srv_linear`, ...). */
+export const TEST_CATALOGUE: ServerCapabilities[] = [
+  capabilities("linear", {
+    prompts: [
+      {
+        name: "issue-triage",
+        arguments: [{ name: "team", required: true }],
+        messages: message("Triage {{team}}."),
+      },
+      { name: "workflow", messages: message("Move it.") },
+    ],
+    defaultResources: [
+      { uri: "linear://templates/issue", name: "issue-templates", mimeType: "text/markdown", text: "# Bug" },
+    ],
+  }),
+  capabilities("perplexity", { prompts: [{ name: "analysis", messages: message("Compare.") }] }),
+  capabilities("devtools", { prompts: [{ name: "debugging", messages: message("Debug.") }] }),
+];
+
+/** Opens a test database of the kind (seeded: the demo org and TEST_CATALOGUE), or logs that Postgres is unreachable and returns null. */
 export async function open(kind: Kind, seed = false, onQuery?: (sql: string) => void) {
   const handle = await createTestDatabase(kind, { seed, onQuery });
+  if (handle && seed) for (const caps of TEST_CATALOGUE) await registerCatalogue(handle.db, caps);
   if (!handle) {
     console.warn(
       `SKIPPED: db ${kind} suite: no Postgres reachable at ${process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"}`,

@@ -1,11 +1,17 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdir } from "node:fs/promises";
-import { PromptTemplate } from "@omni/contracts";
 import { sql } from "drizzle-orm";
 import postgres from "postgres";
-import * as v from "valibot";
-import { createDb, createRepositories, DEMO_ORG_ID, DEMO_USER_ID, migrate, seed } from "../src/index.ts";
-import { KINDS, open, rows, SLOW } from "./helpers.ts";
+import {
+  createDb,
+  createRepositories,
+  DEMO_ORG_ID,
+  DEMO_USER_ID,
+  migrate,
+  registerCatalogue,
+  seed,
+} from "../src/index.ts";
+import { capabilities, KINDS, open, rows, SLOW } from "./helpers.ts";
 
 const TABLES = [
   "organizations",
@@ -89,7 +95,7 @@ for (const kind of KINDS) {
     );
 
     test(
-      "seed is idempotent: same rows and ids after a second run",
+      "seed is idempotent: same rows and ids after a second run; it writes no catalogue",
       async () => {
         const snapshot = async () => {
           const out: Record<string, string[]> = {};
@@ -107,71 +113,116 @@ for (const kind of KINDS) {
         const second = await seed(db);
         expect(second).toEqual(first);
         expect(await snapshot()).toEqual(before);
-        expect(before.mcp_servers).toEqual(["srv_devtools", "srv_linear", "srv_perplexity"]);
-        expect(before.default_prompts!.length).toBeGreaterThanOrEqual(7);
-        expect(before.default_resources!.length).toBeGreaterThanOrEqual(6);
+        // The catalogue comes from the servers' own definitions (registerCatalogue), not the seed.
+        expect(before.mcp_servers).toEqual([]);
+        expect(before.default_prompts).toEqual([]);
 
         const repos = createRepositories(db);
         const demo = await repos.organizations.getBySlug("demo");
         expect(demo?.id).toBe(DEMO_ORG_ID);
         expect((await repos.memberships.get(DEMO_ORG_ID, DEMO_USER_ID))?.role).toBe("owner");
-        const services = await repos.services.list(DEMO_ORG_ID);
-        expect(services.map((s) => [s.serverName, s.enabled])).toEqual([
-          ["devtools", true],
-          ["linear", true],
-          ["perplexity", true],
-        ]);
-
-        // A change made by the org survives re-seeding.
-        await repos.services.update(DEMO_ORG_ID, "srv_devtools", { enabled: false });
-        await seed(db);
-        expect((await repos.services.get(DEMO_ORG_ID, "srv_devtools"))?.enabled).toBe(false);
-        await repos.services.update(DEMO_ORG_ID, "srv_devtools", { enabled: true });
       },
       SLOW,
     );
 
     test(
-      "seeded prompts are valid templates whose placeholders are declared arguments",
+      "registerCatalogue upserts a server's row, prompts and resources from its capabilities, idempotently",
       async () => {
         const repos = createRepositories(db);
-        const prompts = await repos.prompts.listDefaults();
-        const servers = new Map((await repos.servers.list()).map((s) => [s.id, s.name]));
-        const perServer = new Map<string, number>();
-        for (const prompt of prompts) {
-          const parsed = v.safeParse(PromptTemplate, {
-            name: prompt.name,
-            title: prompt.title ?? undefined,
-            description: prompt.description ?? undefined,
-            arguments: prompt.arguments,
-            messages: prompt.messages,
-          });
-          expect(parsed.issues).toBeUndefined();
-          const declared = new Set(prompt.arguments.map((a) => a.name));
-          for (const message of prompt.messages) {
-            for (const match of message.text.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)) {
-              expect(declared.has(match[1]!)).toBe(true);
-            }
-          }
-          for (const arg of prompt.arguments) {
-            if (arg.enum && arg.default !== undefined) expect(arg.enum).toContain(arg.default);
-          }
-          expect(prompt.messages.map((m) => m.text).join("\n").length).toBeGreaterThan(600);
-          const server = servers.get(prompt.serverId)!;
-          perServer.set(server, (perServer.get(server) ?? 0) + 1);
-        }
-        expect(perServer.get("linear")).toBeGreaterThanOrEqual(3);
-        expect(perServer.get("perplexity")).toBeGreaterThanOrEqual(2);
-        expect(perServer.get("devtools")).toBeGreaterThanOrEqual(2);
+        const caps = capabilities("alpha", {
+          prompts: [
+            {
+              name: "alpha_check_thing",
+              title: "Check",
+              arguments: [{ name: "who", required: true }],
+              messages: [{ role: "user", text: "Check {{who}}." }],
+            },
+            { name: "alpha_list_things", messages: [{ role: "user", text: "List." }] },
+          ],
+          defaultResources: [
+            { uri: "alpha://guide", name: "guide", mimeType: "text/markdown", text: "# Guide" },
+          ],
+        });
+        const first = await registerCatalogue(db, caps);
+        expect(first).toMatchObject({ serverId: "srv_alpha", created: true });
+        // The demo organization (seeded above) gets it enabled.
+        expect((await repos.services.get(DEMO_ORG_ID, "srv_alpha"))?.enabled).toBe(true);
+        const server = await repos.servers.getByName("alpha");
+        expect(server).toMatchObject({
+          title: "alpha title",
+          description: "What alpha does.",
+          defaultEnabled: true,
+        });
+        expect((await repos.prompts.listDefaults(["srv_alpha"])).map((p) => p.name)).toEqual([
+          "alpha_check_thing",
+          "alpha_list_things",
+        ]);
+        expect((await repos.resources.listDefaults()).find((r) => r.uri === "alpha://guide")?.text).toBe(
+          "# Guide",
+        );
 
-        const resources = await repos.resources.listDefaults();
-        const dynamic = ["linear://teams", "devtools://tabs", "devtools://console"];
-        for (const resource of resources) {
-          expect(dynamic).not.toContain(resource.uri);
-          const scheme = resource.uri.split("://")[0]!;
-          expect(servers.get(resource.serverId)).toBe(scheme);
-          expect(resource.text?.length ?? 0).toBeGreaterThan(400);
-          expect(resource.mimeType).toBe("text/markdown");
+        // The same definition again changes nothing, not even updated_at.
+        const stamp = (await repos.prompts.getDefault("srv_alpha", "alpha_check_thing"))!.updatedAt;
+        expect(await registerCatalogue(db, caps)).toEqual({
+          serverId: "srv_alpha",
+          created: false,
+          changed: 0,
+        });
+        expect((await repos.prompts.getDefault("srv_alpha", "alpha_check_thing"))!.updatedAt).toEqual(stamp);
+
+        // A new version: a changed title, one prompt renamed, the resource gone. A disabled demo service stays off.
+        await repos.services.update(DEMO_ORG_ID, "srv_alpha", { enabled: false });
+        const next = await registerCatalogue(db, {
+          ...caps,
+          server: { ...caps.server, title: "Alpha" },
+          prompts: [caps.prompts[0]!, { ...caps.prompts[1]!, name: "alpha_count_things" }],
+          defaultResources: [],
+        });
+        expect(next.created).toBe(false);
+        expect(next.changed).toBe(4); // the title, the new prompt, the dropped prompt, the dropped resource
+        expect((await repos.servers.getByName("alpha"))?.title).toBe("Alpha");
+        expect((await repos.prompts.listDefaults(["srv_alpha"])).map((p) => p.name)).toEqual([
+          "alpha_check_thing",
+          "alpha_count_things",
+        ]);
+        expect((await repos.resources.listDefaults()).some((r) => r.uri === "alpha://guide")).toBe(false);
+        expect((await repos.services.get(DEMO_ORG_ID, "srv_alpha"))?.enabled).toBe(false);
+
+        // A prompt the contracts reject never reaches the database.
+        await expect(
+          registerCatalogue(db, {
+            ...caps,
+            prompts: [{ name: "has space", messages: [{ role: "user", text: "x" }] }],
+          }),
+        ).rejects.toThrow(/name/);
+      },
+      SLOW,
+    );
+
+    test.skipIf(kind !== "postgres")(
+      "two gateways registering the same new server at once: one row set, no error",
+      async () => {
+        // Two connections (as two replicas have), each registering at the same moment, ten times over.
+        const other = await createDb({ url: handle.url! });
+        try {
+          for (let round = 0; round < 10; round++) {
+            const caps = capabilities(`race${round}`, {
+              prompts: [{ name: `race${round}_do_it`, messages: [{ role: "user", text: `round ${round}` }] }],
+              defaultResources: [
+                { uri: `race${round}://doc`, name: "doc", mimeType: "text/plain", text: "doc" },
+              ],
+            });
+            const results = await Promise.all([
+              registerCatalogue(db, caps),
+              registerCatalogue(other.db, caps),
+            ]);
+            expect(results.filter((r) => r.created)).toHaveLength(1);
+            const repos = createRepositories(db);
+            expect((await repos.prompts.listDefaults([`srv_race${round}`])).length).toBe(1);
+            expect(await repos.services.get(DEMO_ORG_ID, `srv_race${round}`)).not.toBeNull();
+          }
+        } finally {
+          await other.close();
         }
       },
       SLOW,

@@ -100,7 +100,7 @@ export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "
  * (default settings when absent), development mode and the Clerk publishable key.
  */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
-  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist">>;
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist" | "readDb">>;
 
 /** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
 const dispatchers = new WeakMap<object, Dispatcher>();
@@ -205,7 +205,7 @@ function createBaseGateway(deps: GatewayDeps) {
     maxBodyBytes: options.maxBodyBytes,
     // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
     payloadTooLarge: (request, max) =>
-      /^\/mcp(\/o\/[^/]+)?$/.test(pathOf(request))
+      /^\/mcp(\/[ob]\/[^/]+)?$/.test(pathOf(request))
         ? errorMessage(null, payloadTooLargeError(max))
         : undefined,
     admit: guard,
@@ -214,7 +214,13 @@ function createBaseGateway(deps: GatewayDeps) {
   });
 
   /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
-  async function upgradeWs(request: Request, server: Context["server"], requestId: string, orgSlug?: string) {
+  async function upgradeWs(
+    request: Request,
+    server: Context["server"],
+    requestId: string,
+    orgSlug?: string,
+    bundle?: string,
+  ) {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !server) {
       return status(
         426,
@@ -233,10 +239,13 @@ function createBaseGateway(deps: GatewayDeps) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
       return status(auth.status, apiError(auth.reason, auth.message));
     }
+    if (bundle !== undefined && !(await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false))) {
+      return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
+    }
     const handlers = createWsConnection({
       dispatcher,
       authenticator: deps.authenticator,
-      auth,
+      auth: bundle === undefined ? auth : { ...auth, bundle },
       maxMessageBytes: options.maxBodyBytes,
       checkIntervalMs: options.credentialCheckMs,
       ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
@@ -309,6 +318,21 @@ function createBaseGateway(deps: GatewayDeps) {
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
       upgradeWs(request, server, requestId, params.slug),
     )
+    // One bundle of the caller's organization (`/mcp/b/<bundle>`): its tools, prompts and resources only.
+    .all(
+      "/mcp/b/:bundle",
+      ({ request, server, params }) =>
+        http.handle(
+          request,
+          !server || isLoopbackAddress(server.requestIP(request)?.address),
+          undefined,
+          params.bundle,
+        ),
+      { parse: "none" },
+    )
+    .get("/ws/b/:bundle", ({ request, server, requestId, params }) =>
+      upgradeWs(request, server, requestId, undefined, params.bundle),
+    )
     .get("/ws", ({ request, server, requestId }) => upgradeWs(request, server, requestId));
   for (const plugin of deps.plugins ?? []) app = app.use(plugin) as typeof app;
   dispatchers.set(app, dispatcher);
@@ -319,12 +343,14 @@ type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
 function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
   const dispatcher = dispatchers.get(app)!;
-  const { auth, devMode, clerkPublishableKey, adminDist, ...config } = admin;
+  const { auth, devMode, clerkPublishableKey, adminDist, readDb, ...config } = admin;
   return app
     .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
     .use(
       dashboardRoutes({
         db: admin.db,
+        ...(readDb ? { readDb } : {}),
+        config: admin.config,
         // Without the auth module, the dashboard's own routes use one with default settings, and the
         // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
         auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },

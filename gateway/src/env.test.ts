@@ -91,3 +91,10 @@ test("databaseOptions: Postgres URL, else PGlite under OMNI_DATA_DIR, else the d
   expect(databaseOptions(readEnv({ OMNI_DATA_DIR: "/tmp/x" }))).toEqual({ dataDir: "/tmp/x/pglite" });
   expect(databaseOptions(readEnv({}))).toEqual({});
 });
+
+test("databaseOptions: read replicas come with a Postgres primary", () => {
+  expect(
+    databaseOptions(readEnv({ DATABASE_URL: "postgres://p/omni", DATABASE_READ_URLS: "postgres://r1/omni" })),
+  ).toEqual({ url: "postgres://p/omni", readUrls: ["postgres://r1/omni"], replicaCheckMs: 2000 });
+  expect(() => readEnv({ DATABASE_READ_CHECK_MS: "10" })).toThrow(/DATABASE_READ_CHECK_MS/);
+});

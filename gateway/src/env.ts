@@ -112,6 +112,8 @@ const Gateway = v.object({
   DATABASE_URL: trimmedText,
   /** Postgres read replicas, comma-separated URLs: reads that may lag go there (see db/src/client.ts). */
   DATABASE_READ_URLS: list,
+  /** How often each read replica is probed (ms); one that fails gets no reads until it answers. Default 2000. */
+  DATABASE_READ_CHECK_MS: int(2000, 50),
   /** Data directory: PGlite, development keys, audit checkpoints. Default `.data/` at the repository root. */
   OMNI_DATA_DIR: trimmedText,
   /** Redis URL: L2 config cache, cross-replica invalidation, auth generations, shared rate limits. */
@@ -192,10 +194,19 @@ export function readEnv(source: Record<string, string | undefined>): GatewayEnv 
   };
 }
 
-/** `createDb` options: Postgres at `DATABASE_URL`, else PGlite in `<OMNI_DATA_DIR>/pglite` (default `.data/pglite`). */
+/**
+ * `createDb` options: Postgres at `DATABASE_URL` (with its read replicas, `DATABASE_READ_URLS`), else PGlite in `<OMNI_DATA_DIR>/pglite` (default `.data/pglite`). */
 export function databaseOptions(
-  env: Pick<GatewayEnv, "DATABASE_URL" | "OMNI_DATA_DIR">,
-): Pick<CreateDbOptions, "url" | "dataDir"> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL };
+  env: Pick<GatewayEnv, "DATABASE_URL" | "OMNI_DATA_DIR" | "DATABASE_READ_URLS" | "DATABASE_READ_CHECK_MS">,
+): Pick<CreateDbOptions, "url" | "dataDir" | "readUrls" | "replicaCheckMs"> {
+  if (env.DATABASE_URL) {
+    return env.DATABASE_READ_URLS.length > 0
+      ? {
+          url: env.DATABASE_URL,
+          readUrls: env.DATABASE_READ_URLS,
+          replicaCheckMs: env.DATABASE_READ_CHECK_MS,
+        }
+      : { url: env.DATABASE_URL };
+  }
   return env.OMNI_DATA_DIR ? { dataDir: resolve(env.OMNI_DATA_DIR, "pglite") } : {};
 }

@@ -10,6 +10,7 @@ import { databaseOptions, readEnv } from "./env.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
+import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 import { createLogger } from "./security/log.ts";
 
@@ -64,12 +65,17 @@ if (redis) {
   });
 }
 
+if (env.DATABASE_READ_URLS.length > 0 && !env.DATABASE_URL) {
+  console.error("DATABASE_READ_URLS needs DATABASE_URL: read replicas are replicas of a Postgres primary");
+  process.exit(1);
+}
 const database = await createDb(databaseOptions(env));
 await migrate(database.db);
 const repos = createRepositories(database.db);
-if ((await repos.servers.list()).length === 0) {
-  const seeded = await seed(database.db);
-  console.log(`seeded ${seeded.servers} servers, ${seeded.prompts} prompts, ${seeded.resources} resources`);
+// An empty database gets the demo organization; the catalogue comes from the servers (catalogueSync).
+if ((await repos.organizations.list()).length === 0) {
+  await seed(database.db);
+  console.log("seeded the demo organization");
 }
 
 // Instances from SERVERS, plus registered `server_instances` rows.
@@ -125,6 +131,8 @@ const registry = new Registry({
   clientFactory: createClientFactory(internalToken),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
   logger,
+  // Each server's catalogue row, default prompts and resources come from its own definition.
+  onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
 
@@ -142,6 +150,8 @@ const app = createGateway({
   // settings, OpenAPI) and the built dashboard at /admin.
   admin: {
     db: database.db,
+    // Usage statistics and audit search read on a replica (DATABASE_READ_URLS) when there is one.
+    readDb: database.reader,
     config,
     logger,
     resolveOrg,
@@ -175,6 +185,10 @@ const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
 console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-reference)`);
+for (const r of database.replicaHealth())
+  console.log(
+    `  read replica ${r.url}: ${r.healthy ? "healthy" : "not answering (reads go to the primary)"}`,
+  );
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");

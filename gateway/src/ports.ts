@@ -1,6 +1,7 @@
 import type {
   GetPromptResult,
   OrgContext,
+  OrgPolicy,
   PromptDescriptor,
   PromptTemplate,
   ReadResourceResult,
@@ -59,6 +60,8 @@ export interface ConfigService {
   readResource(orgId: string, uri: string): Promise<ReadResourceResult | null>;
   /** Settings and decrypted credentials of one server for this caller (member's own credential first). */
   serviceConfig(org: OrgContext, server: string): Promise<ServiceConfig>;
+  /** The org's tool policies and bundles (gateway/src/mcp/policy applies them to the org's view). */
+  policy(orgId: string): Promise<OrgPolicy>;
   /** Subscribe to changes of any org (local writes and, with Redis, other replicas'). */
   onChange(listener: (change: ConfigChange) => void): () => void;
   close(): Promise<void>;

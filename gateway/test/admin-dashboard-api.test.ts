@@ -10,6 +10,7 @@ import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { createConfigService } from "../src/config/index.ts";
 import { defaultClientFactory, Registry } from "../src/registry/index.ts";
 import { createLogger } from "../src/security/log.ts";
+import { registerBuiltInServers } from "./fixtures/catalogue.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -28,6 +29,8 @@ beforeAll(async () => {
   const handle = await createTestDatabase("postgres", { seed: true });
   if (!handle) throw new Error("Postgres at 127.0.0.1:5432 is required");
   db = handle;
+  // The built-in servers in the catalogue (as a gateway that once discovered them left it), none running.
+  await registerBuiltInServers(db.db);
   const repos = createRepositories(db.db);
   const original = console.log;
   console.log = () => {};

@@ -67,7 +67,7 @@ describe("admin API: prompts", () => {
   test("lists defaults, code prompts and own prompts with their source", async () => {
     const { data, error } = await api.prompts.get();
     expect(error).toBeNull();
-    const triage = data!.prompts.find((p) => p.name === "issue-triage")!;
+    const triage = data!.prompts.find((p) => p.name === "linear_triage_issues")!;
     expect(triage).toMatchObject({
       id: null,
       server: "linear",
@@ -130,7 +130,7 @@ describe("admin API: prompts", () => {
     expect(noMessages.status).toBe(422);
     expect(noMessages.error?.value).toMatchObject({ error: { details: { field: "messages" } } });
 
-    const clash = await api.prompts.post({ ...newPrompt, name: "issue-triage" });
+    const clash = await api.prompts.post({ ...newPrompt, name: "linear_triage_issues" });
     expect(clash.status).toBe(409);
 
     const malformed = await app.handle(
@@ -146,7 +146,7 @@ describe("admin API: prompts", () => {
   });
 
   test("override, disable, re-enable and revert a default", async () => {
-    const route = api.prompts.defaults({ server: "linear" })({ name: "issue-triage" });
+    const route = api.prompts.defaults({ server: "linear" })({ name: "linear_triage_issues" });
     const overridden = await route.put({ description: "Our triage" });
     expect(overridden.data).toMatchObject({ source: "override", description: "Our triage", visible: true });
     expect(overridden.data!.messages.length).toBeGreaterThan(0);
@@ -155,9 +155,9 @@ describe("admin API: prompts", () => {
     expect(badOverride.status).toBe(422);
 
     expect((await route.disable.post()).data).toMatchObject({ disabled: true, visible: false });
-    expect((await config.catalog(DEMO_ORG_ID, code)).prompts.some((p) => p.name === "issue-triage")).toBe(
-      false,
-    );
+    expect(
+      (await config.catalog(DEMO_ORG_ID, code)).prompts.some((p) => p.name === "linear_triage_issues"),
+    ).toBe(false);
     expect((await route.enable.post()).data).toMatchObject({
       disabled: false,
       visible: true,
@@ -251,9 +251,12 @@ describe("admin API: prompts", () => {
   });
 
   test("preview renders a prompt by name or an unsaved template", async () => {
-    const byName = await api.prompts.preview.post({ name: "issue-triage", arguments: { team: "OPS" } });
+    const byName = await api.prompts.preview.post({
+      name: "linear_triage_issues",
+      arguments: { team: "OPS" },
+    });
     expect(JSON.stringify(byName.data)).toContain('team \\"OPS\\"');
-    const missing = await api.prompts.preview.post({ name: "issue-triage", arguments: {} });
+    const missing = await api.prompts.preview.post({ name: "linear_triage_issues", arguments: {} });
     expect(missing.status).toBe(422);
     expect(missing.error?.value).toMatchObject({ error: { details: { field: "arguments.team" } } });
     const unsaved = await api.prompts.preview.post({

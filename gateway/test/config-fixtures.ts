@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createRepositories, createTestDatabase, type Database, type DbHandle } from "@omni/db";
 import { Redis } from "ioredis";
 import { secretKey } from "../src/config/secrets.ts";
+import { registerBuiltInServers } from "./fixtures/catalogue.ts";
 
 /** A fresh seeded Postgres database (demo org + catalogue) that counts the statements it runs. */
 export async function openDatabase(): Promise<
@@ -10,6 +11,7 @@ export async function openDatabase(): Promise<
   let queries = 0;
   const handle = await createTestDatabase("postgres", { seed: true, onQuery: () => queries++ });
   if (!handle) throw new Error("these tests need Postgres at 127.0.0.1:5432 (TEST_DATABASE_URL)");
+  await registerBuiltInServers(handle.db);
   return {
     ...handle,
     queries: () => queries,

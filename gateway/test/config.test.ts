@@ -39,7 +39,7 @@ const code = new Map<string, PromptTemplate[]>([
     "linear",
     [
       {
-        name: "issue-triage",
+        name: "linear_triage_issues",
         description: "code version: the database default wins",
         messages: [{ role: "user", text: "x" }],
       },
@@ -72,7 +72,7 @@ describe("config service on Postgres + Redis", () => {
     const s = service({ prefix: `${prefix}catalog:` });
     const catalog = await s.catalog(DEMO_ORG_ID, code);
     expect(catalog.enabledServers).toEqual(["devtools", "linear", "perplexity"]);
-    const triage = catalog.prompts.find((p) => p.name === "issue-triage")!;
+    const triage = catalog.prompts.find((p) => p.name === "linear_triage_issues")!;
     expect(triage.server).toBe("linear");
     expect(triage.description).not.toContain("code version");
     expect(triage.arguments?.find((a) => a.name === "team")).toEqual({
@@ -87,7 +87,7 @@ describe("config service on Postgres + Redis", () => {
 
   test("getPrompt renders; bad arguments and unknown prompts are -32602", async () => {
     const s = service({ prefix: `${prefix}render:` });
-    const result = await s.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG" }, code);
+    const result = await s.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG" }, code);
     const first = result.messages[0]!;
     expect(first.role).toBe("user");
     expect(first.content.type === "text" && first.content.text).toContain('team "ENG"');
@@ -101,13 +101,13 @@ describe("config service on Postgres + Redis", () => {
       expect((error as ConfigError).code).toBe(-32602);
       expect((error as ConfigError).message).toContain(text);
     };
-    await rejects(s.getPrompt(DEMO_ORG_ID, "issue-triage", {}, code), '"team"');
+    await rejects(s.getPrompt(DEMO_ORG_ID, "linear_triage_issues", {}, code), '"team"');
     await rejects(
-      s.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG", scope: "everything" }, code),
+      s.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG", scope: "everything" }, code),
       '"scope"',
     );
     await rejects(s.getPrompt(DEMO_ORG_ID, "no-such-prompt", {}, code), "no-such-prompt");
-    expect(await s.completePromptArgument(DEMO_ORG_ID, "issue-triage", "scope", "b", code)).toEqual([
+    expect(await s.completePromptArgument(DEMO_ORG_ID, "linear_triage_issues", "scope", "b", code)).toEqual([
       "backlog",
     ]);
   });
@@ -131,7 +131,9 @@ describe("config service on Postgres + Redis", () => {
       });
       const burst = () =>
         Promise.all(
-          Array.from({ length: 1000 }, () => s.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG" }, code)),
+          Array.from({ length: 1000 }, () =>
+            s.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG" }, code),
+          ),
         );
 
       db.resetQueries();
@@ -141,7 +143,7 @@ describe("config service on Postgres + Redis", () => {
       expect(db.queries()).toBe(1);
 
       const changed = onNextChange(s);
-      const override = await admin.overridePrompt(demo, "linear", "issue-triage", {
+      const override = await admin.overridePrompt(demo, "linear", "linear_triage_issues", {
         messages: [{ role: "user", text: `Triage {{team}} (${withRedis})` }],
       });
       expect(await changed).toEqual({ orgId: DEMO_ORG_ID, kinds: ["prompts"] });
@@ -159,21 +161,21 @@ describe("config service on Postgres + Redis", () => {
     const b = service({ prefix: shared });
     await Promise.all([a.ready, b.ready]);
     const admin = createAdminService({ db: db.db, config: a, codePrompts: () => code, logger: silentLogger });
-    const before = await b.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG" }, code);
+    const before = await b.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG" }, code);
     expect(JSON.stringify(before)).not.toContain("edited through A");
 
     const seenByB = onNextChange(b);
-    const row = await admin.overridePrompt(demo, "linear", "issue-triage", {
+    const row = await admin.overridePrompt(demo, "linear", "linear_triage_issues", {
       messages: [{ role: "user", text: "edited through A for {{team}}" }],
     });
     expect(await seenByB).toEqual({ orgId: DEMO_ORG_ID, kinds: ["prompts"] });
-    const after = await b.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG" }, code);
+    const after = await b.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG" }, code);
     expect(after.messages[0]!.content).toEqual({ type: "text", text: "edited through A for ENG" });
 
     // A third instance starts cold: L2 (filled by B) answers without touching Postgres.
     const c = service({ prefix: shared });
     db.resetQueries();
-    const fromL2 = await c.getPrompt(DEMO_ORG_ID, "issue-triage", { team: "ENG" }, code);
+    const fromL2 = await c.getPrompt(DEMO_ORG_ID, "linear_triage_issues", { team: "ENG" }, code);
     expect(fromL2).toEqual(after);
     expect(db.queries()).toBe(0);
     expect(c.cacheStats()).toMatchObject({ l2Hits: 1, loads: 0 });

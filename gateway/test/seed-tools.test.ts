@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createTestDatabase, type DbHandle, schema } from "@omni/db";
-import type { ServerDefinition } from "@omni/kit";
+import { createTestDatabase, type DbHandle, registerCatalogue, schema } from "@omni/db";
+import { type ServerDefinition, serverCapabilities } from "@omni/kit";
 import { createDevtoolsServer } from "@omni/server-devtools";
 import { createLinearServer } from "@omni/server-linear";
 import { createPerplexityServer } from "@omni/server-perplexity";
 import { eq } from "drizzle-orm";
 
 /**
- * The seeded catalogue (default prompts and static resources, as `seed()` writes them) against the real
+ * The catalogue (default prompts and static resources, as `registerCatalogue` writes them) against the real
  * server definitions: every tool a seeded text names is a tool of that server, and no seeded static URI
  * shadows a server's own dynamic resource or resource template. Building the definitions opens nothing.
  */
@@ -47,6 +47,8 @@ beforeAll(async () => {
   const handle = await createTestDatabase("pglite", { seed: true });
   if (!handle) throw new Error("PGlite test database unavailable");
   db = handle;
+  // The catalogue as a gateway writes it when it discovers the servers: from their own definitions.
+  for (const def of definitions) await registerCatalogue(db.db, serverCapabilities(def));
   const prompts = await db.db
     .select({ server: schema.mcpServers.name, prompt: schema.defaultPrompts })
     .from(schema.defaultPrompts)

@@ -31,7 +31,9 @@ export function registerDb(program: Command) {
   const seedCmd = withDatabase(
     db
       .command("seed")
-      .description("migrate, then seed the server catalogue and the demo organization (idempotent)"),
+      .description(
+        "migrate, then seed the demo organization (idempotent; the catalogue comes from the servers)",
+      ),
   ).action(async (opts) => {
     await usingDatabase(opts, async (handle) => {
       const counts = await withProgress("seeding", async () => {
@@ -39,7 +41,7 @@ export function registerDb(program: Command) {
         return seed(handle.db);
       });
       process.stdout.write(
-        `${err.green("✓")} seeded ${counts.servers} servers, ${counts.prompts} prompts, ${counts.resources} resources and the demo organization\n`,
+        `${err.green("✓")} seeded the demo organization (${counts.servers} catalogue servers enabled for it)\n`,
       );
     });
   });

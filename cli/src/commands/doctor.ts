@@ -1,11 +1,15 @@
 import { accessSync, constants, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Command } from "@commander-js/extra-typings";
 import { migrationStatus } from "@omni/db";
+import { discoverServers } from "@omni/kit/folders";
 import { Redis } from "ioredis";
 import { describeDatabase, openDatabase, withDatabase } from "../database.ts";
 import { baseUrl, withGateway } from "../gateway.ts";
 import { err, out, printJson, withProgress } from "../output.ts";
 import { examples } from "../program.ts";
+
+const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
  * `omni doctor`: checks what the platform needs, each with the fix when it fails. Exit 1 when any check
@@ -294,9 +298,8 @@ export function registerDoctor(program: Command) {
       await checkChromium(env),
       ...(await Promise.all([
         checkPort("gateway", "PORT", Number(env.PORT || 37373)),
-        checkPort("linear", "LINEAR_PORT", Number(env.LINEAR_PORT || 3001)),
-        checkPort("perplexity", "PERPLEXITY_PORT", Number(env.PERPLEXITY_PORT || 3002)),
-        checkPort("devtools", "DEVTOOLS_PORT", Number(env.DEVTOOLS_PORT || 3003)),
+        // Every server folder `bun run dev` starts, on the port it would give it.
+        ...discoverServers(repoRoot, env).map((s) => checkPort(s.name, s.portVariable, s.port)),
       ])),
       ...checkSecrets(env),
       await checkGateway(baseUrl(opts)),

@@ -83,7 +83,7 @@ export function registerPrompts(program: Command) {
     }
   });
   examples(get, [
-    "omni prompts get linear_triage --arg team=ENG",
+    "omni prompts get linear_triage_issues --arg team=ENG",
     "omni prompts get alpha_greet --arg who=world --json",
   ]);
 
@@ -155,7 +155,7 @@ export function registerPrompts(program: Command) {
   });
   examples(set, [
     "omni prompts set standup --text 'Summarise what {{team}} did yesterday.'",
-    "omni prompts set linear_triage --file triage.md      # overrides the server's default",
+    "omni prompts set linear_triage_issues --file triage.md      # overrides the server's default",
     "cat review.md | omni prompts set code-review --description 'Review a diff'",
   ]);
 }

@@ -3,6 +3,7 @@ import { apiKeysRepo } from "./api-keys.ts";
 import { auditRepo } from "./audit.ts";
 import { membershipsRepo } from "./memberships.ts";
 import { organizationsRepo, usersRepo } from "./organizations.ts";
+import { bundlesRepo, toolPoliciesRepo } from "./policy.ts";
 import { promptsRepo } from "./prompts.ts";
 import { resourcesRepo } from "./resources.ts";
 import { serversRepo } from "./servers.ts";
@@ -22,6 +23,8 @@ function build(db: Database, knownPartitions: Set<string>) {
     apiKeys: apiKeysRepo(db),
     audit: auditRepo(db, knownPartitions),
     webhooks: webhooksRepo(db),
+    toolPolicies: toolPoliciesRepo(db),
+    bundles: bundlesRepo(db),
   };
 }
 

@@ -1,6 +1,7 @@
 export * from "./api-keys.ts";
 export * from "./audit.ts";
 export * from "./organizations.ts";
+export * from "./policy.ts";
 export * from "./prompts.ts";
 export * from "./resources.ts";
 export * from "./servers.ts";

@@ -4,6 +4,7 @@ import { Elysia } from "elysia";
 import { auditSearchRoutes } from "./audit-search.ts";
 import type { DashboardDeps } from "./deps.ts";
 import { meRoutes } from "./me.ts";
+import { policyRoutes } from "./policy.ts";
 import { serversRoutes } from "./servers.ts";
 import { sessionsRoutes } from "./sessions.ts";
 import { settingsRoutes } from "./settings.ts";
@@ -25,6 +26,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     .use(usageRoutes(deps))
     .use(settingsRoutes(deps))
     .use(auditSearchRoutes(deps))
+    .use(policyRoutes(deps))
     .use(
       adminStaticRoutes({
         ...(deps.adminDist ? { dist: deps.adminDist } : {}),

@@ -42,7 +42,7 @@ export function auditSearchRoutes(deps: DashboardDeps) {
       if (query.from) conditions.push(gte(auditLogs.createdAt, new Date(query.from)));
       if (query.to) conditions.push(lt(auditLogs.createdAt, new Date(query.to)));
       if (query.before !== undefined) conditions.push(lt(auditLogs.seq, query.before));
-      const rows = await deps.db
+      const rows = await (deps.readDb ?? deps.db)
         .select()
         .from(auditLogs)
         .where(and(...conditions))

@@ -6,10 +6,16 @@ import type { Registry } from "../registry/index.ts";
 
 /** What the dashboard's admin routes (me, servers, sessions, usage, settings, audit search) need. */
 export interface DashboardDeps {
+  /** The primary: writes, and reads that must see them. */
   db: Database;
+  /**
+   * For reads that may lag by the replication delay (usage statistics, audit search): the database
+   * handle's `reader` (Postgres read replicas, `DATABASE_READ_URLS`). Default: `db`.
+   */
+  readDb?: Database;
   /** Its authenticator, guard macro and audit log. */
   auth: Pick<AuthModule, "authenticator" | "guard" | "audit" | "routes">;
-  config?: Pick<ConfigServiceImpl, "invalidate">;
+  config: Pick<ConfigServiceImpl, "invalidate" | "catalog" | "policy">;
   registry: Registry;
   /** The live 2025-era MCP sessions of this replica, and how to end one. */
   sessions: { all(): Iterable<Session>; end(session: Session): void };

@@ -35,6 +35,8 @@ const tidy = <T extends { calls: number; errors: number; p50: number | null; p95
  *                              series and the latest errors, from the org's `tool.call` audit rows
  */
 export function usageRoutes(deps: DashboardDeps) {
+  // Statistics may lag by the replication delay: read them on a replica when there is one.
+  const reader = deps.readDb ?? deps.db;
   return new Elysia({ name: "omni-admin-usage", prefix: "/api" }).use(deps.auth.guard).get(
     "/usage",
     async ({ auth, query, status }) => {
@@ -60,27 +62,27 @@ export function usageRoutes(deps: DashboardDeps) {
       );
       const bucket = sql<number>`(floor(extract(epoch from ${auditLogs.createdAt}) / ${sql.raw(String(bucketSeconds))}) * ${sql.raw(String(bucketSeconds))})::double precision`;
       const [totals, series, byTool, byServer, recentErrors] = await Promise.all([
-        deps.db.select(stats).from(auditLogs).where(where),
-        deps.db
+        reader.select(stats).from(auditLogs).where(where),
+        reader
           .select({ t: bucket, calls: stats.calls, errors: stats.errors, p95: stats.p95 })
           .from(auditLogs)
           .where(where)
           .groupBy(sql`1`)
           .orderBy(sql`1`),
-        deps.db
+        reader
           .select({ tool: meta("tool"), server: meta("server"), ...stats })
           .from(auditLogs)
           .where(where)
           .groupBy(sql`1`, sql`2`)
           .orderBy(sql`3 desc`, sql`1`)
           .limit(50),
-        deps.db
+        reader
           .select({ server: meta("server"), ...stats })
           .from(auditLogs)
           .where(where)
           .groupBy(sql`1`)
           .orderBy(sql`1`),
-        deps.db
+        reader
           .select({
             seq: auditLogs.seq,
             tool: meta("tool"),

@@ -19,6 +19,7 @@ import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } f
 import { createLogger } from "../security/log.ts";
 import { type CacheLogger, type CacheOptions, type CacheStats, ConfigCache, DEFAULT_CACHE } from "./cache.ts";
 import { type MergedCatalog, mergeCatalog } from "./merge.ts";
+import { decodePolicy, loadPolicy } from "./policy.ts";
 import { loadSecretKeys, SecretBox, SecretError, type SecretKey } from "./secrets.ts";
 import {
   decodeMemberCredentials,
@@ -221,6 +222,8 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
       }
       return { settings: service.settings, credentials };
     },
+
+    policy: (orgId) => cache.get(orgId, "policy", () => loadPolicy(deps.db, orgId), decodePolicy),
 
     onChange(listener) {
       listeners.add(listener);

@@ -5,6 +5,8 @@ import {
   InitializeParams,
   ListParams,
   type OrgContext,
+  type OrgPolicy,
+  type PromptDescriptor,
   PromptsGetParams,
   type ResourceDescriptor,
   type ResourceTemplateDescriptor,
@@ -14,6 +16,7 @@ import {
   ToolsCallParams,
 } from "@omni/contracts";
 import { completion } from "@omni/kit";
+import * as v from "valibot";
 import {
   type ConfigChange,
   ConfigError,
@@ -21,11 +24,13 @@ import {
   type McpAccess,
   type OrgCatalog,
 } from "../ports.ts";
-import type { Capabilities, Registry } from "../registry/index.ts";
+import type { Capabilities, Registry, ToolRoute } from "../registry/index.ts";
 import type { CallContext, Caller, EraName } from "./core/context.ts";
 import { ERAS } from "./core/eras.ts";
 import { type MethodHandler, method, parseParams } from "./core/methods.ts";
 import { Relay } from "./core/relay.ts";
+import { CALL_TOOL, CallToolArgs, SEARCH_TOOLS, SearchToolsArgs } from "./policy/discovery.ts";
+import { buildScope, type Scope } from "./policy/scope.ts";
 import {
   isSessionVersion,
   type Json,
@@ -65,6 +70,10 @@ export interface OrgView {
   templates: ResourceTemplateDescriptor[];
   /** The gateway's instructions and the enabled servers' own, one paragraph each. */
   instructions: string | undefined;
+  /** The org's tool policies and bundles. */
+  policy: OrgPolicy;
+  /** What each (role, bundle) sees, built on first use from this view (`policy/scope.ts`). */
+  scopes: Map<string, Scope | undefined>;
 }
 
 export const SERVER_CAPABILITIES = {
@@ -74,6 +83,24 @@ export const SERVER_CAPABILITIES = {
   logging: {},
   completions: {},
 };
+
+/** The one answer to a tool the caller cannot see, whether it exists or not (no existence oracle). */
+function unknownTool(name: string): RpcError {
+  return new RpcError(
+    ErrorCode.InvalidParams,
+    `Unknown tool: ${name}. Call tools/list for the tools available.`,
+  );
+}
+
+/** A tool's invalid arguments: a result the model can act on, naming the field (as the kit answers). */
+function invalidArguments(tool: string, issues: v.BaseIssue<unknown>[]): Json {
+  const text = issues.map((issue) => `${v.getDotPath(issue) ?? "arguments"}: ${issue.message}`).join("; ");
+  return { content: [{ type: "text", text: `Invalid arguments for ${tool}: ${text}` }], isError: true };
+}
+
+function resourceNotFound(uri: string): RpcError {
+  return new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+}
 
 function fromConfigError(error: unknown): unknown {
   if (error instanceof ConfigError) return new RpcError(error.code, error.message, error.data);
@@ -226,18 +253,18 @@ export class Dispatcher {
     }),
     ping: method(EmptyParams, () => ({})),
     "tools/list": method(ListParams, async (call, params) => {
-      const view = await this.view(call.caller.org.orgId);
-      const { page, nextCursor } = paginate("tools", view.tools, params.cursor, this.pageSize);
+      const scope = await this.scope(call.caller);
+      const { page, nextCursor } = paginate("tools", scope.listed, params.cursor, this.pageSize);
       return nextCursor ? { tools: page, nextCursor } : { tools: page };
     }),
     "tools/call": method(ToolsCallParams, (call, params) => this.callTool(call, params)),
     "prompts/list": method(ListParams, async (call, params) => {
-      const view = await this.view(call.caller.org.orgId);
-      const prompts = view.catalog.prompts.map(({ server: _server, ...prompt }) => prompt);
-      const { page, nextCursor } = paginate("prompts", prompts, params.cursor, this.pageSize);
+      const scope = await this.scope(call.caller);
+      const { page, nextCursor } = paginate("prompts", scope.prompts, params.cursor, this.pageSize);
       return nextCursor ? { prompts: page, nextCursor } : { prompts: page };
     }),
     "prompts/get": method(PromptsGetParams, async (call, params) => {
+      await this.checkPrompt(call, params.name);
       try {
         return await this.opts.config.getPrompt(
           call.caller.org.orgId,
@@ -250,17 +277,18 @@ export class Dispatcher {
       }
     }),
     "resources/list": method(ListParams, async (call, params) => {
-      const view = await this.view(call.caller.org.orgId);
-      const { page, nextCursor } = paginate("resources", view.resources, params.cursor, this.pageSize);
+      const scope = await this.scope(call.caller);
+      const { page, nextCursor } = paginate("resources", scope.resources, params.cursor, this.pageSize);
       return nextCursor ? { resources: page, nextCursor } : { resources: page };
     }),
     "resources/templates/list": method(ListParams, async (call, params) => {
-      const view = await this.view(call.caller.org.orgId);
-      const { page, nextCursor } = paginate("templates", view.templates, params.cursor, this.pageSize);
+      const scope = await this.scope(call.caller);
+      const { page, nextCursor } = paginate("templates", scope.templates, params.cursor, this.pageSize);
       return nextCursor ? { resourceTemplates: page, nextCursor } : { resourceTemplates: page };
     }),
     "resources/read": method(ResourceUriParams, (call, params) => this.readResource(call, params.uri)),
-    "resources/subscribe": method(ResourceUriParams, (call, params) => {
+    "resources/subscribe": method(ResourceUriParams, async (call, params) => {
+      if (!(await this.scope(call.caller)).resourceVisible(params.uri)) throw resourceNotFound(params.uri);
       call.session?.subscriptions.add(params.uri);
       return {};
     }),
@@ -295,7 +323,10 @@ export class Dispatcher {
 
   private buildView(orgId: string, caps: Capabilities): Promise<OrgView> {
     this.builtViews.delete(orgId);
-    const promise: Promise<OrgView> = this.opts.config.catalog(orgId, caps.codePrompts).then((catalog) => {
+    const promise: Promise<OrgView> = Promise.all([
+      this.opts.config.catalog(orgId, caps.codePrompts),
+      this.opts.config.policy(orgId),
+    ]).then(([catalog, policy]) => {
       const enabled = new Set(catalog.enabledServers);
       const tools: ToolDescriptor[] = [];
       for (const route of caps.tools.values()) if (enabled.has(route.server)) tools.push(route.tool);
@@ -310,7 +341,17 @@ export class Dispatcher {
         if (enabled.has(server) && serverCaps.instructions) paragraphs.push(serverCaps.instructions);
       }
       const instructions = paragraphs.length > 0 ? paragraphs.join("\n\n") : undefined;
-      const view = { capsVersion: caps.version, catalog, enabled, tools, resources, templates, instructions };
+      const view: OrgView = {
+        capsVersion: caps.version,
+        catalog,
+        enabled,
+        tools,
+        resources,
+        templates,
+        instructions,
+        policy,
+        scopes: new Map(),
+      };
       if (this.views.get(orgId) === promise) this.builtViews.set(orgId, view);
       return view;
     });
@@ -319,6 +360,63 @@ export class Dispatcher {
       if (this.views.get(orgId) === promise) this.views.delete(orgId);
     });
     return promise;
+  }
+
+  /**
+   * What a caller sees: the org's view through its tool policy (org-wide and its role's) and its bundle,
+   * built once per view, role and bundle. An unknown bundle is a -32602 naming it (the edges answer 404
+   * before that: `hasBundle`).
+   */
+  async scope(caller: Caller): Promise<Scope> {
+    const view = this.builtView(caller.org.orgId) ?? (await this.view(caller.org.orgId));
+    const key = `${caller.org.role}\u0000${caller.bundle ?? ""}`;
+    let scope = view.scopes.get(key);
+    if (!scope && !view.scopes.has(key)) {
+      const prompts: PromptDescriptor[] = view.catalog.prompts.map(
+        ({ server: _server, ...prompt }) => prompt,
+      );
+      scope = buildScope(
+        {
+          tools: view.tools,
+          prompts,
+          resources: view.resources,
+          templates: view.templates,
+          policy: view.policy,
+        },
+        caller.org.role,
+        caller.bundle ?? null,
+      );
+      view.scopes.set(key, scope);
+    }
+    if (!scope) throw new RpcError(ErrorCode.InvalidParams, `Bundle not found: ${caller.bundle}`);
+    return scope;
+  }
+
+  /** Whether the org has a bundle of this slug (another org's slug is never found). */
+  async hasBundle(orgId: string, slug: string): Promise<boolean> {
+    const view = await this.view(orgId);
+    return view.policy.bundles.some((b) => b.slug === slug);
+  }
+
+  /**
+   * The tool a caller's name routes to, or undefined when the caller cannot see it (hidden, renamed away,
+   * outside its bundle, or nonexistent: the same answer). The discovery tools are the gateway's own.
+   */
+  async resolveTool(
+    caller: Caller,
+    name: string,
+  ): Promise<{ route: ToolRoute; descriptor: ToolDescriptor } | undefined> {
+    const scope = await this.scope(caller);
+    const found = scope.tools.get(name);
+    if (!found) return undefined;
+    const route = this.opts.registry.capabilities.tools.get(found.source);
+    return route ? { route, descriptor: found.descriptor } : undefined;
+  }
+
+  private async checkPrompt(call: CallContext, name: string): Promise<void> {
+    if (!(await this.scope(call.caller)).promptVisible(name)) {
+      throw new RpcError(ErrorCode.InvalidParams, `unknown prompt "${name}"`, { prompt: name });
+    }
   }
 
   private onConfigChange(change: ConfigChange): void {
@@ -349,21 +447,43 @@ export class Dispatcher {
 
   // ---- tools ------------------------------------------------------------------------------------
 
-  /** A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). */
+  /**
+   * A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). The name is
+   * the caller's (after renames); the audit records the tool that ran. In a discovery bundle,
+   * `search_tools` answers from the scope and `call_tool` runs this same path for its target.
+   */
   private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
+    const scope = await this.scope(call.caller);
+    if (scope.bundle?.discovery && !scope.tools.has(params.name)) {
+      if (params.name === SEARCH_TOOLS) return this.searchTools(call, scope, params.arguments);
+      if (params.name === CALL_TOOL) {
+        const args = v.safeParse(CallToolArgs, params.arguments ?? {});
+        if (!args.success) return invalidArguments(CALL_TOOL, args.issues);
+        if (args.output.name === CALL_TOOL) {
+          return {
+            content: [{ type: "text", text: "call_tool runs another tool: give that tool's name" }],
+            isError: true,
+          };
+        }
+        return this.callTool(call, {
+          ...params,
+          name: args.output.name,
+          ...(args.output.arguments ? { arguments: args.output.arguments } : { arguments: {} }),
+        });
+      }
+    }
+    const found = scope.tools.get(params.name);
+    const route = found ? this.opts.registry.capabilities.tools.get(found.source) : undefined;
     const { org: caller, credentialId } = call.caller;
-    const route = this.opts.registry.capabilities.tools.get(params.name);
-    // A call to an enabled tool reads the built view as is; anything else waits for the view (and so
-    // fails after it, as it always did: a WebSocket client saw its socket close on a synchronous throw).
-    const built = this.builtView(caller.orgId);
-    const view = built && route && built.enabled.has(route.server) ? built : await this.view(caller.orgId);
+    // The scope above was made from the built view: read it as is, without a second promise round.
+    const view = this.builtView(caller.orgId) ?? (await this.view(caller.orgId));
     const access = this.opts.access;
     const started = access ? performance.now() : 0;
     const record = (outcome: "ok" | "error", error?: string) =>
       void access?.recordToolCall({
         org: caller,
         ...(credentialId ? { credentialId } : {}),
-        tool: params.name,
+        tool: found?.source ?? params.name,
         ...(route ? { server: route.server } : {}),
         durationMs: performance.now() - started,
         outcome,
@@ -371,12 +491,7 @@ export class Dispatcher {
         ...(params.arguments !== undefined ? { arguments: params.arguments } : {}),
       });
     try {
-      if (!route || !view.enabled.has(route.server)) {
-        throw new RpcError(
-          ErrorCode.InvalidParams,
-          `Unknown tool: ${params.name}. Call tools/list for the tools available.`,
-        );
-      }
+      if (!route || !view.enabled.has(route.server)) throw unknownTool(params.name);
       const org: OrgContext = { ...caller, requestId: crypto.randomUUID() };
       const config = await this.opts.config.serviceConfig(org, route.server);
       const result = await this.relay.callTool(
@@ -396,20 +511,55 @@ export class Dispatcher {
     }
   }
 
+  /** `search_tools` of a discovery bundle: the scope's tools ranked for the query (audited like any tool). */
+  private searchTools(call: CallContext, scope: Scope, raw: Record<string, unknown> | undefined): Json {
+    const args = v.safeParse(SearchToolsArgs, raw ?? {});
+    if (!args.success) return invalidArguments(SEARCH_TOOLS, args.issues);
+    const started = performance.now();
+    const tools = scope
+      .search()
+      .search(args.output.query, args.output.limit)
+      .map(({ tool, score }) => ({
+        name: tool.name,
+        ...(tool.title ? { title: tool.title } : {}),
+        description: tool.description,
+        ...(tool.annotations ? { annotations: tool.annotations } : {}),
+        inputSchema: tool.inputSchema,
+        score,
+      }));
+    void this.opts.access?.recordToolCall({
+      org: call.caller.org,
+      ...(call.caller.credentialId ? { credentialId: call.caller.credentialId } : {}),
+      tool: SEARCH_TOOLS,
+      server: "omni",
+      durationMs: performance.now() - started,
+      outcome: "ok",
+      arguments: args.output,
+    });
+    const text =
+      tools.length === 0
+        ? `No tool matches "${args.output.query}". Try other words, or an empty query to list tools.`
+        : JSON.stringify(tools);
+    return { content: [{ type: "text", text }], structuredContent: { tools } };
+  }
+
   // ---- resources, completion -------------------------------------------------------------------
 
   private async readResource(call: CallContext, uri: string): Promise<Json> {
     const orgId = call.caller.org.orgId;
+    const scope = await this.scope(call.caller);
+    const template = this.opts.registry.capabilities.templates.find((t) => t.pattern.test(uri));
+    if (!scope.resourceVisible(uri) && !(template && scope.templates.includes(template.template))) {
+      throw resourceNotFound(uri);
+    }
     const stored = await this.opts.config.readResource(orgId, uri).catch((e: unknown) => {
       throw fromConfigError(e);
     });
     if (stored) return stored;
     const view = await this.view(orgId);
     const caps = this.opts.registry.capabilities;
-    const server = caps.resources.get(uri)?.server ?? caps.templates.find((t) => t.pattern.test(uri))?.server;
-    if (!server || !view.enabled.has(server)) {
-      throw new RpcError(ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
-    }
+    const server = caps.resources.get(uri)?.server ?? template?.server;
+    if (!server || !view.enabled.has(server)) throw resourceNotFound(uri);
     const org: OrgContext = { ...call.caller.org, requestId: crypto.randomUUID() };
     const config = await this.opts.config.serviceConfig(org, server);
     return this.relay.readResource(call, server, org, config, uri);
@@ -418,6 +568,7 @@ export class Dispatcher {
   private async complete(call: CallContext, params: CompleteParams): Promise<Json> {
     let values: string[] = [];
     if (params.ref.type === "ref/prompt") {
+      await this.checkPrompt(call, params.ref.name);
       try {
         values = await this.opts.config.completePromptArgument(
           call.caller.org.orgId,

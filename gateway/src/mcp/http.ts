@@ -44,14 +44,21 @@ export interface StreamableHttpOptions {
   access?: Pick<McpAccess, "consume" | "unauthorized" | "stepUp">;
 }
 
-type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }>;
+/** An authenticated caller of this endpoint (with the bundle its URL named). */
+type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }> & {
+  bundle?: string;
+};
 
 /** MCP Streamable HTTP (2025 era) on top of the dispatcher: POST, GET and DELETE of `/mcp`. */
 export class StreamableHttp {
   constructor(private readonly opts: StreamableHttpOptions) {}
 
-  /** `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. */
-  async handle(request: Request, loopback: boolean, orgSlug?: string): Promise<Response> {
+  /**
+   * `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. `bundle`: the
+   * bundle named by the URL (`/mcp/b/<slug>`), looked up in the caller's organization (404 when it has none
+   * of that slug, whether another org has one or not).
+   */
+  async handle(request: Request, loopback: boolean, orgSlug?: string, bundle?: string): Promise<Response> {
     const mcp = { origin: originOf(request) ?? "http://127.0.0.1", ...(orgSlug ? { orgSlug } : {}) };
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
@@ -88,13 +95,19 @@ export class StreamableHttp {
         });
       }
     }
+    let caller: AuthOk = auth;
+    if (bundle !== undefined) {
+      const known = await this.opts.dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false);
+      if (!known) return httpError(404, -32001, `Bundle not found: ${bundle.slice(0, 64)}`);
+      caller = { ...auth, bundle };
+    }
     switch (request.method) {
       case "POST":
-        return this.post(request, auth);
+        return this.post(request, caller);
       case "GET":
-        return this.get(request, auth);
+        return this.get(request, caller);
       case "DELETE":
-        return this.delete(request, auth);
+        return this.delete(request, caller);
       default:
         return new Response(
           JSON.stringify(
@@ -118,7 +131,9 @@ export class StreamableHttp {
       !session ||
       owner?.org.orgId !== auth.org.orgId ||
       owner.org.userId !== auth.org.userId ||
-      owner.credentialId !== auth.credentialId
+      owner.credentialId !== auth.credentialId ||
+      // A session belongs to the endpoint (full or one bundle) it was initialized on.
+      owner.bundle !== auth.bundle
     ) {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }

@@ -34,7 +34,8 @@ export interface WsHandlers {
   close(ws: ServerWebSocket<unknown>): void;
 }
 
-type AuthOk = Extract<AuthOutcome, { ok: true }>;
+/** The socket's caller (with the bundle its URL named, `/ws/b/<slug>`). */
+type AuthOk = Extract<AuthOutcome, { ok: true }> & { bundle?: string };
 
 /**
  * One MCP connection over WebSocket (subprotocol `mcp`, as the SDK's WebSocketClientTransport speaks):

@@ -85,6 +85,12 @@ export interface RegistryOptions {
   clientFactory: UpstreamClientFactory;
   /** Health-check period. Default 5000 ms. */
   healthIntervalMs?: number;
+  /**
+   * Called with a server's capabilities when an instance first reports them or they change (the
+   * gateway upserts the server's catalogue entry: see `catalogueSync`). Awaited before the new
+   * capabilities are served; a failure is logged and retried on the next change or restart.
+   */
+  onDiscovered?: (caps: ServerCapabilities) => Promise<void> | void;
   logger?: Pick<Console, "info" | "warn">;
 }
 
@@ -112,8 +118,9 @@ export function templatePattern(uriTemplate: string): RegExp {
 export class Registry {
   private readonly instances: Instance[] = [];
   private readonly listeners = new Set<(caps: Capabilities) => void>();
-  private readonly opts: Required<Omit<RegistryOptions, "instances" | "clientFactory">> & {
+  private readonly opts: Required<Omit<RegistryOptions, "instances" | "clientFactory" | "onDiscovered">> & {
     clientFactory: UpstreamClientFactory;
+    onDiscovered?: RegistryOptions["onDiscovered"];
   };
   private readonly serverCaps = new Map<string, ServerCapabilities>();
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -132,6 +139,7 @@ export class Registry {
       clientFactory: options.clientFactory,
       healthIntervalMs: options.healthIntervalMs ?? 5000,
       logger: options.logger ?? createLogger(),
+      ...(options.onDiscovered ? { onDiscovered: options.onDiscovered } : {}),
     };
     for (const config of options.instances) this.add(config);
   }
@@ -253,7 +261,10 @@ export class Registry {
           instance.lastVersion = report.version;
           if (!wasHealthy || restarted || !this.serverCaps.has(instance.server)) {
             const caps = await instance.client.capabilities();
-            if (this.setServerCaps(instance.server, caps)) changed = true;
+            if (this.setServerCaps(instance.server, caps)) {
+              changed = true;
+              await this.discovered(caps);
+            }
           }
           instance.healthy = true;
           instance.lastError = null;
@@ -272,6 +283,17 @@ export class Registry {
       }),
     );
     if (changed) this.rebuild();
+  }
+
+  private async discovered(caps: ServerCapabilities): Promise<void> {
+    try {
+      await this.opts.onDiscovered?.(caps);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.opts.logger.warn(
+        `[registry] registering ${caps.server.name}'s catalogue entry failed: ${message}`,
+      );
+    }
   }
 
   private setServerCaps(server: string, caps: ServerCapabilities): boolean {

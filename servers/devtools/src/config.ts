@@ -31,6 +31,12 @@ export interface DevtoolsOptions {
   standaloneAllowPrivateNetwork: boolean;
   /** ffmpeg that encodes screencasts to MP4 (Debian's by default). */
   ffmpegPath: string;
+  /**
+   * The server entries (`src/index.ts`, `src/stdio.ts`) start Chromium at start-up and keep one fresh
+   * browser context with a blank tab ready for the next client, made again after one is taken
+   * (`SessionManager.prewarm`). Default on.
+   */
+  prewarm: boolean;
 }
 
 function intEnv(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -41,9 +47,10 @@ function intEnv(env: Record<string, string | undefined>, name: string, fallback:
   return n;
 }
 
-function boolEnv(env: Record<string, string | undefined>, name: string): boolean {
+function boolEnv(env: Record<string, string | undefined>, name: string, fallback = false): boolean {
   const raw = env[name];
-  if (raw === undefined || raw === "" || raw === "false" || raw === "0") return false;
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "false" || raw === "0") return false;
   if (raw === "true" || raw === "1") return true;
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
@@ -58,6 +65,7 @@ export function readOptions(env: Record<string, string | undefined> = process.en
     navigationTimeoutMs: intEnv(env, "DEVTOOLS_NAVIGATION_TIMEOUT_MS", 30_000),
     standaloneAllowPrivateNetwork: boolEnv(env, "DEVTOOLS_ALLOW_PRIVATE_NETWORK"),
     ffmpegPath: env.FFMPEG_PATH || "/usr/bin/ffmpeg",
+    prewarm: boolEnv(env, "DEVTOOLS_PREWARM", true),
   };
   if (env.CHROME_URL) options.chromeUrl = env.CHROME_URL;
   return options;
@@ -82,5 +90,7 @@ Environment (see .env.example):
   DEVTOOLS_MAX_TABS_PER_CONTEXT   tabs per context (default 10)
   DEVTOOLS_NAVIGATION_TIMEOUT_MS  longest navigation wait (default 30000)
   DEVTOOLS_ALLOW_PRIVATE_NETWORK  standalone runs: let pages reach loopback/private networks (default false)
+  DEVTOOLS_PREWARM                start Chromium at start-up and keep one fresh context with a blank tab
+                                  ready for the next client (default true; false: launch on first use)
 `;
 }

@@ -7,4 +7,7 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
   process.exit(0);
 }
 
-serve(createDevtoolsServer(), { port: Number(process.env.PORT || 3003) });
+const def = createDevtoolsServer();
+serve(def, { port: Number(process.env.PORT || 3003) });
+// DEVTOOLS_PREWARM (default on): Chromium and a spare context start now, not on the first call.
+void def.sessions.prewarm();

@@ -11,6 +11,7 @@ import {
 import * as v from "valibot";
 import { artifactResources } from "./artifacts.ts";
 import { BrowserHost } from "./browser.ts";
+import { defaultResources, description, prompts } from "./catalogue.ts";
 import { CONNECTION_CLOSED } from "./cdp.ts";
 import { type DevtoolsOptions, readOptions } from "./config.ts";
 import { BROWSER_ID, type Caller, type CallTrack, type Session, SessionManager } from "./sessions.ts";
@@ -186,10 +187,13 @@ function resources(sessions: SessionManager): ResourceDefinition[] {
 }
 
 /** The DevTools domain server: 50+ browser tools over one shared Chromium, one browser context per session. */
-export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): ServerDefinition & {
+export function createDevtoolsServer(
+  options: DevtoolsOptions = readOptions(),
+  /** The browser to drive (an entry may have started launching it already); a new one by default. */
+  host: BrowserHost = new BrowserHost(options),
+): ServerDefinition & {
   sessions: SessionManager;
 } {
-  const host = new BrowserHost(options);
   const sessions = new SessionManager(host, options);
   const tools = [
     ...tabTools(sessions),
@@ -212,44 +216,14 @@ export function createDevtoolsServer(options: DevtoolsOptions = readOptions()): 
     name: "devtools",
     version: VERSION,
     title: "Chrome DevTools",
+    description,
     instructions:
       "Browser automation and debugging over Chrome DevTools. Each MCP session has its own private browser context. Start with chrome_navigate, read the page with chrome_snapshot (refs like e12 work in chrome_click/chrome_type/chrome_fill_form), debug with chrome_console_messages, chrome_list_requests, chrome_start_trace/chrome_stop_trace and heap snapshots.",
     tools,
     resources: resources(sessions),
     resourceTemplates: artifactResources(sessions),
-    prompts: [
-      {
-        name: "devtools_debug_page",
-        title: "Debug a web page",
-        description: "Investigate a page: errors, failing requests, performance and accessibility.",
-        arguments: [{ name: "url", description: "Page to investigate", required: true }],
-        messages: [
-          {
-            role: "user",
-            text: "Open {{url}} with chrome_navigate. Report uncaught errors (chrome_page_errors), console errors (chrome_console_messages level=error) and failed requests (chrome_list_requests failedOnly=true). Then record chrome_start_trace / chrome_stop_trace and run chrome_audit_accessibility. Summarise the problems by severity with the evidence for each.",
-          },
-        ],
-      },
-      {
-        name: "devtools_find_leak",
-        title: "Find a memory leak",
-        description: "Compare heap snapshots around a repeated action to find what grows.",
-        arguments: [
-          { name: "url", description: "Page to test", required: true },
-          {
-            name: "action",
-            description: "The action to repeat, e.g. 'open and close the dialog'",
-            required: true,
-          },
-        ],
-        messages: [
-          {
-            role: "user",
-            text: "Open {{url}}. Take a heap snapshot (chrome_take_heap_snapshot), then perform this action five times: {{action}}. Take a second snapshot and compare them with chrome_compare_heap_snapshots. Name the constructors that grew by a multiple of five and explain what in the page keeps them alive.",
-          },
-        ],
-      },
-    ],
+    prompts,
+    defaultResources,
     sessions,
     async health() {
       const problem = host.executableProblem();

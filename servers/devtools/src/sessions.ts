@@ -138,6 +138,23 @@ interface PendingTab {
   reject: (err: Error) => void;
 }
 
+/** A browser context before a session owns it: its proxy asks `holder.session` for the policy to apply. */
+interface FreshContext {
+  client: CdpClient;
+  contextId: string;
+  proxy: PolicyProxy | null;
+  holder: { session?: Session };
+}
+
+/** A context made in advance (prewarm) with its blank tab, handed whole to the next new session. */
+interface Spare extends FreshContext {
+  generation: number;
+  tab: Tab | null;
+}
+
+/** How long the server must be without calls before a taken spare context is made again. */
+const REPLENISH_IDLE_MS = 300;
+
 /**
  * Maps clients to browser contexts (one per 2025 MCP session, one per `chrome_start_browser` of a
  * stateless client, named by an unguessable `browser` id scoped to its organization and credential),
@@ -167,6 +184,12 @@ export class SessionManager {
   private readonly sweeper: ReturnType<typeof setInterval>;
   private closing = false;
   private readonly resolver: HostResolver;
+  /** prewarm() was called: a spare context is kept ready (and made again after one is taken). */
+  private prewarming = false;
+  private spare: Promise<Spare | null> | null = null;
+  /** Spare contexts by browser context id, from creation until a session takes them. */
+  private readonly spares = new Map<string, Spare>();
+  private replenishTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly host: BrowserHost,
@@ -296,6 +319,104 @@ export class SessionManager {
       session.lastUsed = Date.now();
       session.useSeq = ++this.uses;
     }
+    if (this.prewarming && !this.spare) this.scheduleReplenish();
+  }
+
+  /**
+   * Launch the browser now (not on first use) and keep one fresh context ready: its own policy proxy,
+   * Fetch interception set up in a blank tab. The next new session takes it whole; another is made once
+   * no call has run for {@link REPLENISH_IDLE_MS} (so making it does not slow the calls of a busy
+   * client). A spare is never shared: each one is handed to exactly one session, and it has served no
+   * page before. Resolves when the spare is ready: true, or false when it could not be made (the
+   * browser did not start; the first call then reports why). Does nothing with `prewarm` off.
+   */
+  prewarm(): Promise<boolean> {
+    if (!this.options.prewarm || this.closing) return Promise.resolve(false);
+    this.prewarming = true;
+    if (this.replenishTimer) clearTimeout(this.replenishTimer);
+    this.replenishTimer = null;
+    this.spare ??= this.makeSpare();
+    return this.spare.then((spare) => spare !== null);
+  }
+
+  /** The spare context's browser context id and tab, when one is ready (for status and tests). */
+  spareInfo(): { contextId: string; targetId: string } | null {
+    for (const spare of this.spares.values()) {
+      if (spare.tab && this.usable(spare))
+        return { contextId: spare.contextId, targetId: spare.tab.targetId };
+    }
+    return null;
+  }
+
+  private scheduleReplenish(): void {
+    if (this.closing) return;
+    if (this.replenishTimer) clearTimeout(this.replenishTimer);
+    this.replenishTimer = setTimeout(() => {
+      this.replenishTimer = null;
+      const busy = [...this.sessions.values()].some((s) => s.inflight > 0);
+      // A busy server tries again when its calls end (release).
+      if (!busy) void this.prewarm();
+    }, REPLENISH_IDLE_MS);
+    this.replenishTimer.unref();
+  }
+
+  private async makeSpare(): Promise<Spare | null> {
+    let spare: Spare | undefined;
+    try {
+      const client = await this.client();
+      if (this.closing) return null;
+      const generation = this.host.generation;
+      spare = { ...(await this.newContext(client)), generation, tab: null };
+      this.spares.set(spare.contextId, spare);
+      if (this.closing) throw new Error("the server is stopping");
+      const made = spare;
+      made.tab = await this.openTarget(client, made.contextId, (targetId) =>
+        made.tab?.targetId === targetId ? made.tab : undefined,
+      );
+      if (!this.usable(spare)) throw new Error("the spare context went away");
+      return spare;
+    } catch {
+      if (spare) await this.discardSpare(spare);
+      return null;
+    }
+  }
+
+  private usable(spare: Spare): boolean {
+    return (
+      this.spares.get(spare.contextId) === spare &&
+      spare.generation === this.host.generation &&
+      this.host.state === "running" &&
+      !this.closing &&
+      (spare.tab === null || (!spare.tab.closed && !spare.tab.crashed))
+    );
+  }
+
+  /** The spare context for a new session (waiting for the one being made), or null when there is none. */
+  private async takeSpare(): Promise<Spare | null> {
+    const pending = this.spare;
+    if (!pending) return null;
+    this.spare = null;
+    const spare = await pending;
+    if (!spare) return null;
+    if (!this.usable(spare) || !spare.tab) {
+      await this.discardSpare(spare);
+      return null;
+    }
+    this.spares.delete(spare.contextId);
+    return spare;
+  }
+
+  private async discardSpare(spare: Spare): Promise<void> {
+    if (this.spares.get(spare.contextId) !== spare) return;
+    this.spares.delete(spare.contextId);
+    spare.proxy?.close();
+    if (spare.tab) this.forgetTab(spare.tab);
+    const stoppingLaunched = this.closing && !this.options.chromeUrl;
+    if (this.host.state === "running" && !stoppingLaunched && spare.generation === this.host.generation) {
+      await spare.client
+        .send("Target.disposeBrowserContext", { browserContextId: spare.contextId })
+        .catch(() => undefined);
+    }
   }
 
   /** The caller's current tab (a new one when the session has none). */
@@ -369,9 +490,36 @@ export class SessionManager {
       await this.disposeSession(idle, reason);
       caller.call?.notes.push(`Browser ${idle.id} was ${reason}.`);
     }
-    const client = await this.client();
-    // A launched browser's context sends every connection (HTTP, WebSocket) through its own policy
-    // proxy; an attached browser may run elsewhere, so only Fetch interception applies there.
+    const spare = await this.takeSpare();
+    const context = spare ?? (await this.newContext(await this.client()));
+    const session = new Session(
+      newBrowserId(),
+      keyOf(caller),
+      caller.sessionKey,
+      orgId,
+      context.contextId,
+      context.client,
+      this.resolver,
+    );
+    session.proxy = context.proxy;
+    context.holder.session = session;
+    this.sessions.set(session.id, session);
+    this.byContext.set(context.contextId, session);
+    if (spare?.tab) {
+      this.sessionByTab.set(spare.tab, session);
+      session.tabs.set(spare.tab.targetId, spare.tab);
+      session.currentTabId = spare.tab.targetId;
+    }
+    if (spare) this.scheduleReplenish();
+    return session;
+  }
+
+  /**
+   * A new browser context. A launched browser's context sends every connection (HTTP, WebSocket) through
+   * its own policy proxy, which applies the policy of the session `holder` names (the default policy
+   * until one does); an attached browser may run elsewhere, so only Fetch interception applies there.
+   */
+  private async newContext(client: CdpClient): Promise<FreshContext> {
     const holder: { session?: Session } = {};
     const proxy = this.options.chromeUrl
       ? null
@@ -390,20 +538,39 @@ export class SessionManager {
         proxy?.close();
         throw err;
       });
-    const session = new Session(
-      newBrowserId(),
-      keyOf(caller),
-      caller.sessionKey,
-      orgId,
-      browserContextId,
-      client,
-      this.resolver,
-    );
-    session.proxy = proxy;
-    holder.session = session;
-    this.sessions.set(session.id, session);
-    this.byContext.set(browserContextId, session);
-    return session;
+    return { client, contextId: browserContextId, proxy, holder };
+  }
+
+  /**
+   * Open a tab in a context and wait until it is attached and set up (interception on); `settled` finds
+   * it when that happened before createTarget answered.
+   */
+  private async openTarget(
+    client: CdpClient,
+    contextId: string,
+    settled: (targetId: string) => Tab | undefined,
+    url = "about:blank",
+  ): Promise<Tab> {
+    const { targetId } = await client.send("Target.createTarget", { url, browserContextId: contextId });
+    const ready = settled(targetId);
+    if (ready) return ready;
+    if (this.closing) throw new ToolError("The server is stopping");
+    return new Promise<Tab>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingTabs.delete(targetId);
+        reject(new ToolError("The new tab did not start within 15 s"));
+      }, 15_000);
+      this.pendingTabs.set(targetId, {
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+    });
   }
 
   async newTab(session: Session, url = "about:blank"): Promise<Tab> {
@@ -415,28 +582,12 @@ export class SessionManager {
     }
     session.creatingTabs++;
     try {
-      const { targetId } = await session.client.send("Target.createTarget", {
+      const tab = await this.openTarget(
+        session.client,
+        session.contextId,
+        (targetId) => session.tabs.get(targetId),
         url,
-        browserContextId: session.contextId,
-      });
-      const tab =
-        session.tabs.get(targetId) ??
-        (await new Promise<Tab>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            this.pendingTabs.delete(targetId);
-            reject(new ToolError("The new tab did not start within 15 s"));
-          }, 15_000);
-          this.pendingTabs.set(targetId, {
-            resolve: (t) => {
-              clearTimeout(timer);
-              resolve(t);
-            },
-            reject: (err) => {
-              clearTimeout(timer);
-              reject(err);
-            },
-          });
-        }));
+      );
       session.currentTabId = tab.targetId;
       return tab;
     } finally {
@@ -552,17 +703,31 @@ export class SessionManager {
     this.byContext.clear();
     this.tabsByCdp.clear();
     this.childOf.clear();
-    for (const pending of this.pendingTabs.values())
-      pending.reject(new ToolError(`Chromium crashed: ${reason}`));
+    for (const spare of this.spares.values()) spare.proxy?.close();
+    this.spares.clear();
+    this.spare = null;
+    this.rejectPendingTabs(`Chromium crashed: ${reason}`);
+    if (this.closing) return;
+    // The restarted browser gets a spare context again when prewarming.
+    if (this.prewarming) void this.prewarm();
+    else void this.host.connect().catch(() => undefined);
+  }
+
+  private rejectPendingTabs(reason: string): void {
+    for (const pending of this.pendingTabs.values()) pending.reject(new ToolError(reason));
     this.pendingTabs.clear();
-    if (!this.closing) void this.host.connect().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
+    if (this.replenishTimer) clearTimeout(this.replenishTimer);
+    this.replenishTimer = null;
     for (const session of [...this.sessions.values()])
       await this.disposeSession(session, "the server stopped");
+    for (const spare of [...this.spares.values()]) await this.discardSpare(spare);
+    // A tab being opened (a spare's) must not wait for its 15 s timeout once the browser is gone.
+    this.rejectPendingTabs("the server stopped");
     await this.host.stop();
   }
 
@@ -676,7 +841,10 @@ export class SessionManager {
       await resume();
       return;
     }
-    const session = targetInfo.browserContextId ? this.byContext.get(targetInfo.browserContextId) : undefined;
+    const contextId = targetInfo.browserContextId;
+    const session = contextId ? this.byContext.get(contextId) : undefined;
+    const spare = contextId && !session ? this.spares.get(contextId) : undefined;
+    if (spare && targetInfo.type === "page" && !spare.tab) return this.onSpareTab(spare, params, client);
     if (!session || targetInfo.type !== "page") {
       await resume();
       if (!session) await client.send("Target.detachFromTarget", { sessionId }).catch(() => undefined);
@@ -706,8 +874,32 @@ export class SessionManager {
       session.tabs.set(tab.targetId, tab);
       session.currentTabId ??= tab.targetId;
     }
-    const pending = this.pendingTabs.get(targetInfo.targetId);
-    this.pendingTabs.delete(targetInfo.targetId);
+    this.settle(tab);
+  }
+
+  /** The blank tab of a spare context: set up like any tab (no session yet: no headers, no emulation). */
+  private async onSpareTab(
+    spare: Spare,
+    { sessionId, targetInfo }: Protocol.Target.AttachedToTargetEvent,
+    client: CdpClient,
+  ): Promise<void> {
+    const tab = new Tab(targetInfo.targetId, sessionId, client);
+    tab.url = targetInfo.url;
+    tab.title = targetInfo.title;
+    this.tabsByCdp.set(sessionId, tab);
+    // Until a session takes the context, a request of this tab has no policy to pass: it is refused.
+    try {
+      await tab.setup({});
+    } catch {
+      // The target went away while starting; the spare is not usable then.
+    }
+    if (!tab.closed && this.spares.get(spare.contextId) === spare) spare.tab = tab;
+    this.settle(tab);
+  }
+
+  private settle(tab: Tab): void {
+    const pending = this.pendingTabs.get(tab.targetId);
+    this.pendingTabs.delete(tab.targetId);
     pending?.resolve(tab);
   }
 }

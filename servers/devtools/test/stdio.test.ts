@@ -46,6 +46,13 @@ test("stdio: list tools, navigate and read a local page, then shut Chromium down
     expect(names).toContain("chrome_get_text");
     expect(names.every((n) => n.startsWith("chrome_"))).toBe(true);
 
+    // DEVTOOLS_PREWARM (default on): Chromium starts with the server, before any call, and says so.
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes("devtools: ready") && Date.now() < deadline) await Bun.sleep(20);
+    expect(stderr).toContain("devtools: ready");
+    expect(readdirSync(childTmp).filter((d) => d.startsWith("omni-chromium-"))).toHaveLength(1);
+    expect(processesUsing(childTmp).length).toBeGreaterThan(0);
+
     const nav = await client.callTool({ name: "chrome_navigate", arguments: { url: `${site.url}/` } });
     expect(nav.isError).toBeFalsy();
     expect(textOf(nav)).toContain('"Home"');
@@ -193,3 +200,30 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     }
   }, 60_000);
 }
+
+test("SIGTERM while Chromium is still being prewarmed (before any client message): nothing is left", async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "omni-stdio-prewarm-"));
+  try {
+    const proc = Bun.spawn([process.execPath, "src/stdio.ts"], {
+      cwd: join(import.meta.dir, ".."),
+      env: { ...process.env, TMPDIR: tmp, DEVTOOLS_PREWARM: "true" },
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "ignore",
+    });
+    // The launch starts with the process, before the tools load and before any client message.
+    const deadline = Date.now() + 30_000;
+    let chromium: number[] = [];
+    while (chromium.length === 0 && Date.now() < deadline) {
+      chromium = processesUsing(tmp);
+      if (chromium.length === 0) await Bun.sleep(10);
+    }
+    expect(chromium.length).toBeGreaterThan(0);
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    expect(processesUsing(tmp).filter(alive)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}, 60_000);

@@ -1,5 +1,12 @@
 export { createServerApp, type KitApp, type ServerAppOptions } from "./app.ts";
 export {
+  type NamedPrompt,
+  NEAR_DUPLICATE_DESCRIPTIONS,
+  nearDuplicatePrompts,
+  promptNameProblem,
+  serverCapabilities,
+} from "./catalogue.ts";
+export {
   type CallToolOptions,
   createServerClient,
   KitRpcError,

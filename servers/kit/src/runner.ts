@@ -187,12 +187,19 @@ export function compileServer(def: ServerDefinition): CompiledServer {
     tools.set(tool.name, { descriptor, def: tool, asyncInput: tool.input.async });
   }
   const capabilities: ServerCapabilities = {
-    server: { name: def.name, version: def.version, ...(def.title ? { title: def.title } : {}) },
+    server: {
+      name: def.name,
+      version: def.version,
+      ...(def.title ? { title: def.title } : {}),
+      ...(def.description ? { description: def.description } : {}),
+      ...(def.defaultEnabled === false ? { defaultEnabled: false } : {}),
+    },
     ...(def.instructions ? { instructions: def.instructions } : {}),
     tools: [...tools.values()].map((t) => t.descriptor),
     prompts: def.prompts ?? [],
     resources: (def.resources ?? []).map(({ read: _read, ...descriptor }) => descriptor),
     resourceTemplates: (def.resourceTemplates ?? []).map(({ read: _read, ...descriptor }) => descriptor),
+    ...(def.defaultResources?.length ? { defaultResources: def.defaultResources } : {}),
   };
   const gathering = def.tools.filter((t) => t.gather && t.taskSupport).map((t) => t.name);
   if (gathering.length > 0) capabilities.gathersInput = gathering;

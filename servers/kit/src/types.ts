@@ -1,6 +1,7 @@
 import type {
   BrowserContextInfo,
   CallToolResult,
+  CatalogueResource,
   ContentBlock,
   LogLevel,
   OrgContext,
@@ -138,12 +139,24 @@ export interface ResourceTemplateDefinition extends ResourceTemplateDescriptor {
 }
 
 export interface ServerDefinition {
+  /** The folder name under `servers/` and the prefix of every tool and prompt name (`linear`). */
   name: string;
   version: string;
+  /** The catalogue title (default: `name`). */
   title?: string;
+  /** The catalogue description, one or two sentences (admin dashboard, `omni services list`). */
+  description?: string;
+  /** Whether a new organization gets this server enabled. Default true. */
+  defaultEnabled?: boolean;
   instructions?: string;
   tools: ToolDefinition[];
+  /**
+   * The server's default prompts, named `<server>_<verb>_<object>` like tools: the gateway upserts them
+   * into the catalogue (`default_prompts`) when it discovers an instance; organizations override them.
+   */
   prompts?: PromptTemplate[];
+  /** Static documents (guides, templates) upserted into the catalogue (`default_resources`). */
+  defaultResources?: CatalogueResource[];
   resources?: ResourceDefinition[];
   resourceTemplates?: ResourceTemplateDefinition[];
   /** Health probe; `down` marks the instance unhealthy in the gateway's registry. */

@@ -1,4 +1,5 @@
 import type { ServerDefinition } from "@omni/kit";
+import { defaultResources, description, prompts } from "./catalogue.ts";
 import { issueTools } from "./issues.ts";
 import { DEFAULT_API_URL, type LinearOptions } from "./linear.ts";
 import { linearResources } from "./resources.ts";
@@ -42,27 +43,13 @@ export function createLinearServer(options: LinearServerOptions = {}): ServerDef
     name: "linear",
     version: "0.1.0",
     title: "Linear",
+    description,
     instructions:
       "Linear issue tracking. Find teams with linear_get_teams (their keys, like ENG, work wherever a team is asked for), " +
       "search with linear_search_issues, and read one issue with linear_get_issue before changing it.",
     tools: [...workspaceTools(linear), ...issueTools(linear)],
-    prompts: [
-      {
-        name: "linear_triage",
-        title: "Triage a Linear team's inbox",
-        description: "Review a team's untriaged and backlog issues and propose priorities and owners.",
-        arguments: [{ name: "team", description: "Team key (e.g. ENG) or name", required: true }],
-        messages: [
-          {
-            role: "user",
-            text:
-              "Triage Linear team {{team}}: use linear_search_issues with team {{team}} and state triage, then backlog. " +
-              "For each issue propose a priority (1 urgent to 4 low), an assignee (linear_get_users) and a one-line reason. " +
-              "Do not change anything until I confirm; then apply with linear_update_issue.",
-          },
-        ],
-      },
-    ],
+    prompts,
+    defaultResources,
     resources,
     resourceTemplates,
     standaloneConfig: () => {

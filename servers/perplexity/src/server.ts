@@ -1,5 +1,6 @@
 import type { ServerDefinition } from "@omni/kit";
 import { answerTools } from "./answers.ts";
+import { defaultResources, description, prompts } from "./catalogue.ts";
 import { DEFAULT_BASE_URL, type PerplexityOptions } from "./perplexity.ts";
 import { researchResources, researchTools } from "./research.ts";
 import { searchTools } from "./search.ts";
@@ -56,36 +57,14 @@ export function createPerplexityServer(options: PerplexityServerOptions = {}): S
     name: "perplexity",
     version: "0.1.0",
     title: "Perplexity",
+    description,
     instructions:
       "Web research with Perplexity. perplexity_search for ranked links, perplexity_ask for a cited answer, " +
       "perplexity_reason for analytical questions, perplexity_compare to weigh options, perplexity_summarize for a " +
       "page or text, and perplexity_research for a long cited report (minutes). Cite the numbered sources.",
     tools: [...searchTools(px), ...answerTools(px), ...researchTools(px)],
-    prompts: [
-      {
-        name: "perplexity_brief",
-        title: "Cited briefing on a topic",
-        description: "A short, cited briefing: what is known, what changed recently, open questions.",
-        arguments: [
-          { name: "topic", description: "What the briefing is about", required: true },
-          {
-            name: "recency",
-            description: "How recent the sources must be",
-            enum: ["day", "week", "month", "year"],
-            default: "month",
-          },
-        ],
-        messages: [
-          {
-            role: "user",
-            text:
-              "Brief me on {{topic}}. Use perplexity_search (recency {{recency}}) to find current sources, then " +
-              "perplexity_ask for a synthesis. Structure: key facts, recent changes, open questions. Cite every claim " +
-              "with the numbered sources the tools return.",
-          },
-        ],
-      },
-    ],
+    prompts,
+    defaultResources,
     resourceTemplates: researchResources(px),
     standaloneConfig: () => {
       const credentials: Record<string, string> = standaloneKey ? { apiKey: standaloneKey } : {};

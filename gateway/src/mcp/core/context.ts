@@ -13,6 +13,8 @@ export interface Caller {
   org: Omit<OrgContext, "requestId">;
   credentialId?: string | undefined;
   expiresAt?: number | undefined;
+  /** The bundle the caller connected to (`/mcp/b/<slug>`); absent: the org's full endpoint. */
+  bundle?: string | undefined;
 }
 
 /** Where server-initiated messages of one call (or a session's stream) are written. */

@@ -85,9 +85,11 @@ export function modernMethods(deps: ModernMethodsDeps): Record<string, MethodHan
       const bound = binding(call, `tools/call:${params.name}`, params.arguments);
       const answers = responses(bound, params);
       const withAnswers: CallContext = { ...call, inputResponses: answers };
-      if (tasks.mode(params.name, call.clientCapabilities) === "task") {
+      // By the caller's name (policy renames, hides): a tool it cannot see runs the sync path's unknown-tool error.
+      const resolved = await deps.dispatcher.resolveTool(call.caller, params.name);
+      if (resolved && tasks.mode(resolved.route.tool.name, call.clientCapabilities) === "task") {
         // A tool that gathers input first answers input_required rounds synchronously, then becomes a task.
-        if (deps.registry.capabilities.tools.get(params.name)?.gathersInput) {
+        if (resolved.route.gathersInput) {
           const gathered = await tasks.gather(withAnswers, params);
           if (gathered) return sealed(gathered, bound, answers);
         }
@@ -101,11 +103,9 @@ export function modernMethods(deps: ModernMethodsDeps): Record<string, MethodHan
       const answers = responses(bound, params);
       let args = params.arguments;
       if (call.clientCapabilities.elicitation) {
-        const catalog = await deps.config.catalog(
-          call.caller.org.orgId,
-          deps.registry.capabilities.codePrompts,
-        );
-        const prompt = catalog.prompts.find((p) => p.name === params.name);
+        // The caller's prompts (its bundle's): a prompt outside them is never asked about.
+        const scope = await deps.dispatcher.scope(call.caller);
+        const prompt = scope.prompts.find((p) => p.name === params.name);
         if (prompt) {
           const step = promptInputs(prompt, args ?? {}, answers);
           if (step.kind === "input_required") {

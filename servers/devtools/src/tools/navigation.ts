@@ -24,15 +24,29 @@ export async function waitNetworkIdle(tab: Tab, idleMs: number, deadline: number
   return false;
 }
 
-async function waitReady(tab: Tab, until: WaitUntil, deadline: number, signal: AbortSignal): Promise<void> {
+/** How far the committed document got, as its main-frame events told (read without asking the page). */
+type Progress = "started" | "committed" | "interactive" | "complete";
+
+async function waitReady(
+  tab: Tab,
+  until: WaitUntil,
+  deadline: number,
+  signal: AbortSignal,
+  reached: () => Progress,
+): Promise<void> {
   if (until === "commit") return;
   const wanted = until === "domcontentloaded" ? ["interactive", "complete"] : ["complete"];
-  while (Date.now() < deadline) {
-    const state = await tab.evaluate("document.readyState").catch((err: unknown) => {
-      if (err instanceof ToolError) throw err;
-      return null;
-    });
-    if (typeof state?.value === "string" && wanted.includes(state.value)) break;
+  for (let pass = 0; Date.now() < deadline; pass++) {
+    // The new document's own DOMContentLoaded/load events answer without a round trip to the page; a new
+    // document that committed is given one 50 ms wait for them before the page is asked.
+    if (wanted.includes(reached())) break;
+    if (pass > 0 || reached() === "started") {
+      const state = await tab.evaluate("document.readyState").catch((err: unknown) => {
+        if (err instanceof ToolError) throw err;
+        return null;
+      });
+      if (typeof state?.value === "string" && wanted.includes(state.value)) break;
+    }
     // Wake at once when the document reports progress, else look again in 50 ms.
     const progress = tab.waitFor(["Page.loadEventFired", "Page.domContentEventFired", "Tab.closed"]);
     try {
@@ -62,6 +76,19 @@ export async function navigation(
     (e) =>
       e.method !== "Page.frameNavigated" || !(e.params.frame as { parentId?: string } | undefined)?.parentId,
   );
+  // The main frame's events in order: a DOMContentLoaded or load after the commit is the new document's.
+  let progress: Progress = "started";
+  const stopListening = [
+    tab.listen("Page.frameNavigated", (e) => {
+      if (!(e.params.frame as { parentId?: string } | undefined)?.parentId) progress = "committed";
+    }),
+    tab.listen("Page.domContentEventFired", () => {
+      if (progress === "committed") progress = "interactive";
+    }),
+    tab.listen("Page.loadEventFired", () => {
+      if (progress !== "started") progress = "complete";
+    }),
+  ];
   // The deadline timer is cleared as soon as the navigation commits (a pending one kept a stdio server
   // alive for up to the navigation timeout after stdin closed).
   const settled = new AbortController();
@@ -71,11 +98,13 @@ export async function navigation(
     timer.catch(() => undefined);
     const done = await Promise.race([committed.promise, timer.then(() => null)]);
     if (!done) throw new ToolError(`The navigation did not start within ${opts.timeoutMs} ms`);
+    settled.abort();
+    await waitReady(tab, opts.until, deadline, opts.signal, () => progress);
   } finally {
     settled.abort();
     committed.cancel();
+    for (const stop of stopListening) stop();
   }
-  await waitReady(tab, opts.until, deadline, opts.signal);
   return pageInfo(tab);
 }
 

@@ -1,38 +1,39 @@
-import type { CatalogueEntry } from "./types.ts";
+import type { CatalogueResource, PromptTemplate } from "@omni/contracts";
 
-export const perplexity: CatalogueEntry = {
-  server: {
-    name: "perplexity",
-    title: "Perplexity",
+/**
+ * The perplexity server's catalogue entry: the description, default prompts and static documents the gateway
+ * upserts into the database when it discovers an instance (see `ServerCapabilities`).
+ */
+export const description =
+  "Web search, cited answers and deep research through Perplexity: ranked results, answers with numbered citations, long-running research reports.";
+
+/** Default prompts, named `<server>_<verb>_<object>` (checked by servers/catalogue.test.ts). */
+export const prompts: PromptTemplate[] = [
+  {
+    name: "perplexity_research_topic",
+    title: "Research a topic with sources",
     description:
-      "Web search, cited answers and deep research through Perplexity: ranked results, answers with numbered citations, long-running research reports.",
-  },
-  prompts: [
-    {
-      name: "research-workflow",
-      title: "Research a topic with sources",
-      description:
-        "A structured research run: scope the question, search broadly, go deep on the best sources and write a cited brief.",
-      arguments: [
-        { name: "topic", description: "What to research", required: true },
-        {
-          name: "depth",
-          description: "quick: a few searches; standard: search + ask; deep: a full research report",
-          enum: ["quick", "standard", "deep"],
-          default: "standard",
-        },
-        {
-          name: "recency",
-          description: "Only sources from this period",
-          enum: ["day", "week", "month", "year", "any"],
-          default: "any",
-        },
-        { name: "audience", description: "Who will read the brief", default: "an engineering team" },
-      ],
-      messages: [
-        {
-          role: "user",
-          text: `Research "{{topic}}" for {{audience}}. Depth: {{depth}}. Source recency: {{recency}}.
+      "A structured research run: scope the question, search broadly, go deep on the best sources and write a cited brief.",
+    arguments: [
+      { name: "topic", description: "What to research", required: true },
+      {
+        name: "depth",
+        description: "quick: a few searches; standard: search + ask; deep: a full research report",
+        enum: ["quick", "standard", "deep"],
+        default: "standard",
+      },
+      {
+        name: "recency",
+        description: "Only sources from this period",
+        enum: ["day", "week", "month", "year", "any"],
+        default: "any",
+      },
+      { name: "audience", description: "Who will read the brief", default: "an engineering team" },
+    ],
+    messages: [
+      {
+        role: "user",
+        text: `Research "{{topic}}" for {{audience}}. Depth: {{depth}}. Source recency: {{recency}}.
 
 Step 1: Scope. Restate the question in one sentence and break it into three to five sub-questions that, answered together, answer it. Note what would change the conclusion.
 
@@ -51,33 +52,33 @@ Step 4: Write the brief.
 - The numbered source list: title, URL, date.
 
 Never invent a source or a URL. If the evidence is thin, say so plainly.`,
-        },
-      ],
-    },
-    {
-      name: "analysis",
-      title: "Compare options against criteria",
-      description:
-        "Evaluate two or more options (tools, vendors, approaches) against explicit criteria with cited evidence and a recommendation.",
-      arguments: [
-        { name: "options", description: "The options, comma-separated", required: true },
-        {
-          name: "criteria",
-          description: "What matters, comma-separated, most important first",
-          required: true,
-        },
-        { name: "context", description: "The situation the decision is for" },
-        {
-          name: "format",
-          description: "Output format",
-          enum: ["table", "memo"],
-          default: "table",
-        },
-      ],
-      messages: [
-        {
-          role: "user",
-          text: `Compare these options: {{options}}
+      },
+    ],
+  },
+  {
+    name: "perplexity_compare_options",
+    title: "Compare options against criteria",
+    description:
+      "Evaluate two or more options (tools, vendors, approaches) against explicit criteria with cited evidence and a recommendation.",
+    arguments: [
+      { name: "options", description: "The options, comma-separated", required: true },
+      {
+        name: "criteria",
+        description: "What matters, comma-separated, most important first",
+        required: true,
+      },
+      { name: "context", description: "The situation the decision is for" },
+      {
+        name: "format",
+        description: "Output format",
+        enum: ["table", "memo"],
+        default: "table",
+      },
+    ],
+    messages: [
+      {
+        role: "user",
+        text: `Compare these options: {{options}}
 Criteria, most important first: {{criteria}}
 Context: {{context}}
 
@@ -91,22 +92,24 @@ Rules:
 Output as a {{format}}:
 - table: one row per option, one column per criterion, then a "verdict" column; below it, the recommendation in three sentences and the sources.
 - memo: a one-page decision memo: recommendation, why, the runner-up and when it would win, risks, sources.`,
-        },
-        {
-          role: "assistant",
-          text: "Understood. I'll gather current, cited facts for each of {{options}} on every criterion before scoring anything, and mark anything I cannot verify.",
-        },
-      ],
-    },
-  ],
-  resources: [
-    {
-      uri: "perplexity://guides/search-results",
-      name: "search-results-guide",
-      title: "Reading Perplexity search results",
-      description: "What perplexity_search returns, how results are ranked, and how to filter and cite them.",
-      mimeType: "text/markdown",
-      text: `# Perplexity search results
+      },
+      {
+        role: "assistant",
+        text: "Understood. I'll gather current, cited facts for each of {{options}} on every criterion before scoring anything, and mark anything I cannot verify.",
+      },
+    ],
+  },
+];
+
+/** Static guides, served as default resources (organizations may override them). */
+export const defaultResources: CatalogueResource[] = [
+  {
+    uri: "perplexity://guides/search-results",
+    name: "search-results-guide",
+    title: "Reading Perplexity search results",
+    description: "What perplexity_search returns, how results are ranked, and how to filter and cite them.",
+    mimeType: "text/markdown",
+    text: `# Perplexity search results
 
 \`perplexity_search\` returns ranked web results. Each result has:
 
@@ -129,7 +132,7 @@ Output as a {{format}}:
 - **perplexity_search**: facts and sources, you do the synthesis. Fast, cheapest.
 - **perplexity_ask**: an answer written by Sonar with numbered citations; each [n] maps to a URL.
 - **perplexity_research**: a long report on a broad question; takes minutes, reports progress, can be cancelled.
-  A finished report can be read again from the resource \`perplexity://research/{requestId}\`.
+A finished report can be read again from the resource \`perplexity://research/{requestId}\`.
 - **perplexity_reason**: step-by-step reasoning over a question with sources.
 - **perplexity_compare** / **perplexity_summarize**: structured comparisons; summaries of a URL or text.
 
@@ -137,15 +140,15 @@ Output as a {{format}}:
 Quote the snippet only when the wording matters, link the URL, and give the date for anything that
 changes (prices, versions, statistics). A snippet is a lead: open the source before relying on a number.
 `,
-    },
-    {
-      uri: "perplexity://knowledge-base/guide",
-      name: "knowledge-base-guide",
-      title: "Research knowledge base guide",
-      description:
-        "Conventions for turning research into durable notes: source quality, note structure and review dates.",
-      mimeType: "text/markdown",
-      text: `# Research knowledge base
+  },
+  {
+    uri: "perplexity://knowledge-base/guide",
+    name: "knowledge-base-guide",
+    title: "Research knowledge base guide",
+    description:
+      "Conventions for turning research into durable notes: source quality, note structure and review dates.",
+    mimeType: "text/markdown",
+    text: `# Research knowledge base
 
 Research is only useful if the next person can trust and find it. Store findings as notes with this
 shape:
@@ -179,6 +182,5 @@ Researched: <YYYY-MM-DD>   Review by: <date when it may be stale>
 
 When a note is reviewed, re-run the original searches with the same filters and record what changed.
 `,
-    },
-  ],
-};
+  },
+];
