@@ -1,3 +1,4 @@
+import { enableDefaultMetrics, type MetricsOptions, metricsHandler } from "@omni/kit";
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
@@ -14,6 +15,7 @@ import { createStateSealer } from "./mcp/modern/state.ts";
 import { errorMessage } from "./mcp/protocol.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
+import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
 import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
 import { apiError, apiErrorResponse } from "./security/errors.ts";
@@ -47,6 +49,14 @@ export interface GatewayOptions {
   /** How often a WebSocket's credential is re-checked. Default 30 s. */
   credentialCheckMs: number;
   instructions?: string;
+  /**
+   * `GET /metrics` and the MCP series' labels (`metricsOptionsFromEnv`: `METRICS_TOKEN`,
+   * `METRICS_ORG_LABELS`, `METRICS_ORG_LABEL_LIMIT`). Without a token `/metrics` is 404 on this port
+   * (`index.ts` serves `METRICS_PORT` separately).
+   */
+  metrics: Partial<Pick<MetricsOptions, "token" | "orgLabels" | "orgLabelLimit">>;
+  /** One `mcp request` log line per MCP request (default true). */
+  mcpLog: boolean;
 }
 
 export interface GatewayDeps {
@@ -114,6 +124,8 @@ const DEFAULTS: GatewayOptions = {
   allowedOrigins: [],
   keepAliveMs: 15_000,
   credentialCheckMs: 30_000,
+  metrics: {},
+  mcpLog: true,
 };
 
 /** Whether a request carries a body (the methods that may, with a length or a chunked stream). */
@@ -175,7 +187,25 @@ function createBaseGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
     ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
+    observe: {
+      log: options.mcpLog,
+      orgLabels: options.metrics.orgLabels ?? false,
+      ...(options.metrics.orgLabelLimit === undefined
+        ? {}
+        : { orgLabelLimit: options.metrics.orgLabelLimit }),
+    },
   });
+  // Scrape-time gauges of this gateway (removed when it stops).
+  const untrack = [
+    upstreamInstances.track(deps.registry),
+    upstreamInFlight.track(deps.registry),
+    sessionsGauge.track({
+      total: () => dispatcher.sessions.size,
+      websocket: () => dispatcher.websocketSessions,
+    }),
+  ];
+  enableDefaultMetrics();
+  const metrics = metricsHandler({ ...(options.metrics.token ? { token: options.metrics.token } : {}) });
   const modern = new ModernHttp({
     dispatcher,
     config: deps.config,
@@ -239,8 +269,10 @@ function createBaseGateway(deps: GatewayDeps) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
       return status(auth.status, apiError(auth.reason, auth.message));
     }
-    if (bundle !== undefined && !(await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false))) {
-      return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
+    if (bundle !== undefined) {
+      const known = await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => null);
+      if (known === null) return status(503, apiError("dependency_unavailable", "Retry shortly"));
+      if (!known) return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
     }
     const handlers = createWsConnection({
       dispatcher,
@@ -272,6 +304,7 @@ function createBaseGateway(deps: GatewayDeps) {
       return apiErrorResponse(auth.status, apiError(auth.reason, auth.message), headers);
     })
     .onStop(() => {
+      for (const off of untrack) off();
       dispatcher.close();
       modern.close();
     })
@@ -285,6 +318,8 @@ function createBaseGateway(deps: GatewayDeps) {
         servers,
       };
     })
+    // Prometheus text: only with METRICS_TOKEN on this port (404 otherwise; METRICS_PORT is separate).
+    .get("/metrics", ({ request }) => metrics(request))
     .get("/ready", ({ status }) => {
       const down = deps.unavailableDependencies?.() ?? [];
       if (down.length > 0) {

@@ -141,6 +141,8 @@ const Gateway = v.object({
   SESSION_IDLE_MS: int(30 * 60_000, 1000),
   /** Log level of the JSON log lines. Default `info`. */
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
+  /** Log line format: `json` (production) or `pretty` (development). Default: pretty with OMNI_DEV_MODE, else json. */
+  LOG_FORMAT: v.optional(v.picklist(["json", "pretty"])),
   /** L1 config cache entries. Default 1000. */
   CONFIG_CACHE_SIZE: int(1000, 0),
   /** L1 config cache time to live (ms). Default 60000. */

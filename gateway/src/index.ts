@@ -1,5 +1,12 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
-import { InternalTokenError, loadInternalToken } from "@omni/kit";
+import {
+  InternalTokenError,
+  loadInternalToken,
+  type MetricsServer,
+  metricsOptionsFromEnv,
+  serveMetrics,
+  startTracing,
+} from "@omni/kit";
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
@@ -12,6 +19,7 @@ import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
 import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+import { InstanceFollower } from "./registry/instances.ts";
 import { createLogger } from "./security/log.ts";
 
 /**
@@ -27,7 +35,10 @@ const env = (() => {
     process.exit(1);
   }
 })();
-const logger = createLogger({ level: env.LOG_LEVEL });
+const logger = createLogger({
+  level: env.LOG_LEVEL,
+  format: env.LOG_FORMAT ?? (env.OMNI_DEV_MODE ? "pretty" : "json"),
+});
 
 if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
@@ -78,14 +89,16 @@ if ((await repos.organizations.list()).length === 0) {
   console.log("seeded the demo organization");
 }
 
-// Instances from SERVERS, plus registered `server_instances` rows.
+// Instances from SERVERS; `server_instances` rows are followed live (InstanceFollower, below).
 const instances: InstanceConfig[] = parseServersEnv(env.SERVERS);
-const servers = new Map((await repos.servers.list()).map((s) => [s.id, s.name]));
-for (const row of await repos.servers.listInstances()) {
-  const server = servers.get(row.serverId);
-  if (server) instances.push({ server, url: row.url.replace(/\/+$/, "") });
+const instancePollMs = Number(process.env.SERVER_INSTANCES_POLL_MS || 2000);
+if (!Number.isInteger(instancePollMs) || instancePollMs < 100) {
+  console.error(
+    `SERVER_INSTANCES_POLL_MS must be an integer of at least 100 (ms), got "${process.env.SERVER_INSTANCES_POLL_MS}"`,
+  );
+  process.exit(1);
 }
-if (instances.length === 0) {
+if (instances.length === 0 && (await repos.servers.listRoutes()).length === 0) {
   console.warn(
     "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
   );
@@ -126,6 +139,10 @@ const resolveOrg: OrgResolver = ({ request }) =>
     ? devOrgResolver({ request })
     : auth.resolveOrg({ request });
 
+// Observability: METRICS_TOKEN / METRICS_PORT / METRICS_ORG_LABELS, and OTEL_* tracing (off by default).
+const metrics = metricsOptionsFromEnv();
+const tracing = startTracing("omni-gateway");
+
 const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
@@ -135,6 +152,14 @@ const registry = new Registry({
   onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
+// Rows added, marked draining or deleted in `server_instances` take effect without a restart.
+const follower = new InstanceFollower({
+  registry,
+  load: () => repos.servers.listRoutes(),
+  fixed: instances,
+  intervalMs: instancePollMs,
+});
+await follower.start();
 
 const app = createGateway({
   config,
@@ -177,6 +202,7 @@ const app = createGateway({
     sessionIdleMs: env.SESSION_IDLE_MS,
     allowedHosts: env.ALLOWED_HOSTS,
     allowedOrigins: env.ALLOWED_ORIGINS,
+    metrics,
   },
 }).listen({ port: env.PORT, hostname: env.HOST, idleTimeout: 0 });
 
@@ -192,13 +218,22 @@ for (const r of database.replicaHealth())
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
+// METRICS_PORT: /metrics on a listener of its own (loopback unless METRICS_HOST says otherwise).
+let metricsServer: MetricsServer | undefined;
+if (metrics.port !== undefined) {
+  metricsServer = serveMetrics({ ...metrics, port: metrics.port });
+  console.log(`  metrics: ${metricsServer.url}/metrics${metrics.token ? " (bearer METRICS_TOKEN)" : ""}`);
+} else if (metrics.token) console.log(`  metrics: ${url}/metrics (bearer METRICS_TOKEN)`);
+if (tracing) console.log("  tracing: on (OTEL_* variables)");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`gateway: ${signal} received, shutting down`);
+  await follower.stop();
   registry.stop();
+  metricsServer?.stop();
   await app.stop();
   // Tool calls are audited after their answer is sent: let those rows land before the database closes.
   await auth.audit.drain();
@@ -206,6 +241,7 @@ async function shutdown(signal: string): Promise<void> {
   await auth.state.close();
   await redis?.quit().catch(() => {});
   await database.close();
+  await tracing?.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -7,6 +7,7 @@ import {
   type Database,
   type Repositories,
 } from "@omni/db";
+import { auditWriteFailures } from "../observability/metrics.ts";
 import { chainedContent, checkRowHash, diff, keyedRowHash, redact, storable, storableText } from "./chain.ts";
 import { type CheckpointStore, checkpointValid, signCheckpoint } from "./checkpoint.ts";
 import { type AuditKeys, loadAuditKeys } from "./keys.ts";
@@ -216,9 +217,10 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
     if (head) {
       await checkpoints
         ?.advance(orgId, signCheckpoint(keys, orgId, head.seq, head.hash))
-        .catch((error: unknown) =>
-          (deps.logger ?? console).warn(`[audit] checkpoint of org ${orgId} not stored: ${String(error)}`),
-        );
+        .catch((error: unknown) => {
+          auditWriteFailures.inc({ kind: "checkpoint" });
+          (deps.logger ?? console).warn(`[audit] checkpoint of org ${orgId} not stored: ${String(error)}`);
+        });
     }
     return rows.map(toAuditDto);
   }

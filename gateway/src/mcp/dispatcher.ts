@@ -17,6 +17,7 @@ import {
 } from "@omni/contracts";
 import { completion } from "@omni/kit";
 import * as v from "valibot";
+import { McpObserver, type McpObserverOptions } from "../observability/mcp.ts";
 import {
   type ConfigChange,
   ConfigError,
@@ -58,6 +59,11 @@ export interface DispatcherOptions {
    * dispatcher, so every edge is covered. Without it every method is allowed, unaudited.
    */
   access?: Pick<McpAccess, "authorize" | "recordToolCall">;
+  /**
+   * Metrics, the `mcp request` log line and tracing of every request and upstream call
+   * (`observability/mcp.ts`): organization labels (`METRICS_ORG_LABELS`), the log line (default on).
+   */
+  observe?: Omit<McpObserverOptions, "registry" | "logger">;
 }
 
 /** What one org sees: rebuilt only when its configuration or the servers' capabilities change. */
@@ -115,6 +121,9 @@ function fromConfigError(error: unknown): unknown {
 export class Dispatcher {
   readonly sessions: SessionStore;
   readonly relay: Relay;
+  readonly observer: McpObserver;
+  /** Open WebSocket connections with a session (the sessions gauge's `websocket` transport). */
+  websocketSessions = 0;
   private readonly views = new Map<string, Promise<OrgView>>();
   /** The views of `views` once built: the tool-call path reads them without a promise round. */
   private readonly builtViews = new Map<string, OrgView>();
@@ -128,7 +137,8 @@ export class Dispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     this.pageSize = opts.pageSize ?? 100;
-    this.relay = new Relay(opts.registry, opts.logger);
+    this.observer = new McpObserver({ registry: opts.registry, logger: opts.logger, ...opts.observe });
+    this.relay = new Relay(opts.registry, opts.logger, this.observer);
     this.sessions = new SessionStore(opts.sessionIdleMs ?? 30 * 60_000, (s) => this.endUpstream(s));
     this.unsubscribe.push(
       opts.config.onChange((change) => this.onConfigChange(change)),
@@ -159,6 +169,25 @@ export class Dispatcher {
   async request(call: CallContext, name: string, params: Json): Promise<Json> {
     const handler = this.handlers[call.era].get(name);
     if (!handler) throw new RpcError(ErrorCode.MethodNotFound, `Method not found: ${name}`);
+    // The observation hook (metrics, the request's log line, its span): known methods only, so the
+    // method label stays bounded.
+    const observation = this.observer.begin(call, name, params);
+    try {
+      const result = await this.handle(handler, call, name, params);
+      this.observer.end(observation, call, name, params, result);
+      return result;
+    } catch (error) {
+      this.observer.end(observation, call, name, params, undefined, error);
+      throw error;
+    }
+  }
+
+  private handle(
+    handler: MethodHandler,
+    call: CallContext,
+    name: string,
+    params: Json,
+  ): Promise<Json> | Json {
     const access = this.opts.access?.authorize(call.caller.org, name);
     if (access?.kind === "empty") return access.result;
     if (access?.kind === "refuse")
@@ -368,6 +397,12 @@ export class Dispatcher {
    * before that: `hasBundle`).
    */
   async scope(caller: Caller): Promise<Scope> {
+    return (await this.scoped(caller)).scope;
+  }
+
+  private async scoped(caller: Caller): Promise<{ view: OrgView; scope: Scope }> {
+    // A built view is read as is (no promise round per call); `scoped` stays async, so its callers
+    // always resume after an await before they can throw.
     const view = this.builtView(caller.org.orgId) ?? (await this.view(caller.org.orgId));
     const key = `${caller.org.role}\u0000${caller.bundle ?? ""}`;
     let scope = view.scopes.get(key);
@@ -389,7 +424,7 @@ export class Dispatcher {
       view.scopes.set(key, scope);
     }
     if (!scope) throw new RpcError(ErrorCode.InvalidParams, `Bundle not found: ${caller.bundle}`);
-    return scope;
+    return { view, scope };
   }
 
   /** Whether the org has a bundle of this slug (another org's slug is never found). */
@@ -453,7 +488,7 @@ export class Dispatcher {
    * `search_tools` answers from the scope and `call_tool` runs this same path for its target.
    */
   private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
-    const scope = await this.scope(call.caller);
+    const { view, scope } = await this.scoped(call.caller);
     if (scope.bundle?.discovery && !scope.tools.has(params.name)) {
       if (params.name === SEARCH_TOOLS) return this.searchTools(call, scope, params.arguments);
       if (params.name === CALL_TOOL) {
@@ -475,8 +510,6 @@ export class Dispatcher {
     const found = scope.tools.get(params.name);
     const route = found ? this.opts.registry.capabilities.tools.get(found.source) : undefined;
     const { org: caller, credentialId } = call.caller;
-    // The scope above was made from the built view: read it as is, without a second promise round.
-    const view = this.builtView(caller.orgId) ?? (await this.view(caller.orgId));
     const access = this.opts.access;
     const started = access ? performance.now() : 0;
     const record = (outcome: "ok" | "error", error?: string) =>
@@ -547,7 +580,7 @@ export class Dispatcher {
 
   private async readResource(call: CallContext, uri: string): Promise<Json> {
     const orgId = call.caller.org.orgId;
-    const scope = await this.scope(call.caller);
+    const { view, scope } = await this.scoped(call.caller);
     const template = this.opts.registry.capabilities.templates.find((t) => t.pattern.test(uri));
     if (!scope.resourceVisible(uri) && !(template && scope.templates.includes(template.template))) {
       throw resourceNotFound(uri);
@@ -556,7 +589,6 @@ export class Dispatcher {
       throw fromConfigError(e);
     });
     if (stored) return stored;
-    const view = await this.view(orgId);
     const caps = this.opts.registry.capabilities;
     const server = caps.resources.get(uri)?.server ?? template?.server;
     if (!server || !view.enabled.has(server)) throw resourceNotFound(uri);
