@@ -126,7 +126,9 @@ async function spawnPeer(peer: Peer): Promise<Child> {
       : ["node", bin, "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...stdio];
   const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  // Node starts slowly on a loaded machine: wait up to a minute for the port.
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
     const up = await fetch(`${url}/mcp`, { method: "GET" }).then(
       () => true,
       () => false,
