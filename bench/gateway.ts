@@ -9,7 +9,9 @@
  *     (`--stateful`; without it, it spawns a process per request) and mcp-proxy 6.7.19 (both on Node),
  * alternated A B C D E per round over several rounds; prints req/s, p50 and p99 (medians of the rounds)
  * and each as a ratio to the ceiling, plus the CPU time the servers under test spent per request
- * (from /proc; less sensitive than req/s to other load on a shared machine).
+ * (from /proc; less sensitive than req/s to other load on a shared machine): every process serving the
+ * target (gateway and domain server; a peer and its stdio child) and, for the gateway targets, the
+ * gateway process alone.
  *
  * The echo tool is `modern_echo` of the gateway tests' kit-built server (gateway/test/fixtures).
  *
@@ -18,7 +20,8 @@
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
  * BENCH_MAX (default 1000000) requests per run. BENCH_TARGETS picks targets (default
  * `ceiling,rpc,direct,session,modern,supergateway,mcp-proxy`). BENCH_PROFILE=1 starts the gateway and the domain server
- * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/).
+ * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/), sampling every
+ * BENCH_PROFILE_INTERVAL µs (default 1000).
  */
 import { tmpdir } from "node:os";
 import type { ToolCallRequest } from "../contracts/src/index.ts";
@@ -123,7 +126,9 @@ async function spawnPeer(peer: Peer): Promise<Child> {
       : ["node", bin, "--host", "127.0.0.1", "--port", String(port), "--server", "stream", "--", ...stdio];
   const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  // Node starts slowly on a loaded machine: wait up to a minute for the port.
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
     const up = await fetch(`${url}/mcp`, { method: "GET" }).then(
       () => true,
       () => false,
@@ -150,7 +155,14 @@ async function spawnRole(role: string, args: string[] = []): Promise<Child> {
   const profile = process.env.BENCH_PROFILE === "1" && (role === "gateway" || role === "domain");
   const cmd = [
     process.execPath,
-    ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role}.cpuprofile`] : []),
+    ...(profile
+      ? [
+          "--cpu-prof",
+          `--cpu-prof-dir=${profileDir}`,
+          `--cpu-prof-name=${role}.cpuprofile`,
+          `--cpu-prof-interval=${intEnv("BENCH_PROFILE_INTERVAL", 1000)}`,
+        ]
+      : []),
     import.meta.path,
     `${ROLE_FLAG}${role}`,
     ...args,
@@ -396,12 +408,20 @@ async function main(): Promise<void> {
       for (const concurrency of concurrencies) {
         for (const target of targets) {
           const pids = serverPids.get(target.label) ?? [];
+          const viaGateway = pids.includes(gateway.proc.pid);
           const cpuBefore = await cpuSeconds(pids);
+          const gatewayBefore = viaGateway ? await cpuSeconds([gateway.proc.pid]) : undefined;
           const result = await runLoad(target, { concurrency, durationMs, maxRequests: perRun });
           const cpuAfter = await cpuSeconds(pids);
-          if (cpuBefore !== undefined && cpuAfter !== undefined && result.requests > 0) {
-            result.serverCpuUs = ((cpuAfter - cpuBefore) * 1e6) / result.requests;
-          }
+          const gatewayAfter = viaGateway ? await cpuSeconds([gateway.proc.pid]) : undefined;
+          const perRequest = (before: number | undefined, after: number | undefined) =>
+            before !== undefined && after !== undefined && result.requests > 0
+              ? ((after - before) * 1e6) / result.requests
+              : undefined;
+          const serverCpuUs = perRequest(cpuBefore, cpuAfter);
+          const gatewayCpuUs = perRequest(gatewayBefore, gatewayAfter);
+          if (serverCpuUs !== undefined) result.serverCpuUs = serverCpuUs;
+          if (gatewayCpuUs !== undefined) result.gatewayCpuUs = gatewayCpuUs;
           const key = `${target.label}\u0000${concurrency}`;
           results.set(key, [...(results.get(key) ?? []), result]);
           console.log(

@@ -12,6 +12,8 @@ export interface LoadResult {
   p99: number;
   /** CPU time (user + system) the servers under test spent per request, in µs, when measured. */
   serverCpuUs?: number;
+  /** The gateway's own share of `serverCpuUs` (its process alone), for the targets through the gateway. */
+  gatewayCpuUs?: number;
 }
 
 export interface LoadTarget {
@@ -87,6 +89,9 @@ export function summarize(results: LoadResult[]): LoadResult {
     ...(results.every((r) => r.serverCpuUs !== undefined)
       ? { serverCpuUs: median(results.map((r) => r.serverCpuUs ?? 0)) }
       : {}),
+    ...(results.every((r) => r.gatewayCpuUs !== undefined)
+      ? { gatewayCpuUs: median(results.map((r) => r.gatewayCpuUs ?? 0)) }
+      : {}),
   };
 }
 
@@ -100,6 +105,7 @@ export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>)
     "errors",
     "req/s vs ceiling",
     "server CPU µs/req",
+    "of which gateway",
   ];
   const lines = rows.map((r) => {
     const base = ceiling.get(r.concurrency);
@@ -113,6 +119,7 @@ export function printTable(rows: LoadResult[], ceiling: Map<number, LoadResult>)
       String(r.errors),
       ratio,
       r.serverCpuUs === undefined ? "-" : r.serverCpuUs.toFixed(0),
+      r.gatewayCpuUs === undefined ? "-" : r.gatewayCpuUs.toFixed(0),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));

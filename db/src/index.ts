@@ -12,7 +12,7 @@ export {
 } from "./client.ts";
 export { ConflictError } from "./errors.ts";
 export type { ApiKey, NewApiKey } from "./repos/api-keys.ts";
-export type { AuditRow, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
+export type { AuditRow, AuditRowBuilder, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
 export type {
   FederatedServer,
   NewOperatorUpstream,

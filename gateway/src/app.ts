@@ -7,6 +7,7 @@ import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import type { KeyEnv } from "./env.ts";
 import type { Federation } from "./federation/index.ts";
+import { isLoopbackHost } from "./mcp/dev-auth.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
@@ -152,6 +153,40 @@ function hasBody(request: Request): boolean {
 function isLoopbackAddress(address: string | undefined): boolean {
   if (!address) return false;
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+/** Per server: whether it listens on a loopback address only (then every peer is on loopback). */
+const loopbackServers = new WeakMap<object, boolean>();
+
+/**
+ * Whether an MCP request's peer is on loopback: known without asking the socket (a `getpeername` per
+ * request) when the server listens on loopback only; no server (`app.handle` in tests) counts as loopback.
+ */
+function mcpPeerIsLoopback(server: Context["server"], request: Request): boolean {
+  if (!server) return true;
+  let only = loopbackServers.get(server);
+  if (only === undefined) {
+    only = server.hostname !== undefined && isLoopbackHost(server.hostname);
+    loopbackServers.set(server, only);
+  }
+  return only || isLoopbackAddress(server.requestIP(request)?.address);
+}
+
+/**
+ * The headers hooks put in `set.headers` (the security plugin's), written onto a handler's own `Response`:
+ * Elysia would otherwise copy the response (new `Headers`, new `Response`) to merge them, on every MCP
+ * request. A response whose headers cannot change is left to Elysia's merge.
+ */
+function withSetHeaders(response: Response, set: { headers: Record<string, unknown> }): Response {
+  const own = response.headers;
+  for (const name in set.headers) if (typeof set.headers[name] !== "string") return response;
+  try {
+    for (const name in set.headers) if (!own.has(name)) own.set(name, set.headers[name] as string);
+  } catch {
+    return response;
+  }
+  set.headers = {};
+  return response;
 }
 
 /** Everything but the admin API (see `createGateway`). */
@@ -328,8 +363,8 @@ function createBaseGateway(deps: GatewayDeps) {
     })
     .all(
       "/mcp",
-      ({ request, server }) =>
-        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address)),
+      async ({ request, server, set }) =>
+        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request)), set),
       {
         parse: "none",
       },
@@ -337,8 +372,8 @@ function createBaseGateway(deps: GatewayDeps) {
     // One organization's MCP endpoint (OAuth users who are members of several): the same handler.
     .all(
       "/mcp/o/:slug",
-      ({ request, server, params }) =>
-        http.handle(request, !server || isLoopbackAddress(server.requestIP(request)?.address), params.slug),
+      async ({ request, server, params, set }) =>
+        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request), params.slug), set),
       { parse: "none" },
     )
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>

@@ -29,10 +29,11 @@ beforeAll(async () => {
   });
   bPromptId = created.id;
 }, 60_000);
+// Dropping the test database can take longer than the default 5 s hook timeout on a loaded machine.
 afterAll(async () => {
   await config?.close();
   await world?.close();
-});
+}, 60_000);
 
 const prompt = (name: string) => ({
   name,

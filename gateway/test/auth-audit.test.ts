@@ -45,6 +45,25 @@ describe("audit log", () => {
     });
   });
 
+  test("concurrent records of one org are written in batches: one transaction, not one per row", async () => {
+    const audit = createAuditLog({ db: world.db.db });
+    const org = await freshOrg("batch");
+    const entries = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        audit.record({ orgId: org.id, actor, action: "tool.call", target: { type: "tool", id: `t${i}` } }),
+      ),
+    );
+    // Each record resolves with its own row, in the order they were made.
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const rows = await world.db.db
+      .select({ createdAt: schema.auditLogs.createdAt })
+      .from(schema.auditLogs)
+      .where(eq(schema.auditLogs.organizationId, org.id));
+    // A transaction's rows share its time: the first record went alone, the 29 that queued behind it together.
+    expect(new Set(rows.map((r) => r.createdAt.getTime())).size).toBeLessThanOrEqual(2);
+    expect(await audit.verify(org.id)).toMatchObject({ ok: true, checked: 30 });
+  });
+
   test("an edited row is caught at its sequence number", async () => {
     const audit = createAuditLog({ db: world.db.db });
     const org = await freshOrg("edit");

@@ -21,6 +21,12 @@ export interface NewAuditRow {
   createdAt?: Date;
 }
 
+/** What a builder needs of the row before it: its position and hash in the chain. */
+type ChainHead = Pick<AuditRow, "seq" | "hash">;
+
+/** Computes the next row from the one before it (null for the org's first row) and the transaction's time. */
+export type AuditRowBuilder = (previous: ChainHead | null, at: Date) => NewAuditRow | Promise<NewAuditRow>;
+
 export interface ListAuditOptions {
   limit?: number;
   /** Only rows with `seq` below this (paging newest-first) or, with `order: "asc"`, above it. */
@@ -60,6 +66,37 @@ export function auditRepo(db: Database, knownPartitions: Set<string>) {
     return row ?? null;
   }
 
+  /**
+   * Appends rows in order, in one transaction holding the org's advisory lock (one lock, one read of the
+   * last row and one insert for all of them, instead of one transaction each): each builder gets the row
+   * before its own (the org's last, then the one the previous builder made).
+   */
+  async function appendMany(orgId: string, builds: readonly AuditRowBuilder[]): Promise<AuditRow[]> {
+    if (builds.length === 0) return [];
+    const made = new Set<string>();
+    const inserted = await db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`omni_audit:${orgId}`}, 0))`);
+      let previous: ChainHead | null = await last(tx, orgId);
+      const at = new Date();
+      const rows: (NewAuditRow & { createdAt: Date; organizationId: string })[] = [];
+      for (const build of builds) {
+        const row = await build(previous, at);
+        const createdAt = row.createdAt ?? at;
+        if (!made.has(monthKey(createdAt))) {
+          const key = await ensurePartition(tx, createdAt);
+          if (key) made.add(key);
+        }
+        rows.push({ ...row, createdAt, organizationId: orgId });
+        previous = row;
+      }
+      const saved = await tx.insert(auditLogs).values(rows).returning();
+      return saved.sort((a, b) => a.seq - b.seq);
+    });
+    // Known once committed (a rolled-back partition does not exist).
+    for (const key of made) knownPartitions.add(key);
+    return inserted;
+  }
+
   return {
     /** The org's latest row (highest seq), or null for an empty log. */
     last: (orgId: string) => last(db, orgId),
@@ -67,27 +104,11 @@ export function auditRepo(db: Database, knownPartitions: Set<string>) {
      * Appends one row. In one transaction holding a per-org advisory lock, reads the org's last row and
      * passes it to `build`, so concurrent appends for the same org are serialized and cannot fork the chain.
      */
-    async append(
-      orgId: string,
-      build: (previous: AuditRow | null, at: Date) => NewAuditRow | Promise<NewAuditRow>,
-    ): Promise<AuditRow> {
-      let madePartition: string | null = null;
-      const inserted = await db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`omni_audit:${orgId}`}, 0))`);
-        const previous = await last(tx, orgId);
-        const at = new Date();
-        const row = await build(previous, at);
-        const createdAt = row.createdAt ?? at;
-        madePartition = await ensurePartition(tx, createdAt);
-        const [saved] = await tx
-          .insert(auditLogs)
-          .values({ ...row, createdAt, organizationId: orgId })
-          .returning();
-        return saved!;
-      });
-      if (madePartition) knownPartitions.add(madePartition);
-      return inserted;
+    async append(orgId: string, build: AuditRowBuilder): Promise<AuditRow> {
+      const [row] = await appendMany(orgId, [build]);
+      return row!;
     },
+    appendMany,
     list(orgId: string, options: ListAuditOptions = {}): Promise<AuditRow[]> {
       const order = options.order ?? "desc";
       const conditions: (SQL | undefined)[] = [eq(auditLogs.organizationId, orgId)];

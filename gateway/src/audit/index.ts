@@ -2,6 +2,7 @@ import type { AuditBreakReason, AuditEntryDto, AuditVerifyResult, OrgContext } f
 import {
   type ActorType,
   type AuditRow,
+  type AuditRowBuilder,
   createRepositories,
   type Database,
   type Repositories,
@@ -173,7 +174,8 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
     return value;
   }
 
-  async function record(input: AuditRecordInput): Promise<AuditEntryDto> {
+  /** The builder of one input's row (what it stores is computed here, before the transaction). */
+  function rowBuilder(input: AuditRecordInput): AuditRowBuilder {
     // Diff the raw values (so a changed secret shows as changed), then redact what is stored.
     const raw =
       input.before === undefined && input.after === undefined
@@ -189,7 +191,7 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
       }),
     ) as Record<string, unknown>;
     const text = (value: string | null | undefined) => (value == null ? null : storableText(value));
-    const row = await repos.audit.append(input.orgId, (last, createdAt) => {
+    return (last, createdAt) => {
       const row = {
         seq: (last?.seq ?? 0) + 1,
         actor: storableText(input.actor.id),
@@ -204,17 +206,71 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
         prevHash: last?.hash ?? null,
       };
       return { ...row, hash: keyedRowHash(keys, { ...row, organizationId: input.orgId }) };
-    });
+    };
+  }
+
+  /** Appends one org's rows in one transaction, then moves the signed head outside the database. */
+  async function appendRows(orgId: string, inputs: AuditRecordInput[]): Promise<AuditEntryDto[]> {
+    const rows = await repos.audit.appendMany(orgId, inputs.map(rowBuilder));
+    const head = rows.at(-1);
     // After the commit: the signed head outside the database moves forward (never back).
-    await checkpoints
-      ?.advance(input.orgId, signCheckpoint(keys, input.orgId, row.seq, row.hash))
-      .catch((error: unknown) => {
-        auditWriteFailures.inc({ kind: "checkpoint" });
-        (deps.logger ?? console).warn(
-          `[audit] checkpoint of org ${input.orgId} not stored: ${String(error)}`,
+    if (head) {
+      await checkpoints
+        ?.advance(orgId, signCheckpoint(keys, orgId, head.seq, head.hash))
+        .catch((error: unknown) => {
+          auditWriteFailures.inc({ kind: "checkpoint" });
+          (deps.logger ?? console).warn(`[audit] checkpoint of org ${orgId} not stored: ${String(error)}`);
+        });
+    }
+    return rows.map(toAuditDto);
+  }
+
+  interface Queued {
+    input: AuditRecordInput;
+    resolve: (entry: AuditEntryDto) => void;
+    reject: (error: unknown) => void;
+  }
+  /** Per org: the rows waiting for the next transaction, and whether one is running. */
+  const queues = new Map<string, { waiting: Queued[]; writing: boolean }>();
+
+  /**
+   * One row, batched: rows of the same org that arrive while its previous transaction runs (tool calls
+   * under load) go into the next one together, so an org's audit costs one transaction per batch, not per
+   * call. A batch that fails is retried row by row, so one bad row fails only its own record.
+   */
+  function record(input: AuditRecordInput): Promise<AuditEntryDto> {
+    return new Promise((resolve, reject) => {
+      let queue = queues.get(input.orgId);
+      if (!queue) {
+        queue = { waiting: [], writing: false };
+        queues.set(input.orgId, queue);
+      }
+      queue.waiting.push({ input, resolve, reject });
+      if (!queue.writing) void writeQueue(input.orgId, queue);
+    });
+  }
+
+  async function writeQueue(orgId: string, queue: { waiting: Queued[]; writing: boolean }): Promise<void> {
+    queue.writing = true;
+    while (queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0, 500);
+      try {
+        const entries = await appendRows(
+          orgId,
+          batch.map((q) => q.input),
         );
-      });
-    return toAuditDto(row);
+        for (const [i, q] of batch.entries()) q.resolve(entries[i]!);
+      } catch (error) {
+        if (batch.length === 1) batch[0]!.reject(error);
+        else {
+          for (const q of batch) {
+            await appendRows(orgId, [q.input]).then(([entry]) => q.resolve(entry!), q.reject);
+          }
+        }
+      }
+    }
+    queue.writing = false;
+    if (queues.get(orgId) === queue) queues.delete(orgId);
   }
 
   async function recordToolCall(call: ToolCallAudit): Promise<AuditEntryDto> {

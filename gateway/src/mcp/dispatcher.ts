@@ -140,6 +140,8 @@ export class Dispatcher {
   /** Open WebSocket connections with a session (the sessions gauge's `websocket` transport). */
   websocketSessions = 0;
   private readonly views = new Map<string, Promise<OrgView>>();
+  /** The views of `views` once built: the tool-call path reads them without a promise round. */
+  private readonly builtViews = new Map<string, OrgView>();
   private readonly pageSize: number;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly handlers: Record<EraName, Map<string, MethodHandler>> = {
@@ -476,9 +478,19 @@ export class Dispatcher {
     return this.buildView(orgId, caps);
   }
 
+  /** The org's view when it is built and current (else undefined: use `view`). */
+  private builtView(orgId: string): OrgView | undefined {
+    const view = this.builtViews.get(orgId);
+    return view?.capsVersion === this.opts.registry.capabilities.version &&
+      view.fedVersion === (this.opts.federation?.version ?? 0)
+      ? view
+      : undefined;
+  }
+
   private buildView(orgId: string, caps: Capabilities): Promise<OrgView> {
+    this.builtViews.delete(orgId);
     const fedVersion = this.opts.federation?.version ?? 0;
-    const promise = Promise.all([
+    const promise: Promise<OrgView> = Promise.all([
       this.opts.config.catalog(orgId, caps.codePrompts),
       this.opts.config.policy(orgId),
       this.opts.federation?.catalog(orgId),
@@ -504,7 +516,7 @@ export class Dispatcher {
       }
       paragraphs.push(...(federated?.instructions ?? []));
       const instructions = paragraphs.length > 0 ? paragraphs.join("\n\n") : undefined;
-      return {
+      const view: OrgView = {
         capsVersion: caps.version,
         fedVersion,
         catalog,
@@ -517,6 +529,8 @@ export class Dispatcher {
         policy,
         scopes: new Map(),
       };
+      if (this.views.get(orgId) === promise) this.builtViews.set(orgId, view);
+      return view;
     });
     this.views.set(orgId, promise);
     promise.catch(() => {
@@ -535,7 +549,9 @@ export class Dispatcher {
   }
 
   private async scoped(caller: Caller): Promise<{ view: OrgView; scope: Scope }> {
-    const view = await this.view(caller.org.orgId);
+    // A built view is read as is (no promise round per call); `scoped` stays async, so its callers
+    // always resume after an await before they can throw.
+    const view = this.builtView(caller.org.orgId) ?? (await this.view(caller.org.orgId));
     const key = `${caller.org.role}\u0000${caller.bundle ?? ""}`;
     let scope = view.scopes.get(key);
     if (!scope && !view.scopes.has(key)) {
@@ -590,6 +606,7 @@ export class Dispatcher {
 
   private onConfigChange(change: ConfigChange): void {
     this.views.delete(change.orgId);
+    this.builtViews.delete(change.orgId);
     for (const session of this.sessions.all()) {
       if (session.caller.org.orgId !== change.orgId || !session.stream) continue;
       for (const kind of change.kinds)
@@ -624,8 +641,13 @@ export class Dispatcher {
   }
 
   private onFederationChange(orgId: string | null): void {
-    if (orgId === null) this.views.clear();
-    else this.views.delete(orgId);
+    if (orgId === null) {
+      this.views.clear();
+      this.builtViews.clear();
+    } else {
+      this.views.delete(orgId);
+      this.builtViews.delete(orgId);
+    }
     for (const session of this.sessions.all()) {
       if (!session.stream || (orgId !== null && session.caller.org.orgId !== orgId)) continue;
       for (const kind of ["tools", "prompts", "resources"]) {
@@ -649,6 +671,7 @@ export class Dispatcher {
 
   private onCapabilitiesChange(_caps: Capabilities): void {
     this.views.clear();
+    this.builtViews.clear();
     for (const session of this.sessions.all()) {
       if (!session.stream) continue;
       for (const kind of ["tools", "prompts", "resources"]) {

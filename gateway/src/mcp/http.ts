@@ -158,7 +158,7 @@ export class StreamableHttp {
       return httpError(404, -32001, "Session not found: it ended or expired; initialize a new session");
     }
     // The credential of this request decides (an OAuth token stepped up to more scopes, a changed role).
-    if (session.caller.org.permissions.join() !== auth.org.permissions.join()) {
+    if (!samePermissions(session.caller.org.permissions, auth.org.permissions)) {
       session.caller = { ...session.caller, org: auth.org };
     }
     const header = request.headers.get("mcp-protocol-version");
@@ -359,6 +359,13 @@ export class StreamableHttp {
     const error = payloadTooLargeError(this.opts.maxBodyBytes);
     return httpError(413, error.code, error.message);
   }
+}
+
+function samePermissions(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The JSON-RPC error of a 413 on the MCP endpoint (also the gateway security plugin's 413 on `/mcp`). */

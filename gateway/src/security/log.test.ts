@@ -38,6 +38,35 @@ describe("createLogger", () => {
     expect(lines[2]?.keyId).toBe("k1");
   });
 
+  test("the default sink: info lines of a tick in one write, in order; the last ones still written at exit", async () => {
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL("./log.ts", import.meta.url).pathname)};
+      const log = createLogger({ level: "debug" });
+      const write = process.stdout.write.bind(process.stdout);
+      let writes = 0;
+      process.stdout.write = (chunk) => { writes++; return write(chunk); };
+      for (let i = 0; i < 5; i++) log.info("line " + i);
+      log.error("at once");
+      setTimeout(() => {
+        log.info("writes " + writes);
+        log.debug("last");
+        process.exit(0);
+      }, 20);
+    `;
+    const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    expect(await proc.exited).toBe(0);
+    const messages = out
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages).toEqual(["line 0", "line 1", "line 2", "line 3", "line 4", "writes 1", "last"]);
+    expect(JSON.parse(err.trim()).msg).toBe("at once");
+  });
+
   test("fields named like credentials are never written; other fields are", () => {
     const { lines, logger } = capture();
     logger.info("careless", {

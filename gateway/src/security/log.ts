@@ -1,7 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { writeSync } from "node:fs";
 
 /**
- * A tiny structured logger: one JSON object per line on stdout (errors on stderr), or a pretty line in
+ * A tiny structured logger: one JSON object per line on stdout (warnings and errors on stderr, at once;
+ * info and debug lines batched per event-loop tick), or a pretty line in
  * development (`opts.format`; the gateway passes `LOG_FORMAT`), with bound fields (e.g. `orgId`) carried by child loggers. Level from
  * `opts.level` (debug|info|warn|error|silent; default info; the gateway passes `LOG_LEVEL`). Fields named like credentials (authorization, token,
  * secret, password, api key, cookie) are written as `[redacted]`.
@@ -61,9 +63,39 @@ function prettyLine(record: Fields): string {
   return parts.join(" ");
 }
 
+/** info/debug lines of this tick (e.g. the access log's), written together when the tick ends. */
+let batch: string[] = [];
+let flushing: ReturnType<typeof setImmediate> | undefined;
+let exitHooked = false;
+
+function flushBatch(): void {
+  flushing = undefined;
+  if (batch.length === 0) return;
+  const text = batch.join("");
+  batch = [];
+  process.stdout.write(text);
+}
+
+/**
+ * Warnings and errors go to stderr at once; info and debug lines to stdout one write per event-loop tick
+ * (not one per line: the access log writes a line per request), and whatever is left when the process
+ * exits synchronously.
+ */
 function defaultSink(line: string, level: LogLevel): void {
-  if (level === "error" || level === "warn") process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+  if (level === "error" || level === "warn") {
+    process.stderr.write(`${line}\n`);
+    return;
+  }
+  batch.push(`${line}\n`);
+  if (flushing) return;
+  if (batch.length === 1 && !exitHooked) {
+    exitHooked = true;
+    process.once("exit", () => {
+      if (batch.length > 0) writeSync(1, batch.join(""));
+      batch = [];
+    });
+  }
+  flushing = setImmediate(flushBatch);
 }
 
 const requestScope = new AsyncLocalStorage<string>();

@@ -325,7 +325,7 @@ export function securityPlugin(opts: SecurityOptions = {}) {
         ),
       );
     }
-    for (const [k, value] of Object.entries(headers)) set[k] = value;
+    Object.assign(set, headers);
     return undefined;
   };
 

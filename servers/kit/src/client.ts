@@ -78,7 +78,37 @@ export interface CallToolOptions {
   headers?: Record<string, string>;
 }
 
+const TEXT_ONLY_KEYS = new Set(["type", "text"]);
+
+/**
+ * A `result` event whose content is text blocks only and that carries nothing else (the common answer
+ * of a tool): checked by hand, since the schema would accept exactly this (`CallToolResult` of text
+ * `ContentBlock`s). Anything else goes through the schema.
+ */
+function isPlainTextResult(raw: unknown): raw is Extract<ToolCallEvent, { type: "result" }> {
+  if (typeof raw !== "object" || raw === null) return false;
+  const event = raw as { type?: unknown; result?: unknown };
+  if (event.type !== "result" || typeof event.result !== "object" || event.result === null) return false;
+  const result = event.result as Record<string, unknown>;
+  let keys = 0;
+  for (const key in result) {
+    keys++;
+    if (key !== "content" && key !== "isError") return false;
+  }
+  if (keys > 2 || !Array.isArray(result.content)) return false;
+  if (result.isError !== undefined && typeof result.isError !== "boolean") return false;
+  for (const block of result.content as unknown[]) {
+    if (typeof block !== "object" || block === null) return false;
+    const b = block as Record<string, unknown>;
+    if (b.type !== "text" || typeof b.text !== "string") return false;
+    for (const key in b) if (!TEXT_ONLY_KEYS.has(key)) return false;
+  }
+  for (const key in event) if (key !== "type" && key !== "result") return false;
+  return true;
+}
+
 function checkEvent(raw: unknown): ToolCallEvent {
+  if (isPlainTextResult(raw)) return raw;
   const parsed = v.safeParse(ToolCallEvent, raw);
   if (!parsed.success) {
     throw new KitRpcError(`Malformed tool call event: ${parsed.issues[0]?.message ?? "invalid"}`, 502);
@@ -101,18 +131,24 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     authorization: `Bearer ${opts.internalToken ?? deploymentToken()}`,
   };
   const custom = opts.fetch;
-  // tools/call (the hot path) on a keep-alive pool of its own; the other routes through Eden's fetch.
+  // Every route on one keep-alive pool of connections: tools/call (the hot path) read by hand below, the
+  // others through Eden (typed by `KitApp`) with the pool as its fetch.
   const pool = custom ? undefined : new HttpPool(base, { maxSockets: opts.maxSockets ?? 64 });
   const callPath = `${new URL(base).pathname.replace(/\/+$/, "")}/rpc/tools/call`;
+  const send: (request: Request) => Promise<Response> | Response = pool
+    ? (request) => pooledFetch(pool, request)
+    : (custom as NonNullable<typeof custom>);
   const api = treaty<KitApp>(base, {
     parseDate: false,
     headers,
-    fetcher: ((input: RequestInfo | URL, init?: RequestInit) =>
-      (custom ? Promise.resolve(custom(new Request(input, init))) : fetch(input, init)).catch(
-        (error: unknown) => {
+    fetcher: ((input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      return Promise.resolve()
+        .then(() => send(request))
+        .catch((error: unknown) => {
           throw transportError(String(input), error, init?.signal);
-        },
-      )) as typeof fetch,
+        });
+    }) as typeof fetch,
   });
   const callUrl = `${base}/rpc/tools/call`;
   const callHeaders = { ...headers, "content-type": "application/json" };
@@ -246,6 +282,32 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 }
 
 export type ServerClient = ReturnType<typeof createServerClient>;
+
+/** Header sets by their text: the pool builds each request head once per headers object. */
+const headerSets = new Map<string, Record<string, string>>();
+/** Response headers that describe the framing on the wire, not the body handed to Eden. */
+const FRAMING = new Set(["transfer-encoding", "connection", "keep-alive", "content-length"]);
+
+/** A `fetch` on the pool for Eden's routes: the request's method, path, headers and text body. */
+async function pooledFetch(pool: HttpPool, request: Request): Promise<Response> {
+  const pairs: [string, string][] = [];
+  request.headers.forEach((value, name) => {
+    pairs.push([name, value]);
+  });
+  const key = JSON.stringify(pairs);
+  let headers = headerSets.get(key);
+  if (!headers) {
+    headers = Object.fromEntries(pairs);
+    if (headerSets.size < 64) headerSets.set(key, headers);
+  }
+  const url = new URL(request.url);
+  const body = request.method === "GET" || request.method === "HEAD" ? "" : await request.text();
+  const pooled = await pool.request(request.method, url.pathname + url.search, headers, body, request.signal);
+  const text = await pooled.text();
+  const answer: [string, string][] = [];
+  for (const [name, value] of pooled.headers) if (!FRAMING.has(name)) answer.push([name, value]);
+  return new Response(text, { status: pooled.status, headers: answer });
+}
 
 /** What `callTool` reads of a response: the pool's, or a custom fetch's adapted to it. */
 interface CallResponse {

@@ -11,7 +11,10 @@ import type { Socket } from "bun";
 export interface PoolOptions {
   /** Connections kept open at most (more concurrent requests queue). Default 64. */
   maxSockets?: number;
-  /** Idle connections are closed after this long (below Bun.serve's 10 s idle timeout). Default 4 s. */
+  /**
+   * Idle connections are closed after this long, at most a quarter more (below Bun.serve's 10 s idle
+   * timeout). Default 4 s.
+   */
   idleMs?: number;
   /**
    * Keep one connection open and idle (re-opened when it idles out), so a call never waits for a TCP
@@ -32,17 +35,26 @@ export interface PooledResponse {
 }
 
 const CRLF2 = Buffer.from("\r\n\r\n");
+const EMPTY = Buffer.alloc(0);
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 class Body {
   private queue: Uint8Array[] = [];
   private ended = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
+  /** The whole body, decoded when it arrived in one piece with its head (the common small answer). */
+  private whole: string | undefined;
 
   push(chunk: Uint8Array): void {
     this.queue.push(chunk);
     this.wake?.();
+  }
+  /** The complete body at once (nothing was pushed). */
+  endWith(text: string): void {
+    this.whole = text;
+    this.end();
   }
   end(): void {
     this.ended = true;
@@ -54,6 +66,10 @@ class Body {
   }
 
   async *chunks(): AsyncGenerator<Uint8Array> {
+    if (this.whole !== undefined) {
+      if (this.whole.length > 0) yield encoder.encode(this.whole);
+      return;
+    }
     for (;;) {
       while (this.queue.length > 0) yield this.queue.shift() as Uint8Array;
       if (this.failure) throw this.failure;
@@ -65,12 +81,23 @@ class Body {
     }
   }
 
-  async text(): Promise<string> {
+  text(): Promise<string> {
+    if (this.whole !== undefined) return Promise.resolve(this.whole);
+    if (this.ended && !this.failure) return Promise.resolve(decodeAll(this.queue));
+    return this.collect();
+  }
+
+  private async collect(): Promise<string> {
     const parts: Uint8Array[] = [];
     for await (const chunk of this.chunks()) parts.push(chunk);
-    if (parts.length === 1) return decoder.decode(parts[0]);
-    return decoder.decode(Buffer.concat(parts));
+    return decodeAll(parts);
   }
+}
+
+function decodeAll(parts: Uint8Array[]): string {
+  if (parts.length === 0) return "";
+  if (parts.length === 1) return decoder.decode(parts[0]);
+  return decoder.decode(Buffer.concat(parts));
 }
 
 interface Exchange {
@@ -83,15 +110,18 @@ interface Exchange {
   done: (() => void) | undefined;
 }
 
-type BodyMode = { kind: "length"; left: number } | { kind: "chunked"; left: number; trailer: boolean };
+type BodyMode =
+  | { kind: "length"; left: number; fresh: boolean }
+  | { kind: "chunked"; left: number; trailer: boolean };
 
 /** One persistent connection: one exchange at a time. */
 class Connection {
   socket: Socket<Connection> | undefined;
   exchange: Exchange | undefined;
-  idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the connection last went idle (ms, `performance.now()`); the pool's sweeper closes old ones. */
+  idleSince = 0;
   closed = false;
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   private mode: BodyMode | undefined;
   private keepAlive = true;
   private pendingWrite: Buffer | undefined;
@@ -101,9 +131,11 @@ class Connection {
   write(data: string): void {
     const socket = this.socket;
     if (!socket) return;
-    const bytes = Buffer.from(data);
-    const written = socket.write(bytes);
-    if (written < bytes.length) this.pendingWrite = bytes.subarray(Math.max(0, written));
+    // A string goes to the socket as is (no copy into a Buffer first); only a partial write keeps bytes.
+    const written = socket.write(data);
+    if (written < data.length || written < Buffer.byteLength(data)) {
+      this.pendingWrite = Buffer.from(data).subarray(Math.max(0, written));
+    }
   }
 
   drain(): void {
@@ -119,10 +151,11 @@ class Connection {
       this.destroy(new Error("unexpected data on an idle connection"));
       return;
     }
-    // Copied: the body is read after this callback returns.
-    this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
-    if (!exchange.headed && !this.readHead(exchange)) return;
-    this.readBody(exchange);
+    // The chunk's memory is the socket's: whatever is kept past this callback is copied (pushed body
+    // chunks and leftover bytes), a body complete in this chunk is decoded right here.
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (exchange.headed || this.readHead(exchange)) this.readBody(exchange);
+    if (this.buffer.length > 0 && this.buffer.buffer === chunk.buffer) this.buffer = Buffer.from(this.buffer);
   }
 
   private readHead(exchange: Exchange): boolean {
@@ -149,7 +182,7 @@ class Connection {
     if (headers.get("transfer-encoding")?.toLowerCase().includes("chunked")) {
       this.mode = { kind: "chunked", left: -1, trailer: false };
     } else {
-      this.mode = { kind: "length", left: Number(headers.get("content-length") ?? "0") || 0 };
+      this.mode = { kind: "length", left: Number(headers.get("content-length") ?? "0") || 0, fresh: true };
     }
     const body = new Body();
     exchange.body = body;
@@ -167,9 +200,18 @@ class Connection {
     const body = exchange.body as Body;
     const mode = this.mode as BodyMode;
     if (mode.kind === "length") {
+      if (mode.fresh && this.buffer.length >= mode.left) {
+        // The whole body came with its head: decoded at once, no chunk queue.
+        const text = this.buffer.toString("utf8", 0, mode.left);
+        this.buffer = this.buffer.subarray(mode.left);
+        mode.left = 0;
+        this.complete(body, text);
+        return;
+      }
+      mode.fresh = false;
       if (this.buffer.length > 0 && mode.left > 0) {
         const take = Math.min(mode.left, this.buffer.length);
-        body.push(this.buffer.subarray(0, take));
+        body.push(Buffer.from(this.buffer.subarray(0, take)));
         this.buffer = this.buffer.subarray(take);
         mode.left -= take;
       }
@@ -204,7 +246,7 @@ class Connection {
       if (this.buffer.length === 0) return;
       if (mode.left > 0) {
         const take = Math.min(mode.left, this.buffer.length);
-        body.push(this.buffer.subarray(0, take));
+        body.push(Buffer.from(this.buffer.subarray(0, take)));
         this.buffer = this.buffer.subarray(take);
         mode.left -= take;
       }
@@ -216,21 +258,23 @@ class Connection {
     }
   }
 
-  private complete(body: Body): void {
+  private complete(body: Body, whole?: string): void {
     const exchange = this.exchange;
     this.exchange = undefined;
     this.mode = undefined;
-    body.end();
+    if (whole === undefined) body.end();
+    else body.endWith(whole);
     exchange?.done?.();
-    if (this.keepAlive && this.buffer.length === 0) this.pool.release(this);
-    else this.destroy();
+    if (this.keepAlive && this.buffer.length === 0) {
+      this.buffer = EMPTY;
+      this.pool.release(this);
+    } else this.destroy();
   }
 
   /** Closes the connection; the exchange in flight (if any) fails with `error`. */
   destroy(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.idleTimer);
     const exchange = this.exchange;
     this.exchange = undefined;
     if (exchange) {
@@ -256,6 +300,9 @@ export class HttpPool {
   private readonly warm: boolean;
   private closing = false;
   private warming = false;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Request heads by headers object, then by method and path (see `headOf`). */
+  private readonly heads = new WeakMap<Record<string, string>, Map<string, string>>();
 
   constructor(baseUrl: string, opts: PoolOptions = {}) {
     const url = new URL(baseUrl);
@@ -298,8 +345,7 @@ export class HttpPool {
       this.release(connection);
       signal.throwIfAborted();
     }
-    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.host}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
-    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    const head = `${this.headOf(method, path, headers)}${Buffer.byteLength(body)}\r\n\r\n`;
     const response = new Promise<PooledResponse>((resolve, reject) => {
       const exchange: Exchange = { resolve, reject, body: undefined, headed: false, done: undefined };
       connection.exchange = exchange;
@@ -311,13 +357,33 @@ export class HttpPool {
         exchange.done = () => signal.removeEventListener("abort", onAbort);
       }
     });
-    connection.write(`${head}\r\n${body}`);
+    connection.write(body.length > 0 ? head + body : head);
     return response;
+  }
+
+  /** The request head up to the content length's value, built once per method, path and headers object. */
+  private headOf(method: string, path: string, headers: Record<string, string>): string {
+    let byRoute = this.heads.get(headers);
+    if (!byRoute) {
+      byRoute = new Map();
+      this.heads.set(headers, byRoute);
+    }
+    const route = `${method} ${path}`;
+    let head = byRoute.get(route);
+    if (head === undefined) {
+      head = `${route} HTTP/1.1\r\nhost: ${this.host}\r\n`;
+      for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+      head += "content-length: ";
+      byRoute.set(route, head);
+    }
+    return head;
   }
 
   /** Closes every connection. */
   close(): void {
     this.closing = true;
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const connection of [...this.all]) connection.destroy();
   }
 
@@ -326,7 +392,6 @@ export class HttpPool {
       const connection = this.idle.pop();
       if (!connection) break;
       if (connection.closed) continue;
-      clearTimeout(connection.idleTimer);
       connection.socket?.ref();
       return connection;
     }
@@ -368,8 +433,25 @@ export class HttpPool {
     this.idle.push(connection);
     // An idle connection does not keep the process alive.
     connection.socket?.unref();
-    connection.idleTimer = setTimeout(() => connection.destroy(), this.idleMs);
-    connection.idleTimer.unref?.();
+    connection.idleSince = performance.now();
+    this.sweepLater();
+  }
+
+  /**
+   * One timer per pool (not one per request) closes connections idle for `idleMs`: it runs every quarter
+   * of `idleMs` while any connection is idle, so none stays idle longer than 1.25 × `idleMs`.
+   */
+  private sweepLater(): void {
+    if (this.sweeper || this.closing) return;
+    this.sweeper = setInterval(() => {
+      const cutoff = performance.now() - this.idleMs;
+      for (const connection of [...this.idle]) if (connection.idleSince <= cutoff) connection.destroy();
+      if (this.idle.length === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, this.idleMs / 4);
+    this.sweeper.unref?.();
   }
 
   forget(connection: Connection): void {
