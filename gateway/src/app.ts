@@ -234,8 +234,10 @@ function createBaseGateway(deps: GatewayDeps) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
       return status(auth.status, apiError(auth.reason, auth.message));
     }
-    if (bundle !== undefined && !(await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false))) {
-      return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
+    if (bundle !== undefined) {
+      const known = await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => null);
+      if (known === null) return status(503, apiError("dependency_unavailable", "Retry shortly"));
+      if (!known) return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
     }
     const handlers = createWsConnection({
       dispatcher,

@@ -19,6 +19,7 @@ import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
 import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
+import { InstanceFollower } from "./registry/instances.ts";
 import { createLogger } from "./security/log.ts";
 
 /**
@@ -88,14 +89,16 @@ if ((await repos.organizations.list()).length === 0) {
   console.log("seeded the demo organization");
 }
 
-// Instances from SERVERS, plus registered `server_instances` rows.
+// Instances from SERVERS; `server_instances` rows are followed live (InstanceFollower, below).
 const instances: InstanceConfig[] = parseServersEnv(env.SERVERS);
-const servers = new Map((await repos.servers.list()).map((s) => [s.id, s.name]));
-for (const row of await repos.servers.listInstances()) {
-  const server = servers.get(row.serverId);
-  if (server) instances.push({ server, url: row.url.replace(/\/+$/, "") });
+const instancePollMs = Number(process.env.SERVER_INSTANCES_POLL_MS || 2000);
+if (!Number.isInteger(instancePollMs) || instancePollMs < 100) {
+  console.error(
+    `SERVER_INSTANCES_POLL_MS must be an integer of at least 100 (ms), got "${process.env.SERVER_INSTANCES_POLL_MS}"`,
+  );
+  process.exit(1);
 }
-if (instances.length === 0) {
+if (instances.length === 0 && (await repos.servers.listRoutes()).length === 0) {
   console.warn(
     "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
   );
@@ -149,6 +152,14 @@ const registry = new Registry({
   onDiscovered: catalogueSync({ db: database.db, invalidate: (change) => config.invalidate(change) }),
 });
 await registry.start();
+// Rows added, marked draining or deleted in `server_instances` take effect without a restart.
+const follower = new InstanceFollower({
+  registry,
+  load: () => repos.servers.listRoutes(),
+  fixed: instances,
+  intervalMs: instancePollMs,
+});
+await follower.start();
 
 const app = createGateway({
   config,
@@ -220,6 +231,7 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log(`gateway: ${signal} received, shutting down`);
+  await follower.stop();
   registry.stop();
   metricsServer?.stop();
   await app.stop();

@@ -386,6 +386,10 @@ export class Dispatcher {
    * before that: `hasBundle`).
    */
   async scope(caller: Caller): Promise<Scope> {
+    return (await this.scoped(caller)).scope;
+  }
+
+  private async scoped(caller: Caller): Promise<{ view: OrgView; scope: Scope }> {
     const view = await this.view(caller.org.orgId);
     const key = `${caller.org.role}\u0000${caller.bundle ?? ""}`;
     let scope = view.scopes.get(key);
@@ -407,7 +411,7 @@ export class Dispatcher {
       view.scopes.set(key, scope);
     }
     if (!scope) throw new RpcError(ErrorCode.InvalidParams, `Bundle not found: ${caller.bundle}`);
-    return scope;
+    return { view, scope };
   }
 
   /** Whether the org has a bundle of this slug (another org's slug is never found). */
@@ -469,7 +473,7 @@ export class Dispatcher {
    * `search_tools` answers from the scope and `call_tool` runs this same path for its target.
    */
   private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
-    const scope = await this.scope(call.caller);
+    const { view, scope } = await this.scoped(call.caller);
     if (scope.bundle?.discovery && !scope.tools.has(params.name)) {
       if (params.name === SEARCH_TOOLS) return this.searchTools(call, scope, params.arguments);
       if (params.name === CALL_TOOL) {
@@ -491,7 +495,6 @@ export class Dispatcher {
     const found = scope.tools.get(params.name);
     const route = found ? this.opts.registry.capabilities.tools.get(found.source) : undefined;
     const { org: caller, credentialId } = call.caller;
-    const view = await this.view(caller.orgId);
     const access = this.opts.access;
     const started = access ? performance.now() : 0;
     const record = (outcome: "ok" | "error", error?: string) =>
@@ -562,7 +565,7 @@ export class Dispatcher {
 
   private async readResource(call: CallContext, uri: string): Promise<Json> {
     const orgId = call.caller.org.orgId;
-    const scope = await this.scope(call.caller);
+    const { view, scope } = await this.scoped(call.caller);
     const template = this.opts.registry.capabilities.templates.find((t) => t.pattern.test(uri));
     if (!scope.resourceVisible(uri) && !(template && scope.templates.includes(template.template))) {
       throw resourceNotFound(uri);
@@ -571,7 +574,6 @@ export class Dispatcher {
       throw fromConfigError(e);
     });
     if (stored) return stored;
-    const view = await this.view(orgId);
     const caps = this.opts.registry.capabilities;
     const server = caps.resources.get(uri)?.server ?? template?.server;
     if (!server || !view.enabled.has(server)) throw resourceNotFound(uri);

@@ -97,7 +97,15 @@ export class StreamableHttp {
     }
     let caller: AuthOk = auth;
     if (bundle !== undefined) {
-      const known = await this.opts.dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false);
+      let known: boolean;
+      try {
+        known = await this.opts.dispatcher.hasBundle(auth.org.orgId, bundle);
+      } catch {
+        // The org's configuration could not be read (database down): retryable, not "no such bundle".
+        return httpError(503, ErrorCode.ServerUnavailable, "Service unavailable: retry shortly", {
+          reason: "dependency_unavailable",
+        });
+      }
       if (!known) return httpError(404, -32001, `Bundle not found: ${bundle.slice(0, 64)}`);
       caller = { ...auth, bundle };
     }
