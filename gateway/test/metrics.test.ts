@@ -245,3 +245,64 @@ test("organization labels only when enabled, bounded by the limit", async () => 
     "other",
   ]);
 });
+
+/** The metric names of a scrape: every sample's, and each `# TYPE`'s (with a histogram's series). */
+function namesOf(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of text.split("\n")) {
+    const typed = /^# TYPE (\S+) (\S+)/.exec(line);
+    if (typed) {
+      names.add(typed[1]!);
+      if (typed[2] === "histogram")
+        for (const s of ["_bucket", "_sum", "_count"]) names.add(`${typed[1]}${s}`);
+    } else if (line && !line.startsWith("#")) names.add(line.split(/[{ ]/)[0]!);
+  }
+  return names;
+}
+
+test("every metric the Grafana dashboard queries exists in a real scrape of the gateway or a domain server", async () => {
+  const dashboard = (await Bun.file(
+    new URL("../../deploy/grafana/omni-mcp.json", import.meta.url),
+  ).json()) as {
+    panels: { title: string; targets: { expr: string }[] }[];
+    templating: { list: { query?: unknown }[] };
+  };
+  const scraped = new Set([
+    ...namesOf(await (await scrape(gateway.url)).text()),
+    ...namesOf(await (await scrape(domain.url)).text()),
+  ]);
+  const exprs = [
+    ...dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+    ...dashboard.templating.list.map((v) => v.query).filter((q): q is string => typeof q === "string"),
+  ];
+  expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+  const queried = new Set(
+    exprs.flatMap((e) => [...e.matchAll(/\b(?:omni|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0])),
+  );
+  expect(queried.size).toBeGreaterThanOrEqual(12);
+  const missing = [...queried].filter((name) => !scraped.has(name));
+  expect(missing).toEqual([]);
+  // Every label a query filters or groups by is one the series carry (no silent empty panel).
+  const labels = new Set([
+    "job",
+    "instance",
+    "le",
+    "method",
+    "tool",
+    "server",
+    "era",
+    "outcome",
+    "transport",
+    "state",
+    "kind",
+    "layer",
+    "result",
+    "scope",
+    "org",
+  ]);
+  for (const expr of exprs) {
+    for (const m of expr.matchAll(/\b([a-z_]+)\s*(?:=~|!=|=)\s*"/g)) expect(labels).toContain(m[1]!);
+    for (const m of expr.matchAll(/by \(([^)]*)\)/g))
+      for (const l of m[1]!.split(",")) expect(labels).toContain(l.trim());
+  }
+});

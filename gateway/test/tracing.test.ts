@@ -143,3 +143,31 @@ test("a malformed traceparent in _meta is ignored: the request is its own root, 
   expect(span).toBeDefined();
   expect(span!.parentSpanContext).toBeUndefined();
 });
+
+test("an elicitation relayed to a 2025 client carries the call's traceparent in _meta (SEP-414)", async () => {
+  exporter.reset();
+  const seen: unknown[] = [];
+  const client = new Client(
+    { name: "tracing-elicit", version: "1.0.0" },
+    { capabilities: { elicitation: {} } },
+  );
+  client.setRequestHandler("elicitation/create", async (request) => {
+    seen.push((request.params as { _meta?: { traceparent?: unknown } })._meta?.traceparent);
+    return { action: "accept", content: seen.length === 1 ? { name: "Ada" } : { colour: "teal" } } as never;
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
+  try {
+    const result = await client.callTool({ name: "modern_greet", arguments: {} });
+    expect(JSON.stringify(result.content)).toContain("Ada");
+  } finally {
+    await client.close();
+  }
+  expect(seen).toHaveLength(2);
+  const traceparent = String(seen[0]);
+  expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+  const request = exporter
+    .getFinishedSpans()
+    .find((s) => s.name === "tools/call modern_greet" && s.attributes["mcp.protocol.era"] === "2025");
+  expect(request).toBeDefined();
+  expect(traceparent).toBe(`00-${request!.spanContext().traceId}-${request!.spanContext().spanId}-01`);
+});

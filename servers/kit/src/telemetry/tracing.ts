@@ -146,7 +146,8 @@ export function startTracing(
     options.exporter ?? (kind === "console" ? new ConsoleSpanExporter() : new OTLPTraceExporter());
   const resource = defaultResource()
     .merge(resourceFromAttributes({ "service.name": serviceName }))
-    .merge(detectResources({ detectors: [envDetector] }));
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(env.OTEL_SERVICE_NAME ? resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME }) : null);
   const provider = new TracerProvider({
     resource,
     sampler: samplerFromEnv(env),
