@@ -1,5 +1,6 @@
 import type { ServerCapabilities } from "@omni/contracts";
-import { and, eq, notInArray, sql } from "drizzle-orm";
+import { and, eq, notInArray, or, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import type { Database } from "./client.ts";
 import {
   defaultPrompts,
@@ -24,9 +25,15 @@ export interface CatalogueChange {
 const rowId = (prefix: string, server: string, name: string) =>
   `${prefix}_${server}_${name.replaceAll(/[^A-Za-z0-9_]/g, "_")}`;
 
-/** `excluded.col is distinct from table.col` for each column: update a row only when it differs. */
-function differs(table: string, columns: string[]) {
-  return sql.raw(columns.map((c) => `excluded."${c}" is distinct from "${table}"."${c}"`).join(" or "));
+/** `col is distinct from value or ...`: an update touches a row only when something differs. */
+function differs(pairs: [AnyPgColumn, unknown][]): SQL {
+  return or(
+    ...pairs.map(([column, value]) =>
+      value !== null && typeof value === "object"
+        ? sql`${column} is distinct from ${JSON.stringify(value)}::jsonb`
+        : sql`${column} is distinct from ${value}`,
+    ),
+  )!;
 }
 
 /**
@@ -36,8 +43,8 @@ function differs(table: string, columns: string[]) {
  * organization's override of one stays in its rows, hidden). The demo organization, when present, gets
  * the server enabled (an existing row, even a disabled one, is left alone).
  *
- * Idempotent and safe when several gateway replicas register the same server at once: every write is
- * an `insert ... on conflict do update` that only touches rows that differ, in one transaction.
+ * Idempotent and safe when several gateway replicas register the same server at once: every row is an
+ * `insert ... on conflict do nothing` then an update only where it differs, in one transaction.
  */
 export async function registerCatalogue(db: Database, caps: ServerCapabilities): Promise<CatalogueChange> {
   const name = caps.server.name;
@@ -62,44 +69,75 @@ export async function registerCatalogue(db: Database, caps: ServerCapabilities):
       description: caps.server.description ?? "",
       defaultEnabled: caps.server.defaultEnabled ?? true,
     };
-    // `xmax = 0` only on a row this statement inserted (Postgres and PGlite alike).
-    const [upserted] = await tx
+    // Each row: `insert ... on conflict do nothing` (every unique index an arbiter, so two replicas
+    // inserting the same new row at once both succeed), then an update only where something differs.
+    const [inserted] = await tx
       .insert(mcpServers)
       .values(server)
-      .onConflictDoUpdate({
-        target: mcpServers.name,
-        set: {
+      .onConflictDoNothing()
+      .returning({ id: mcpServers.id });
+    const created = inserted !== undefined;
+    let changed = created ? 1 : 0;
+    if (!created) {
+      const updated = await tx
+        .update(mcpServers)
+        .set({
           title: server.title,
           description: server.description,
           defaultEnabled: server.defaultEnabled,
           updatedAt: new Date(),
-        },
-        setWhere: differs("mcp_servers", ["title", "description", "default_enabled"]),
-      })
-      .returning({ id: mcpServers.id, inserted: sql<boolean>`(xmax = 0)` });
-    let changed = upserted ? 1 : 0;
-    const created = upserted?.inserted === true;
+        })
+        .where(
+          and(
+            eq(mcpServers.name, name),
+            differs([
+              [mcpServers.title, server.title],
+              [mcpServers.description, server.description],
+              [mcpServers.defaultEnabled, server.defaultEnabled],
+            ]),
+          ),
+        )
+        .returning({ id: mcpServers.id });
+      changed += updated.length;
+    }
     const serverId =
-      upserted?.id ??
+      inserted?.id ??
       (await tx.select({ id: mcpServers.id }).from(mcpServers).where(eq(mcpServers.name, name)))[0]!.id;
 
     for (const prompt of prompts) {
-      const rows = await tx
+      const row = { ...prompt, serverId };
+      const added = await tx
         .insert(defaultPrompts)
-        .values({ ...prompt, serverId })
-        .onConflictDoUpdate({
-          target: [defaultPrompts.serverId, defaultPrompts.name],
-          set: {
-            title: prompt.title,
-            description: prompt.description,
-            arguments: prompt.arguments,
-            messages: prompt.messages,
-            updatedAt: new Date(),
-          },
-          setWhere: differs("default_prompts", ["title", "description", "arguments", "messages"]),
-        })
+        .values(row)
+        .onConflictDoNothing()
         .returning({ id: defaultPrompts.id });
-      changed += rows.length;
+      if (added.length > 0) {
+        changed++;
+        continue;
+      }
+      const updated = await tx
+        .update(defaultPrompts)
+        .set({
+          title: row.title,
+          description: row.description,
+          arguments: row.arguments,
+          messages: row.messages,
+          updatedAt: new Date(),
+        })
+        .where(
+          and(
+            eq(defaultPrompts.serverId, serverId),
+            eq(defaultPrompts.name, row.name),
+            differs([
+              [defaultPrompts.title, row.title],
+              [defaultPrompts.description, row.description],
+              [defaultPrompts.arguments, row.arguments],
+              [defaultPrompts.messages, row.messages],
+            ]),
+          ),
+        )
+        .returning({ id: defaultPrompts.id });
+      changed += updated.length;
     }
     const keptPrompts = prompts.map((p) => p.name);
     const droppedPrompts = await tx
@@ -114,7 +152,7 @@ export async function registerCatalogue(db: Database, caps: ServerCapabilities):
 
     for (const resource of resources) {
       const row = {
-        id: rowId("drs", name, resource.name),
+        id: rowId("drs", name, resource.uri),
         serverId,
         uri: resource.uri,
         name: resource.name,
@@ -124,33 +162,43 @@ export async function registerCatalogue(db: Database, caps: ServerCapabilities):
         text: resource.text,
         blob: null,
       };
-      const rows = await tx
+      const added = await tx
         .insert(defaultResources)
         .values(row)
-        .onConflictDoUpdate({
-          target: defaultResources.uri,
-          set: {
-            serverId,
-            name: row.name,
-            title: row.title,
-            description: row.description,
-            mimeType: row.mimeType,
-            text: row.text,
-            blob: null,
-            updatedAt: new Date(),
-          },
-          setWhere: differs("default_resources", [
-            "server_id",
-            "name",
-            "title",
-            "description",
-            "mime_type",
-            "text",
-            "blob",
-          ]),
-        })
+        .onConflictDoNothing()
         .returning({ id: defaultResources.id });
-      changed += rows.length;
+      if (added.length > 0) {
+        changed++;
+        continue;
+      }
+      const updated = await tx
+        .update(defaultResources)
+        .set({
+          serverId,
+          name: row.name,
+          title: row.title,
+          description: row.description,
+          mimeType: row.mimeType,
+          text: row.text,
+          blob: null,
+          updatedAt: new Date(),
+        })
+        .where(
+          and(
+            eq(defaultResources.uri, row.uri),
+            differs([
+              [defaultResources.serverId, serverId],
+              [defaultResources.name, row.name],
+              [defaultResources.title, row.title],
+              [defaultResources.description, row.description],
+              [defaultResources.mimeType, row.mimeType],
+              [defaultResources.text, row.text],
+              [defaultResources.blob, null],
+            ]),
+          ),
+        )
+        .returning({ id: defaultResources.id });
+      changed += updated.length;
     }
     const keptUris = resources.map((r) => r.uri);
     const droppedResources = await tx

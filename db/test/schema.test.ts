@@ -28,6 +28,8 @@ const TABLES = [
   "api_keys",
   "audit_logs",
   "webhook_events",
+  "tool_policies",
+  "bundles",
 ];
 
 let pgReachable = false;
@@ -202,6 +204,7 @@ for (const kind of KINDS) {
     test.skipIf(kind !== "postgres")(
       "two gateways registering the same new server at once: one row set, no error",
       async () => {
+        await seed(db); // the demo organization, which each new server gets enabled for
         // Two connections (as two replicas have), each registering at the same moment, ten times over.
         const other = await createDb({ url: handle.url! });
         try {

@@ -78,6 +78,28 @@ export function serversRepo(db: Database) {
         .returning();
       return row ?? null;
     },
+    /** Marks an instance draining (gateways stop routing new calls to it) or back in service. */
+    async setInstanceDraining(instanceId: string, draining: boolean): Promise<ServerInstance | null> {
+      const [row] = await db
+        .update(serverInstances)
+        .set({ draining, updatedAt: new Date() })
+        .where(eq(serverInstances.id, instanceId))
+        .returning();
+      return row ?? null;
+    },
+    /** Every instance with its server's name: what the gateways route to (`followInstances`). */
+    listRoutes(): Promise<{ id: string; server: string; url: string; draining: boolean }[]> {
+      return db
+        .select({
+          id: serverInstances.id,
+          server: mcpServers.name,
+          url: serverInstances.url,
+          draining: serverInstances.draining,
+        })
+        .from(serverInstances)
+        .innerJoin(mcpServers, eq(serverInstances.serverId, mcpServers.id))
+        .orderBy(mcpServers.name, serverInstances.url);
+    },
     async removeInstance(instanceId: string): Promise<boolean> {
       const rows = await db
         .delete(serverInstances)

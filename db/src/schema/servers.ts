@@ -30,6 +30,11 @@ export const serverInstances = pgTable(
       .references(() => mcpServers.id, { onDelete: "cascade" }),
     url: text("url").notNull(),
     status: text("status", { enum: INSTANCE_STATUSES }).notNull().default("unknown"),
+    /**
+     * Set by an operator to take the instance out of service: every gateway stops sending it new calls,
+     * lets the calls in flight finish, then drops it (deleting the row does the same). Followed live.
+     */
+    draining: boolean("draining").notNull().default(false),
     lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
     lastError: text("last_error"),
     ...timestamps,

@@ -45,6 +45,8 @@ export interface Instance {
   readonly url: string;
   readonly client: UpstreamClient;
   healthy: boolean;
+  /** Taken out of service: no new calls are routed to it; the ones in flight finish (see `remove`). */
+  draining: boolean;
   /** Requests currently in flight on this instance (least-outstanding routing). */
   outstanding: number;
   lastError: string | null;
@@ -97,8 +99,14 @@ export interface RegistryOptions {
 export interface ServerHealth {
   name: string;
   instances: number;
+  /** Healthy instances in service (draining ones not counted). */
   healthy: number;
+  /** Instances being taken out of service (only present when there are some). */
+  draining?: number;
 }
+
+/** How long `remove` waits for an instance's calls in flight before it drops the instance anyway. */
+const DEFAULT_DRAIN_MS = 30_000;
 
 /** RFC 6570 level-1 template → a regex that matches URIs of it (each `{var}` one path segment or more). */
 export function templatePattern(uriTemplate: string): RegExp {
@@ -152,6 +160,7 @@ export class Registry {
       url: config.url,
       client: this.opts.clientFactory(config.url),
       healthy: false,
+      draining: false,
       outstanding: 0,
       lastError: null,
       lastCheckedAt: null,
@@ -196,27 +205,78 @@ export class Registry {
     for (const instance of this.instances) {
       const entry = byServer.get(instance.server) ?? { name: instance.server, instances: 0, healthy: 0 };
       entry.instances++;
-      if (instance.healthy) entry.healthy++;
+      if (instance.draining) entry.draining = (entry.draining ?? 0) + 1;
+      else if (instance.healthy) entry.healthy++;
       byServer.set(instance.server, entry);
     }
     return [...byServer.values()];
   }
 
-  /** Whether every configured server has at least one healthy instance. */
+  /**
+   * Whether every configured server has at least one healthy instance in service. A server whose every
+   * instance is draining is being taken out on purpose and does not make the gateway unready.
+   */
   ready(): boolean {
-    return this.health().every((s) => s.healthy > 0);
+    return this.health().every((s) => s.healthy > 0 || s.draining === s.instances);
   }
 
-  /** Every healthy instance of `server` (e.g. to tell each that a session ended). */
+  /** Every healthy instance of `server`, draining ones too (e.g. to tell each that a session ended). */
   healthyInstances(server: string): Instance[] {
     return this.instances.filter((i) => i.server === server && i.healthy);
   }
 
-  /** A healthy instance of `server` with the fewest outstanding requests, skipping `exclude`. */
+  /** Takes an instance out of service (`true`: no new calls) or puts it back; false when unknown. */
+  setDraining(config: InstanceConfig, draining: boolean): boolean {
+    const instance = this.find(config);
+    if (!instance) return false;
+    if (instance.draining !== draining) {
+      instance.draining = draining;
+      this.opts.logger.info(
+        `[registry] ${instance.server} at ${instance.url} ${draining ? "is draining" : "is back in service"}`,
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Drops an instance without a restart: it gets no new calls at once, the calls in flight on it finish
+   * (up to `graceMs`, default 30 s), then its connections close. When it was the server's last instance,
+   * the server's tools, prompts and resources leave the capabilities (clients get list_changed).
+   */
+  async remove(config: InstanceConfig, graceMs = DEFAULT_DRAIN_MS): Promise<boolean> {
+    const instance = this.find(config);
+    if (!instance) return false;
+    instance.draining = true;
+    const deadline = Date.now() + graceMs;
+    while (instance.outstanding > 0 && instance.draining && Date.now() < deadline) await Bun.sleep(20);
+    // Put back in service meanwhile (`setDraining(false)`, e.g. its row came back): it stays.
+    if (!instance.draining) return false;
+    const index = this.instances.indexOf(instance);
+    if (index === -1) return false; // removed meanwhile
+    this.instances.splice(index, 1);
+    instance.client.close();
+    this.opts.logger.info(
+      `[registry] ${instance.server} at ${instance.url} removed${instance.outstanding > 0 ? ` with ${instance.outstanding} calls still running` : ""}`,
+    );
+    if (
+      !this.instances.some((i) => i.server === instance.server) &&
+      this.serverCaps.delete(instance.server)
+    ) {
+      this.rebuild();
+    }
+    return true;
+  }
+
+  private find(config: InstanceConfig): Instance | undefined {
+    return this.instances.find((i) => i.server === config.server && i.url === config.url);
+  }
+
+  /** A healthy instance of `server` in service with the fewest outstanding requests, skipping `exclude`. */
   pick(server: string, exclude?: Instance): Instance | null {
     let best: Instance | null = null;
     for (const instance of this.instances) {
-      if (instance.server !== server || !instance.healthy || instance === exclude) continue;
+      if (instance.server !== server || !instance.healthy || instance.draining || instance === exclude)
+        continue;
       if (!best || instance.outstanding < best.outstanding) best = instance;
     }
     return best;

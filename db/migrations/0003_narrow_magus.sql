@@ -1,0 +1,1 @@
+ALTER TABLE "server_instances" ADD COLUMN "draining" boolean DEFAULT false NOT NULL;
