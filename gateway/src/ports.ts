@@ -1,5 +1,6 @@
 import type {
   GetPromptResult,
+  JsonRpcErrorObject,
   OrgContext,
   OrgPolicy,
   PromptDescriptor,
@@ -148,12 +149,8 @@ export interface Authenticator {
   onRevocation?(listener: (orgId: string) => void): () => void;
 }
 
-/** A JSON-RPC error object as the MCP endpoint sends it. */
-export interface McpAccessError {
-  code: number;
-  message: string;
-  data?: unknown;
-}
+/** A JSON-RPC error object as the MCP endpoint sends it (the contracts' `JsonRpcErrorObject`). */
+export type McpAccessError = JsonRpcErrorObject;
 
 /** One finished tool call, for the audit log. */
 export interface McpToolCallRecord {

@@ -5,16 +5,11 @@ import { apiKeys } from "../schema/index.ts";
 
 export type ApiKey = typeof apiKeys.$inferSelect;
 
-export interface NewApiKey {
-  name: string;
-  /** Visible part, e.g. `omni_sk_1a2b3c4d`. */
-  prefix: string;
-  /** Lowercase hex SHA-256 of the full key. */
-  hash: string;
-  scopes?: string[];
-  expiresAt?: Date | null;
-  createdBy?: string | null;
-}
+/** `prefix`: the visible part, e.g. `omni_sk_1a2b3c4d`; `hash`: lowercase hex SHA-256 of the full key. */
+export type NewApiKey = Pick<
+  typeof apiKeys.$inferInsert,
+  "name" | "prefix" | "hash" | "scopes" | "expiresAt" | "createdBy"
+>;
 
 export function apiKeysRepo(db: Database) {
   const own = (orgId: string, id: string) => and(eq(apiKeys.id, id), eq(apiKeys.organizationId, orgId));

@@ -1,18 +1,15 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { guard } from "../errors.ts";
-import { type OrganizationSettings, organizations, users } from "../schema/index.ts";
+import { organizations, users } from "../schema/index.ts";
 
 export type Organization = typeof organizations.$inferSelect;
 export type User = typeof users.$inferSelect;
 
-export interface NewOrganization {
-  id?: string;
-  slug: string;
-  name: string;
-  clerkId?: string | null;
-  settings?: OrganizationSettings;
-}
+export type NewOrganization = Pick<
+  typeof organizations.$inferInsert,
+  "id" | "slug" | "name" | "clerkId" | "settings"
+>;
 
 export function organizationsRepo(db: Database) {
   return {
@@ -74,12 +71,7 @@ export function organizationsRepo(db: Database) {
   };
 }
 
-export interface NewUser {
-  id?: string;
-  email: string;
-  name?: string | null;
-  clerkId?: string | null;
-}
+export type NewUser = Pick<typeof users.$inferInsert, "id" | "email" | "name" | "clerkId">;
 
 export function usersRepo(db: Database) {
   return {

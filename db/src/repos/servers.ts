@@ -6,13 +6,10 @@ import { type InstanceStatus, mcpServers, serverInstances } from "../schema/inde
 export type McpServer = typeof mcpServers.$inferSelect;
 export type ServerInstance = typeof serverInstances.$inferSelect;
 
-export interface NewMcpServer {
-  id?: string;
-  name: string;
-  title: string;
-  description?: string;
-  defaultEnabled?: boolean;
-}
+export type NewMcpServer = Pick<
+  typeof mcpServers.$inferInsert,
+  "id" | "name" | "title" | "description" | "defaultEnabled"
+>;
 
 /** The system catalogue of servers and their instances (not org-owned). */
 export function serversRepo(db: Database) {

@@ -1,12 +1,7 @@
-import {
-  AdminBrowserContextList,
-  ApiError,
-  OkResponse,
-  type OrgContext,
-  type Permission,
-} from "@omni/contracts";
+import { AdminBrowserContextList, ApiError, OkResponse } from "@omni/contracts";
 import { Elysia } from "elysia";
 import * as v from "valibot";
+import type { guardMacro } from "../auth/guard.ts";
 import type { Instance, Registry } from "../registry/index.ts";
 import { AdminError } from "./service.ts";
 
@@ -38,14 +33,14 @@ const ERRORS = { 401: ApiError, 403: ApiError, 404: ApiError };
  */
 export function browserContextRoutes(
   registry: BrowserContextRegistry | undefined,
-  as: (request: Request, need: Permission) => Promise<OrgContext>,
+  guard: ReturnType<typeof guardMacro>,
 ) {
   const instances = () => (registry ? instancesOf(registry) : []);
   return new Elysia({ name: "omni-admin-browser-contexts" })
+    .use(guard)
     .get(
       "/browser-contexts",
-      async ({ request }) => {
-        const org = await as(request, "admin:read");
+      async ({ auth: { org } }) => {
         const lists = await Promise.all(
           instances().map(async (instance) =>
             (await instance.client.listBrowserContexts(org.orgId).catch(() => [])).map((context) => ({
@@ -56,12 +51,11 @@ export function browserContextRoutes(
         );
         return { contexts: lists.flat() };
       },
-      { response: { 200: AdminBrowserContextList, ...ERRORS } },
+      { permission: "admin:read", response: { 200: AdminBrowserContextList, ...ERRORS } },
     )
     .delete(
       "/browser-contexts/:id",
-      async ({ request, params }) => {
-        const org = await as(request, "admin:write");
+      async ({ auth: { org }, params }) => {
         const ended = await Promise.all(
           instances().map((instance) =>
             instance.client.endBrowserContext(org.orgId, params.id).catch(() => false),
@@ -72,6 +66,6 @@ export function browserContextRoutes(
         }
         return { ok: true as const };
       },
-      { params: IdParams, response: { 200: OkResponse, ...ERRORS } },
+      { permission: "admin:write", params: IdParams, response: { 200: OkResponse, ...ERRORS } },
     );
 }

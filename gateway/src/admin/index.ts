@@ -27,10 +27,10 @@ import {
 import { DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
 import { Elysia } from "elysia";
 import * as v from "valibot";
-import { ApiFailure } from "../security/errors.ts";
+import { guardMacro } from "../auth/guard.ts";
 import { requestHygiene, requestIdOf } from "../security/plugin.ts";
 import { type BrowserContextRegistry, browserContextRoutes } from "./browser-contexts.ts";
-import { AdminError, type AdminServiceDeps, createAdminService } from "./service.ts";
+import { type AdminServiceDeps, createAdminService } from "./service.ts";
 
 /**
  * The admin API for an org's configuration, an Elysia plugin mounted under `/api`:
@@ -111,61 +111,72 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
   const resolveOrg = deps.resolveOrg ?? devOrgResolver;
   const authorize = deps.authorize ?? permissionGuard;
 
-  const as = async (request: Request, need: Permission | null): Promise<OrgContext> => {
+  // The auth guard macro (auth/guard.ts) over this API's org resolver: `{ permission }` on every route.
+  const guard = guardMacro(async ({ request }, needed) => {
     const resolved = await resolveOrg({ request });
     if ("status" in resolved) {
       const code = resolved.code ?? (resolved.status === 401 ? "unauthorized" : "forbidden");
-      throw new ApiFailure(resolved.status, code, resolved.message, undefined, resolved.headers);
+      return { ...resolved, code };
     }
-    const refusal = authorize(resolved, need);
-    if (refusal) throw new AdminError(403, "forbidden", refusal);
-    return resolved;
-  };
+    const refusal = authorize(resolved, needed === "member" ? null : needed);
+    if (refusal) return { status: 403, code: "forbidden", message: refusal };
+    const { credentialId, ...org } = resolved;
+    return { org, ...(credentialId ? { credentialId } : {}) };
+  });
 
   return (
     new Elysia({ name: "omni-admin-config", prefix: "/api" })
       .use(requestHygiene())
-      .use(browserContextRoutes(deps.registry, as))
+      .use(guard)
+      .use(browserContextRoutes(deps.registry, guard))
       // ---- prompts
       .get(
         "/prompts",
-        async ({ request }) => ({
-          prompts: await service.listPrompts((await as(request, "admin:read")).orgId),
+        async ({ auth }) => ({
+          prompts: await service.listPrompts(auth.org.orgId),
         }),
         {
+          permission: "admin:read",
           response: { 200: AdminPromptList, ...ERROR_RESPONSES },
         },
       )
       .post(
         "/prompts",
-        async ({ request, body, status }) =>
-          status(201, await service.createPrompt(await as(request, "admin:write"), body)),
-        { body: CreatePromptBody, response: { 201: AdminPrompt, ...ERROR_RESPONSES } },
+        async ({ auth, body, status }) => status(201, await service.createPrompt(auth.org, body)),
+        {
+          permission: "admin:write",
+          body: CreatePromptBody,
+          response: { 201: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
-      .post(
-        "/prompts/preview",
-        async ({ request, body }) => service.previewPrompt((await as(request, "admin:read")).orgId, body),
-        { body: PreviewPromptBody, response: { 200: GetPromptResult, ...ERROR_RESPONSES } },
-      )
+      .post("/prompts/preview", async ({ auth, body }) => service.previewPrompt(auth.org.orgId, body), {
+        permission: "admin:read",
+        body: PreviewPromptBody,
+        response: { 200: GetPromptResult, ...ERROR_RESPONSES },
+      })
       .patch(
         "/prompts/:id",
-        async ({ request, params, body }) =>
-          service.updatePrompt(await as(request, "admin:write"), params.id, body),
-        { params: IdParams, body: UpdatePromptBody, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
+        async ({ auth, params, body }) => service.updatePrompt(auth.org, params.id, body),
+        {
+          permission: "admin:write",
+          params: IdParams,
+          body: UpdatePromptBody,
+          response: { 200: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
       .delete(
         "/prompts/:id",
-        async ({ request, params }) => {
-          await service.deletePrompt(await as(request, "admin:write"), params.id);
+        async ({ auth, params }) => {
+          await service.deletePrompt(auth.org, params.id);
           return { ok: true as const };
         },
-        { params: IdParams, response: { 200: OkResponse, ...ERROR_RESPONSES } },
+        { permission: "admin:write", params: IdParams, response: { 200: OkResponse, ...ERROR_RESPONSES } },
       )
       .put(
         "/prompts/defaults/:server/:name",
-        async ({ request, params, body }) =>
-          service.overridePrompt(await as(request, "admin:write"), params.server, params.name, body),
+        async ({ auth, params, body }) => service.overridePrompt(auth.org, params.server, params.name, body),
         {
+          permission: "admin:write",
           params: DefaultParams,
           body: OverridePromptBody,
           response: { 200: AdminPrompt, ...ERROR_RESPONSES },
@@ -173,78 +184,99 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .delete(
         "/prompts/defaults/:server/:name",
-        async ({ request, params }) =>
-          service.revertPrompt(await as(request, "admin:write"), params.server, params.name),
-        { params: DefaultParams, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
+        async ({ auth, params }) => service.revertPrompt(auth.org, params.server, params.name),
+        {
+          permission: "admin:write",
+          params: DefaultParams,
+          response: { 200: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
       .post(
         "/prompts/defaults/:server/:name/disable",
-        async ({ request, params }) =>
-          service.setPromptDisabled(await as(request, "admin:write"), params.server, params.name, true),
-        { params: DefaultParams, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
+        async ({ auth, params }) => service.setPromptDisabled(auth.org, params.server, params.name, true),
+        {
+          permission: "admin:write",
+          params: DefaultParams,
+          response: { 200: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
       .post(
         "/prompts/defaults/:server/:name/enable",
-        async ({ request, params }) =>
-          service.setPromptDisabled(await as(request, "admin:write"), params.server, params.name, false),
-        { params: DefaultParams, response: { 200: AdminPrompt, ...ERROR_RESPONSES } },
+        async ({ auth, params }) => service.setPromptDisabled(auth.org, params.server, params.name, false),
+        {
+          permission: "admin:write",
+          params: DefaultParams,
+          response: { 200: AdminPrompt, ...ERROR_RESPONSES },
+        },
       )
       // ---- resources
       .get(
         "/resources",
-        async ({ request }) => ({
-          resources: await service.listResources((await as(request, "admin:read")).orgId),
+        async ({ auth }) => ({
+          resources: await service.listResources(auth.org.orgId),
         }),
-        { response: { 200: AdminResourceList, ...ERROR_RESPONSES } },
+        { permission: "admin:read", response: { 200: AdminResourceList, ...ERROR_RESPONSES } },
       )
       .post(
         "/resources",
-        async ({ request, body, status }) =>
-          status(201, await service.createResource(await as(request, "admin:write"), body)),
-        { body: CreateResourceBody, response: { 201: AdminResource, ...ERROR_RESPONSES } },
+        async ({ auth, body, status }) => status(201, await service.createResource(auth.org, body)),
+        {
+          permission: "admin:write",
+          body: CreateResourceBody,
+          response: { 201: AdminResource, ...ERROR_RESPONSES },
+        },
       )
-      .put(
-        "/resources/override",
-        async ({ request, body }) => service.overrideResource(await as(request, "admin:write"), body),
-        { body: OverrideResourceBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
-      )
+      .put("/resources/override", async ({ auth, body }) => service.overrideResource(auth.org, body), {
+        permission: "admin:write",
+        body: OverrideResourceBody,
+        response: { 200: AdminResource, ...ERROR_RESPONSES },
+      })
       .post(
         "/resources/disable",
-        async ({ request, body }) =>
-          service.setResourceDisabled(await as(request, "admin:write"), body.uri, true),
-        { body: ResourceUriBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
+        async ({ auth, body }) => service.setResourceDisabled(auth.org, body.uri, true),
+        {
+          permission: "admin:write",
+          body: ResourceUriBody,
+          response: { 200: AdminResource, ...ERROR_RESPONSES },
+        },
       )
       .post(
         "/resources/enable",
-        async ({ request, body }) =>
-          service.setResourceDisabled(await as(request, "admin:write"), body.uri, false),
-        { body: ResourceUriBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
+        async ({ auth, body }) => service.setResourceDisabled(auth.org, body.uri, false),
+        {
+          permission: "admin:write",
+          body: ResourceUriBody,
+          response: { 200: AdminResource, ...ERROR_RESPONSES },
+        },
       )
       .patch(
         "/resources/:id",
-        async ({ request, params, body }) =>
-          service.updateResource(await as(request, "admin:write"), params.id, body),
-        { params: IdParams, body: UpdateResourceBody, response: { 200: AdminResource, ...ERROR_RESPONSES } },
+        async ({ auth, params, body }) => service.updateResource(auth.org, params.id, body),
+        {
+          permission: "admin:write",
+          params: IdParams,
+          body: UpdateResourceBody,
+          response: { 200: AdminResource, ...ERROR_RESPONSES },
+        },
       )
       .delete(
         "/resources/:id",
-        async ({ request, params }) => {
-          await service.deleteResource(await as(request, "admin:write"), params.id);
+        async ({ auth, params }) => {
+          await service.deleteResource(auth.org, params.id);
           return { ok: true as const };
         },
-        { params: IdParams, response: { 200: OkResponse, ...ERROR_RESPONSES } },
+        { permission: "admin:write", params: IdParams, response: { 200: OkResponse, ...ERROR_RESPONSES } },
       )
       // ---- services
-      .get(
-        "/services",
-        async ({ request }) => ({ services: await service.listServices(await as(request, "admin:read")) }),
-        { response: { 200: AdminServiceList, ...ERROR_RESPONSES } },
-      )
+      .get("/services", async ({ auth }) => ({ services: await service.listServices(auth.org) }), {
+        permission: "admin:read",
+        response: { 200: AdminServiceList, ...ERROR_RESPONSES },
+      })
       .patch(
         "/services/:server",
-        async ({ request, params, body }) =>
-          service.updateService(await as(request, "admin:write"), params.server, body),
+        async ({ auth, params, body }) => service.updateService(auth.org, params.server, body),
         {
+          permission: "admin:write",
           params: ServerParams,
           body: UpdateServiceBody,
           response: { 200: AdminService, ...ERROR_RESPONSES },
@@ -252,27 +284,38 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
       )
       .put(
         "/services/:server/secrets/:name",
-        async ({ request, params, body }) =>
-          service.setSecret(await as(request, "admin:write"), params.server, params.name, body.value),
-        { params: SecretParams, body: SetSecretBody, response: { 200: AdminService, ...ERROR_RESPONSES } },
+        async ({ auth, params, body }) => service.setSecret(auth.org, params.server, params.name, body.value),
+        {
+          permission: "admin:write",
+          params: SecretParams,
+          body: SetSecretBody,
+          response: { 200: AdminService, ...ERROR_RESPONSES },
+        },
       )
       .delete(
         "/services/:server/secrets/:name",
-        async ({ request, params }) =>
-          service.setSecret(await as(request, "admin:write"), params.server, params.name, null),
-        { params: SecretParams, response: { 200: AdminService, ...ERROR_RESPONSES } },
+        async ({ auth, params }) => service.setSecret(auth.org, params.server, params.name, null),
+        {
+          permission: "admin:write",
+          params: SecretParams,
+          response: { 200: AdminService, ...ERROR_RESPONSES },
+        },
       )
       .put(
         "/services/:server/credentials/:name",
-        async ({ request, params, body }) =>
-          service.setCredential(await as(request, null), params.server, params.name, body.value),
-        { params: SecretParams, body: SetSecretBody, response: { 200: AdminService, ...ERROR_RESPONSES } },
+        async ({ auth, params, body }) =>
+          service.setCredential(auth.org, params.server, params.name, body.value),
+        {
+          permission: "member",
+          params: SecretParams,
+          body: SetSecretBody,
+          response: { 200: AdminService, ...ERROR_RESPONSES },
+        },
       )
       .delete(
         "/services/:server/credentials/:name",
-        async ({ request, params }) =>
-          service.setCredential(await as(request, null), params.server, params.name, null),
-        { params: SecretParams, response: { 200: AdminService, ...ERROR_RESPONSES } },
+        async ({ auth, params }) => service.setCredential(auth.org, params.server, params.name, null),
+        { permission: "member", params: SecretParams, response: { 200: AdminService, ...ERROR_RESPONSES } },
       )
   );
 }

@@ -2,6 +2,7 @@ import { ApiError, Usage, UsageQuery } from "@omni/contracts";
 import { schema } from "@omni/db";
 import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import { Elysia } from "elysia";
+import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
 const { auditLogs } = schema;
@@ -44,14 +45,10 @@ export function usageRoutes(deps: DashboardDeps) {
       const from = query.from ? new Date(query.from) : new Date(to.getTime() - DAY_MS);
       const range = to.getTime() - from.getTime();
       if (range <= 0) {
-        return status(422, {
-          error: { code: "invalid" as const, message: "from must be before to", field: "from" },
-        });
+        return status(422, apiError("invalid", "from must be before to", { field: "from" }));
       }
       if (range > MAX_RANGE_MS) {
-        return status(422, {
-          error: { code: "invalid" as const, message: "the range is at most 31 days", field: "from" },
-        });
+        return status(422, apiError("invalid", "the range is at most 31 days", { field: "from" }));
       }
       const bucketSeconds = BUCKETS.find((b) => range / 1000 / b <= 120) ?? 86_400;
       const where: SQL | undefined = and(

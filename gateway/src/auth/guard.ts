@@ -101,6 +101,43 @@ async function rateLimited(
   };
 }
 
+/** What a guarded route needs: a permission, or `"member"` (any member of the org, e.g. their own credentials). */
+export type RouteNeed = Permission | "member";
+
+/** Resolves a guarded request's caller for a need: its `auth`, or why it may not go on. */
+export type CallerResolver = (
+  ctx: { request: Request; server: ServerLike | null; set: { headers: Record<string, string | number> } },
+  needed: RouteNeed,
+) => Promise<RequestAuth | (OrgRefusal & { details?: Record<string, unknown> })>;
+
+/**
+ * The route guard macro every `/api` route uses: `{ permission: "admin:write" }` (or `"member"`) on a route
+ * resolves `auth` ({org, credentialId}) through `resolveCaller`, or answers its refusal in the one API
+ * error shape `{error: {code, message, details?}}` with the refusal's headers.
+ */
+export function guardMacro(resolveCaller: CallerResolver) {
+  return new Elysia().macro({
+    permission: (needed: RouteNeed) => ({
+      async resolve({ request, server, status, set }) {
+        const resolved = await resolveCaller({ request, server, set }, needed);
+        if ("org" in resolved) return { auth: resolved };
+        for (const [name, value] of Object.entries(resolved.headers ?? {})) set.headers[name] = value;
+        const body = apiError(resolved.code, resolved.message, resolved.details);
+        switch (resolved.status) {
+          case 401:
+            return status(401, body);
+          case 403:
+            return status(403, body);
+          case 429:
+            return status(429, body);
+          default:
+            return status(503, body);
+        }
+      },
+    }),
+  });
+}
+
 /**
  * Route guards for Elysia: `{ permission: "admin:write" }` on a route (or a `guard`) authenticates the
  * request, checks the permission, applies the rate limits, and resolves `auth` ({org, credentialId}).
@@ -114,41 +151,32 @@ async function rateLimited(
  * ```
  */
 export function authGuard(deps: AuthGuardDeps) {
-  return new Elysia().macro({
-    permission: (needed: Permission) => ({
-      async resolve({ request, server, status, set }) {
-        const outcome = await authenticateOnce(deps.authenticator, request, {
-          loopback: isLoopback(server, request),
-        });
-        if (!outcome.ok) {
-          set.headers["www-authenticate"] = wwwAuthenticate(baseUrl(request, deps.publicUrl), outcome);
-          const body = apiError(outcome.reason, outcome.message);
-          return outcome.status === 401
-            ? status(401, body)
-            : outcome.status === 403
-              ? status(403, body)
-              : status(503, body);
-        }
-        if (!hasPermission(outcome.org.permissions, needed)) {
-          const body = apiError(
-            "forbidden",
-            `This needs the "${needed}" permission, which your role or key does not have.`,
-            { permission: needed },
-          );
-          return status(403, body);
-        }
-        const limited = await rateLimited(deps.rateLimiter, outcome, set);
-        if (limited) {
-          const body = apiError(limited.code, limited.message);
-          return limited.status === 429 ? status(429, body) : status(503, body);
-        }
-        const auth: RequestAuth = {
-          org: { ...outcome.org, requestId: requestIdOf(request) },
-          ...(outcome.credentialId ? { credentialId: outcome.credentialId } : {}),
-          ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}),
-        };
-        return { auth };
-      },
-    }),
+  return guardMacro(async ({ request, server, set }, needed) => {
+    const outcome = await authenticateOnce(deps.authenticator, request, {
+      loopback: isLoopback(server, request),
+    });
+    if (!outcome.ok) {
+      set.headers["www-authenticate"] = wwwAuthenticate(baseUrl(request, deps.publicUrl), outcome);
+      return {
+        status: outcome.status === 401 || outcome.status === 403 ? outcome.status : 503,
+        code: outcome.reason,
+        message: outcome.message,
+      };
+    }
+    if (needed !== "member" && !hasPermission(outcome.org.permissions, needed)) {
+      return {
+        status: 403,
+        code: "forbidden",
+        message: `This needs the "${needed}" permission, which your role or key does not have.`,
+        details: { permission: needed },
+      };
+    }
+    const limited = await rateLimited(deps.rateLimiter, outcome, set);
+    if (limited) return { ...limited, headers: {} };
+    return {
+      org: { ...outcome.org, requestId: requestIdOf(request) },
+      ...(outcome.credentialId ? { credentialId: outcome.credentialId } : {}),
+      ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}),
+    };
   });
 }
