@@ -18,7 +18,10 @@ if (process.argv.includes("--help") || process.argv.includes("-h")) {
 Runs the benches in bench/ (${all.map((f) => basename(f, ".ts")).join(", ")}), each in its own process,
 loopback only and bounded in time. Each prints its table; ratios are against a baseline measured in the
 same run. bench/gateway.ts reads BENCH_ROUNDS, BENCH_MS, BENCH_MAX, BENCH_TARGETS, BENCH_PROFILE;
-bench/devtools.ts (our DevTools server vs chrome-devtools-mcp on one scripted task) reads BENCH_DEVTOOLS_ROUNDS.`);
+bench/devtools.ts (our DevTools server vs chrome-devtools-mcp on one scripted task) reads BENCH_DEVTOOLS_ROUNDS;
+bench/sessions.ts (finding a 2025 session: sealed vs stored in Redis; memory per idle session) reads
+BENCH_SESSIONS, BENCH_OPS; bench/scale.ts (2 gateway processes behind HAProxy: 10,000 idle sessions, 60 s of
+mixed traffic from 200 sessions) reads BENCH_SCALE_SECONDS, BENCH_SCALE_SESSIONS, BENCH_SCALE_IDLE.`);
   process.exit(0);
 }
 const wanted = process.argv.slice(2);

@@ -6,10 +6,14 @@
  * summaries, stops everything, and exits non-zero on any failed check or on a scenario that ran no checks.
  *
  *   bun scripts/conformance.ts [--only <run-name>] [--scenario <name>] [--verbose]
+ *
+ * `CONFORMANCE_FEDERATED=1` also federates @modelcontextprotocol/server-everything (stdio, a global
+ * upstream, prefix `every`), so the suite runs against a gateway whose views include a federated upstream.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEMO_ORG_ID } from "../db/src/seed.ts";
 import { conformanceServer } from "../gateway/test/fixtures/conformance-server.ts";
 import { modernConformanceServer } from "../gateway/test/fixtures/modern-conformance-server.ts";
 import { startStack } from "../gateway/test/fixtures/stack.ts";
@@ -162,13 +166,21 @@ every era (${RUNS.map((r) => r.name).join(", ")}), prints each summary, stops ev
 non-zero on any failed scored check or a scored scenario that ran no checks.
   --only <era>       run one era's set only
   --scenario <name>  run one scenario (within the era's set; combine with --only)
-  --verbose          print the suite's whole output`);
+  --verbose          print the suite's whole output
+
+Environment:
+  CONFORMANCE_FEDERATED=1  also federate @modelcontextprotocol/server-everything over stdio (prefix every)`);
     return 0;
   }
   const only = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
   const scenario = argv.includes("--scenario") ? argv[argv.indexOf("--scenario") + 1] : undefined;
   const verbose = argv.includes("--verbose");
-  const stack = await startStack({ servers: [conformanceServer, modernConformanceServer] });
+  const federated = process.env.CONFORMANCE_FEDERATED === "1";
+  const stack = await startStack({
+    servers: [conformanceServer, modernConformanceServer],
+    ...(federated ? { federation: {} } : {}),
+  });
+  if (federated) await federateEverything(stack);
   // The suite connects via "localhost" (its DNS-rebinding scenario requires a loopback URL).
   const url = `${stack.url.replace("127.0.0.1", "localhost")}/mcp`;
   console.log(`gateway ${url} (fixture server ${stack.servers.get("conformance")?.url})`);
@@ -193,6 +205,24 @@ non-zero on any failed scored check or a scored scenario that ran no checks.
     failures === 0 ? "\nconformance: every run passed" : `\nconformance: ${failures} run(s) failed`,
   );
   return failures === 0 ? 0 : 1;
+}
+
+/** Registers server-everything (stdio, global) and waits until the demo org's view has its tools. */
+async function federateEverything(stack: Awaited<ReturnType<typeof startStack>>): Promise<void> {
+  const entry = join(root, "gateway/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+  await stack.repos.federation.operatorCreate({
+    organizationId: null,
+    name: "io.github.modelcontextprotocol/server-everything",
+    prefix: "every",
+    transport: "stdio",
+    command: "node",
+    args: [entry, "stdio"],
+  });
+  await stack.federation?.reload();
+  const catalog = await stack.federation?.catalog(DEMO_ORG_ID);
+  const tools = catalog?.tools.size ?? 0;
+  if (tools === 0) throw new Error("CONFORMANCE_FEDERATED: server-everything did not connect");
+  console.log(`federated upstream: server-everything over stdio (${tools} tools as every_*)`);
 }
 
 if (import.meta.main) process.exit(await main());

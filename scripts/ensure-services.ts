@@ -1,6 +1,6 @@
 /**
  * Makes sure what the test suites need is here: PostgreSQL and Redis on loopback (started when down)
- * and the Debian packages the suites drive (Chromium, ffmpeg), installed when missing. Idempotent; says what it does.
+ * and the Debian packages the suites drive (Chromium, ffmpeg, HAProxy), installed when missing. Idempotent; says what it does.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
@@ -75,11 +75,14 @@ if (await portOpen(6379)) {
   }
 }
 
-// Debian packages the suites drive: Chromium (DevTools, admin browser tests), ffmpeg (screencast video).
+// Debian packages the suites drive: Chromium (DevTools, admin browser tests), ffmpeg (screencast video),
+// HAProxy (replicas behind a real load balancer).
 const chrome = process.env.CHROME_PATH ?? "/usr/bin/chromium";
 const packages: { what: string; path: string; pkg: string }[] = [
   { what: "Chromium", path: chrome, pkg: "chromium" },
   { what: "ffmpeg", path: "/usr/bin/ffmpeg", pkg: "ffmpeg" },
+  // The load balancer of the replica suites (gateway/test/fixtures/haproxy.ts) and of bench/scale.ts.
+  { what: "HAProxy", path: "/usr/sbin/haproxy", pkg: "haproxy" },
 ];
 const missing = packages.filter((p) => !existsSync(p.path));
 for (const p of packages) if (existsSync(p.path)) console.log(`services: ${p.what} at ${p.path}`);

@@ -62,6 +62,13 @@ export const PAGES: Page[] = [
     component: lazy(() => import("./pages/Resources.tsx")),
   },
   {
+    path: "/policy",
+    title: "Tool policy",
+    group: "Access",
+    need: "admin:read",
+    component: lazy(() => import("./pages/Policy.tsx")),
+  },
+  {
     path: "/members",
     title: "Members",
     group: "Access",

@@ -251,11 +251,64 @@ test("ending a session on the Sessions page ends it for the client", async () =>
   expect(await row.textContent()).toContain("9.9.9");
   await row.getByRole("button", { name: "End session of doomed-client" }).click();
   await page.getByText("Session ended.").waitFor();
-  expect(await page.getByRole("row").filter({ hasText: "doomed-client" }).count()).toBe(0);
+  // The notice comes before the list's reload: wait for the reloaded list instead of racing it.
+  await page.getByRole("row").filter({ hasText: "doomed-client" }).waitFor({ state: "detached" });
   const after = await client.listTools().then(
     () => "still works",
     (error: unknown) => String(error),
   );
   expect(after).toContain("Session not found");
   await client.close().catch(() => {});
+}, 60_000);
+
+test("tool policy by keyboard: an owners' allow-list with a rename, seen by an MCP client; a discovery bundle", async () => {
+  const page = await open();
+  await devSignIn(page);
+  await page.goto("/admin/policy");
+  await page.getByRole("heading", { level: 1, name: "Tool policy" }).waitFor();
+  await page.getByTestId("policy-weather_forecast").waitFor();
+  await page.getByLabel("Applies to").selectOption("owner");
+  await page.getByLabel("the only ones shown (allow-list)").check();
+  const allow = page.getByLabel("Allow weather_forecast");
+  await allow.focus();
+  await page.keyboard.press("Space");
+  expect(await allow.isChecked()).toBe(true);
+  await page.getByLabel("New name for weather_forecast").fill("forecast");
+  await page.getByLabel("New name for weather_forecast").press("Enter");
+  await page.getByText("Owners: policy saved.").waitFor();
+  // The table now says who sees what: owners no longer see notes_compose.
+  await page.waitForFunction(
+    () => !document.querySelector('[data-testid="policy-notes_compose"]')?.textContent?.includes("owner"),
+  );
+
+  const client = await mcpClient(world.url, world.demoKey);
+  try {
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(["forecast"]);
+  } finally {
+    await client.close();
+  }
+
+  await page.getByLabel("Slug").fill("team");
+  await page.getByLabel(/^Tools \(one name/).fill("notes_*");
+  await page.getByLabel("Progressive discovery (search_tools + call_tool)").check();
+  await page.getByRole("button", { name: "Create bundle" }).click();
+  await page.getByText("Bundle team created.").waitFor();
+  const row = page.getByTestId("bundle-team");
+  await row.getByText("discovery").waitFor();
+  expect(await row.textContent()).toContain("/mcp/b/team");
+  // A bad slug is refused by the form; a duplicate by the API, with its message.
+  await page.getByLabel("Slug").fill("team");
+  await page.getByRole("button", { name: "Create bundle" }).click();
+  await page.getByText('a bundle with slug "team" already exists').waitFor();
+
+  await page.getByRole("button", { name: "Delete bundle team" }).click();
+  await page.getByText("Bundle team deleted.").waitFor();
+  await page.getByRole("button", { name: "Remove this policy" }).click();
+  await page.getByText("Owners: policy removed.").waitFor();
+  const after = await mcpClient(world.url, world.demoKey);
+  try {
+    expect((await after.listTools()).tools.map((t) => t.name)).toContain("notes_compose");
+  } finally {
+    await after.close();
+  }
 }, 60_000);

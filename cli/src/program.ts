@@ -11,6 +11,7 @@ import { registerNewServer } from "./commands/new-server.ts";
 import { registerOrgs } from "./commands/orgs.ts";
 import { registerPlayground } from "./commands/playground.ts";
 import { registerPrompts } from "./commands/prompts.ts";
+import { registerServers } from "./commands/servers.ts";
 import { registerServersPolicy } from "./commands/servers-policy.ts";
 import { registerServices } from "./commands/services.ts";
 import { registerSessions } from "./commands/sessions.ts";
@@ -48,6 +49,7 @@ export function createProgram(): Command {
   registerKeys(program);
   registerMembers(program);
   registerServices(program);
+  registerServers(program);
   registerPrompts(program);
   registerAudit(program);
   registerSessions(program);

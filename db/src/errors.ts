@@ -35,6 +35,10 @@ const messages: Record<string, Describe> = {
     `organization "${f.organization_id}" already has a resource with URI "${f.uri}"`,
   api_keys_prefix_unique: (f) => `an API key with prefix "${f.prefix}" already exists`,
   api_keys_hash_unique: () => "an API key with the same hash already exists",
+  federated_servers_org_prefix_unique: (f) =>
+    `an upstream with prefix "${f.prefix}" is already registered ${
+      f.organization_id === undefined ? "here" : "for this scope"
+    }`,
   tool_policies_org_role_unique: () => "this organization already has a tool policy for that scope",
   bundles_org_slug_unique: (f) => `a bundle with slug "${f.slug}" already exists`,
   webhook_events_svix_id_unique: (f) => `webhook event "${f.svix_id}" was already received`,

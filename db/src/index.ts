@@ -13,6 +13,11 @@ export {
 export { ConflictError } from "./errors.ts";
 export type { ApiKey, NewApiKey } from "./repos/api-keys.ts";
 export type { AuditRow, ListAuditOptions, NewAuditRow } from "./repos/audit.ts";
+export type {
+  FederatedServer,
+  NewOperatorUpstream,
+  NewRemoteUpstream,
+} from "./repos/federation.ts";
 export { createRepositories, type Repositories } from "./repos/index.ts";
 export type { Membership } from "./repos/memberships.ts";
 export type { NewOrganization, NewUser, Organization, User } from "./repos/organizations.ts";
@@ -34,8 +39,10 @@ export type {
 export type { McpServer, NewMcpServer, ServerInstance } from "./repos/servers.ts";
 export type { OrganizationService, ServicePatch, UserServiceCredential } from "./repos/services.ts";
 export type { WebhookEvent } from "./repos/webhooks.ts";
+export { newId } from "./schema/columns.ts";
 export type {
   ActorType,
+  FederatedTransport,
   InstanceStatus,
   OrganizationSettings,
   SecretEnvelope,

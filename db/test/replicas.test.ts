@@ -145,7 +145,7 @@ afterAll(async () => {
   await handle?.close();
   for (const name of [...servers.keys()]) await stopServer(name);
   rmSync(scratch, { recursive: true, force: true });
-});
+}, 60_000);
 
 test("reads through the reader run on the streaming replica, writes through it on the primary", async () => {
   expect(handle.replicaHealth()).toEqual([{ url: replicaUrl, healthy: true }]);

@@ -28,6 +28,8 @@ const TABLES = [
   "api_keys",
   "audit_logs",
   "webhook_events",
+  "tool_policies",
+  "bundles",
 ];
 
 let pgReachable = false;

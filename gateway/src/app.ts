@@ -1,3 +1,4 @@
+import { enableDefaultMetrics, type MetricsOptions, metricsHandler } from "@omni/kit";
 import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
@@ -5,14 +6,18 @@ import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts"
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import type { KeyEnv } from "./env.ts";
+import type { Federation } from "./federation/index.ts";
 import { Dispatcher } from "./mcp/dispatcher.ts";
 import { createOriginGuard } from "./mcp/guard.ts";
 import { payloadTooLargeError, StreamableHttp } from "./mcp/http.ts";
 import { ModernHttp } from "./mcp/modern/handler.ts";
-import { createStateSealer } from "./mcp/modern/state.ts";
+import { deploymentKey, StateSealer } from "./mcp/modern/state.ts";
 import { errorMessage } from "./mcp/protocol.ts";
+import { MemorySessionBus, type SessionBus } from "./mcp/session-bus.ts";
+import { SessionSealer } from "./mcp/session-seal.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
+import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
 import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
 import { apiError, apiErrorResponse } from "./security/errors.ts";
@@ -38,6 +43,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   sessionIdleMs: number;
+  /** Absolute lifetime of a 2025 session id (`SESSION_MAX_AGE_MS`). Default 24 hours. */
+  sessionMaxAgeMs: number;
   /** Allowed `Host`/`Origin` values besides loopback (DNS-rebinding protection). */
   allowedHosts: string[];
   allowedOrigins: string[];
@@ -46,6 +53,14 @@ export interface GatewayOptions {
   /** How often a WebSocket's credential is re-checked. Default 30 s. */
   credentialCheckMs: number;
   instructions?: string;
+  /**
+   * `GET /metrics` and the MCP series' labels (`metricsOptionsFromEnv`: `METRICS_TOKEN`,
+   * `METRICS_ORG_LABELS`, `METRICS_ORG_LABEL_LIMIT`). Without a token `/metrics` is 404 on this port
+   * (`index.ts` serves `METRICS_PORT` separately).
+   */
+  metrics: Partial<Pick<MetricsOptions, "token" | "orgLabels" | "orgLabelLimit">>;
+  /** One `mcp request` log line per MCP request (default true). */
+  mcpLog: boolean;
 }
 
 export interface GatewayDeps {
@@ -83,8 +98,18 @@ export interface GatewayDeps {
   unavailableDependencies?: () => string[];
   /** Where MCP tasks live (`RedisTaskStore` so every replica sees them); in memory when absent. */
   taskStore?: TaskStore;
+  /** Federated upstream MCP servers (`federation/`): joined to each org's view; admin API at /api/federation. */
+  federation?: Federation;
   /**
-   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState.
+   * What replicas share about 2025 sessions (`RedisSessionBus` so any replica serves any session, routes
+   * answers and replays streams); in memory when absent (one replica).
+   */
+  sessionBus?: SessionBus;
+  /** True once a graceful drain began: `/ready` answers 503 so the balancer stops sending requests. */
+  draining?: () => boolean;
+  /**
+   * Key material (`GatewayEnv.keys`): `OMNI_STATE_KEY` / `OMNI_SECRET_KEY` seal 2026-07-28 requestState
+   * and 2025 session ids.
    * Default: none set (the development key file, else a per-process key).
    */
   keys?: KeyEnv;
@@ -109,10 +134,13 @@ const DEFAULTS: GatewayOptions = {
   pageSize: 100,
   maxBodyBytes: 4 * 1024 * 1024,
   sessionIdleMs: 30 * 60_000,
+  sessionMaxAgeMs: 24 * 60 * 60_000,
   allowedHosts: [],
   allowedOrigins: [],
   keepAliveMs: 15_000,
   credentialCheckMs: 30_000,
+  metrics: {},
+  mcpLog: true,
 };
 
 /** Whether a request carries a body (the methods that may, with a length or a chunked stream). */
@@ -131,7 +159,13 @@ function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
   const logger = deps.logger ?? createLogger();
   const startedAt = Date.now();
+  // One deployment key seals both 2026-07-28 requestState and 2025 session ids (separate AAD).
+  const key = deploymentKey(deps.keys ?? {}, logger);
   const dispatcher = new Dispatcher({
+    sessions: {
+      sealer: new SessionSealer(key, options.sessionMaxAgeMs),
+      bus: deps.sessionBus ?? new MemorySessionBus(),
+    },
     config: deps.config,
     registry: deps.registry,
     pageSize: options.pageSize,
@@ -140,12 +174,31 @@ function createBaseGateway(deps: GatewayDeps) {
     ...(options.instructions ? { instructions: options.instructions } : {}),
     logger,
     ...(deps.mcpAccess ? { access: deps.mcpAccess } : {}),
+    ...(deps.federation ? { federation: deps.federation } : {}),
+    observe: {
+      log: options.mcpLog,
+      orgLabels: options.metrics.orgLabels ?? false,
+      ...(options.metrics.orgLabelLimit === undefined
+        ? {}
+        : { orgLabelLimit: options.metrics.orgLabelLimit }),
+    },
   });
+  // Scrape-time gauges of this gateway (removed when it stops).
+  const untrack = [
+    upstreamInstances.track(deps.registry),
+    upstreamInFlight.track(deps.registry),
+    sessionsGauge.track({
+      total: () => dispatcher.sessions.size,
+      websocket: () => dispatcher.websocketSessions,
+    }),
+  ];
+  enableDefaultMetrics();
+  const metrics = metricsHandler({ ...(options.metrics.token ? { token: options.metrics.token } : {}) });
   const modern = new ModernHttp({
     dispatcher,
     config: deps.config,
     registry: deps.registry,
-    sealer: createStateSealer(deps.keys ?? {}, logger),
+    sealer: new StateSealer(key),
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
     keepAliveMs: options.keepAliveMs,
     logger,
@@ -204,8 +257,10 @@ function createBaseGateway(deps: GatewayDeps) {
       if (deps.mcpAccess) return deps.mcpAccess.unauthorized(auth, request);
       return status(auth.status, apiError(auth.reason, auth.message));
     }
-    if (bundle !== undefined && !(await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false))) {
-      return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
+    if (bundle !== undefined) {
+      const known = await dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => null);
+      if (known === null) return status(503, apiError("dependency_unavailable", "Retry shortly"));
+      if (!known) return status(404, apiError("not_found", `Bundle not found: ${bundle.slice(0, 64)}`));
     }
     const handlers = createWsConnection({
       dispatcher,
@@ -237,6 +292,7 @@ function createBaseGateway(deps: GatewayDeps) {
       return apiErrorResponse(auth.status, apiError(auth.reason, auth.message), headers);
     })
     .onStop(() => {
+      for (const off of untrack) off();
       dispatcher.close();
       modern.close();
     })
@@ -250,7 +306,12 @@ function createBaseGateway(deps: GatewayDeps) {
         servers,
       };
     })
+    // Prometheus text: only with METRICS_TOKEN on this port (404 otherwise; METRICS_PORT is separate).
+    .get("/metrics", ({ request }) => metrics(request))
     .get("/ready", ({ status }) => {
+      if (deps.draining?.()) {
+        return status(503, { ready: false as const, message: "Draining: this replica is shutting down" });
+      }
       const down = deps.unavailableDependencies?.() ?? [];
       if (down.length > 0) {
         return status(503, {
@@ -306,7 +367,20 @@ function createBaseGateway(deps: GatewayDeps) {
 
 type BaseGatewayApp = ReturnType<typeof createBaseGateway>;
 
-function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminDeps) {
+/**
+ * Graceful drain: ends the 2025 GET streams this gateway holds with an SSE `retry` hint of `retryMs`, so
+ * their clients reconnect (with `Last-Event-ID`) through the balancer to another replica.
+ */
+export function closeSessionStreams(app: object, retryMs: number): void {
+  dispatchers.get(app)?.closeStreams(retryMs);
+}
+
+function withAdmin(
+  app: BaseGatewayApp,
+  registry: Registry,
+  admin: GatewayAdminDeps,
+  federation?: Federation,
+) {
   const dispatcher = dispatchers.get(app)!;
   const { auth, devMode, clerkPublishableKey, adminDist, readDb, ...config } = admin;
   return app
@@ -324,6 +398,8 @@ function withAdmin(app: BaseGatewayApp, registry: Registry, admin: GatewayAdminD
         ...(devMode === undefined ? {} : { devMode }),
         ...(clerkPublishableKey ? { clerkPublishableKey } : {}),
         ...(adminDist ? { adminDist } : {}),
+        ...(federation ? { federation } : {}),
+        secrets: admin.config.secrets,
       }),
     );
 }
@@ -341,5 +417,5 @@ export function createGateway(deps: GatewayDeps & { admin: GatewayAdminDeps }): 
 export function createGateway(deps: GatewayDeps): BaseGatewayApp;
 export function createGateway(deps: GatewayDeps): GatewayApp | BaseGatewayApp {
   const app = createBaseGateway(deps);
-  return deps.admin ? withAdmin(app, deps.registry, deps.admin) : app;
+  return deps.admin ? withAdmin(app, deps.registry, deps.admin, deps.federation) : app;
 }

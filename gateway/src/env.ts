@@ -139,8 +139,22 @@ const Gateway = v.object({
   HEALTH_INTERVAL_MS: int(5000, 100),
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   SESSION_IDLE_MS: int(30 * 60_000, 1000),
+  /** Absolute lifetime of a sealed 2025 `Mcp-Session-Id`. Default 24 hours. */
+  SESSION_MAX_AGE_MS: int(24 * 60 * 60_000, 60_000),
+  /** Events kept per 2025 GET stream for `Last-Event-ID` resumption. Default 100. */
+  SESSION_REPLAY_EVENTS: int(100, 0),
+  /** Graceful drain: how long after SIGTERM (`/ready` 503) before streams close and the listener stops. */
+  DRAIN_DELAY_MS: int(2000, 0),
+  /** Graceful drain: the longest in-flight requests may still run before the process exits. Default 30 s. */
+  DRAIN_TIMEOUT_MS: int(30_000, 0),
+  /** Redis Sentinel: `host:port` list of sentinels (with REDIS_SENTINEL_NAME; REDIS_URL then only gives credentials and db). */
+  REDIS_SENTINELS: list,
+  /** Redis Sentinel: the monitored master's name. Default `mymaster`. */
+  REDIS_SENTINEL_NAME: v.optional(v.string(), "mymaster"),
   /** Log level of the JSON log lines. Default `info`. */
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"]), "info"),
+  /** Log line format: `json` (production) or `pretty` (development). Default: pretty with OMNI_DEV_MODE, else json. */
+  LOG_FORMAT: v.optional(v.picklist(["json", "pretty"])),
   /** L1 config cache entries. Default 1000. */
   CONFIG_CACHE_SIZE: int(1000, 0),
   /** L1 config cache time to live (ms). Default 60000. */

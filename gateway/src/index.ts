@@ -1,15 +1,25 @@
 import { createDb, createRepositories, DEMO_ORG_ID, migrate, seed } from "@omni/db";
-import { InternalTokenError, loadInternalToken } from "@omni/kit";
+import {
+  InternalTokenError,
+  loadInternalToken,
+  type MetricsServer,
+  metricsOptionsFromEnv,
+  serveMetrics,
+  startTracing,
+} from "@omni/kit";
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
-import { createGateway } from "./app.ts";
+import { closeSessionStreams, createGateway } from "./app.ts";
 import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
 import { databaseOptions, readEnv } from "./env.ts";
+import { Federation } from "./federation/index.ts";
 import { createDevAuthenticator, isLoopbackHost } from "./mcp/dev-auth.ts";
+import { RedisSessionBus } from "./mcp/session-bus.ts";
 import { RedisTaskStore } from "./mcp/tasks/store.ts";
 import type { Authenticator } from "./ports.ts";
+import { redisSentinelOptions } from "./redis.ts";
 import { catalogueSync } from "./registry/catalogue.ts";
 import { createClientFactory, type InstanceConfig, parseServersEnv, Registry } from "./registry/index.ts";
 import { InstanceFollower } from "./registry/instances.ts";
@@ -28,7 +38,10 @@ const env = (() => {
     process.exit(1);
   }
 })();
-const logger = createLogger({ level: env.LOG_LEVEL });
+const logger = createLogger({
+  level: env.LOG_LEVEL,
+  format: env.LOG_FORMAT ?? (env.OMNI_DEV_MODE ? "pretty" : "json"),
+});
 
 if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
   console.error(
@@ -49,13 +62,18 @@ try {
 
 // Redis (optional): L2 config cache + cross-replica invalidation, auth generations, shared rate limits.
 // A few quick retries per command, so an outage surfaces as errors instead of requests hanging.
-const redis = env.REDIS_URL
-  ? new Redis(env.REDIS_URL, {
-      maxRetriesPerRequest: 2,
-      connectTimeout: env.REDIS_CONNECT_TIMEOUT_MS,
-      lazyConnect: true,
-    })
-  : undefined;
+// REDIS_SENTINELS: the master named REDIS_SENTINEL_NAME, found (and followed on failover) through Sentinel.
+const redisOptions = {
+  maxRetriesPerRequest: 2,
+  connectTimeout: env.REDIS_CONNECT_TIMEOUT_MS,
+  lazyConnect: true,
+};
+const redis =
+  env.REDIS_SENTINELS.length > 0
+    ? new Redis({ ...redisSentinelOptions(env), ...redisOptions })
+    : env.REDIS_URL
+      ? new Redis(env.REDIS_URL, redisOptions)
+      : undefined;
 if (redis) {
   redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
   await redis.connect().catch((error: unknown) => {
@@ -129,6 +147,10 @@ const resolveOrg: OrgResolver = ({ request }) =>
     ? devOrgResolver({ request })
     : auth.resolveOrg({ request });
 
+// Observability: METRICS_TOKEN / METRICS_PORT / METRICS_ORG_LABELS, and OTEL_* tracing (off by default).
+const metrics = metricsOptionsFromEnv();
+const tracing = startTracing("omni-gateway");
+
 const registry = new Registry({
   instances,
   clientFactory: createClientFactory(internalToken),
@@ -147,10 +169,33 @@ const follower = new InstanceFollower({
 });
 await follower.start();
 
+// Federated upstream MCP servers (`federated_servers` rows: org admins' remote ones, the operator's
+// global and stdio ones), re-read every FEDERATION_RELOAD_MS so `omni servers add|remove` apply live.
+const federationReloadMs = Number(process.env.FEDERATION_RELOAD_MS ?? 5000);
+if (!Number.isInteger(federationReloadMs) || federationReloadMs < 100) {
+  console.error(`FEDERATION_RELOAD_MS must be an integer number of milliseconds >= 100`);
+  process.exit(1);
+}
+const federation = new Federation({
+  list: () => repos.federation.operatorList(),
+  secrets: config.secrets,
+  reloadMs: federationReloadMs,
+  healthIntervalMs: env.HEALTH_INTERVAL_MS,
+  connection: { clientInfo: { name: "omni-gateway", version: pkg.version } },
+});
+await federation.start();
+// 2025 sessions: replicas share their state, answers, ends and stream replay through Redis (when present).
+const sessionBus = redis
+  ? new RedisSessionBus(redis, env.REDIS_PREFIX, logger, { replayEvents: env.SESSION_REPLAY_EVENTS })
+  : undefined;
+await sessionBus?.ready;
+let draining = false;
+
 const app = createGateway({
   config,
   authenticator,
   registry,
+  federation,
   logger,
   keys: env.keys,
   // Mounted first: request id, CORS (CORS_ORIGINS), security headers, body limit, access log.
@@ -179,6 +224,8 @@ const app = createGateway({
         ),
       }
     : {}),
+  ...(sessionBus ? { sessionBus } : {}),
+  draining: () => draining,
   // Redis down (ioredis reconnects by itself): /ready is 503 meanwhile, requests get 503 dependency_unavailable.
   ...(redis ? { unavailableDependencies: () => (redis.status === "ready" ? [] : ["redis"]) } : {}),
   options: {
@@ -186,8 +233,10 @@ const app = createGateway({
     pageSize: env.MCP_PAGE_SIZE,
     maxBodyBytes: env.MAX_BODY_BYTES,
     sessionIdleMs: env.SESSION_IDLE_MS,
+    sessionMaxAgeMs: env.SESSION_MAX_AGE_MS,
     allowedHosts: env.ALLOWED_HOSTS,
     allowedOrigins: env.ALLOWED_ORIGINS,
+    metrics,
   },
 }).listen({ port: env.PORT, hostname: env.HOST, idleTimeout: 0 });
 
@@ -203,21 +252,46 @@ for (const r of database.replicaHealth())
 for (const s of registry.health()) console.log(`  ${s.name}: ${s.healthy}/${s.instances} instances healthy`);
 if (env.OMNI_DEV_MODE)
   console.log("  local development mode: requests without credentials act as the demo organization");
+// METRICS_PORT: /metrics on a listener of its own (loopback unless METRICS_HOST says otherwise).
+let metricsServer: MetricsServer | undefined;
+if (metrics.port !== undefined) {
+  metricsServer = serveMetrics({ ...metrics, port: metrics.port });
+  console.log(`  metrics: ${metricsServer.url}/metrics${metrics.token ? " (bearer METRICS_TOKEN)" : ""}`);
+} else if (metrics.token) console.log(`  metrics: ${url}/metrics (bearer METRICS_TOKEN)`);
+if (tracing) console.log("  tracing: on (OTEL_* variables)");
 
 let stopping = false;
+/**
+ * Graceful drain (SIGTERM, SIGINT): `/ready` is 503 at once; after DRAIN_DELAY_MS (the balancer saw it) the
+ * GET streams close with a reconnect hint and the listener stops; in-flight requests finish within
+ * DRAIN_TIMEOUT_MS; then the dependencies close and the process exits 0.
+ */
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`gateway: ${signal} received, shutting down`);
+  draining = true;
+  const deadline = Date.now() + env.DRAIN_TIMEOUT_MS;
+  console.log(`gateway: ${signal} received, draining (up to ${env.DRAIN_TIMEOUT_MS} ms)`);
+  await Bun.sleep(Math.min(env.DRAIN_DELAY_MS, env.DRAIN_TIMEOUT_MS));
+  closeSessionStreams(app, 500);
+  const server = app.server;
+  void server?.stop(false);
+  while (server && server.pendingRequests > 0 && Date.now() < deadline) await Bun.sleep(20);
+  const left = server?.pendingRequests ?? 0;
+  console.log(`gateway: drained${left > 0 ? ` (${left} requests cut at the drain timeout)` : ""}, stopping`);
   await follower.stop();
   registry.stop();
-  await app.stop();
+  metricsServer?.stop();
+  await app.stop(true);
+  await federation.stop();
   // Tool calls are audited after their answer is sent: let those rows land before the database closes.
   await auth.audit.drain();
   await config.close();
   await auth.state.close();
+  await sessionBus?.close();
   await redis?.quit().catch(() => {});
   await database.close();
+  await tracing?.shutdown().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", () => void shutdown("SIGINT"));

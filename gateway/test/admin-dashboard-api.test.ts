@@ -138,8 +138,11 @@ test("sessions: listed per org, ended by an admin (404 for another org's), and t
       },
     }),
   });
-  const sessionId = init.headers.get("mcp-session-id") ?? "";
-  expect(sessionId).not.toBe("");
+  const token = init.headers.get("mcp-session-id") ?? "";
+  expect(token).not.toBe("");
+  // The admin API names a session by its sid: the clear part of the sealed `s1.<sid>.<sealed>` id.
+  const sessionId = token.split(".")[1] ?? "";
+  expect(sessionId).toHaveLength(22);
   const api = client();
   const listed = await api.sessions.get(as(keys.reader));
   const mine = listed.data?.sessions.find((s) => s.id === sessionId);
@@ -158,7 +161,7 @@ test("sessions: listed per org, ended by an admin (404 for another org's), and t
       ...as(keys.owner).headers,
       "content-type": "application/json",
       accept: "application/json, text/event-stream",
-      "mcp-session-id": sessionId,
+      "mcp-session-id": token,
       "mcp-protocol-version": "2025-11-25",
     },
     body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),

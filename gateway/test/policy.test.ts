@@ -604,6 +604,18 @@ describe("admin API input", () => {
     expect(names((await client.listTools()).tools)).toContain("alpha_echo");
     expect(await callError(client, "toString")).toContain("Unknown tool: toString");
     await client.close();
+    // Documented in the OpenAPI document with the other admin routes.
+    const openapi = (await (await fetch(`${url()}/api/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/tool-policies",
+        "/api/tool-policies/{scope}",
+        "/api/bundles",
+        "/api/bundles/{slug}",
+      ]),
+    );
     expect((await api(keys.aAdmin, "POST", "/bundles", { slug: "twice" })).status).toBe(201);
     const again = await api(keys.aAdmin, "POST", "/bundles", { slug: "twice" });
     expect(again.status).toBe(409);

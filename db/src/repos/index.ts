@@ -1,6 +1,7 @@
 import type { Database } from "../client.ts";
 import { apiKeysRepo } from "./api-keys.ts";
 import { auditRepo } from "./audit.ts";
+import { federationRepo } from "./federation.ts";
 import { membershipsRepo } from "./memberships.ts";
 import { organizationsRepo, usersRepo } from "./organizations.ts";
 import { bundlesRepo, toolPoliciesRepo } from "./policy.ts";
@@ -23,6 +24,7 @@ function build(db: Database, knownPartitions: Set<string>) {
     apiKeys: apiKeysRepo(db),
     audit: auditRepo(db, knownPartitions),
     webhooks: webhooksRepo(db),
+    federation: federationRepo(db),
     toolPolicies: toolPoliciesRepo(db),
     bundles: bundlesRepo(db),
   };

@@ -1,5 +1,6 @@
 export * from "./api-keys.ts";
 export * from "./audit.ts";
+export * from "./federation.ts";
 export * from "./organizations.ts";
 export * from "./policy.ts";
 export * from "./prompts.ts";

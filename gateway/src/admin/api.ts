@@ -3,6 +3,7 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import { Elysia } from "elysia";
 import { auditSearchRoutes } from "./audit-search.ts";
 import type { DashboardDeps } from "./deps.ts";
+import { federationRoutes } from "./federation.ts";
 import { meRoutes } from "./me.ts";
 import { policyRoutes } from "./policy.ts";
 import { serversRoutes } from "./servers.ts";
@@ -26,6 +27,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
     .use(usageRoutes(deps))
     .use(settingsRoutes(deps))
     .use(auditSearchRoutes(deps))
+    .use(federationRoutes(deps))
     .use(policyRoutes(deps))
     .use(
       adminStaticRoutes({

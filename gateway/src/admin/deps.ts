@@ -1,6 +1,8 @@
 import type { Database } from "@omni/db";
 import type { AuthModule } from "../auth/index.ts";
 import type { ConfigServiceImpl } from "../config/index.ts";
+import type { SecretBox } from "../config/secrets.ts";
+import type { Federation } from "../federation/index.ts";
 import type { Session } from "../mcp/session.ts";
 import type { Registry } from "../registry/index.ts";
 
@@ -25,4 +27,8 @@ export interface DashboardDeps {
   clerkPublishableKey?: string;
   /** Where the built dashboard is (default `admin/dist` of the repository). */
   adminDist?: string;
+  /** Federated upstreams (`/api/federation`): their health; reloaded after a write. */
+  federation?: Federation;
+  /** Seals federated upstreams' auth secrets (the config service's box). */
+  secrets?: SecretBox;
 }

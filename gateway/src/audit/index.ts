@@ -6,6 +6,7 @@ import {
   type Database,
   type Repositories,
 } from "@omni/db";
+import { auditWriteFailures } from "../observability/metrics.ts";
 import { chainedContent, checkRowHash, diff, keyedRowHash, redact, storable, storableText } from "./chain.ts";
 import { type CheckpointStore, checkpointValid, signCheckpoint } from "./checkpoint.ts";
 import { type AuditKeys, loadAuditKeys } from "./keys.ts";
@@ -207,11 +208,12 @@ export function createAuditLog(deps: AuditDeps): AuditLog {
     // After the commit: the signed head outside the database moves forward (never back).
     await checkpoints
       ?.advance(input.orgId, signCheckpoint(keys, input.orgId, row.seq, row.hash))
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        auditWriteFailures.inc({ kind: "checkpoint" });
         (deps.logger ?? console).warn(
           `[audit] checkpoint of org ${input.orgId} not stored: ${String(error)}`,
-        ),
-      );
+        );
+      });
     return toAuditDto(row);
   }
 

@@ -1,5 +1,6 @@
 import { ErrorCode, type OrgContext, type Permission, type RequestId } from "@omni/contracts";
 import type { AuditLog } from "../audit/index.ts";
+import { auditWriteFailures } from "../observability/metrics.ts";
 import type { AuthOutcome, McpAccess } from "../ports.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { pathOf } from "../security/plugin.ts";
@@ -69,6 +70,7 @@ export function createMcpAccess(deps: McpAccessDeps): McpAccess {
       try {
         await deps.audit.recordToolCall(call);
       } catch (error) {
+        auditWriteFailures.inc({ kind: "tool_call" });
         (deps.logger ?? createLogger()).error(
           `[audit] tool.call of ${call.tool} for org ${call.org.orgId} not recorded: ${String(error)}`,
         );

@@ -15,6 +15,7 @@ import {
 } from "@omni/kit";
 import type { Redis } from "ioredis";
 import type { KeyEnv } from "../env.ts";
+import { configCache as configCacheMetric } from "../observability/metrics.ts";
 import { type ConfigChange, ConfigError, type ConfigService, type OrgCatalog } from "../ports.ts";
 import { createLogger } from "../security/log.ts";
 import { type CacheLogger, type CacheOptions, type CacheStats, ConfigCache, DEFAULT_CACHE } from "./cache.ts";
@@ -84,6 +85,8 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
     }
   };
   const cache = new ConfigCache(options, deps.redis, emit, logger);
+  // The cache's counters, read at scrape time (omni_config_cache_requests_total).
+  const untrack = configCacheMetric.track({ stats: () => cache.stats(), redis: deps.redis !== undefined });
   const ready = cache.start();
   // Avoid an unhandled rejection when nobody awaits `ready`; callers that do still see the failure.
   ready.catch((error: unknown) => logger.error("config: Redis subscription failed", error));
@@ -244,6 +247,7 @@ export function createConfigService(deps: ConfigServiceDeps): ConfigServiceImpl 
     dropLocalCache: () => cache.clearLocal(),
 
     async close() {
+      untrack();
       listeners.clear();
       await cache.close();
     },

@@ -20,6 +20,7 @@ import {
   SESSION_VERSIONS,
 } from "./protocol.ts";
 import { type Session, sessionCall } from "./session.ts";
+import { eventId } from "./session-bus.ts";
 import { ResponseChannel } from "./sse.ts";
 
 function httpError(status: number, code: number, message: string, data?: unknown): Response {
@@ -97,7 +98,15 @@ export class StreamableHttp {
     }
     let caller: AuthOk = auth;
     if (bundle !== undefined) {
-      const known = await this.opts.dispatcher.hasBundle(auth.org.orgId, bundle).catch(() => false);
+      let known: boolean;
+      try {
+        known = await this.opts.dispatcher.hasBundle(auth.org.orgId, bundle);
+      } catch {
+        // The org's configuration could not be read (database down): retryable, not "no such bundle".
+        return httpError(503, ErrorCode.ServerUnavailable, "Service unavailable: retry shortly", {
+          reason: "dependency_unavailable",
+        });
+      }
       if (!known) return httpError(404, -32001, `Bundle not found: ${bundle.slice(0, 64)}`);
       caller = { ...auth, bundle };
     }
@@ -119,12 +128,23 @@ export class StreamableHttp {
   }
 
   /** The session named by `Mcp-Session-Id`, or the error response to send. */
-  private session(request: Request, auth: AuthOk): Session | Response {
+  private async session(request: Request, auth: AuthOk): Promise<Session | Response> {
     const id = request.headers.get("mcp-session-id");
     if (!id) {
       return httpError(400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
     }
-    const session = this.opts.dispatcher.sessions.get(id);
+    let session: Session | undefined;
+    try {
+      session = await this.opts.dispatcher.sessions.resolve(id);
+    } catch {
+      // A replica meeting this session for the first time reads its shared state from Redis: down, retry.
+      return httpError(
+        503,
+        ErrorCode.ServerUnavailable,
+        "Service unavailable: a dependency of the gateway (Redis) is down; retry shortly",
+        { reason: "dependency_unavailable" },
+      );
+    }
     // A session belongs to the credential that created it: another key of the same org (or user) gets 404.
     const owner = session?.caller;
     if (
@@ -214,13 +234,13 @@ export class StreamableHttp {
       }
       try {
         const { session, result } = await this.opts.dispatcher.initialize(auth, init.params);
-        return json(200, resultMessage(init.id, result), { "mcp-session-id": session.id });
+        return json(200, resultMessage(init.id, result), { "mcp-session-id": session.token });
       } catch (error) {
         return json(200, errorMessage(init.id, toError(error)));
       }
     }
 
-    const session = this.session(request, auth);
+    const session = await this.session(request, auth);
     if (session instanceof Response) return session;
     if (batch && !allowsBatch(session.protocolVersion)) {
       return httpError(
@@ -285,31 +305,53 @@ export class StreamableHttp {
     }
   }
 
-  private get(request: Request, auth: AuthOk): Promise<Response> | Response {
+  /**
+   * The session's GET stream: every event carries an id and is kept in the session's replay buffer, so a
+   * client reconnecting with `Last-Event-ID` (here or on another replica) first gets what it missed. A new
+   * stream replaces the session's previous one (a client resuming after a broken connection).
+   */
+  private async get(request: Request, auth: AuthOk): Promise<Response> {
     const accept = request.headers.get("accept") ?? "";
     if (!accept.includes("text/event-stream")) {
       return httpError(406, -32000, "Not Acceptable: Accept must include text/event-stream");
     }
-    const session = this.session(request, auth);
+    const session = await this.session(request, auth);
     if (session instanceof Response) return session;
-    if (session.stream) {
-      return httpError(409, -32000, "Conflict: this session already has a GET stream open");
+    const bus = this.opts.dispatcher.sessions.bus;
+    const lastEventId = request.headers.get("last-event-id");
+    let missed: Awaited<ReturnType<typeof bus.replay>> = [];
+    if (lastEventId && lastEventId.length <= 200) {
+      try {
+        missed = await bus.replay(session.id, lastEventId);
+      } catch {
+        // Replay is best effort: the live stream still opens.
+      }
     }
-    const stream: ResponseChannel = new ResponseChannel({
+    const channel: ResponseChannel = new ResponseChannel({
       openWith: "stream open",
       keepAliveMs: this.opts.keepAliveMs,
       onGone: () => {
         if (session.stream === stream) session.stream = null;
       },
     });
+    for (const event of missed) channel.send(event.message, event.id);
+    const stream: Outbound = {
+      send: (message) => {
+        const id = eventId(bus.replica);
+        bus.record(session.id, { id, message });
+        return channel.send(message, id);
+      },
+      close: (retryMs) => channel.close(retryMs),
+    };
+    session.stream?.close?.();
     session.stream = stream;
-    return stream.response;
+    return channel.response;
   }
 
-  private delete(request: Request, auth: AuthOk): Response {
-    const session = this.session(request, auth);
+  private async delete(request: Request, auth: AuthOk): Promise<Response> {
+    const session = await this.session(request, auth);
     if (session instanceof Response) return session;
-    this.opts.dispatcher.endSession(session);
+    await this.opts.dispatcher.endSession(session);
     return new Response(null, { status: 200 });
   }
 

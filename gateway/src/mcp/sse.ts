@@ -15,9 +15,10 @@ export const SSE_HEADERS = {
   connection: "keep-alive",
 };
 
-/** One JSON-RPC message as an SSE `message` event. */
-export function sseFrame(message: Json): Uint8Array {
-  return encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+/** One JSON-RPC message as an SSE `message` event (with an event id on resumable streams). */
+export function sseFrame(message: Json, id?: string): Uint8Array {
+  const head = id === undefined ? "" : `id: ${id}\n`;
+  return encoder.encode(`${head}event: message\ndata: ${JSON.stringify(message)}\n\n`);
 }
 
 /** An SSE comment line (stream-open marker, keep-alive). */
@@ -62,11 +63,11 @@ export class ResponseChannel implements Outbound {
   }
 
   /** Writes one message (switching to SSE); false once the client went away. */
-  send(message: Json): boolean {
+  send(message: Json, id?: string): boolean {
     if (this.done || this.gone) return false;
     if (this.opts.drop?.(message)) return true;
     if (!this.open) this.startStream();
-    return this.write(sseFrame(message));
+    return this.write(sseFrame(message, id));
   }
 
   /** Ends the response: with `body` (JSON when no stream was opened), or 202 when null. */
@@ -86,8 +87,12 @@ export class ResponseChannel implements Outbound {
     this.close();
   }
 
-  /** Ends the stream without a final message (session ended). */
-  close(): void {
+  /**
+   * Ends the stream without a final message (session ended); with `retryMs`, an SSE `retry` field first,
+   * so the client reconnects after that long (graceful drain: it resumes on another replica).
+   */
+  close(retryMs?: number): void {
+    if (retryMs !== undefined && !this.done) this.write(encoder.encode(`retry: ${Math.round(retryMs)}\n\n`));
     this.done = true;
     clearInterval(this.timer);
     try {

@@ -85,6 +85,7 @@ export function createWsConnection(opts: {
         const created = await opening;
         session = created.session;
         session.stream = out;
+        dispatcher.websocketSessions++;
         return resultMessage(message.id, created.result);
       } catch (error) {
         return errorMessage(message.id, toError(error));
@@ -214,7 +215,10 @@ export function createWsConnection(opts: {
       clearTimeout(expiry);
       stopListening?.();
       socket = null;
-      if (session) dispatcher.endSession(session);
+      if (session) {
+        dispatcher.websocketSessions--;
+        dispatcher.endSession(session);
+      }
       session = null;
     },
   };

@@ -3,7 +3,10 @@ import { createLogger, withRequestId } from "./log.ts";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  return { lines, logger: createLogger({ level: "debug", sink: (line) => lines.push(JSON.parse(line)) }) };
+  return {
+    lines,
+    logger: createLogger({ level: "debug", format: "json", sink: (line) => lines.push(JSON.parse(line)) }),
+  };
 }
 
 describe("createLogger", () => {
@@ -33,5 +36,37 @@ describe("createLogger", () => {
     expect(lines[0]?.error).toEqual({ name: "TypeError", message: "boom" });
     expect(lines[1]?.error).toBe("a string");
     expect(lines[2]?.keyId).toBe("k1");
+  });
+
+  test("fields named like credentials are never written; other fields are", () => {
+    const { lines, logger } = capture();
+    logger.info("careless", {
+      authorization: "Bearer omni_sk_live",
+      apiKey: "k",
+      clientSecret: "s",
+      accessToken: "t",
+      credentialId: "cred_1",
+      orgId: "o",
+    });
+    expect(lines[0]).toMatchObject({
+      authorization: "[redacted]",
+      apiKey: "[redacted]",
+      clientSecret: "[redacted]",
+      accessToken: "[redacted]",
+      credentialId: "cred_1",
+      orgId: "o",
+    });
+    expect(JSON.stringify(lines)).not.toContain("omni_sk_live");
+  });
+
+  test("pretty format (development): time, level, message, then key=value pairs", () => {
+    const out: string[] = [];
+    const logger = createLogger({ format: "pretty", sink: (line) => out.push(line) });
+    withRequestId("req-9", () =>
+      logger.info("mcp request", { method: "tools/call", durationMs: 1.5, note: "two words" }),
+    );
+    expect(out[0]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} INFO {2}mcp request requestId=req-9 method=tools\/call durationMs=1\.5 note="two words"$/,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { ErrorCode, type RequestId } from "@omni/contracts";
 import type { Redis } from "ioredis";
+import { rateLimitRejections } from "../observability/metrics.ts";
 import { apiError } from "./errors.ts";
 
 /**
@@ -114,6 +115,7 @@ export function createRateLimiter(opts: RateLimitOptions = {}): RateLimiter {
   }
 
   function refused(b: Bucket, waitMs: number): RateLimitDecision {
+    rateLimitRejections.inc({ scope: b.scope });
     return {
       allowed: false,
       scope: b.scope,

@@ -249,6 +249,7 @@ export function createDevtoolsServer(
     browserContexts: {
       list: (orgId) => sessions.list(orgId),
       end: (orgId, id) => sessions.end(orgId, id),
+      count: () => sessions.size,
     },
     async close() {
       await sessions.close();

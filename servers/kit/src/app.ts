@@ -15,6 +15,14 @@ import { createMcpHandler } from "./mcp.ts";
 import { createResourceReader } from "./resources.ts";
 import { type CallRegistry, RpcToolCall } from "./rpc-call.ts";
 import { compileServer } from "./runner.ts";
+import {
+  enableDefaultMetrics,
+  type MetricsOptions,
+  metricsHandler,
+  metricsOptionsFromEnv,
+} from "./telemetry/metrics.ts";
+import { browserContexts, type ServerGauges, toolCallsInFlight } from "./telemetry/server-metrics.ts";
+import { activeTracer } from "./telemetry/tracing.ts";
 import type { ServerDefinition } from "./types.ts";
 
 export interface ServerAppOptions {
@@ -29,10 +37,18 @@ export interface ServerAppOptions {
    * token in `.data/internal.token`; in production a missing `OMNI_INTERNAL_TOKEN` is an error here.
    */
   internalToken?: string;
+  /**
+   * `GET /metrics` (Prometheus text): served here only with a bearer token (`METRICS_TOKEN`), never with
+   * the internal token; `serve` also opens `METRICS_PORT` when set. Default: from the environment.
+   */
+  metrics?: Pick<MetricsOptions, "token">;
 }
 
-/** Routes served without the internal token: the health probe and the standalone MCP endpoint. */
-const OPEN_PATHS = new Set(["/health", "/mcp"]);
+/**
+ * Routes served without the internal token: the health probe, the standalone MCP endpoint, and the
+ * metrics (which check their own token).
+ */
+const OPEN_PATHS = new Set(["/health", "/mcp", "/metrics"]);
 
 /** The path of an absolute request URL (`http://host/path?query` → `/path`), without parsing it as a URL. */
 function pathOf(url: string): string {
@@ -87,6 +103,14 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
         });
 
   const authorized = internalTokenChecker(options.internalToken ?? deploymentToken());
+  enableDefaultMetrics();
+  const metrics = metricsHandler(options.metrics ?? metricsOptionsFromEnv());
+  const gauges: ServerGauges = {
+    server: def.name,
+    inflight: () => running.size,
+    browserContexts: def.browserContexts?.count,
+  };
+  const untrack = [toolCallsInFlight.track(gauges), browserContexts.track(gauges)];
 
   const app = new Elysia({ name: `omni-kit:${def.name}` })
     // Before routing and body parsing: only the gateway reaches RPC (and anything not open, even a 404).
@@ -106,7 +130,12 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     .get("/rpc/capabilities", () => server.capabilities)
     .post(
       "/rpc/tools/call",
-      ({ body, request }) => new RpcToolCall(body, calls).respond(server, request.signal, running),
+      ({ body, request }) =>
+        new RpcToolCall(body, calls, activeTracer() ? request.headers : undefined).respond(
+          server,
+          request.signal,
+          running,
+        ),
       // Answers a `Response` (JSON fast path or NDJSON stream, see rpc-call.ts); `createServerClient`
       // reads both, typed by `ToolCallEvent`.
       { body: ToolCallRequest },
@@ -167,6 +196,10 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
         const message = error instanceof Error ? error.message : String(error);
         return { status: "down", ...base, details: { error: message } };
       }
+    })
+    .get("/metrics", ({ request }) => metrics(request))
+    .onStop(() => {
+      for (const off of untrack) off();
     })
     .post("/mcp", ({ request }) => serveMcp(request), { parse: "none" })
     .get("/mcp", ({ request }) => serveMcp(request))

@@ -74,6 +74,8 @@ export interface CallToolOptions {
   signal?: AbortSignal;
   /** Every non-terminal event, in order (`accepted` first, then progress/log/request). */
   onEvent?: (event: ToolCallStreamEvent) => void;
+  /** Extra headers of this call (W3C `traceparent`/`tracestate` while tracing is on). */
+  headers?: Record<string, string>;
 }
 
 function checkEvent(raw: unknown): ToolCallEvent {
@@ -139,15 +141,16 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
       const body = JSON.stringify(req);
       const what = "POST /rpc/tools/call";
       let response: CallResponse;
+      const headers = options.headers ? { ...callHeaders, ...options.headers } : callHeaders;
       try {
         response = pool
-          ? await pool.request("POST", callPath, callHeaders, body, options.signal)
+          ? await pool.request("POST", callPath, headers, body, options.signal)
           : fetched(
               await Promise.resolve(
                 (custom as NonNullable<typeof custom>)(
                   new Request(callUrl, {
                     method: "POST",
-                    headers: callHeaders,
+                    headers,
                     body,
                     signal: options.signal ?? null,
                   }),

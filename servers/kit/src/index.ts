@@ -34,6 +34,30 @@ export {
 } from "./prompts.ts";
 export { ClientRequestError, MissingClientCapabilityError } from "./runner.ts";
 export { type RunningServer, type ServeOptions, serve } from "./serve.ts";
+export {
+  CollectedMetric,
+  DURATION_BUCKETS,
+  enableDefaultMetrics,
+  LabelledHistogram,
+  type MetricsOptions,
+  type MetricsServer,
+  metricsHandler,
+  metricsOptionsFromEnv,
+  metricsRegistry,
+  serveMetrics,
+} from "./telemetry/metrics.ts";
+export {
+  activeTracer,
+  endWithError,
+  parentContext,
+  type RunningTracing,
+  SpanKind,
+  setActiveTracer,
+  spanContext,
+  startTracing,
+  traceHeaders,
+  tracesExporterFromEnv,
+} from "./telemetry/tracing.ts";
 export * from "./types.ts";
 export {
   callUpstream,

@@ -76,10 +76,20 @@ export class RpcToolCall implements CallChannel {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly abort = new AbortController();
 
+  /** The gateway's trace context (`traceparent`/`tracestate` headers), read only while tracing is on. */
+  readonly trace: CallChannel["trace"];
+
   constructor(
     private readonly body: ToolCallRequest,
     private readonly registry: CallRegistry,
+    headers?: Headers,
   ) {
+    this.trace = headers
+      ? {
+          traceparent: headers.get("traceparent") ?? undefined,
+          tracestate: headers.get("tracestate") ?? undefined,
+        }
+      : undefined;
     this.live = body.live;
     this.clientCapabilities = body.clientCapabilities;
     this.inputResponses = body.inputResponses;

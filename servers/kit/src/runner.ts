@@ -16,6 +16,8 @@ import {
 } from "@omni/contracts";
 import { toJsonSchema } from "@valibot/to-json-schema";
 import * as v from "valibot";
+import { outcomeOf, toolCallDurations } from "./telemetry/server-metrics.ts";
+import { activeTracer, endWithError, parentContext, SpanKind } from "./telemetry/tracing.ts";
 import {
   type ClientRequestOptions,
   type ElicitParams,
@@ -50,6 +52,8 @@ export interface CallChannel {
   emit(event: StreamEvent): void;
   /** Live calls: send a request to the client and resolve with its result. */
   request?: (request: InputRequest, signal: AbortSignal) => Promise<unknown>;
+  /** The caller's W3C trace context (the RPC's `traceparent` header, or MCP `_meta`): the span's parent. */
+  trace?: { traceparent?: string | undefined; tracestate?: string | undefined } | undefined;
 }
 
 /** The client did not declare the capability a tool's `ctx.elicit()`/`sample()`/`roots()` needs. */
@@ -259,6 +263,48 @@ function toResult(tool: CompiledTool, value: ToolReturn): TerminalEvent {
  * non-live call are `input_required`.
  */
 export async function runTool(
+  server: CompiledServer,
+  name: string,
+  args: unknown,
+  scope: CallScope,
+  channel: CallChannel,
+  signal: AbortSignal,
+): Promise<TerminalEvent> {
+  const started = performance.now();
+  const tracer = activeTracer();
+  const span = tracer?.startSpan(
+    `tools/call ${name}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        "mcp.method.name": "tools/call",
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": name,
+        "omni.server": server.def.name,
+      },
+    },
+    parentContext(channel.trace?.traceparent, channel.trace?.tracestate),
+  );
+  const event = await execute(server, name, args, scope, channel, signal);
+  if (span) {
+    const outcome = outcomeOf(event);
+    span.setAttribute("omni.outcome", outcome);
+    if (outcome === "error" || outcome === "tool_error") endWithError(span, outcome);
+    else span.end();
+  }
+  toolCallDurations.observe(
+    [
+      server.def.name,
+      server.tools.has(name) ? name : "unknown",
+      channel.live ? "2025" : "2026-07-28",
+      outcomeOf(event),
+    ],
+    (performance.now() - started) / 1000,
+  );
+  return event;
+}
+
+async function execute(
   server: CompiledServer,
   name: string,
   args: unknown,

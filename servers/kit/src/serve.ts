@@ -1,5 +1,7 @@
 import { createServerApp, kitLifecycle, type ServerAppOptions } from "./app.ts";
 import { InternalTokenError } from "./internal-token.ts";
+import { type MetricsServer, metricsOptionsFromEnv, serveMetrics } from "./telemetry/metrics.ts";
+import { startTracing } from "./telemetry/tracing.ts";
 import type { ServerDefinition } from "./types.ts";
 
 export interface ServeOptions extends ServerAppOptions {
@@ -50,12 +52,22 @@ export function serve(def: ServerDefinition, options: ServeOptions = {}): Runnin
   const bound = app.server?.port ?? port;
   const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${bound}`;
   console.log(`${def.name} ${def.version} listening on ${url} (RPC /rpc, MCP ${url}/mcp)`);
+  // METRICS_PORT: /metrics on a listener of its own (loopback unless METRICS_HOST says otherwise).
+  const metricsEnv = metricsOptionsFromEnv();
+  // OTEL_*: tracing of this server's tool calls (off unless the environment turns it on).
+  const tracing = startTracing(`omni-${def.name}`);
+  let metricsServer: MetricsServer | undefined;
+  if (metricsEnv.port !== undefined && options.metrics === undefined) {
+    metricsServer = serveMetrics({ ...metricsEnv, port: metricsEnv.port });
+    console.log(`${def.name} metrics on ${metricsServer.url}/metrics`);
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      metricsServer?.stop();
       const server = app.server;
       const lifecycle = kitLifecycle(app);
       // Stop accepting connections; MCP sessions end now (their GET streams would never drain).
@@ -73,6 +85,7 @@ export function serve(def: ServerDefinition, options: ServeOptions = {}): Runnin
         await server?.stop(true);
       }
       await def.close?.();
+      await tracing?.shutdown();
     })();
     return stopping;
   };

@@ -170,6 +170,8 @@ export interface ServerDefinition {
   browserContexts?: {
     list(orgId: string): Promise<BrowserContextInfo[]> | BrowserContextInfo[];
     end(orgId: string, id: string): Promise<boolean> | boolean;
+    /** How many the server holds now, across organizations (the `omni_server_browser_contexts` gauge). */
+    count?: () => number;
   };
   /** Called on shutdown. */
   close?: () => Promise<void> | void;

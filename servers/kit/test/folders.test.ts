@@ -6,6 +6,7 @@ import type { ServerCapabilities } from "@omni/contracts";
 import { parse } from "yaml";
 import { nearDuplicatePrompts, promptNameProblem } from "../src/catalogue.ts";
 import { composeFile, discoverServers, nextServerPort, serversEnv } from "../src/folders.ts";
+import { deploymentToken } from "../src/internal-token.ts";
 
 /**
  * "A new domain server is one folder": what `bun run dev`, compose.yaml and the Dockerfile start is
@@ -93,7 +94,7 @@ describe("server folders", () => {
         }
       >;
     };
-    const gateway = compose.services.gateway!;
+    const gateway = compose.services["gateway-a"]!;
     const routed = new Map(
       gateway.environment!.SERVERS!.split(",").map((entry) => entry.split("=") as [string, string]),
     );
@@ -154,7 +155,8 @@ async function capabilitiesOf(name: string): Promise<ServerCapabilities> {
   };
   const response = await module.createApp().handle(
     new Request("http://127.0.0.1/rpc/capabilities", {
-      headers: { authorization: `Bearer ${process.env.OMNI_INTERNAL_TOKEN}` },
+      // The token the apps check: this process's, read once (an earlier test file may have read it first).
+      headers: { authorization: `Bearer ${deploymentToken()}` },
     }),
   );
   expect(response.status).toBe(200);

@@ -21,8 +21,8 @@ export interface Caller {
 export interface Outbound {
   /** Writes one message; false when the receiver went away. */
   send(message: Json): boolean;
-  /** Ends the stream (session ended). */
-  close?(): void;
+  /** Ends the stream (session ended); with `retryMs`, tells the client to reconnect after that long. */
+  close?(retryMs?: number): void;
 }
 
 /** Which method set serves the call (see `eras.ts`). */

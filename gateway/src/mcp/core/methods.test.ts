@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
 import { CompleteParams, ListenParams, SetLevelParams, ToolsCallParams } from "@omni/contracts";
 import { RpcError } from "../protocol.ts";
-import { createSession, sessionCall } from "../session.ts";
+import { SessionStore, sessionCall } from "../session.ts";
+import { MemorySessionBus } from "../session-bus.ts";
+import { SessionSealer } from "../session-seal.ts";
 import { ResponseChannel } from "../sse.ts";
 import { statelessKey } from "./context.ts";
 import { ERAS, MODERN_METHODS, REMOVED_IN_MODERN, SESSION_METHODS } from "./eras.ts";
@@ -82,7 +85,13 @@ describe("call context", () => {
   };
 
   test("a 2025 session's call is live, keyed by the session, and cancellable until it ends", () => {
-    const session = createSession({
+    const store = new SessionStore(
+      60_000,
+      () => {},
+      new SessionSealer(randomBytes(32), 60_000),
+      new MemorySessionBus(),
+    );
+    const session = store.create({
       caller,
       protocolVersion: "2025-11-25",
       clientCapabilities: { elicitation: {} },
@@ -106,6 +115,7 @@ describe("call context", () => {
     expect(call.signal.aborted).toBe(true);
     end();
     expect(session.inflight.size).toBe(0);
+    store.close();
   });
 
   test("a caller without a session is keyed by org and credential", () => {

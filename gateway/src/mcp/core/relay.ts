@@ -7,8 +7,10 @@ import {
   type ToolCallEvent,
   type ToolCallRequest,
 } from "@omni/contracts";
+import type { FederatedToolRoute } from "../../federation/index.ts";
+import type { McpObserver } from "../../observability/mcp.ts";
 import { callFailureReason, type Instance, type Registry, type ToolRoute } from "../../registry/index.ts";
-import { type Json, notificationMessage, RpcError } from "../protocol.ts";
+import { isRecord, type Json, notificationMessage, RpcError } from "../protocol.ts";
 import type { CallContext } from "./context.ts";
 
 const CLIENT_CAPABILITY_OF: Record<string, keyof ClientCapabilities> = {
@@ -25,6 +27,10 @@ function unavailable(server: string, cause?: unknown, logger?: Pick<Console, "wa
     `Server unavailable: no healthy instance of "${server}". Retry shortly; if it persists, check that the ${server} server is running and reachable from the gateway (GET /health lists instances).`,
     { server },
   );
+}
+
+function metaOf(params: Json): Json {
+  return isRecord(params._meta) ? params._meta : {};
 }
 
 const cancelled = () => new RpcError(-32800, "Request cancelled");
@@ -48,6 +54,8 @@ export class Relay {
   constructor(
     private readonly registry: Registry,
     private readonly logger: Pick<Console, "warn">,
+    /** Upstream-call metrics and spans (the trace context travels in the RPC's headers). */
+    private readonly observer?: McpObserver,
   ) {}
 
   async callTool(
@@ -99,9 +107,15 @@ export class Relay {
       };
       let end: ToolCallEvent;
       current.outstanding++;
+      const observed = this.observer?.upstream(call, route.server, "tools/call");
       try {
-        end = await current.client.callTool(req, { signal, onEvent });
+        end = await current.client.callTool(
+          req,
+          observed?.headers ? { signal, onEvent, headers: observed.headers } : { signal, onEvent },
+        );
+        observed?.end(end.type === "error" ? "error" : "ok");
       } catch (error) {
+        observed?.end(signal.aborted ? "cancelled" : "failed");
         if (signal.aborted) throw cancelled();
         if (!this.registry.markFailed(current, error)) throw callFailed(route.server, error, this.logger);
         if (!route.retryable || relayed || attempt > 0) throw unavailable(route.server, error, this.logger);
@@ -118,6 +132,19 @@ export class Relay {
       }
       throw new RpcError(ErrorCode.InternalError, `${route.server} asked for input on a live session`);
     }
+  }
+
+  /**
+   * A federated upstream's tool (the second kind of upstream): its pooled MCP client connection relays
+   * progress, logs, cancellation and the upstream's sampling/elicitation/roots requests for this call.
+   */
+  callFederated(
+    call: CallContext,
+    route: FederatedToolRoute,
+    args: Record<string, unknown>,
+    progressToken: string | number | undefined,
+  ): Promise<Json> {
+    return route.connection.callTool(call, route.name, args, progressToken);
   }
 
   /** A live call's server-to-client request: to the client over the call's channel, answered later. */
@@ -143,23 +170,32 @@ export class Relay {
         .catch(() => {});
       return;
     }
-    const clientId = `omni-${session.nextOutboundId++}`;
+    // `omni-<replica>-<n>`: the answer may reach another replica, which routes it back here (session bus).
+    const clientId = `omni-${session.replica}-${session.nextOutboundId++}`;
     session.pending.set(clientId, { instance, callId, upstreamId });
-    call.out.send({ jsonrpc: "2.0", id: clientId, method: request.method, params: request.params });
+    // SEP-414: the request carries the call's trace context in `_meta` (tracing on).
+    const trace = this.observer?.traceOf(call);
+    const params = trace
+      ? { ...request.params, _meta: { ...metaOf(request.params), ...trace } }
+      : request.params;
+    call.out.send({ jsonrpc: "2.0", id: clientId, method: request.method, params });
   }
 
   async readResource(call: CallContext, server: string, org: OrgContext, config: ServiceConfig, uri: string) {
     const instance = this.registry.pick(server);
     if (!instance) throw unavailable(server);
     instance.outstanding++;
+    const observed = this.observer?.upstream(call, server, "resources/read");
     try {
       const response = await instance.client.readResource({
         uri,
         scope: { org, config, sessionKey: call.sessionKey },
       });
+      observed?.end(response.ok ? "ok" : "error");
       if (!response.ok) throw new RpcError(response.error.code, response.error.message, response.error.data);
       return response.result as Json;
     } catch (error) {
+      if (!(error instanceof RpcError)) observed?.end("failed");
       if (error instanceof RpcError) throw error;
       if (!this.registry.markFailed(instance, error)) throw callFailed(server, error, this.logger);
       throw unavailable(server, error, this.logger);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode } from "@omni/contracts";
 import { RpcError } from "../protocol.ts";
-import { canonicalJson, createStateSealer, StateSealer, stateKeyFromEnv } from "./state.ts";
+import { canonicalJson, deploymentKey, StateSealer, stateKeyFromEnv } from "./state.ts";
 
 const key = stateKeyFromEnv({ OMNI_STATE_KEY: "11".repeat(32) });
 const binding = {
@@ -24,20 +24,20 @@ function openError(fn: () => unknown): RpcError {
   throw new Error("expected the state to be rejected");
 }
 
-describe("createStateSealer", () => {
+describe("deploymentKey", () => {
   test("without keys in env, processes sharing the development key file share the key, quietly", () => {
     const dir = mkdtempSync(join(tmpdir(), "omni-state-"));
     try {
       writeFileSync(join(dir, "secret.key"), `${Buffer.alloc(32, 7).toString("base64")}\n`);
       const warnings: string[] = [];
       const logger = { warn: (m: string) => warnings.push(m) };
-      const a = createStateSealer({ OMNI_DATA_DIR: dir }, logger);
-      const b = createStateSealer({ OMNI_DATA_DIR: dir }, logger);
+      const a = new StateSealer(deploymentKey({ OMNI_DATA_DIR: dir }, logger));
+      const b = new StateSealer(deploymentKey({ OMNI_DATA_DIR: dir }, logger));
       expect(b.open(a.seal(binding, { "elicit:0": { ok: true } }), binding)).toEqual({
         "elicit:0": { ok: true },
       });
       expect(warnings).toEqual([]);
-      createStateSealer({ OMNI_DATA_DIR: join(dir, "missing") }, logger);
+      deploymentKey({ OMNI_DATA_DIR: join(dir, "missing") }, logger);
       expect(warnings).toEqual([expect.stringContaining("per-process key")]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -40,6 +40,35 @@ const Payload = v.object({
   e: v.number(),
 });
 
+/**
+ * AES-256-GCM of `text` under `key` with `aad` as additional data: base64url(iv[12] ‖ ciphertext ‖ tag[16]).
+ * The one sealing primitive of the gateway (requestState here, 2025 session ids in `mcp/session-seal.ts`).
+ */
+export function sealText(key: Buffer, aad: Buffer, text: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(text, "utf8"), cipher.final()]);
+  return Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url");
+}
+
+/** Opens `sealText`'s output: the text, `"truncated"` when too short to be one, null when forged or sealed under another key. */
+export function openText(key: Buffer, aad: Buffer, encoded: string): string | null {
+  const raw = Buffer.from(encoded, "base64url");
+  if (raw.length < IV_BYTES + TAG_BYTES + 2) return "truncated";
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString("utf8");
+  } catch {
+    return null;
+  }
+}
+
 /** Canonical JSON (object keys sorted) so equal arguments hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -103,11 +132,7 @@ export class StateSealer {
       r: responses,
       e: this.now() + this.ttlMs,
     };
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
-    cipher.setAAD(AAD);
-    const body = Buffer.concat([cipher.update(JSON.stringify(payload), "utf8"), cipher.final()]);
-    const token = `${VERSION}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url")}`;
+    const token = `${VERSION}.${sealText(this.key, AAD, JSON.stringify(payload))}`;
     if (token.length > MAX_TOKEN_CHARS) {
       throw invalidState(`the accumulated inputResponses exceed ${MAX_TOKEN_CHARS} characters`);
     }
@@ -128,18 +153,9 @@ export class StateSealer {
     const encoded = token.slice(dot + 1);
     if (!/^[A-Za-z0-9_-]+$/.test(encoded))
       throw invalidState("integrity check failed (the state was modified)");
-    const raw = Buffer.from(encoded, "base64url");
-    if (raw.length < IV_BYTES + TAG_BYTES + 2) throw invalidState("integrity check failed (truncated)");
-    let plain: string;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.key, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(AAD);
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      plain = Buffer.concat([
-        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
-        decipher.final(),
-      ]).toString("utf8");
-    } catch {
+    const plain = openText(this.key, AAD, encoded);
+    if (plain === "truncated") throw invalidState("integrity check failed (truncated)");
+    if (plain === null) {
       throw invalidState(
         "integrity check failed (the state was modified, or sealed under another key); retry the request without it",
       );
@@ -162,21 +178,21 @@ export class StateSealer {
 }
 
 /**
- * The gateway's sealer from its key material (`GatewayEnv.keys`). Without `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived
- * from the development secret key file when there is one (outside production); else a random
- * per-process key is used (with a warning): one replica works, but replicas cannot resume each other's
- * requests.
+ * The deployment's sealing key from its key material (`GatewayEnv.keys`) (2026-07-28 requestState and 2025 session ids). Without
+ * `OMNI_STATE_KEY`/`OMNI_SECRET_KEY` it is derived from the development secret key file when there is one
+ * (outside production); else a random per-process key is used (with a warning): one replica works, but
+ * replicas cannot resume each other's requests or serve each other's sessions.
  */
-export function createStateSealer(
+export function deploymentKey(
   env: Record<string, string | undefined>,
   logger: Pick<Console, "warn">,
-): StateSealer {
-  if (env.OMNI_STATE_KEY?.trim() || env.OMNI_SECRET_KEY?.trim()) return new StateSealer(stateKeyFromEnv(env));
+): Buffer {
+  if (env.OMNI_STATE_KEY?.trim() || env.OMNI_SECRET_KEY?.trim()) return stateKeyFromEnv(env);
   // Development: derive it from the development secret key file, shared by every process on this data dir.
   const devKey = readDevSecretKey(env);
-  if (devKey) return new StateSealer(stateKeyFromEnv({ OMNI_SECRET_KEY: devKey }));
+  if (devKey) return stateKeyFromEnv({ OMNI_SECRET_KEY: devKey });
   logger.warn(
-    "[mcp/modern] OMNI_STATE_KEY (or OMNI_SECRET_KEY) is not set: sealing requestState with a per-process key, so another replica cannot resume a 2026-07-28 input_required request",
+    "[mcp] OMNI_STATE_KEY (or OMNI_SECRET_KEY) is not set: sealing requestState and session ids with a per-process key, so another replica cannot resume a 2026-07-28 input_required request or serve a 2025 session",
   );
-  return new StateSealer(randomBytes(32));
+  return randomBytes(32);
 }
