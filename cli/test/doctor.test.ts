@@ -24,7 +24,8 @@ async function doctor(env: Record<string, string>): Promise<{ code: number; repo
   // Ports far from anything running here, so the port checks are about these, not a dev stack.
   const ports = { PORT: "40591", LINEAR_PORT: "40592", PERPLEXITY_PORT: "40593", DEVTOOLS_PORT: "40594" };
   const result = await omni(["doctor", "--json"], {
-    env: { ...ports, OMNI_URL: "http://127.0.0.1:40591", ...env },
+    // No deployment key unless the test gives one (the harness sets one for the other suites).
+    env: { ...ports, OMNI_URL: "http://127.0.0.1:40591", OMNI_SECRET_KEY: undefined, ...env },
   });
   return { code: result.code, report: JSON.parse(result.stdout) as Report };
 }

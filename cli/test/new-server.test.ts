@@ -4,20 +4,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import {
-  addToCatalogue,
-  cleanEnv,
-  emptyDatabase,
-  type GatewayProcess,
-  omni,
-  repoRoot,
-  startGateway,
-} from "./fixtures/harness.ts";
+import { cleanEnv, emptyDatabase, omni, repoRoot } from "./fixtures/harness.ts";
 
 /**
  * `omni new-server` in a temporary clone of this checkout (with its uncommitted changes): the scaffold
- * passes its own test and the repository's formatter, and once served and listed in SERVERS, its tool
- * is callable through a real gateway by an organization that enabled it.
+ * passes its own test and the repository's formatter, and with nothing else edited, `bun run dev`
+ * restarted in the clone serves it and its tool is callable through the real gateway.
  */
 
 // Subprocesses on a shared 2-core machine: seconds each, so no per-test default of 5 s.
@@ -26,8 +18,15 @@ setDefaultTimeout(60_000);
 let clone: string;
 let root: string;
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
-let server: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
-let gateway: GatewayProcess | undefined;
+let dev: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
+
+/** Paths `git status` reports in the clone (the worktree's uncommitted edits are the baseline). */
+const changedPaths = () =>
+  run(["git", "status", "--porcelain", "--untracked-files=all"], root)
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((line) => line.slice(3));
+let baseline: string[] = [];
 
 function run(cmd: string[], cwd: string) {
   const result = Bun.spawnSync(cmd, { cwd, env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
@@ -50,13 +49,13 @@ beforeAll(async () => {
   }
   const install = run(["bun", "install", "--frozen-lockfile"], root);
   expect(install.code, install.stderr).toBe(0);
+  baseline = changedPaths();
   database = await emptyDatabase();
 }, 180_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  server?.kill();
-  await server?.exited;
+  dev?.kill("SIGTERM");
+  await dev?.exited;
   await database?.drop();
   rmSync(clone, { recursive: true, force: true });
 });
@@ -92,47 +91,79 @@ describe("omni new-server", () => {
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
   }, 60_000);
 
-  test("once served and listed in SERVERS, its tool is callable through the gateway", async () => {
-    const proc = Bun.spawn(["bun", "servers/greeter/src/index.ts"], {
-      cwd: root,
-      env: { ...cleanEnv(), PORT: "0" },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    server = proc;
-    const reader = proc.stdout.getReader();
-    let banner = "";
-    while (!/listening on (http:\/\/[\d.]+:\d+)/.test(banner)) {
-      const next = await reader.read();
-      if (next.done) throw new Error(`greeter exited: ${banner}`);
-      banner += new TextDecoder().decode(next.value);
-    }
-    reader.releaseLock();
-    const serverUrl = /listening on (http:\/\/[\d.]+:\d+)/.exec(banner)?.[1] ?? "";
+  test("after a restart of `bun run dev` its tool is callable through the gateway, nothing else edited", async () => {
+    // Nothing but the scaffold changed in the clone: no SERVERS entry, no catalogue row, no compose edit
+    // by hand (new-server regenerated compose.yaml).
+    const touched = changedPaths().filter((p) => !baseline.includes(p));
+    // bun.lock: `bun install` (run by new-server) records the new workspace package.
+    const generated = new Set(["compose.yaml", "bun.lock"]);
+    expect(touched.filter((p) => !p.startsWith("servers/greeter") && !generated.has(p))).toEqual([]);
+    expect(run(["git", "diff", "--", "compose.yaml"], root).stdout).toContain("servers/greeter/src/index.ts");
 
     const env = { DATABASE_URL: database.url };
     expect((await omni(["db", "migrate"], { root, env })).code).toBe(0);
     const created = await omni(["orgs", "create", "Makers", "--json"], { root, env });
     const key = (JSON.parse(created.stdout) as { secret: string }).secret;
-    await addToCatalogue(database.url, "greeter", "Greeter");
-    gateway = await startGateway({ databaseUrl: database.url, servers: `greeter=${serverUrl}`, root });
+
+    // `bun run dev` as a user restarts it: every server folder (greeter included) and the gateway, on
+    // ports of this engineer's range (<NAME>_PORT), on the test's Postgres, credentials required.
+    const ports = { PORT: "41901", LINEAR_PORT: "41902", PERPLEXITY_PORT: "41903", DEVTOOLS_PORT: "41904" };
+    const proc = Bun.spawn(["bun", "scripts/dev.ts"], {
+      cwd: root,
+      env: {
+        ...cleanEnv(),
+        ...ports,
+        GREETER_PORT: "41905",
+        DATABASE_URL: database.url,
+        OMNI_DEV_MODE: "0",
+        ADMIN_BUILD: "0",
+        OMNI_DATA_DIR: join(clone, "data"),
+        OMNI_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
+        HEALTH_INTERVAL_MS: "200",
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    dev = proc;
+    const reader = proc.stdout.getReader();
+    let log = "";
+    const gatewayLine = /omni gateway \S+ listening on (http:\/\/[\d.]+:\d+)/;
+    while (!gatewayLine.test(log)) {
+      const next = await reader.read();
+      if (next.done) throw new Error(`bun run dev exited: ${log}`);
+      log += new TextDecoder().decode(next.value);
+    }
+    // Keep reading (a full pipe would block the children).
+    void (async () => {
+      while (!(await reader.read()).done) {}
+    })();
+    const gatewayUrl = gatewayLine.exec(log)?.[1] ?? "";
+    expect(log).toMatch(/greeter\s*│\S* greeter 0\.1\.0 listening on http:\/\/127\.0\.0\.1:41905/);
+
+    // The org predates the server: it turns it on (new organizations get it by default).
     const enabled = await omni(["services", "enable", "greeter"], {
       root,
-      env: { OMNI_URL: gateway.url, OMNI_API_KEY: key },
+      env: { OMNI_URL: gatewayUrl, OMNI_API_KEY: key },
     });
     expect(enabled.code, enabled.stderr).toBe(0);
 
     const client = new Client({ name: "new-server-test", version: "1.0.0" });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), {
+      new StreamableHTTPClientTransport(new URL(`${gatewayUrl}/mcp`), {
         requestInit: { headers: { authorization: `Bearer ${key}` } },
       }),
     );
     const result = await client.callTool({ name: "greeter_greet_person", arguments: { name: "Ada" } });
     expect(result.structuredContent).toMatchObject({ greeting: "Hello, Ada." });
-    const prompt = await client.getPrompt({ name: "greeter_welcome", arguments: { who: "Ada" } });
+    // Its default prompt came from its definition into the catalogue.
+    const prompt = await client.getPrompt({ name: "greeter_welcome_person", arguments: { who: "Ada" } });
     expect(JSON.stringify(prompt.messages)).toContain("welcome message for Ada");
     await client.close();
-  }, 120_000);
+    const listed = await omni(["services", "list", "--json"], {
+      root,
+      env: { OMNI_URL: gatewayUrl, OMNI_API_KEY: key },
+    });
+    expect(listed.stdout).toContain("Greeter");
+  }, 180_000);
 });

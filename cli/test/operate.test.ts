@@ -244,6 +244,14 @@ describe("operating through the gateway", () => {
     const actions = (JSON.parse(audit.stdout) as { action: string }[]).map((e) => e.action);
     expect(actions).toContain("api_key.create");
     expect(actions).toContain("api_key.revoke");
+    // `omni orgs create` (straight in the database) started the chain, as the admin API would have.
+    const entries = JSON.parse(audit.stdout) as { action: string; seq: number; targetType: string | null }[];
+    const first = entries.find((e) => e.seq === 1);
+    expect(first).toMatchObject({ action: "organization.create", targetType: "organization" });
+    expect(entries.find((e) => e.seq === 2)).toMatchObject({
+      action: "api_key.create",
+      targetType: "api_key",
+    });
     const verify = await omni(["audit", "verify"], { env: as(ownerKey) });
     expect(verify.code).toBe(0);
     expect(verify.stdout).toContain("intact");

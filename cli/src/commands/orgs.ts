@@ -2,6 +2,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { PERMISSIONS } from "@omni/contracts";
 import { ConflictError, createRepositories } from "@omni/db";
 import { createApiKey } from "@omni/gateway/api-keys";
+import { createAuditLog, loadAuditKeys } from "@omni/gateway/audit";
 import { requireMigrated, usingDatabase, withDatabase } from "../database.ts";
 import { CliError, err, out, printJson, printList } from "../output.ts";
 import { examples } from "../program.ts";
@@ -57,8 +58,9 @@ export function registerOrgs(program: Command) {
     const result = await usingDatabase(opts, async (handle) => {
       await requireMigrated(handle, opts);
       const repos = createRepositories(handle.db);
-      try {
-        return await repos.transaction(async (tx) => {
+      let created: Awaited<ReturnType<typeof bootstrap>>;
+      const bootstrap = () =>
+        repos.transaction(async (tx) => {
           const organization = await tx.organizations.create({ slug, name });
           const owner = opts.ownerEmail
             ? await tx.users.create({ email: opts.ownerEmail, name: opts.ownerName ?? null })
@@ -71,6 +73,8 @@ export function registerOrgs(program: Command) {
           });
           return { organization, owner, key: row, secret };
         });
+      try {
+        created = await bootstrap();
       } catch (error) {
         if (error instanceof ConflictError) {
           throw new CliError(
@@ -80,6 +84,38 @@ export function registerOrgs(program: Command) {
         }
         throw error;
       }
+      // The new organization's audit chain starts as the admin API's would: who created it and its key
+      // (chained with the deployment's audit keys, so `omni audit verify` and the gateway agree).
+      const { organization, owner, key } = created;
+      const actor = owner
+        ? { type: "user" as const, id: owner.id }
+        : { type: "system" as const, id: "omni-cli" };
+      try {
+        const audit = createAuditLog({ db: handle.db, keys: loadAuditKeys(process.env) });
+        await audit.record({
+          orgId: organization.id,
+          actor,
+          action: "organization.create",
+          target: { type: "organization", id: organization.id },
+          after: { slug: organization.slug, name: organization.name },
+          metadata: { via: "omni orgs create", ...(owner ? { owner: owner.email } : {}) },
+        });
+        await audit.record({
+          orgId: organization.id,
+          actor,
+          action: "api_key.create",
+          target: { type: "api_key", id: key.id },
+          after: { name: key.name, prefix: key.prefix, scopes: key.scopes },
+          metadata: { via: "omni orgs create" },
+        });
+      } catch (error) {
+        // The organization and its key exist (and are printed below): say so, and fail the command.
+        process.stderr.write(
+          `${err.red("✗")} organization ${organization.slug} was created, but writing its audit rows failed: ${error instanceof Error ? error.message : String(error)}\n  check that OMNI_SECRET_KEY / OMNI_AUDIT_KEY are the gateway's\n`,
+        );
+        process.exitCode = 1;
+      }
+      return created;
     });
     if (opts.json) {
       printJson({

@@ -13,7 +13,7 @@ import { type CheckpointStore, checkpointValid, signCheckpoint } from "./checkpo
 import { type AuditKeys, loadAuditKeys } from "./keys.ts";
 
 export { type CheckpointStore, fileCheckpoints, redisCheckpoints } from "./checkpoint.ts";
-export { type AuditKeys, auditKeys } from "./keys.ts";
+export { type AuditKeys, auditKeys, loadAuditKeys } from "./keys.ts";
 
 export interface AuditActor {
   type: ActorType;
