@@ -137,6 +137,16 @@ const Gateway = v.object({
   MAX_BODY_BYTES: int(4 * 1024 * 1024, 1024),
   /** Domain server health-check period. Default 5000 ms. */
   HEALTH_INTERVAL_MS: int(5000, 100),
+  /** How often `server_instances` rows are re-read (instances added, drained, removed live). Default 2000 ms. */
+  SERVER_INSTANCES_POLL_MS: int(2000, 100),
+  /** How often federated upstream rows are re-read (`omni servers add|remove` apply live). Default 5000 ms. */
+  FEDERATION_RELOAD_MS: int(5000, 100),
+  /**
+   * Hosts an org admin may register as a federated upstream although they resolve to a private, loopback
+   * or link-local address (comma-separated host names or IPs; `*`: any). Default none: org-registered
+   * upstreams must be public. Operator-defined upstreams (CLI, config) are not restricted.
+   */
+  FEDERATION_ALLOWED_PRIVATE_HOSTS: list,
   /** Idle MCP sessions are dropped after this long. Default 30 minutes. */
   SESSION_IDLE_MS: int(30 * 60_000, 1000),
   /** Absolute lifetime of a sealed 2025 `Mcp-Session-Id`. Default 24 hours. */

@@ -99,13 +99,7 @@ if ((await repos.organizations.list()).length === 0) {
 
 // Instances from SERVERS; `server_instances` rows are followed live (InstanceFollower, below).
 const instances: InstanceConfig[] = parseServersEnv(env.SERVERS);
-const instancePollMs = Number(process.env.SERVER_INSTANCES_POLL_MS || 2000);
-if (!Number.isInteger(instancePollMs) || instancePollMs < 100) {
-  console.error(
-    `SERVER_INSTANCES_POLL_MS must be an integer of at least 100 (ms), got "${process.env.SERVER_INSTANCES_POLL_MS}"`,
-  );
-  process.exit(1);
-}
+const instancePollMs = env.SERVER_INSTANCES_POLL_MS;
 if (instances.length === 0 && (await repos.servers.listRoutes()).length === 0) {
   console.warn(
     "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
@@ -171,15 +165,12 @@ await follower.start();
 
 // Federated upstream MCP servers (`federated_servers` rows: org admins' remote ones, the operator's
 // global and stdio ones), re-read every FEDERATION_RELOAD_MS so `omni servers add|remove` apply live.
-const federationReloadMs = Number(process.env.FEDERATION_RELOAD_MS ?? 5000);
-if (!Number.isInteger(federationReloadMs) || federationReloadMs < 100) {
-  console.error(`FEDERATION_RELOAD_MS must be an integer number of milliseconds >= 100`);
-  process.exit(1);
-}
+const federationReloadMs = env.FEDERATION_RELOAD_MS;
 const federation = new Federation({
   list: () => repos.federation.operatorList(),
   secrets: config.secrets,
   reloadMs: federationReloadMs,
+  allowedPrivateHosts: env.FEDERATION_ALLOWED_PRIVATE_HOSTS,
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
   connection: { clientInfo: { name: "omni-gateway", version: pkg.version } },
 });

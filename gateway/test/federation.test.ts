@@ -441,6 +441,23 @@ test("admin API: org admins register a remote upstream (legacy HTTP+SSE here), n
     body: JSON.stringify({ name: "x", prefix: "alpha", transport: "sse", url: "http://127.0.0.1:1/sse" }),
   });
   expect(builtin.status).toBe(409);
+  // Server-side request forgery: private, link-local (cloud metadata) and credential-bearing URLs are refused
+  // before anything is stored or connected; this gateway allows only loopback (the test upstreams).
+  for (const url of [
+    "http://169.254.169.254/latest/meta-data",
+    "http://10.0.0.5/mcp",
+    "http://u:p@127.0.0.1:1/",
+  ]) {
+    const refused = await api(keyA, "/servers", {
+      method: "POST",
+      body: JSON.stringify({ name: "x", prefix: "ssrf", transport: "streamable-http", url }),
+    });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ error: { code: "url_refused", details: { field: "url" } } });
+  }
+  expect((await stack.repos.federation.listVisible(DEMO_ORG_ID)).some((r) => r.prefix === "ssrf")).toBe(
+    false,
+  );
   const created = await api(keyA, "/servers", {
     method: "POST",
     body: JSON.stringify({

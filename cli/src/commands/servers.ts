@@ -174,7 +174,12 @@ export function registerServers(program: Command) {
         header && secret
           ? {
               authHeader: header,
-              authSecret: sealUpstreamSecret(operatorSecretBox(), { id, organizationId }, header, secret),
+              authSecret: sealUpstreamSecret(
+                operatorSecretBox(process.env),
+                { id, organizationId },
+                header,
+                secret,
+              ),
             }
           : {};
       try {

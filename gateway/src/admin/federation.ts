@@ -9,6 +9,7 @@ import { createRepositories, type FederatedServer, newId } from "@omni/db";
 import { Elysia } from "elysia";
 import * as v from "valibot";
 import { auditActor } from "../audit/index.ts";
+import { UpstreamEgress } from "../federation/egress.ts";
 import type { FederatedHealth } from "../federation/index.ts";
 import { prefixProblem, sealUpstreamSecret } from "../federation/registration.ts";
 import { apiError } from "../security/errors.ts";
@@ -43,6 +44,9 @@ function idle(row: FederatedServer): FederatedHealth {
  * process on the gateway's host, and a global upstream serves every org, so both are the operator's
  * (`omni servers add`). The auth secret is sealed like every other secret and never returned.
  */
+/** Without a federation module (nothing is connected), registrations still get the default guard. */
+const strictEgress = new UpstreamEgress();
+
 export function federationRoutes(deps: DashboardDeps) {
   const repos = createRepositories(deps.db);
   const secrets = deps.secrets;
@@ -78,6 +82,8 @@ export function federationRoutes(deps: DashboardDeps) {
         if (body.authSecret !== undefined && !secrets) {
           return status(503, apiError("secrets_unavailable", "This gateway cannot store secrets"));
         }
+        const refused = await (deps.federation?.egress ?? strictEgress).problem(body.url);
+        if (refused) return status(422, apiError("url_refused", refused, { field: "url" }));
         const problem = prefixProblem(body.prefix, orgId, {
           builtinTools: deps.registry.capabilities.tools.keys(),
           builtinServers: (await repos.servers.list()).map((s) => s.name),
@@ -123,7 +129,7 @@ export function federationRoutes(deps: DashboardDeps) {
       {
         permission: "admin:write",
         body: CreateFederatedServerBody,
-        response: { 201: FederatedServerStatus, 400: ApiError, 409: ApiError, 503: ApiError },
+        response: { 201: FederatedServerStatus, 400: ApiError, 409: ApiError, 422: ApiError, 503: ApiError },
         detail: {
           tags: ["federation"],
           summary: "Register a remote upstream MCP server for this organization",

@@ -53,6 +53,8 @@ export interface ConnectionHooks {
   /** A server-to-client notification with no call to carry it (logs between calls, resources/updated). */
   notify(message: Json): void;
   logger: Pick<Console, "info" | "warn">;
+  /** Why this upstream may not be reached now (the org-egress guard), or null; checked before each connect. */
+  admit?(spec: UpstreamSpec): Promise<string | null>;
 }
 
 export interface ConnectionOptions {
@@ -213,6 +215,8 @@ export class UpstreamConnection {
     this.install(client);
     const transport = this.transport();
     try {
+      const refused = (await this.hooks.admit?.(this.spec)) ?? null;
+      if (refused) throw new Error(refused);
       await client.connect(transport, { timeout: this.opts.connectTimeoutMs });
       if (this.isClosed()) {
         await client.close().catch(() => {});

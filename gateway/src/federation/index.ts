@@ -10,6 +10,7 @@ import {
   UpstreamConnection,
   type UpstreamSpec,
 } from "./connection.ts";
+import { UpstreamEgress } from "./egress.ts";
 import { upstreamHeaders } from "./registration.ts";
 
 export type { UpstreamConnection } from "./connection.ts";
@@ -67,6 +68,8 @@ export interface FederationOptions {
   healthIntervalMs?: number;
   connection?: ConnectionOptions;
   logger?: Pick<Console, "info" | "warn">;
+  /** Hosts org-registered upstreams may reach although private (`FEDERATION_ALLOWED_PRIVATE_HOSTS`). */
+  allowedPrivateHosts?: readonly string[];
 }
 
 const key = (upstreamId: string, orgId: string) => `${upstreamId}\u0000${orgId}`;
@@ -80,6 +83,8 @@ const key = (upstreamId: string, orgId: string) => `${upstreamId}\u0000${orgId}`
  * are the upstream's (one auth header per row), so no finer pooling is needed.
  */
 export class Federation {
+  /** The org-egress guard: org-registered remote upstreams reach only public addresses unless allowed. */
+  readonly egress: UpstreamEgress;
   /** Bumped whenever any org's federated catalogue may have changed (views cache against it). */
   version = 0;
   private specs: UpstreamSpec[] = [];
@@ -93,6 +98,7 @@ export class Federation {
 
   constructor(private readonly opts: FederationOptions) {
     this.logger = opts.logger ?? createLogger();
+    this.egress = new UpstreamEgress(opts.allowedPrivateHosts);
   }
 
   /** Loads the rows, connects the org-owned upstreams, then keeps reloading and health-checking. */
@@ -226,6 +232,10 @@ export class Federation {
             for (const listener of this.notifyListeners) listener(orgId, message);
           },
           logger: this.logger,
+          admit: (upstream) =>
+            upstream.ownerOrgId !== null && upstream.transport !== "stdio" && upstream.url
+              ? this.egress.problem(upstream.url)
+              : Promise.resolve(null),
         },
         this.opts.connection,
       );

@@ -19,7 +19,7 @@ export function upstreamSecretScope(row: { id: string; organizationId: string | 
 }
 
 /** The operator's secret box (the gateway's keys from `OMNI_SECRET_KEY`, or the development key file). */
-export function operatorSecretBox(env: Record<string, string | undefined> = process.env): SecretBox {
+export function operatorSecretBox(env: Record<string, string | undefined>): SecretBox {
   return new SecretBox(loadSecretKeys(env));
 }
 
