@@ -381,3 +381,75 @@ async function logLineIn(
   }
   throw new Error(`no access-log line for ${requestId}`);
 }
+
+describe("every /api error has one shape: {error: {code, message, details?}}", () => {
+  const json = { "content-type": "application/json" };
+  const cases: { label: string; path: string; init?: RequestInit; key?: boolean; status: number }[] = [
+    { label: "unknown /api path", path: "/api/does-not-exist", key: true, status: 404 },
+    { label: "no credentials (config API)", path: "/api/prompts", status: 401 },
+    { label: "no credentials (auth API)", path: "/api/keys", status: 401 },
+    { label: "no credentials (policy API)", path: "/api/tool-policies", status: 401 },
+    { label: "no credentials (federation API)", path: "/api/federation/servers", status: 401 },
+    {
+      label: "a wrong key",
+      path: "/api/usage",
+      status: 401,
+      init: { headers: { authorization: "Bearer omni_nope" } },
+    },
+    {
+      label: "malformed JSON",
+      path: "/api/prompts",
+      key: true,
+      status: 400,
+      init: { method: "POST", headers: json, body: '{"name": "x",' },
+    },
+    {
+      label: "a body that fails its schema",
+      path: "/api/prompts",
+      key: true,
+      status: 422,
+      init: { method: "POST", headers: json, body: JSON.stringify({ name: 42 }) },
+    },
+    {
+      label: "prototype keys",
+      path: "/api/prompts",
+      key: true,
+      status: 400,
+      init: { method: "POST", headers: json, body: '{"__proto__": {"admin": true}, "name": "x"}' },
+    },
+    { label: "a bad query", path: "/api/usage?from=not-a-date", key: true, status: 400 },
+    {
+      label: "a range the route refuses",
+      path: "/api/usage?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+      key: true,
+      status: 422,
+    },
+    {
+      label: "an id of nothing",
+      path: "/api/prompts/prm_doesnotexist",
+      key: true,
+      status: 404,
+      init: { method: "DELETE" },
+    },
+  ];
+  for (const { label, path, init, key, status } of cases) {
+    test(`${label}: ${status}`, async () => {
+      const headers = {
+        ...(key ? { authorization: `Bearer ${ownerKey}` } : {}),
+        ...((init?.headers as Record<string, string> | undefined) ?? {}),
+      };
+      const res = await fetch(`${url}${path}`, { ...init, headers });
+      expect(`${label} → ${res.status}`).toBe(`${label} → ${status}`);
+      expect(res.headers.get("content-type")).toStartWith("application/json");
+      const body = (await res.json()) as { error: { code: unknown; message: unknown; details?: unknown } };
+      expect(Object.keys(body)).toEqual(["error"]);
+      expect(typeof body.error.code).toBe("string");
+      expect(typeof body.error.message).toBe("string");
+      for (const extra of Object.keys(body.error)) expect(["code", "message", "details"]).toContain(extra);
+      // Never internals: no stack frames, SQL or file paths.
+      expect(JSON.stringify(body)).not.toMatch(
+        /\bat \S+ \(|select |insert into|\/work\/|node_modules|\.ts:\d+/i,
+      );
+    });
+  }
+});
