@@ -64,7 +64,8 @@ test("each MCP request of a 2025 session is one line with its ids, method, tool,
   const ok = mcpLines().find((l) => l.method === "tools/call" && l.tool === "modern_echo");
   expect(ok).toMatchObject({
     level: "info",
-    sessionId: transport.sessionId,
+    // The session by its short sid (`s1.<sid>.<sealed>`), never the sealed id a client presents.
+    sessionId: transport.sessionId?.split(".")[1],
     orgId: DEMO_ORG_ID,
     method: "tools/call",
     tool: "modern_echo",

@@ -120,8 +120,9 @@ export function adminConfigRoutes(deps: AdminConfigRoutesDeps) {
     }
     const refusal = authorize(resolved, needed === "member" ? null : needed);
     if (refusal) return { status: 403, code: "forbidden", message: refusal };
-    const { credentialId, ...org } = resolved;
-    return { org, ...(credentialId ? { credentialId } : {}) };
+    // The org context keeps its credential id: the service's audit entries name the API key as the actor.
+    const { credentialId } = resolved;
+    return { org: resolved, ...(credentialId ? { credentialId } : {}) };
   });
 
   return (
