@@ -212,7 +212,8 @@ describe("operating through the gateway", () => {
   test("sessions list shows a live MCP session; sessions end ends it for the client", async () => {
     const client = await mcpClient(ownerKey);
     const transport = client.transport as StreamableHTTPClientTransport;
-    const id = transport.sessionId ?? "";
+    // Sessions are named by their short sid (`s1.<sid>.<sealed>`): the sealed id stays with the client.
+    const id = transport.sessionId?.split(".")[1] ?? "";
     expect(id).not.toBe("");
     const list = await omni(["sessions", "list", "--json"], { env: as(ownerKey) });
     expect(list.code, list.stderr).toBe(0);

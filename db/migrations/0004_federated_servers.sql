@@ -10,6 +10,7 @@ CREATE TABLE "federated_servers" (
 	"env" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"auth_header" text,
 	"auth_secret" jsonb,
+	"registered_by" text DEFAULT 'org' NOT NULL,
 	"enabled" boolean DEFAULT true NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL

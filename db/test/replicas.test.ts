@@ -10,12 +10,18 @@ import { organizations } from "../src/schema/index.ts";
 
 /**
  * Read replicas for real: a throw-away Postgres primary and a streaming replica of it (initdb +
- * pg_basebackup -R), each a `postgres` process this test starts on its own port (41010/41011, the
- * h12-seams range), in a temporary directory removed at the end, stopped by PID.
+ * pg_basebackup -R), each a `postgres` process this test starts on a free loopback port, in a temporary directory removed at the end, stopped by PID.
  */
 
-const PRIMARY_PORT = 41010;
-const REPLICA_PORT = 41011;
+/** A loopback port nobody listens on now (the OS picks it; closed again before Postgres takes it). */
+function freePort(): number {
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  return port;
+}
+const PRIMARY_PORT = freePort();
+const REPLICA_PORT = freePort();
 const pgRoot = "/usr/lib/postgresql";
 const bin = existsSync(pgRoot)
   ? readdirSync(pgRoot)

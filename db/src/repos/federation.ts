@@ -66,7 +66,7 @@ export function federationRepo(db: Database) {
       const [row] = await guard(
         db
           .insert(federatedServers)
-          .values({ ...input, organizationId: orgId, command: null, args: [], env: {} })
+          .values({ ...input, organizationId: orgId, command: null, args: [], env: {}, registeredBy: "org" })
           .returning(),
       );
       return row!;
@@ -84,7 +84,12 @@ export function federationRepo(db: Database) {
       return db.select().from(federatedServers).orderBy(federatedServers.prefix);
     },
     async operatorCreate(input: NewOperatorUpstream): Promise<FederatedServer> {
-      const [row] = await guard(db.insert(federatedServers).values(input).returning());
+      const [row] = await guard(
+        db
+          .insert(federatedServers)
+          .values({ ...input, registeredBy: "operator" })
+          .returning(),
+      );
       return row!;
     },
     async operatorRemove(id: string): Promise<boolean> {

@@ -32,6 +32,11 @@ export const federatedServers = pgTable(
     authHeader: text("auth_header"),
     /** The header's value, sealed by the gateway's secret box (AAD: org, `federated:<id>`, header). */
     authSecret: jsonb("auth_secret").$type<SecretEnvelope>(),
+    /**
+     * Who defined the row: `org` (an org admin, through the admin API: the gateway reaches its URL only at
+     * public addresses unless the operator allows the host) or `operator` (CLI, config: trusted).
+     */
+    registeredBy: text("registered_by").$type<"org" | "operator">().notNull().default("org"),
     enabled: boolean("enabled").notNull().default(true),
     ...timestamps,
   },

@@ -32,6 +32,8 @@ export interface UpstreamSpec {
   id: string;
   /** The org that owns the row; null: offered to every org. */
   ownerOrgId: string | null;
+  /** `org`: an org admin's row (the egress guard applies); `operator`: trusted. */
+  registeredBy: "org" | "operator";
   name: string;
   prefix: string;
   transport: "streamable-http" | "sse" | "stdio";

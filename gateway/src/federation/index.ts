@@ -184,6 +184,7 @@ export class Federation {
     return {
       id: row.id,
       ownerOrgId: row.organizationId,
+      registeredBy: row.registeredBy,
       name: row.name,
       prefix: row.prefix,
       transport: row.transport,
@@ -233,7 +234,7 @@ export class Federation {
           },
           logger: this.logger,
           admit: (upstream) =>
-            upstream.ownerOrgId !== null && upstream.transport !== "stdio" && upstream.url
+            upstream.registeredBy === "org" && upstream.transport !== "stdio" && upstream.url
               ? this.egress.problem(upstream.url)
               : Promise.resolve(null),
         },
