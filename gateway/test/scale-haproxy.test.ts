@@ -264,7 +264,10 @@ describe("sessions across replicas", () => {
       const result = await client.callTool({ name: "alpha_ask", arguments: {} });
       expect(text(result)).toBe("accept: Hello, Ada!");
       const call = served.find((s) => s.label === "tools/call")!;
-      const answers = served.filter((s) => s.label.startsWith("answer:"));
+      // An answer's POST is recorded when its 202 comes back, which may be after the call's result did.
+      const answered = () => served.filter((s) => s.label.startsWith("answer:"));
+      for (let i = 0; i < 200 && answered().length < 2; i++) await Bun.sleep(10);
+      const answers = answered();
       expect(answers).toHaveLength(2);
       crossed += answers.filter((s) => s.by !== call.by).length;
     }
