@@ -1,5 +1,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  type ElicitRequest,
+  ElicitRequestSchema,
+  type ElicitResult,
+} from "@modelcontextprotocol/sdk/types.js";
 import pkg from "../package.json" with { type: "json" };
 import { authHeaders, baseUrl, type GatewayOptions, unreachable } from "./gateway.ts";
 import { CliError, withProgress } from "./output.ts";
@@ -28,9 +33,20 @@ function explain(error: unknown, opts: GatewayOptions): CliError {
   return new CliError(message);
 }
 
-/** Runs `fn` with an MCP SDK client connected to the gateway, closing it afterwards. */
-export async function withMcpClient<T>(opts: GatewayOptions, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ name: "omni-cli", version: pkg.version });
+/**
+ * Runs `fn` with an MCP SDK client connected to the gateway, closing it afterwards. With `elicit`, the
+ * client declares the elicitation capability (form and URL) and answers the server's requests with it.
+ */
+export async function withMcpClient<T>(
+  opts: GatewayOptions,
+  fn: (client: Client) => Promise<T>,
+  elicit?: (params: ElicitRequest["params"]) => Promise<ElicitResult>,
+): Promise<T> {
+  const client = new Client(
+    { name: "omni-cli", version: pkg.version },
+    elicit ? { capabilities: { elicitation: { form: {}, url: {} } } } : {},
+  );
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, (request) => elicit(request.params));
   try {
     await withProgress(`connecting to ${mcpUrl(opts)}`, () => client.connect(gatewayTransport(opts)));
   } catch (error) {

@@ -77,6 +77,19 @@ const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "
  * Runs `task` with progress on stderr when it takes longer than a second: a spinner on a terminal, one
  * "label…" line otherwise. Nothing is printed for quick tasks.
  */
+let spinnersPaused = 0;
+
+/** Runs `fn` with every spinner quiet and its line cleared (a prompt on the terminal meanwhile). */
+export async function withSpinnersPaused<T>(fn: () => Promise<T>): Promise<T> {
+  spinnersPaused++;
+  if (process.stderr.isTTY) process.stderr.write("\r\x1b[2K");
+  try {
+    return await fn();
+  } finally {
+    spinnersPaused--;
+  }
+}
+
 export async function withProgress<T>(label: string, task: () => Promise<T>): Promise<T> {
   const stream = process.stderr;
   let frame = 0;
@@ -89,6 +102,7 @@ export async function withProgress<T>(label: string, task: () => Promise<T>): Pr
       return;
     }
     spinner = setInterval(() => {
+      if (spinnersPaused > 0) return;
       stream.write(`\r${err.cyan(FRAMES[frame++ % FRAMES.length] ?? "")} ${label}…`);
     }, 80);
   }, 1000);

@@ -89,7 +89,12 @@ describe("omni connect", () => {
     expect(client.getServerVersion()?.name).toBe("omni-mcp");
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["fixture_ask", "fixture_echo", "fixture_steps"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "fixture_ask",
+      "fixture_confirm",
+      "fixture_echo",
+      "fixture_steps",
+    ]);
     const echo = await client.callTool({ name: "fixture_echo", arguments: { text: "via stdio" } });
     expect(JSON.stringify(echo.content)).toContain("via stdio");
 

@@ -122,6 +122,7 @@ describe("operating through the gateway", () => {
     const tools = await omni(["tools", "--server", "fixture", "--json"], { env: as(ownerKey) });
     expect((JSON.parse(tools.stdout) as { name: string }[]).map((t) => t.name).sort()).toEqual([
       "fixture_ask",
+      "fixture_confirm",
       "fixture_echo",
       "fixture_steps",
     ]);
@@ -134,6 +135,18 @@ describe("operating through the gateway", () => {
 
     const json = await omni(["call", "fixture_echo", "--json", '{"text":"j"}'], { env: as(ownerKey) });
     expect(json.stdout).toContain("j (org ");
+
+    // Elicitation: answered by --elicit-json; without a terminal (as here) declined with what to pass.
+    const answered = await omni(["call", "fixture_confirm", "--elicit-json", '{"name":"Ada","sure":true}'], {
+      env: as(ownerKey),
+    });
+    expect(answered.code, answered.stderr).toBe(0);
+    expect(answered.stdout.trim()).toBe('accept {"name":"Ada","sure":true}');
+    const declined = await omni(["call", "fixture_confirm"], { env: as(ownerKey) });
+    expect(declined.code, declined.stderr).toBe(0);
+    expect(declined.stdout.trim()).toBe("decline {}");
+    expect(declined.stderr).toContain("the tool asks: Who, how many, sure?");
+    expect(declined.stderr).toContain(`--elicit-json '{"name": …, "count": …, "sure": …}'`);
 
     const steps = await omni(["call", "fixture_steps"], { env: as(ownerKey) });
     expect(steps.stdout.trim()).toBe("finished");

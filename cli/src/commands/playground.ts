@@ -1,9 +1,10 @@
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { coerceArgs, collectArg, parseJsonObject } from "../args.ts";
+import { answerElicitation, terminalAsker } from "../elicit.ts";
 import { withGateway } from "../gateway.ts";
 import { withMcpClient } from "../mcp.ts";
-import { CliError, err, out, printJson, printList, withProgress } from "../output.ts";
+import { CliError, err, out, printJson, printList, withProgress, withSpinnersPaused } from "../output.ts";
 import { examples } from "../program.ts";
 
 /** The playground: tools, calls and resources through the gateway with the real MCP SDK client. */
@@ -53,38 +54,57 @@ export function registerPlayground(program: Command) {
       .argument("<tool>", "tool name")
       .option("--arg <key=value>", "an argument (repeatable; typed by the tool's schema)", collectArg, {})
       .option("--json <object>", "all arguments as one JSON object", parseJsonObject)
-      .option("--raw", "print the whole CallToolResult as JSON"),
+      .option("--raw", "print the whole CallToolResult as JSON")
+      .option(
+        "--elicit-json <object>",
+        "answer the tool's questions (elicitation) with this JSON object instead of asking on the terminal",
+        parseJsonObject,
+      ),
   ).action(async (name, opts, cmd) => {
     if (opts.json && Object.keys(opts.arg).length > 0) {
       cmd.error("error: pass --arg or --json, not both", { exitCode: 2, code: "omni.usage" });
     }
-    const result = await withMcpClient(opts, async (client) => {
-      let args: Record<string, unknown> = opts.json ?? {};
-      if (!opts.json && Object.keys(opts.arg).length > 0) {
-        const tool = (await allTools(client)).find((t) => t.name === name);
-        if (!tool) throw new CliError(`no tool named "${name}" for this credential`, "see `omni tools`");
-        try {
-          args = coerceArgs(opts.arg, tool.inputSchema);
-        } catch (error) {
-          if (error instanceof InvalidArgumentError)
-            cmd.error(`error: ${error.message}`, { exitCode: 2, code: "omni.usage" });
-          throw error;
-        }
-      }
-      // The tool's own progress notifications on stderr (a spinner otherwise); long tools may run for
-      // minutes as long as they report progress.
-      return withProgress(`calling ${name}`, () =>
-        client.callTool({ name, arguments: args }, undefined, {
-          timeout: 120_000,
-          resetTimeoutOnProgress: true,
-          maxTotalTimeout: 30 * 60_000,
-          onprogress: ({ progress, total, message }) => {
-            const of = total ? `${progress}/${total}` : String(progress);
-            process.stderr.write(`${err.dim(`progress ${of}${message ? `: ${message}` : ""}`)}\n`);
-          },
+    // The tool's questions: --elicit-json, else prompts on a terminal, else declined with what to pass.
+    const elicit = (params: Parameters<typeof answerElicitation>[0]) =>
+      withSpinnersPaused(() =>
+        answerElicitation(params, {
+          preset: opts.elicitJson,
+          interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
+          asker: terminalAsker,
+          write: (text) => process.stderr.write(text),
         }),
       );
-    });
+    const result = await withMcpClient(
+      opts,
+      async (client) => {
+        let args: Record<string, unknown> = opts.json ?? {};
+        if (!opts.json && Object.keys(opts.arg).length > 0) {
+          const tool = (await allTools(client)).find((t) => t.name === name);
+          if (!tool) throw new CliError(`no tool named "${name}" for this credential`, "see `omni tools`");
+          try {
+            args = coerceArgs(opts.arg, tool.inputSchema);
+          } catch (error) {
+            if (error instanceof InvalidArgumentError)
+              cmd.error(`error: ${error.message}`, { exitCode: 2, code: "omni.usage" });
+            throw error;
+          }
+        }
+        // The tool's own progress notifications on stderr (a spinner otherwise); long tools may run for
+        // minutes as long as they report progress.
+        return withProgress(`calling ${name}`, () =>
+          client.callTool({ name, arguments: args }, undefined, {
+            timeout: 120_000,
+            resetTimeoutOnProgress: true,
+            maxTotalTimeout: 30 * 60_000,
+            onprogress: ({ progress, total, message }) => {
+              const of = total ? `${progress}/${total}` : String(progress);
+              process.stderr.write(`${err.dim(`progress ${of}${message ? `: ${message}` : ""}`)}\n`);
+            },
+          }),
+        );
+      },
+      elicit,
+    );
     if (opts.raw) printJson(result);
     else {
       const content = Array.isArray(result.content) ? result.content : [];
@@ -99,6 +119,7 @@ export function registerPlayground(program: Command) {
   examples(callCmd, [
     "omni call linear_search_issues --arg query=crash --arg limit=5",
     `omni call beta_add --json '{"a":1,"b":2}'`,
+    `omni call my_tool --elicit-json '{"name":"Ada"}'   # answers the tool's questions without asking`,
   ]);
 
   const resources = program.command("resources").description("resources through MCP");
