@@ -62,6 +62,13 @@ export const PAGES: Page[] = [
     component: lazy(() => import("./pages/Resources.tsx")),
   },
   {
+    path: "/federation",
+    title: "Federated servers",
+    group: "Catalog",
+    need: "admin:read",
+    component: lazy(() => import("./pages/Federation.tsx")),
+  },
+  {
     path: "/policy",
     title: "Tool policy",
     group: "Access",

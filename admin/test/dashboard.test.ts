@@ -312,3 +312,41 @@ test("tool policy by keyboard: an owners' allow-list with a rename, seen by an M
     await after.close();
   }
 }, 60_000);
+
+test("federated servers by keyboard: a private URL is refused with the reason, a public one is registered, then removed", async () => {
+  const page = await open();
+  await devSignIn(page);
+  await page.goto("/admin/federation");
+  await page.getByRole("heading", { level: 1, name: "Federated servers" }).waitFor();
+  await page.getByText("No federated servers yet").waitFor();
+
+  // Keyboard only: focus the first field, type, Tab between fields, Enter submits.
+  const fill = async (label: string, value: string) => {
+    await page.getByLabel(label, { exact: true }).focus();
+    await page.keyboard.type(value);
+  };
+  await fill("Name", "Metadata");
+  await fill("Prefix", "meta");
+  await fill("URL", "http://169.254.169.254/latest");
+  await page.keyboard.press("Enter");
+  await page.getByText("FEDERATION_ALLOWED_PRIVATE_HOSTS").waitFor();
+  expect(await page.getByTestId("upstream-meta").count()).toBe(0);
+
+  // A public address is stored only: this gateway runs no federation module, so nothing connects to it
+  // (and the browser never loads it: `world.blocked` stays empty).
+  await page.getByLabel("URL", { exact: true }).fill("");
+  await fill("URL", "https://93.184.216.34/mcp");
+  await fill("Auth header value (optional; stored encrypted, never shown again)", "s3cret");
+  await page.keyboard.press("Enter");
+  await page.getByText("Registered Metadata: its tools appear as meta_<tool>.").waitFor();
+  const row = page.getByTestId("upstream-meta");
+  await row.waitFor();
+  expect(await row.textContent()).toContain("idle");
+  expect(await row.textContent()).toContain("auth");
+  expect(await page.content()).not.toContain("s3cret");
+
+  await page.getByRole("button", { name: "Remove Metadata" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByText("Removed Metadata.").waitFor();
+  await page.getByText("No federated servers yet").waitFor();
+}, 60_000);

@@ -7,6 +7,7 @@ export const PAGES = [
   ["Tools", "/admin/tools"],
   ["Prompts", "/admin/prompts"],
   ["Resources", "/admin/resources"],
+  ["Federated servers", "/admin/federation"],
   ["Tool policy", "/admin/policy"],
   ["Members and roles", "/admin/members"],
   ["API keys", "/admin/keys"],

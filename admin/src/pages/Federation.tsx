@@ -1,0 +1,205 @@
+import type { FederatedServerStatus } from "@omni/contracts";
+import { createSignal, For, Show } from "solid-js";
+import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { load } from "../lib/data.ts";
+import { ago } from "../lib/format.ts";
+
+const STATE_TONE = {
+  healthy: "ok",
+  connecting: "info",
+  idle: "muted",
+  down: "bad",
+  closed: "muted",
+} as const satisfies Record<FederatedServerStatus["state"], "ok" | "info" | "muted" | "bad">;
+
+/**
+ * Federated upstream MCP servers: this org's own remote ones (registered here) and the operator's global
+ * ones (read-only here: `omni servers add`), with each connection's health and what it brings.
+ */
+export default function Federation() {
+  const servers = load(() => unwrap(api.federation.servers.get()));
+  const [name, setName] = createSignal("");
+  const [prefix, setPrefix] = createSignal("");
+  const [transport, setTransport] = createSignal<"streamable-http" | "sse">("streamable-http");
+  const [url, setUrl] = createSignal("");
+  const [authHeader, setAuthHeader] = createSignal("");
+  const [authSecret, setAuthSecret] = createSignal("");
+  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+
+  const register = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const secret = authSecret();
+    const { error } = await api.federation.servers.post({
+      name: name(),
+      prefix: prefix(),
+      transport: transport(),
+      url: url(),
+      ...(secret ? { authHeader: authHeader() || "Authorization", authSecret: secret } : {}),
+    });
+    if (error) return setNotice({ text: errorMessage(error), tone: "bad" });
+    setNotice({ text: `Registered ${name()}: its tools appear as ${prefix()}_<tool>.`, tone: "ok" });
+    setName("");
+    setPrefix("");
+    setUrl("");
+    setAuthSecret("");
+    servers.reload();
+  };
+
+  const remove = async (server: FederatedServerStatus) => {
+    const { error } = await api.federation.servers({ id: server.id }).delete();
+    setNotice(
+      error ? { text: errorMessage(error), tone: "bad" } : { text: `Removed ${server.name}.`, tone: "ok" },
+    );
+    servers.reload();
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Federated servers"
+        subtitle="Third-party MCP servers behind the gateway: their tools, prompts and resources join this organization's catalogue under a prefix."
+      />
+      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      <form class="panel" onSubmit={(e) => void register(e)} aria-labelledby="register-upstream">
+        <h2 id="register-upstream">Register a remote server</h2>
+        <p>
+          Public addresses only; local commands and servers for every organization are the operator's (
+          <code>omni servers add</code>).
+        </p>
+        <label for="f-name">Name</label>
+        <input
+          id="f-name"
+          value={name()}
+          required
+          maxLength={200}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+        <label for="f-prefix">Prefix</label>
+        <input
+          id="f-prefix"
+          value={prefix()}
+          required
+          pattern="[a-z][a-z0-9\-]{0,31}"
+          aria-describedby="f-prefix-hint"
+          onInput={(e) => setPrefix(e.currentTarget.value)}
+        />
+        <small id="f-prefix-hint">
+          1–32 of a–z, 0–9 and '-', starting with a letter: tools become prefix_tool.
+        </small>
+        <label for="f-transport">Transport</label>
+        <select
+          id="f-transport"
+          value={transport()}
+          onChange={(e) => setTransport(e.currentTarget.value === "sse" ? "sse" : "streamable-http")}
+        >
+          <option value="streamable-http">Streamable HTTP</option>
+          <option value="sse">HTTP+SSE (legacy)</option>
+        </select>
+        <label for="f-url">URL</label>
+        <input
+          id="f-url"
+          type="url"
+          value={url()}
+          required
+          placeholder="https://mcp.example.com/mcp"
+          onInput={(e) => setUrl(e.currentTarget.value)}
+        />
+        <label for="f-header">Auth header (optional)</label>
+        <input
+          id="f-header"
+          value={authHeader()}
+          placeholder="Authorization"
+          onInput={(e) => setAuthHeader(e.currentTarget.value)}
+        />
+        <label for="f-secret">Auth header value (optional; stored encrypted, never shown again)</label>
+        <input
+          id="f-secret"
+          type="password"
+          autocomplete="off"
+          value={authSecret()}
+          onInput={(e) => setAuthSecret(e.currentTarget.value)}
+        />
+        <div class="form-actions">
+          <Action need="admin:write" type="submit">
+            Register server
+          </Action>
+        </div>
+      </form>
+      <Async
+        value={servers.value()}
+        error={servers.error()}
+        retry={servers.reload}
+        what="federated servers"
+        empty={(list) => list.servers.length === 0}
+        emptyText="Register one above, or ask the operator to add one for every organization."
+      >
+        {(list) => (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Server</th>
+                  <th scope="col">Transport</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Brings</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={list.servers}>
+                  {(server) => (
+                    <tr data-testid={`upstream-${server.prefix}`}>
+                      <td>
+                        <strong>{server.name}</strong> <code>{server.prefix}_*</code>
+                        <div>
+                          <Show when={server.url} fallback={<em>local command (operator)</em>}>
+                            <code>{server.url}</code>
+                          </Show>
+                        </div>
+                      </td>
+                      <td>
+                        {server.transport}
+                        <Show when={server.hasAuthSecret}>
+                          {" "}
+                          <Badge tone="info">auth</Badge>
+                        </Show>
+                      </td>
+                      <td>
+                        <Badge tone={STATE_TONE[server.state]}>{server.state}</Badge>
+                        <Show when={server.lastError}>
+                          <div class="muted">{server.lastError}</div>
+                        </Show>
+                        <Show when={server.lastConnectedAt}>
+                          <div class="muted">connected {ago(server.lastConnectedAt)}</div>
+                        </Show>
+                      </td>
+                      <td>
+                        {server.tools} tools, {server.prompts} prompts, {server.resources} resources
+                      </td>
+                      <td>
+                        <Show
+                          when={server.scope === "organization"}
+                          fallback={<Badge tone="muted">global (operator)</Badge>}
+                        >
+                          <Action
+                            need="admin:write"
+                            class="danger"
+                            label={`Remove ${server.name}`}
+                            onClick={() => void remove(server)}
+                          >
+                            Remove
+                          </Action>
+                        </Show>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Async>
+    </>
+  );
+}
