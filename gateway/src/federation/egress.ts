@@ -1,4 +1,5 @@
 import { lookup } from "node:dns/promises";
+import { addressProblem } from "@omni/kit/addresses";
 import ipaddr from "ipaddr.js";
 
 /** Every address a host name resolves to (the system resolver, like the SDK transports' `fetch`). */
@@ -7,25 +8,9 @@ export type Resolver = (host: string) => Promise<string[]>;
 const systemResolver: Resolver = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
 
-/** The IPv4 address an IPv6 one carries (IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`), if any. */
-function carriedIPv4(ip: ipaddr.IPv6): ipaddr.IPv4 | null {
-  if (ip.isIPv4MappedAddress()) return ip.toIPv4Address();
-  if (ip.range() === "rfc6052") {
-    const [, , , , , , hi = 0, lo = 0] = ip.parts;
-    return new ipaddr.IPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
-  }
-  return null;
-}
-
-/** Public unicast only: not loopback, private, link-local (cloud metadata), CGNAT, unique-local, multicast… */
+/** Public unicast only, by the platform's one address classifier (`@omni/kit/addresses`). */
 export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  const parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6") {
-    const v4 = carriedIPv4(parsed as ipaddr.IPv6);
-    if (v4) return v4.range() === "unicast";
-  }
-  return parsed.range() === "unicast";
+  return ipaddr.isValid(address) && addressProblem(address, false) === null;
 }
 
 /**
@@ -71,12 +56,16 @@ export class UpstreamEgress {
       }
       if (addresses.length === 0) return `url host ${host} cannot be resolved`;
     }
-    const blocked = addresses.find((address) => !isPublicAddress(address));
-    if (blocked === undefined) return null;
-    return (
-      `url host ${host} is a private, loopback or link-local address (${blocked}); ` +
-      "the operator can allow it with FEDERATION_ALLOWED_PRIVATE_HOSTS"
-    );
+    for (const address of addresses) {
+      const problem = addressProblem(address, false);
+      if (problem) {
+        return (
+          `url host ${host} is a private, loopback or link-local address (${problem}); ` +
+          "the operator can allow it with FEDERATION_ALLOWED_PRIVATE_HOSTS"
+        );
+      }
+    }
+    return null;
   }
 }
 
