@@ -99,7 +99,6 @@ if ((await repos.organizations.list()).length === 0) {
 
 // Instances from SERVERS; `server_instances` rows are followed live (InstanceFollower, below).
 const instances: InstanceConfig[] = parseServersEnv(env.SERVERS);
-const instancePollMs = env.SERVER_INSTANCES_POLL_MS;
 if (instances.length === 0 && (await repos.servers.listRoutes()).length === 0) {
   console.warn(
     "no domain servers configured: set SERVERS (e.g. linear=http://127.0.0.1:3001) or register instances",
@@ -159,17 +158,16 @@ const follower = new InstanceFollower({
   registry,
   load: () => repos.servers.listRoutes(),
   fixed: instances,
-  intervalMs: instancePollMs,
+  intervalMs: env.SERVER_INSTANCES_POLL_MS,
 });
 await follower.start();
 
 // Federated upstream MCP servers (`federated_servers` rows: org admins' remote ones, the operator's
 // global and stdio ones), re-read every FEDERATION_RELOAD_MS so `omni servers add|remove` apply live.
-const federationReloadMs = env.FEDERATION_RELOAD_MS;
 const federation = new Federation({
   list: () => repos.federation.operatorList(),
   secrets: config.secrets,
-  reloadMs: federationReloadMs,
+  reloadMs: env.FEDERATION_RELOAD_MS,
   allowedPrivateHosts: env.FEDERATION_ALLOWED_PRIVATE_HOSTS,
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
   connection: { clientInfo: { name: "omni-gateway", version: pkg.version } },
