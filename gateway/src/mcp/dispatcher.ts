@@ -468,12 +468,7 @@ export class Dispatcher {
     const caps = this.opts.registry.capabilities;
     const cached = this.views.get(orgId);
     if (cached) {
-      const fedVersion = this.opts.federation?.version ?? 0;
-      return cached.then((view) =>
-        view.capsVersion === caps.version && view.fedVersion === fedVersion
-          ? view
-          : this.buildView(orgId, caps),
-      );
+      return cached.then((view) => (this.isCurrent(view, caps.version) ? view : this.buildView(orgId, caps)));
     }
     return this.buildView(orgId, caps);
   }
@@ -481,10 +476,12 @@ export class Dispatcher {
   /** The org's view when it is built and current (else undefined: use `view`). */
   private builtView(orgId: string): OrgView | undefined {
     const view = this.builtViews.get(orgId);
-    return view?.capsVersion === this.opts.registry.capabilities.version &&
-      view.fedVersion === (this.opts.federation?.version ?? 0)
-      ? view
-      : undefined;
+    return view && this.isCurrent(view, this.opts.registry.capabilities.version) ? view : undefined;
+  }
+
+  /** Built against these capabilities and the federation's current catalogue. */
+  private isCurrent(view: OrgView, capsVersion: number): boolean {
+    return view.capsVersion === capsVersion && view.fedVersion === (this.opts.federation?.version ?? 0);
   }
 
   private buildView(orgId: string, caps: Capabilities): Promise<OrgView> {
