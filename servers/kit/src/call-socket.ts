@@ -1,4 +1,12 @@
-import { CALL_SOCKET_PATH, callFrame, cancelFrame, type FrameTrace, readFrame } from "./call-frames.ts";
+import {
+  CALL_SOCKET_PATH,
+  callFrame,
+  cancelFrame,
+  type Frame,
+  type FrameTrace,
+  FrameWriter,
+  readFrames,
+} from "./call-frames.ts";
 
 /** What a call hears from the socket: each event's JSON text, or a refusal with an HTTP-like status. */
 export interface CallHandlers {
@@ -53,6 +61,8 @@ export class CallSocket {
   /** Waiters for the connection attempt in progress (`opened`). */
   private waiters: ((open: boolean) => void)[] = [];
   private readonly url: string;
+  /** The frames of this turn of the event loop, sent as one message (`FrameWriter`). */
+  private readonly writer = new FrameWriter((message) => this.socket?.send(message));
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -103,13 +113,13 @@ export class CallSocket {
       running.onAbort = () => {
         if (this.calls.get(n) !== running) return;
         this.calls.delete(n);
-        if (this.open) socket.send(cancelFrame(n));
+        if (this.open) this.writer.write(cancelFrame(n));
         handlers.lost("the request was aborted");
       };
       signal.addEventListener("abort", running.onAbort, { once: true });
     }
     this.calls.set(n, running);
-    socket.send(callFrame(n, body, trace));
+    this.writer.write(callFrame(n, body, trace));
   }
 
   /** Closes the connection; calls in flight are lost. */
@@ -118,6 +128,7 @@ export class CallSocket {
     const socket = this.socket;
     this.socket = undefined;
     this.open = false;
+    this.writer.clear();
     socket?.close(1000, "The gateway closed the connection");
     this.loseAll("the gateway closed the call socket");
     this.settle(false);
@@ -145,6 +156,7 @@ export class CallSocket {
       const wasOpen = this.open;
       this.socket = undefined;
       this.open = false;
+      this.writer.clear();
       this.loseAll(`the call socket closed (${event.code}${event.reason ? ` ${event.reason}` : ""})`);
       // A server going away (shutdown) or refusing the upgrade: wait before trying again.
       if (!wasOpen || event.code !== 1000) this.failed();
@@ -165,12 +177,16 @@ export class CallSocket {
   }
 
   private message(data: unknown): void {
-    const frame = typeof data === "string" ? readFrame(data) : null;
-    if (!frame) {
+    const frames = typeof data === "string" ? readFrames(data) : null;
+    if (!frames) {
       // Out of step with the server: drop the connection (its calls are lost) and reconnect later.
       this.socket?.close(1002, "Malformed call socket frame");
       return;
     }
+    for (const frame of frames) this.frame(frame);
+  }
+
+  private frame(frame: Frame): void {
     const running = this.calls.get(frame.n);
     if (!running) return; // a call cancelled here, or already refused
     if (frame.kind === "e") {
@@ -180,7 +196,7 @@ export class CallSocket {
       } catch (error) {
         // The call's own answer was malformed: that call ends (cancelled upstream), the others go on.
         this.end(frame.n, running);
-        if (this.open) this.socket?.send(cancelFrame(frame.n));
+        if (this.open) this.writer.write(cancelFrame(frame.n));
         running.handlers.invalid(error);
         return;
       }

@@ -1,6 +1,6 @@
 import { ToolCallRequest } from "@omni/contracts";
 import * as v from "valibot";
-import { eventFrame, failureFrame, readFrame } from "./call-frames.ts";
+import { eventFrame, type Frame, FrameWriter, failureFrame, readFrames } from "./call-frames.ts";
 import { type CallRegistry, RpcToolCall } from "./rpc-call.ts";
 import type { CompiledServer } from "./runner.ts";
 
@@ -40,23 +40,36 @@ function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
 export class SocketCalls {
   private readonly calls = new Map<number, RpcToolCall>();
   private draining = false;
+  private readonly writer: FrameWriter;
 
   constructor(
     private readonly socket: FrameSocket,
     private readonly deps: CallSocketDeps,
-  ) {}
+  ) {
+    this.writer = new FrameWriter((message) => {
+      // Dropped (over the backpressure limit): the gateway must not wait for events that never come.
+      if (this.socket.send(message) === 0) {
+        this.socket.close(OVERLOADED, "Call socket backpressure limit reached");
+      }
+    });
+  }
 
   /** Calls running on this connection. */
   get size(): number {
     return this.calls.size;
   }
 
+  /** One message: its frames in order; a malformed one closes the connection (as a protocol error). */
   message(text: unknown): void {
-    const frame = typeof text === "string" ? readFrame(text) : null;
-    if (!frame || (frame.kind !== "c" && frame.kind !== "x")) {
+    const frames = typeof text === "string" ? readFrames(text) : null;
+    if (!frames?.every((frame) => frame.kind === "c" || frame.kind === "x")) {
       this.socket.close(PROTOCOL_ERROR, "Malformed call socket frame");
       return;
     }
+    for (const frame of frames) this.frame(frame);
+  }
+
+  private frame(frame: Frame): void {
     const { n } = frame;
     if (frame.kind === "x") {
       this.calls.get(n)?.cancel("The client cancelled the call");

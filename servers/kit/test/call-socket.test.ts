@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { ToolCallEvent, ToolCallRequest } from "@omni/contracts";
-import { CALL_SOCKET_PATH, callFrame, cancelFrame, readFrame } from "../src/call-frames.ts";
 import { kitLifecycle } from "../src/app.ts";
+import { CALL_SOCKET_PATH, callFrame, cancelFrame, type Frame, readFrames } from "../src/call-frames.ts";
 import { createServerApp, createServerClient, KitRpcError } from "../src/index.ts";
 import { testScope } from "./fixtures/scope.ts";
 import { createTestServer } from "./fixtures/test-server.ts";
@@ -37,10 +37,10 @@ async function rawSocket(
   headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
 ) {
   const socket = new BunWebSocket(wsUrl, { headers });
-  const frames: string[] = [];
+  const frames: Frame[] = [];
   let wake: (() => void) | undefined;
   socket.onmessage = (message) => {
-    frames.push(String(message.data));
+    frames.push(...(readFrames(String(message.data)) ?? []));
     wake?.();
   };
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
@@ -55,11 +55,8 @@ async function rawSocket(
   /** The next frame of call `n` (waits for it). */
   const next = async (n: number) => {
     for (;;) {
-      const index = frames.findIndex((frame) => readFrame(frame)?.n === n);
-      if (index >= 0) {
-        const frame = readFrame(frames.splice(index, 1)[0] as string);
-        if (frame) return frame;
-      }
+      const index = frames.findIndex((frame) => frame.n === n);
+      if (index >= 0) return frames.splice(index, 1)[0] as Frame;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
@@ -94,6 +91,20 @@ describe("the call socket, frame by frame", () => {
       expect(eventOf(frame.payload)).toEqual({
         type: "result",
         result: { content: [{ type: "text", text: `call ${n}` }] },
+      });
+    }
+  });
+
+  test("one message may carry several frames; answers of one turn come back together", async () => {
+    const { wsUrl } = listen();
+    const raw = await rawSocket(wsUrl);
+    raw.socket.send(
+      [1, 2, 3].map((n) => callFrame(n, body("test_echo", { text: `batched ${n}` }))).join("\n"),
+    );
+    for (const n of [1, 2, 3]) {
+      expect(eventOf((await raw.next(n)).payload)).toEqual({
+        type: "result",
+        result: { content: [{ type: "text", text: `batched ${n}` }] },
       });
     }
   });
@@ -169,7 +180,15 @@ describe("the call socket, frame by frame", () => {
 
   test("a malformed frame closes the connection as a protocol error", async () => {
     const { wsUrl } = listen();
-    for (const frame of ["hello", "c 0\n{}", "c -1\n{}", "q 1\n{}", `c ${"9".repeat(30)}\n{}`]) {
+    for (const frame of [
+      "hello",
+      "c 0\n{}",
+      "c -1\n{}",
+      "q 1\n{}",
+      `c ${"9".repeat(30)}\n{}`,
+      "",
+      "e 1\n{}",
+    ]) {
       const raw = await rawSocket(wsUrl);
       raw.socket.send(frame);
       expect((await raw.closed).code).toBe(1002);
