@@ -104,17 +104,16 @@ export class SocketCalls {
     );
     this.calls.set(n, call);
     call.start(this.deps.server, this.deps.running, (event, last) => {
-      if (last) {
-        this.calls.delete(n);
-        this.send(eventFrame(n, event));
-        if (this.draining && this.calls.size === 0)
-          this.socket.close(GOING_AWAY, "The server is shutting down");
-      } else this.send(eventFrame(n, event));
+      this.writer.write(eventFrame(n, event));
+      if (!last) return;
+      this.calls.delete(n);
+      if (this.draining && this.calls.size === 0) this.closeWhenSent();
     });
   }
 
   /** The connection closed: its running calls are cancelled (as a closed HTTP request cancels its call). */
   closed(): void {
+    this.writer.clear();
     for (const call of this.calls.values()) call.cancel("The client cancelled the call");
     this.calls.clear();
   }
@@ -122,16 +121,15 @@ export class SocketCalls {
   /** Graceful shutdown: no new calls; the connection closes when its running calls have finished. */
   drain(): void {
     this.draining = true;
-    if (this.calls.size === 0) this.socket.close(GOING_AWAY, "The server is shutting down");
+    if (this.calls.size === 0) this.closeWhenSent();
+  }
+
+  private closeWhenSent(): void {
+    this.writer.flush();
+    this.socket.close(GOING_AWAY, "The server is shutting down");
   }
 
   private refuse(n: number, status: number, message: string): void {
-    this.send(failureFrame(n, status, message));
-  }
-
-  private send(frame: string): void {
-    // Dropped (over the backpressure limit): the gateway must not wait for an event that never comes.
-    if (this.socket.send(frame) === 0)
-      this.socket.close(OVERLOADED, "Call socket backpressure limit reached");
+    this.writer.write(failureFrame(n, status, message));
   }
 }
