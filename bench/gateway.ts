@@ -19,7 +19,9 @@
  * generator does not share an event loop with any of them. Loopback only, bounded in time and count:
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
  * BENCH_MAX (default 1000000) requests per run. BENCH_TARGETS picks targets (default
- * `ceiling,rpc,direct,session,modern,supergateway,mcp-proxy`). BENCH_PROFILE=1 starts the gateway and the domain server
+ * `ceiling,rpc,direct,session,modern,supergateway,mcp-proxy`; `session-http` adds the 2025 path through a
+ * second gateway whose upstream calls take the HTTP route instead of the call socket, for A/B runs).
+ * BENCH_PROFILE=1 starts the gateway and the domain server
  * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/), sampling every
  * BENCH_PROFILE_INTERVAL µs (default 1000).
  */
@@ -42,7 +44,18 @@ const TOOL = "modern_echo";
 const TEXT = "hello";
 const MODERN = "2026-07-28";
 const ROLE_FLAG = "--role=";
-const TARGET_KEYS = ["ceiling", "rpc", "direct", "session", "modern", "supergateway", "mcp-proxy"] as const;
+const TARGET_KEYS = [
+  "ceiling",
+  "rpc",
+  "direct",
+  "session",
+  "modern",
+  "session-http",
+  "supergateway",
+  "mcp-proxy",
+] as const;
+/** Targets measured only when BENCH_TARGETS names them. */
+const OPTIONAL_TARGETS: readonly TargetKey[] = ["session-http"];
 const PEERS = ["supergateway", "mcp-proxy"] as const;
 type Peer = (typeof PEERS)[number];
 const root = new URL("..", import.meta.url).pathname;
@@ -81,7 +94,7 @@ function serveDomain(): void {
   ready(serveQuietly(modernServer, { mcp: true }).url);
 }
 
-async function serveGateway(domainUrl: string): Promise<void> {
+async function serveGateway(domainUrl: string, callSocket: boolean): Promise<void> {
   const database = await createTestDatabase("pglite", { seed: true });
   if (!database) throw new Error("PGlite is unavailable");
   await enableForDemoOrg(database.db, SERVER);
@@ -89,6 +102,7 @@ async function serveGateway(domainUrl: string): Promise<void> {
     db: database.db,
     instances: [{ server: SERVER, url: domainUrl }],
     healthIntervalMs: 5_000,
+    callSocket,
   });
   // Exit on SIGTERM (so `--cpu-prof` writes its profile).
   process.on("SIGTERM", () => process.exit(0));
@@ -342,7 +356,11 @@ async function main(): Promise<void> {
   const durationMs = intEnv("BENCH_MS", 1500);
   const maxTotal = intEnv("BENCH_MAX", 1_000_000);
   const concurrencies = [1, 16];
-  const chosen = (process.env.BENCH_TARGETS ?? TARGET_KEYS.join(",")).split(",").map((t) => t.trim());
+  const chosen = (
+    process.env.BENCH_TARGETS ?? TARGET_KEYS.filter((key) => !OPTIONAL_TARGETS.includes(key)).join(",")
+  )
+    .split(",")
+    .map((t) => t.trim());
   const unknown = chosen.filter((t) => !(TARGET_KEYS as readonly string[]).includes(t));
   if (unknown.length > 0)
     throw new Error(`BENCH_TARGETS: unknown ${unknown.join(", ")}; use ${TARGET_KEYS.join(",")}`);
@@ -356,6 +374,12 @@ async function main(): Promise<void> {
     children.push(domain);
     const gateway = await spawnRole("gateway", [domain.url]);
     children.push(gateway);
+    // The same gateway with its upstream calls on the HTTP route (UPSTREAM_CALL_SOCKET=0), for A/B runs.
+    const gatewayHttp = chosen.includes("session-http")
+      ? await spawnRole("gateway", [domain.url, "--upstream=http"])
+      : undefined;
+    if (gatewayHttp) children.push(gatewayHttp);
+    const gatewayPids = new Set([gateway.proc.pid, ...(gatewayHttp ? [gatewayHttp.proc.pid] : [])]);
     const peers = {} as Record<Peer, Child>;
     for (const peer of PEERS) {
       if (!chosen.includes(peer)) continue;
@@ -369,6 +393,8 @@ async function main(): Promise<void> {
       direct: () => sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
       session: () => sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
       modern: () => modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
+      "session-http": () =>
+        sessionTarget("gateway /mcp 2025, HTTP upstream", `${(gatewayHttp as Child).url}/mcp`),
       supergateway: () => sessionTarget("supergateway --stateful", `${peers.supergateway.url}/mcp`),
       "mcp-proxy": () => sessionTarget("mcp-proxy", `${peers["mcp-proxy"].url}/mcp`),
     };
@@ -379,6 +405,7 @@ async function main(): Promise<void> {
       direct: [domain.proc.pid],
       session: [gateway.proc.pid, domain.proc.pid],
       modern: [gateway.proc.pid, domain.proc.pid],
+      "session-http": gatewayHttp ? [gatewayHttp.proc.pid, domain.proc.pid] : [],
       // The peer and its stdio child (the echo server) are measured together.
       supergateway: peers.supergateway ? await withChildren(peers.supergateway.proc.pid) : [],
       "mcp-proxy": peers["mcp-proxy"] ? await withChildren(peers["mcp-proxy"].proc.pid) : [],
@@ -408,12 +435,12 @@ async function main(): Promise<void> {
       for (const concurrency of concurrencies) {
         for (const target of targets) {
           const pids = serverPids.get(target.label) ?? [];
-          const viaGateway = pids.includes(gateway.proc.pid);
+          const viaGateway = pids.find((pid) => gatewayPids.has(pid));
           const cpuBefore = await cpuSeconds(pids);
-          const gatewayBefore = viaGateway ? await cpuSeconds([gateway.proc.pid]) : undefined;
+          const gatewayBefore = viaGateway ? await cpuSeconds([viaGateway]) : undefined;
           const result = await runLoad(target, { concurrency, durationMs, maxRequests: perRun });
           const cpuAfter = await cpuSeconds(pids);
-          const gatewayAfter = viaGateway ? await cpuSeconds([gateway.proc.pid]) : undefined;
+          const gatewayAfter = viaGateway ? await cpuSeconds([viaGateway]) : undefined;
           const perRequest = (before: number | undefined, after: number | undefined) =>
             before !== undefined && after !== undefined && result.requests > 0
               ? ((after - before) * 1e6) / result.requests
@@ -486,7 +513,7 @@ if (role === "ceiling") serveCeiling();
 else if (role === "stdio") await runStdio(modernServer);
 else if (role === "domain") serveDomain();
 else if (role === "gateway") {
-  const domainUrl = process.argv.at(-1);
+  const domainUrl = process.argv.find((arg) => arg.startsWith("http://"));
   if (!domainUrl?.startsWith("http://127.0.0.1:")) throw new Error("gateway role needs the domain URL");
-  await serveGateway(domainUrl);
+  await serveGateway(domainUrl, !process.argv.includes("--upstream=http"));
 } else await main();

@@ -12,6 +12,11 @@ const flag = v.pipe(
   v.optional(v.picklist(["0", "1", "true", "false", ""]), "0"),
   v.transform((value) => value === "1" || value === "true"),
 );
+/** A flag that is on unless set to 0/false. */
+const flagOn = v.pipe(
+  v.optional(v.picklist(["0", "1", "true", "false", ""]), "1"),
+  v.transform((value) => value !== "0" && value !== "false"),
+);
 const int = (fallback: number, min: number) =>
   v.pipe(
     v.optional(v.string(), String(fallback)),
@@ -137,6 +142,13 @@ const Gateway = v.object({
   MAX_BODY_BYTES: int(4 * 1024 * 1024, 1024),
   /** Domain server health-check period. Default 5000 ms. */
   HEALTH_INTERVAL_MS: int(5000, 100),
+  /**
+   * Tool calls to domain servers over each instance's call socket (one WebSocket carrying every call,
+   * `GET /rpc/socket`); `0` sends each call as its own `POST /rpc/tools/call` on the keep-alive pool (for a
+   * proxy in between that refuses WebSocket upgrades). Default on; the HTTP route serves while the socket
+   * is not open either way.
+   */
+  UPSTREAM_CALL_SOCKET: flagOn,
   /** How often `server_instances` rows are re-read (instances added, drained, removed live). Default 2000 ms. */
   SERVER_INSTANCES_POLL_MS: int(2000, 100),
   /** How often federated upstream rows are re-read (`omni servers add|remove` apply live). Default 5000 ms. */

@@ -146,7 +146,7 @@ const tracing = startTracing("omni-gateway");
 
 const registry = new Registry({
   instances,
-  clientFactory: createClientFactory(internalToken),
+  clientFactory: createClientFactory(internalToken, env.UPSTREAM_CALL_SOCKET),
   healthIntervalMs: env.HEALTH_INTERVAL_MS,
   logger,
   // Each server's catalogue row, default prompts and resources come from its own definition.

@@ -328,6 +328,8 @@ export class Registry {
           }
           instance.healthy = true;
           instance.lastError = null;
+          // Tool calls go over the instance's call socket once it is open (until then, over HTTP).
+          void instance.client.callSocketReady();
           if (!wasHealthy)
             this.opts.logger.info(`[registry] ${instance.server} at ${instance.url} is healthy`);
         } catch (error) {

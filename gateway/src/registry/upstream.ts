@@ -8,9 +8,12 @@ import { createServerClient, KitRpcError, type ServerClient } from "@omni/kit";
 export type UpstreamClient = ServerClient;
 export type UpstreamClientFactory = (baseUrl: string) => UpstreamClient;
 
-/** Clients that send `internalToken` (the gateway's `OMNI_INTERNAL_TOKEN`, read once at start-up). */
-export function createClientFactory(internalToken: string): UpstreamClientFactory {
-  return (baseUrl) => createServerClient(baseUrl, { internalToken });
+/**
+ * Clients that send `internalToken` (the gateway's `OMNI_INTERNAL_TOKEN`, read once at start-up); tool
+ * calls over each instance's call socket unless `callSocket` is false (`UPSTREAM_CALL_SOCKET`).
+ */
+export function createClientFactory(internalToken: string, callSocket = true): UpstreamClientFactory {
+  return (baseUrl) => createServerClient(baseUrl, { internalToken, callSocket });
 }
 
 /** Clients that send this process's token (`OMNI_INTERNAL_TOKEN`, else the development `.data/` token). */

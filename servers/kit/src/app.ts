@@ -10,10 +10,12 @@ import {
   ToolCallRequest,
 } from "@omni/contracts";
 import { Elysia } from "elysia";
+import { CALL_SOCKET_PATH } from "./call-frames.ts";
 import { deploymentToken, internalTokenChecker } from "./internal-token.ts";
 import { createMcpHandler } from "./mcp.ts";
 import { createResourceReader } from "./resources.ts";
 import { type CallRegistry, RpcToolCall } from "./rpc-call.ts";
+import { SocketCalls } from "./rpc-socket.ts";
 import { compileServer } from "./runner.ts";
 import {
   enableDefaultMetrics,
@@ -63,14 +65,27 @@ const UNAUTHORIZED = {
     "Unauthorized: this domain server answers RPC only to the gateway (Authorization: Bearer <OMNI_INTERNAL_TOKEN>)",
 };
 
+/** The W3C trace context of a request's headers. */
+function traceOf(headers: Headers): { traceparent?: string | undefined; tracestate?: string | undefined } {
+  return {
+    traceparent: headers.get("traceparent") ?? undefined,
+    tracestate: headers.get("tracestate") ?? undefined,
+  };
+}
+
 /** What a graceful shutdown needs from an app (see `serve`). */
 interface KitLifecycle {
   inflight(): number;
   cancelCalls(reason: string): void;
+  /** Call sockets refuse new calls (503) and close once their running calls finished. */
+  drainSockets(): void;
   closeSessions(): Promise<void>;
 }
 
 const lifecycles = new WeakMap<object, KitLifecycle>();
+
+/** Largest call socket message and send queue (64 MiB). */
+const CALL_SOCKET_MAX_BYTES = 64 * 1024 * 1024;
 
 /** The shutdown hooks of an app made by `createServerApp`. */
 export function kitLifecycle(app: object): KitLifecycle | undefined {
@@ -111,8 +126,22 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     browserContexts: def.browserContexts?.count,
   };
   const untrack = [toolCallsInFlight.track(gauges), browserContexts.track(gauges)];
+  /** The gateways' call sockets (by Bun's socket object). */
+  const sockets = new Map<object, SocketCalls>();
+  let socketsDraining = false;
 
-  const app = new Elysia({ name: `omni-kit:${def.name}` })
+  const app = new Elysia({
+    name: `omni-kit:${def.name}`,
+    // The call socket carries tool arguments and results of any size the HTTP route would (screenshots):
+    // bounded, and queued rather than dropped behind a slow reader up to the same bound.
+    websocket: {
+      maxPayloadLength: CALL_SOCKET_MAX_BYTES,
+      backpressureLimit: CALL_SOCKET_MAX_BYTES,
+      closeOnBackpressureLimit: true,
+      idleTimeout: 120,
+      sendPings: true,
+    },
+  })
     // Before routing and body parsing: only the gateway reaches RPC (and anything not open, even a 404).
     .onRequest(({ request, set, status }) => {
       if (OPEN_PATHS.has(pathOf(request.url))) return;
@@ -131,7 +160,7 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     .post(
       "/rpc/tools/call",
       ({ body, request }) =>
-        new RpcToolCall(body, calls, activeTracer() ? request.headers : undefined).respond(
+        new RpcToolCall(body, calls, activeTracer() ? traceOf(request.headers) : undefined).respond(
           server,
           request.signal,
           running,
@@ -140,6 +169,22 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
       // reads both, typed by `ToolCallEvent`.
       { body: ToolCallRequest },
     )
+    // The call socket (`call-frames.ts`): the gateway's tool calls multiplexed on one WebSocket, each
+    // answered with the events of `POST /rpc/tools/call` (authenticated by the same `onRequest` check).
+    .ws(CALL_SOCKET_PATH, {
+      open(ws) {
+        const connection = new SocketCalls(ws.raw, { server, registry: calls, running });
+        sockets.set(ws.raw, connection);
+        if (socketsDraining) connection.drain();
+      },
+      message(ws, message) {
+        sockets.get(ws.raw)?.message(message);
+      },
+      close(ws) {
+        sockets.get(ws.raw)?.closed();
+        sockets.delete(ws.raw);
+      },
+    })
     .post(
       "/rpc/callback",
       ({ body, status }) => {
@@ -208,6 +253,10 @@ export function createServerApp(def: ServerDefinition, options: ServerAppOptions
     inflight: () => running.size,
     cancelCalls: (reason) => {
       for (const call of running) call.cancel(reason);
+    },
+    drainSockets: () => {
+      socketsDraining = true;
+      for (const connection of sockets.values()) connection.drain();
     },
     closeSessions: async () => {
       await mcp?.close();

@@ -11,6 +11,7 @@ import {
 } from "@omni/contracts";
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
+import { CallSocket } from "./call-socket.ts";
 import { HttpPool } from "./http-pool.ts";
 import { deploymentToken } from "./internal-token.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
@@ -67,6 +68,11 @@ export interface ServerClientOptions {
   internalToken?: string;
   /** Connections kept open to the instance for `tools/call` (the keep-alive pool). Default 64. */
   maxSockets?: number;
+  /**
+   * Send tool calls over the instance's call socket (`GET /rpc/socket`, one WebSocket for every call; the
+   * HTTP route while it is not open). Default true; ignored with a custom `fetch`.
+   */
+  callSocket?: boolean;
 }
 
 export interface CallToolOptions {
@@ -152,6 +158,7 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
   });
   const callUrl = `${base}/rpc/tools/call`;
   const callHeaders = { ...headers, "content-type": "application/json" };
+  const socket = pool && opts.callSocket !== false ? new CallSocket(base, { headers }) : undefined;
 
   function fail(what: string, status: number, value: unknown): never {
     const detail = (typeof value === "string" ? value : (JSON.stringify(value) ?? "")).slice(0, 300);
@@ -175,6 +182,8 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
     async callTool(req: ToolCallBody, options: CallToolOptions = {}): Promise<TerminalEvent> {
       // Serialised first: arguments that cannot be (too deep, cyclic) fail this call, not the transport.
       const body = JSON.stringify(req);
+      options.signal?.throwIfAborted();
+      if (socket?.ready()) return overSocket(socket, body, options);
       const what = "POST /rpc/tools/call";
       let response: CallResponse;
       const headers = options.headers ? { ...callHeaders, ...options.headers } : callHeaders;
@@ -235,9 +244,19 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
       throw new KitRpcError("The tool call stream ended without a terminal event", 502, true);
     },
 
-    /** Closes the pooled connections. */
+    /**
+     * Opens the call socket now (the registry does after a healthy check, so calls need not wait for it)
+     * and resolves with whether tool calls go over it; false without one (custom fetch, `callSocket:
+     * false`, a server without `/rpc/socket`, or it is unreachable right now).
+     */
+    callSocketReady(): Promise<boolean> {
+      return socket ? socket.opened() : Promise.resolve(false);
+    },
+
+    /** Closes the pooled connections and the call socket. */
     close(): void {
       pool?.close();
+      socket?.close();
     },
 
     /** Answer a server-to-client request of a live call; false when the call or request is unknown. */
@@ -282,6 +301,58 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
 }
 
 export type ServerClient = ReturnType<typeof createServerClient>;
+
+const SOCKET_WHAT = "tools/call (call socket)";
+
+/** One tool call over the call socket: the same events, errors and abort as the HTTP route's. */
+function overSocket(socket: CallSocket, body: string, options: CallToolOptions): Promise<TerminalEvent> {
+  const { signal, onEvent } = options;
+  return new Promise<TerminalEvent>((resolve, reject) => {
+    socket.call(
+      body,
+      {
+        event(json) {
+          const event = checkEvent(JSON.parse(json));
+          if (!isTerminal(event)) {
+            onEvent?.(event);
+            return false;
+          }
+          resolve(event);
+          return true;
+        },
+        refused(status, message) {
+          reject(
+            new KitRpcError(
+              `${SOCKET_WHAT} failed with HTTP ${status}: ${message.slice(0, 300)}`,
+              status,
+              TRANSPORT_STATUSES.has(status),
+            ),
+          );
+        },
+        lost(reason) {
+          reject(
+            signal?.aborted
+              ? abortReason(signal)
+              : new KitRpcError(`${SOCKET_WHAT}: the server is unreachable (${reason})`, 0, true),
+          );
+        },
+        invalid(error) {
+          reject(error);
+        },
+      },
+      signal,
+      options.headers
+        ? { traceparent: options.headers.traceparent, tracestate: options.headers.tracestate }
+        : undefined,
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new DOMException("The request was aborted", "AbortError");
+}
 
 /** Header sets by their text: the pool builds each request head once per headers object. */
 const headerSets = new Map<string, Record<string, string>>();

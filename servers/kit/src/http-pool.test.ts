@@ -8,11 +8,11 @@ import { HttpPool } from "./http-pool.ts";
  * data) and can count the connections the pool opened.
  */
 interface Script {
-  /** Answers one request (its head and body as text) with these writes, in order. */
-  answer(request: string): (string | Uint8Array)[];
+  /** Answers one request (its head and body as text) with these writes, in order; "close": hang up. */
+  answer(request: string, connection: number): (string | Uint8Array)[] | "close";
 }
 
-let server: TCPSocketListener<{ seen: string }> | undefined;
+let server: TCPSocketListener<{ seen: string; connection: number }> | undefined;
 let pool: HttpPool | undefined;
 let accepted = 0;
 const received: string[] = [];
@@ -20,15 +20,15 @@ const received: string[] = [];
 function listen(script: Script): string {
   accepted = 0;
   received.length = 0;
-  server = Bun.listen<{ seen: string }>({
+  server = Bun.listen<{ seen: string; connection: number }>({
     hostname: "127.0.0.1",
     port: 0,
     socket: {
       open(socket) {
         accepted++;
-        socket.data = { seen: "" };
+        socket.data = { seen: "", connection: accepted };
       },
-      async data(socket: Socket<{ seen: string }>, chunk) {
+      async data(socket: Socket<{ seen: string; connection: number }>, chunk) {
         socket.data.seen += chunk.toString("utf8");
         const end = socket.data.seen.indexOf("\r\n\r\n");
         if (end < 0) return;
@@ -38,7 +38,12 @@ function listen(script: Script): string {
         const request = socket.data.seen;
         socket.data.seen = "";
         received.push(request);
-        for (const part of script.answer(request)) {
+        const answer = script.answer(request, socket.data.connection);
+        if (answer === "close") {
+          socket.end();
+          return;
+        }
+        for (const part of answer) {
           socket.write(part);
           socket.flush();
           await Bun.sleep(5);
@@ -141,6 +146,30 @@ describe("HttpPool", () => {
     await Bun.sleep(120);
     expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
     expect(accepted).toBe(2);
+  });
+
+  test("a GET on a kept-alive connection the server hung up is sent again on a new one; a POST is not", async () => {
+    // Connection 1 answers once, then hangs up on its next request (a server restarted meanwhile).
+    let onFirst = 0;
+    const url = listen({
+      answer: (_request, connection) =>
+        connection === 1 && ++onFirst > 1 ? "close" : ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"],
+    });
+    pool = new HttpPool(url, { warm: false });
+    expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
+    expect(await (await pool.request("GET", "/a", {}, "")).text()).toBe("ok");
+    expect(accepted).toBe(2);
+    pool.close();
+    server?.stop(true);
+    onFirst = 0;
+    const url2 = listen({
+      answer: (_request, connection) =>
+        connection === 1 && ++onFirst > 1 ? "close" : ["HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"],
+    });
+    pool = new HttpPool(url2, { warm: false });
+    expect(await (await pool.request("POST", "/a", {}, "x")).text()).toBe("ok");
+    await expect(pool.request("POST", "/a", {}, "x")).rejects.toThrow("closed");
+    expect(accepted).toBe(1);
   });
 
   test("a server closing mid-body fails the body", async () => {

@@ -120,6 +120,8 @@ class Connection {
   exchange: Exchange | undefined;
   /** When the connection last went idle (ms, `performance.now()`); the pool's sweeper closes old ones. */
   idleSince = 0;
+  /** It sat idle in the pool (after an exchange, or opened ahead of need): the server may have closed it. */
+  wasIdle = false;
   closed = false;
   private buffer: Buffer = EMPTY;
   private mode: BodyMode | undefined;
@@ -278,7 +280,7 @@ class Connection {
     const exchange = this.exchange;
     this.exchange = undefined;
     if (exchange) {
-      const failure = error ?? new Error("the connection closed before the response ended");
+      const failure = error ?? new ConnectionClosed();
       if (exchange.headed) exchange.body?.fail(failure);
       else exchange.reject(failure);
       exchange.done?.();
@@ -331,7 +333,11 @@ export class HttpPool {
     );
   }
 
-  /** Sends one request; resolves once the response head arrived. */
+  /**
+   * Sends one request; resolves once the response head arrived. A GET or HEAD that fails on a kept-alive
+   * connection before any answer (the server closed it while it sat idle, e.g. it restarted) is sent once
+   * more on a new connection, as HTTP clients do for idempotent requests; other methods fail.
+   */
   async request(
     method: string,
     path: string,
@@ -339,8 +345,28 @@ export class HttpPool {
     body: string,
     signal?: AbortSignal,
   ): Promise<PooledResponse> {
+    const retryable = method === "GET" || method === "HEAD";
+    const reused = { value: false };
+    try {
+      return await this.send(method, path, headers, body, signal, reused);
+    } catch (error) {
+      if (!retryable || !reused.value || signal?.aborted || !(error instanceof ConnectionClosed)) throw error;
+      return this.send(method, path, headers, body, signal, { value: false }, true);
+    }
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal | undefined,
+    reused: { value: boolean },
+    fresh = false,
+  ): Promise<PooledResponse> {
     signal?.throwIfAborted();
-    const connection = await this.acquire();
+    const connection = await this.acquire(fresh);
+    reused.value = connection.wasIdle;
     if (signal?.aborted) {
       this.release(connection);
       signal.throwIfAborted();
@@ -387,15 +413,16 @@ export class HttpPool {
     for (const connection of [...this.all]) connection.destroy();
   }
 
-  private async acquire(): Promise<Connection> {
-    for (;;) {
+  /** An idle connection, else a new one (`fresh`: always a new one, beyond `maxSockets` if need be). */
+  private async acquire(fresh = false): Promise<Connection> {
+    for (; !fresh; ) {
       const connection = this.idle.pop();
       if (!connection) break;
       if (connection.closed) continue;
       connection.socket?.ref();
       return connection;
     }
-    if (this.all.size >= this.maxSockets) {
+    if (!fresh && this.all.size >= this.maxSockets) {
       return new Promise((resolve) => this.waiting.push(resolve));
     }
     const connection = new Connection(this);
@@ -409,7 +436,7 @@ export class HttpPool {
           data: (socket, chunk) => socket.data.data(chunk),
           drain: (socket) => socket.data.drain(),
           close: (socket) => socket.data.destroy(),
-          error: (socket, error) => socket.data.destroy(error),
+          error: (socket, error) => socket.data.destroy(new ConnectionClosed(error)),
           end: (socket) => socket.data.destroy(),
         },
       });
@@ -431,6 +458,7 @@ export class HttpPool {
       return;
     }
     this.idle.push(connection);
+    connection.wasIdle = true;
     // An idle connection does not keep the process alive.
     connection.socket?.unref();
     connection.idleSince = performance.now();
@@ -462,6 +490,13 @@ export class HttpPool {
     const next = this.waiting.shift();
     if (next) void this.acquire().then(next, () => this.waiting.unshift(next));
     else if (this.warm && this.all.size === 0) setTimeout(() => this.prewarm(), 0).unref?.();
+  }
+}
+
+/** The connection closed (or broke: `cause`) before the response ended. */
+class ConnectionClosed extends Error {
+  constructor(cause?: Error) {
+    super(cause ? cause.message : "the connection closed before the response ended", cause ? { cause } : {});
   }
 }
 

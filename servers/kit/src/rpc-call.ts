@@ -76,20 +76,18 @@ export class RpcToolCall implements CallChannel {
   private readonly pending = new Map<string, PendingRequest>();
   private readonly abort = new AbortController();
 
-  /** The gateway's trace context (`traceparent`/`tracestate` headers), read only while tracing is on. */
-  readonly trace: CallChannel["trace"];
+  /** Where events go in socket mode (`start`): each event's JSON text, in order. */
+  private sink: ((event: string, last: boolean) => void) | undefined;
 
+  /**
+   * `trace`: the gateway's trace context (the RPC's `traceparent`/`tracestate` headers or the call frame's
+   * head), read only while tracing is on.
+   */
   constructor(
     private readonly body: ToolCallRequest,
     private readonly registry: CallRegistry,
-    headers?: Headers,
+    readonly trace?: CallChannel["trace"],
   ) {
-    this.trace = headers
-      ? {
-          traceparent: headers.get("traceparent") ?? undefined,
-          tracestate: headers.get("tracestate") ?? undefined,
-        }
-      : undefined;
     this.live = body.live;
     this.clientCapabilities = body.clientCapabilities;
     this.inputResponses = body.inputResponses;
@@ -136,6 +134,16 @@ export class RpcToolCall implements CallChannel {
 
   private push(event: ToolCallEvent): void {
     if (this.closed) return;
+    if (this.sink) {
+      // The first event of a call that streams: the id its callbacks are accepted under.
+      if (this.callId === undefined) {
+        this.callId = crypto.randomUUID();
+        this.registry.set(this.callId, this);
+        this.sink(JSON.stringify({ type: "accepted", callId: this.callId } satisfies ToolCallEvent), false);
+      }
+      this.sink(JSON.stringify(event), false);
+      return;
+    }
     const bytes = line(event);
     if (this.controller) this.controller.enqueue(bytes);
     else {
@@ -149,6 +157,11 @@ export class RpcToolCall implements CallChannel {
     if (this.callId) this.registry.delete(this.callId);
     for (const p of this.pending.values()) p.reject(CALL_ENDED);
     this.pending.clear();
+    if (this.sink && !this.closed) {
+      this.closed = true;
+      this.sink(this.terminal, true);
+      return;
+    }
     if (this.controller && !this.closed) {
       this.closed = true;
       this.controller.enqueue(encoder.encode(`${this.terminal}\n`));
@@ -157,18 +170,27 @@ export class RpcToolCall implements CallChannel {
     this.wake?.();
   }
 
-  /** Run the tool and answer with the fast JSON path or the NDJSON stream. */
-  async respond(
+  /**
+   * Socket mode (the call socket, `call-frames.ts`): runs the tool and writes every event's JSON text to
+   * `sink` as it happens, `accepted` (with the callback id) before the first non-terminal one, the
+   * terminal event last (`last` true). `cancel` aborts it (the gateway's cancel frame, or its connection
+   * closing).
+   */
+  start(
     server: CompiledServer,
-    requestSignal: AbortSignal,
     running: Set<RpcToolCall>,
-  ): Promise<Response> {
+    sink: (event: string, last: boolean) => void,
+  ): void {
+    this.sink = sink;
+    void this.run(server, running);
+  }
+
+  /** Runs the tool; its terminal event (or its failure as an error event) finishes the call. */
+  private run(server: CompiledServer, running: Set<RpcToolCall>): Promise<void> {
     running.add(this);
     this.serverName = server.def.name;
-    const onAbort = () => this.cancel("The client cancelled the call");
-    requestSignal.addEventListener("abort", onAbort, { once: true });
     const signal = this.abort.signal;
-    const run = runTool(server, this.body.name, this.body.arguments, this.body.scope, this, signal).then(
+    return runTool(server, this.body.name, this.body.arguments, this.body.scope, this, signal).then(
       (event) => {
         running.delete(this);
         this.finish(event);
@@ -187,6 +209,17 @@ export class RpcToolCall implements CallChannel {
         });
       },
     );
+  }
+
+  /** Run the tool and answer with the fast JSON path or the NDJSON stream. */
+  async respond(
+    server: CompiledServer,
+    requestSignal: AbortSignal,
+    running: Set<RpcToolCall>,
+  ): Promise<Response> {
+    const onAbort = () => this.cancel("The client cancelled the call");
+    requestSignal.addEventListener("abort", onAbort, { once: true });
+    const run = this.run(server, running);
     if (this.terminal === undefined && this.queue.length === 0) {
       await new Promise<void>((resolve) => {
         this.wake = resolve;

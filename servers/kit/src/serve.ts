@@ -72,6 +72,8 @@ export function serve(def: ServerDefinition, options: ServeOptions = {}): Runnin
       const lifecycle = kitLifecycle(app);
       // Stop accepting connections; MCP sessions end now (their GET streams would never drain).
       const drained = server ? server.stop(false) : Promise.resolve();
+      // The gateways' call sockets take no new calls and close as their running calls finish.
+      lifecycle?.drainSockets();
       await lifecycle?.closeSessions();
       // Running calls get a grace period, then their signals abort and the connections close.
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { treaty } from "@elysiajs/eden";
 import { ErrorCode, type ToolCallEvent } from "@omni/contracts";
 import * as v from "valibot";
@@ -23,6 +23,37 @@ function setup() {
     fetch: (request) => app.handle(request),
     internalToken: TOKEN,
   });
+  return { app, client, observed, api: treaty(app, { headers: AUTH }) };
+}
+
+/**
+ * The tool-call tests run over both transports of `createServerClient`: the HTTP route
+ * (`POST /rpc/tools/call`, in process) and the call socket (a real port; the HTTP route refuses tool calls
+ * there, so every call of those runs provably goes over the socket).
+ */
+const TRANSPORTS = ["http", "call socket"] as const;
+type Transport = (typeof TRANSPORTS)[number];
+const opened: (() => void)[] = [];
+afterAll(() => {
+  for (const close of opened.splice(0)) close();
+});
+
+async function setupOver(transport: Transport) {
+  if (transport === "http") return setup();
+  const { def, observed } = createTestServer();
+  const app = createServerApp(def, { internalToken: TOKEN })
+    .onRequest(({ request, status }) =>
+      new URL(request.url).pathname === "/rpc/tools/call"
+        ? status(418, { error: "tool calls must use the call socket in this test" })
+        : undefined,
+    )
+    .listen({ port: 0, hostname: "127.0.0.1" });
+  const client = createServerClient(`http://127.0.0.1:${app.server?.port}`, { internalToken: TOKEN });
+  opened.push(() => {
+    client.close();
+    void app.stop(true);
+  });
+  expect(await client.callSocketReady()).toBe(true);
   return { app, client, observed, api: treaty(app, { headers: AUTH }) };
 }
 
@@ -66,337 +97,346 @@ describe("capabilities", () => {
   });
 });
 
-describe("tools/call", () => {
-  test("a cheap tool answers with one JSON terminal event (fast path)", async () => {
-    const { app } = setup();
-    const response = await app.handle(
-      new Request("http://kit.local/rpc/tools/call", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...AUTH },
-        body: JSON.stringify({ name: "test_echo", arguments: { text: "ab", times: 2 }, scope, live: true }),
-      }),
-    );
-    expect(response.headers.get("content-type")).toStartWith("application/json");
-    expect(await response.json()).toEqual({
-      type: "result",
-      result: { content: [{ type: "text", text: "abab" }] },
+for (const transport of TRANSPORTS) {
+  describe(`tools/call (${transport})`, () => {
+    test("a cheap tool answers with one JSON terminal event (fast path)", async () => {
+      const { app } = setup();
+      const response = await app.handle(
+        new Request("http://kit.local/rpc/tools/call", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...AUTH },
+          body: JSON.stringify({ name: "test_echo", arguments: { text: "ab", times: 2 }, scope, live: true }),
+        }),
+      );
+      expect(response.headers.get("content-type")).toStartWith("application/json");
+      expect(await response.json()).toEqual({
+        type: "result",
+        result: { content: [{ type: "text", text: "abab" }] },
+      });
+    });
+
+    test("the route's body is typed by the contract for Eden callers", async () => {
+      const { api } = setup();
+      const { data, status } = await api.rpc.tools.call.post({
+        name: "test_echo",
+        arguments: { text: "typed" },
+        scope,
+        live: false,
+      });
+      expect(status).toBe(200);
+      // The route answers a raw Response (JSON or NDJSON), so Eden types `data` as Response; at run time
+      // Eden has parsed the JSON fast path.
+      const parsed: unknown = data;
+      expect(parsed).toEqual({ type: "result", result: { content: [{ type: "text", text: "typed" }] } });
+    });
+
+    test("the tool sees the org, session key and config from the scope", async () => {
+      const { client } = await setupOver(transport);
+      const event = await client.callTool({ name: "test_whoami", arguments: {}, scope, live: false });
+      expect(text(event)).toBe("org_1/session-1/org-token/dev");
+    });
+
+    test("invalid arguments are an isError result naming the failing field paths", async () => {
+      const { client } = await setupOver(transport);
+      const event = await client.callTool({
+        name: "test_echo",
+        arguments: { text: "", times: "x" },
+        scope,
+        live: false,
+      });
+      expect(event.type).toBe("result");
+      if (event.type !== "result") return;
+      expect(event.result.isError).toBe(true);
+      expect(text(event)).toContain("Invalid arguments for tool test_echo");
+      expect(text(event)).toContain("text: ");
+      expect(text(event)).toContain("times: ");
+    });
+
+    test("an unknown tool is -32602 in the MCP wording", async () => {
+      const { client } = await setupOver(transport);
+      const event = await client.callTool({ name: "nope", arguments: {}, scope, live: false });
+      expect(event).toEqual({
+        type: "error",
+        error: { code: ErrorCode.InvalidParams, message: "Unknown tool: nope", data: { name: "nope" } },
+      });
+    });
+
+    test("a malformed RPC body is rejected before any tool runs", async () => {
+      const { app } = setup();
+      const response = await app.handle(
+        new Request("http://kit.local/rpc/tools/call", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...AUTH },
+          body: JSON.stringify({ name: "test_echo", arguments: {}, live: "yes" }),
+        }),
+      );
+      expect(response.status).toBe(422);
+    });
+
+    test("ToolError and other failures become isError results without stacks", async () => {
+      const { client } = await setupOver(transport);
+      const tool = await client.callTool({
+        name: "test_fail",
+        arguments: { kind: "tool" },
+        scope,
+        live: false,
+      });
+      expect(tool).toEqual({
+        type: "result",
+        result: {
+          content: [{ type: "text", text: "Pick a team first with linear_list_teams." }],
+          isError: true,
+        },
+      });
+      const error = await client.callTool({
+        name: "test_fail",
+        arguments: { kind: "error" },
+        scope,
+        live: false,
+      });
+      expect(error.type === "result" && error.result.isError).toBe(true);
+      expect(text(error)).toBe("boom");
+      const bare = await client.callTool({
+        name: "test_fail",
+        arguments: { kind: "throw-string" },
+        scope,
+        live: false,
+      });
+      expect(text(bare)).toBe("The tool failed: a bare string");
+    });
+
+    test("structured output is checked against the output schema", async () => {
+      const { client } = await setupOver(transport);
+      const ok = await client.callTool({ name: "test_add", arguments: { a: 2, b: 3 }, scope, live: false });
+      expect(ok).toEqual({
+        type: "result",
+        result: { content: [{ type: "text", text: '{"sum":5}' }], structuredContent: { sum: 5 } },
+      });
+      const lie = await client.callTool({
+        name: "test_add",
+        arguments: { a: 2, b: 3, lie: true },
+        scope,
+        live: false,
+      });
+      expect(lie.type === "result" && lie.result.isError).toBe(true);
+      expect(text(lie)).toContain("does not match its output schema (sum:");
+    });
+
+    test("progress and logs stream as NDJSON events before the result, filtered by request", async () => {
+      const { client } = await setupOver(transport);
+      const events: ToolCallStreamEvent[] = [];
+      const terminal = await client.callTool(
+        {
+          name: "test_progress",
+          arguments: { steps: 2 },
+          scope,
+          live: true,
+          progress: true,
+          logLevel: "info",
+        },
+        { onEvent: (event) => events.push(event) },
+      );
+      expect(text(terminal)).toBe("did 2 steps");
+      expect(events[0]?.type).toBe("accepted");
+      expect(events.slice(1)).toEqual([
+        { type: "progress", progress: 1, total: 2, message: "step 1" },
+        { type: "progress", progress: 2, total: 2, message: "step 2" },
+        { type: "log", level: "info", logger: "test", data: { done: 2 } },
+      ]);
+
+      const quiet: ToolCallStreamEvent[] = [];
+      await client.callTool(
+        { name: "test_progress", arguments: { steps: 2 }, scope, live: true, logLevel: "error" },
+        { onEvent: (event) => quiet.push(event) },
+      );
+      expect(quiet).toEqual([]);
+
+      const all: ToolCallStreamEvent[] = [];
+      await client.callTool(
+        { name: "test_progress", arguments: { steps: 1 }, scope, live: true },
+        { onEvent: (event) => all.push(event) },
+      );
+      expect(all.filter((e) => e.type === "log").map((e) => e.type === "log" && e.level)).toEqual([
+        "debug",
+        "info",
+      ]);
     });
   });
 
-  test("the route's body is typed by the contract for Eden callers", async () => {
-    const { api } = setup();
-    const { data, status } = await api.rpc.tools.call.post({
-      name: "test_echo",
-      arguments: { text: "typed" },
-      scope,
-      live: false,
+  describe(`live client requests (${transport})`, () => {
+    test("elicitation is a request event answered on /rpc/callback", async () => {
+      const { client } = await setupOver(transport);
+      let callId = "";
+      const answered: Promise<boolean>[] = [];
+      const terminal = await client.callTool(
+        { name: "test_elicit", arguments: {}, scope, live: true, clientCapabilities: { elicitation: {} } },
+        {
+          onEvent: (event) => {
+            if (event.type === "accepted") callId = event.callId;
+            if (event.type === "request") {
+              expect(event.request.method).toBe("elicitation/create");
+              expect(event.request.params.message).toBe("What is your name?");
+              answered.push(
+                client.callback({
+                  callId,
+                  id: event.id,
+                  result: { action: "accept", content: { name: "Ada" } },
+                }),
+              );
+            }
+          },
+        },
+      );
+      expect(text(terminal)).toBe("Hello, Ada");
+      expect(await Promise.all(answered)).toEqual([true]);
+      expect(await client.callback({ callId, id: "0", result: {} })).toBe(false);
     });
-    expect(status).toBe(200);
-    // The route answers a raw Response (JSON or NDJSON), so Eden types `data` as Response; at run time
-    // Eden has parsed the JSON fast path.
-    const parsed: unknown = data;
-    expect(parsed).toEqual({ type: "result", result: { content: [{ type: "text", text: "typed" }] } });
-  });
 
-  test("the tool sees the org, session key and config from the scope", async () => {
-    const { client } = setup();
-    const event = await client.callTool({ name: "test_whoami", arguments: {}, scope, live: false });
-    expect(text(event)).toBe("org_1/session-1/org-token/dev");
-  });
-
-  test("invalid arguments are an isError result naming the failing field paths", async () => {
-    const { client } = setup();
-    const event = await client.callTool({
-      name: "test_echo",
-      arguments: { text: "", times: "x" },
-      scope,
-      live: false,
-    });
-    expect(event.type).toBe("result");
-    if (event.type !== "result") return;
-    expect(event.result.isError).toBe(true);
-    expect(text(event)).toContain("Invalid arguments for tool test_echo");
-    expect(text(event)).toContain("text: ");
-    expect(text(event)).toContain("times: ");
-  });
-
-  test("an unknown tool is -32602 in the MCP wording", async () => {
-    const { client } = setup();
-    const event = await client.callTool({ name: "nope", arguments: {}, scope, live: false });
-    expect(event).toEqual({
-      type: "error",
-      error: { code: ErrorCode.InvalidParams, message: "Unknown tool: nope", data: { name: "nope" } },
-    });
-  });
-
-  test("a malformed RPC body is rejected before any tool runs", async () => {
-    const { app } = setup();
-    const response = await app.handle(
-      new Request("http://kit.local/rpc/tools/call", {
-        method: "POST",
-        headers: { "content-type": "application/json", ...AUTH },
-        body: JSON.stringify({ name: "test_echo", arguments: {}, live: "yes" }),
-      }),
-    );
-    expect(response.status).toBe(422);
-  });
-
-  test("ToolError and other failures become isError results without stacks", async () => {
-    const { client } = setup();
-    const tool = await client.callTool({
-      name: "test_fail",
-      arguments: { kind: "tool" },
-      scope,
-      live: false,
-    });
-    expect(tool).toEqual({
-      type: "result",
-      result: {
-        content: [{ type: "text", text: "Pick a team first with linear_list_teams." }],
-        isError: true,
-      },
-    });
-    const error = await client.callTool({
-      name: "test_fail",
-      arguments: { kind: "error" },
-      scope,
-      live: false,
-    });
-    expect(error.type === "result" && error.result.isError).toBe(true);
-    expect(text(error)).toBe("boom");
-    const bare = await client.callTool({
-      name: "test_fail",
-      arguments: { kind: "throw-string" },
-      scope,
-      live: false,
-    });
-    expect(text(bare)).toBe("The tool failed: a bare string");
-  });
-
-  test("structured output is checked against the output schema", async () => {
-    const { client } = setup();
-    const ok = await client.callTool({ name: "test_add", arguments: { a: 2, b: 3 }, scope, live: false });
-    expect(ok).toEqual({
-      type: "result",
-      result: { content: [{ type: "text", text: '{"sum":5}' }], structuredContent: { sum: 5 } },
-    });
-    const lie = await client.callTool({
-      name: "test_add",
-      arguments: { a: 2, b: 3, lie: true },
-      scope,
-      live: false,
-    });
-    expect(lie.type === "result" && lie.result.isError).toBe(true);
-    expect(text(lie)).toContain("does not match its output schema (sum:");
-  });
-
-  test("progress and logs stream as NDJSON events before the result, filtered by request", async () => {
-    const { client } = setup();
-    const events: ToolCallStreamEvent[] = [];
-    const terminal = await client.callTool(
-      { name: "test_progress", arguments: { steps: 2 }, scope, live: true, progress: true, logLevel: "info" },
-      { onEvent: (event) => events.push(event) },
-    );
-    expect(text(terminal)).toBe("did 2 steps");
-    expect(events[0]?.type).toBe("accepted");
-    expect(events.slice(1)).toEqual([
-      { type: "progress", progress: 1, total: 2, message: "step 1" },
-      { type: "progress", progress: 2, total: 2, message: "step 2" },
-      { type: "log", level: "info", logger: "test", data: { done: 2 } },
-    ]);
-
-    const quiet: ToolCallStreamEvent[] = [];
-    await client.callTool(
-      { name: "test_progress", arguments: { steps: 2 }, scope, live: true, logLevel: "error" },
-      { onEvent: (event) => quiet.push(event) },
-    );
-    expect(quiet).toEqual([]);
-
-    const all: ToolCallStreamEvent[] = [];
-    await client.callTool(
-      { name: "test_progress", arguments: { steps: 1 }, scope, live: true },
-      { onEvent: (event) => all.push(event) },
-    );
-    expect(all.filter((e) => e.type === "log").map((e) => e.type === "log" && e.level)).toEqual([
-      "debug",
-      "info",
-    ]);
-  });
-});
-
-describe("live client requests", () => {
-  test("elicitation is a request event answered on /rpc/callback", async () => {
-    const { client } = setup();
-    let callId = "";
-    const answered: Promise<boolean>[] = [];
-    const terminal = await client.callTool(
-      { name: "test_elicit", arguments: {}, scope, live: true, clientCapabilities: { elicitation: {} } },
-      {
-        onEvent: (event) => {
-          if (event.type === "accepted") callId = event.callId;
-          if (event.type === "request") {
-            expect(event.request.method).toBe("elicitation/create");
-            expect(event.request.params.message).toBe("What is your name?");
-            answered.push(
-              client.callback({
+    test("an error answer rejects the tool's request", async () => {
+      const { client } = await setupOver(transport);
+      let callId = "";
+      const terminal = await client.callTool(
+        {
+          name: "test_sample",
+          arguments: { prompt: "hi" },
+          scope,
+          live: true,
+          clientCapabilities: { sampling: {} },
+        },
+        {
+          onEvent: (event) => {
+            if (event.type === "accepted") callId = event.callId;
+            if (event.type === "request") {
+              void client.callback({
                 callId,
                 id: event.id,
-                result: { action: "accept", content: { name: "Ada" } },
-              }),
-            );
-          }
+                error: { code: -1, message: "User rejected sampling" },
+              });
+            }
+          },
         },
-      },
-    );
-    expect(text(terminal)).toBe("Hello, Ada");
-    expect(await Promise.all(answered)).toEqual([true]);
-    expect(await client.callback({ callId, id: "0", result: {} })).toBe(false);
-  });
+      );
+      expect(terminal.type === "result" && terminal.result.isError).toBe(true);
+      expect(text(terminal)).toBe(
+        "The client answered sampling/createMessage with an error: User rejected sampling",
+      );
+    });
 
-  test("an error answer rejects the tool's request", async () => {
-    const { client } = setup();
-    let callId = "";
-    const terminal = await client.callTool(
-      {
-        name: "test_sample",
-        arguments: { prompt: "hi" },
+    test("a client without the capability gets -32005", async () => {
+      const { client } = await setupOver(transport);
+      const terminal = await client.callTool({
+        name: "test_elicit",
+        arguments: {},
         scope,
         live: true,
         clientCapabilities: { sampling: {} },
-      },
-      {
-        onEvent: (event) => {
-          if (event.type === "accepted") callId = event.callId;
-          if (event.type === "request") {
-            void client.callback({
-              callId,
-              id: event.id,
-              error: { code: -1, message: "User rejected sampling" },
-            });
-          }
+      });
+      expect(terminal).toEqual({
+        type: "error",
+        error: {
+          code: ErrorCode.MissingClientCapability,
+          message: "The client does not support elicitation (needed for elicitation/create)",
+          data: { requiredCapabilities: { elicitation: {} } },
         },
-      },
-    );
-    expect(terminal.type === "result" && terminal.result.isError).toBe(true);
-    expect(text(terminal)).toBe(
-      "The client answered sampling/createMessage with an error: User rejected sampling",
-    );
-  });
-
-  test("a client without the capability gets -32005", async () => {
-    const { client } = setup();
-    const terminal = await client.callTool({
-      name: "test_elicit",
-      arguments: {},
-      scope,
-      live: true,
-      clientCapabilities: { sampling: {} },
+      });
     });
-    expect(terminal).toEqual({
-      type: "error",
-      error: {
-        code: ErrorCode.MissingClientCapability,
-        message: "The client does not support elicitation (needed for elicitation/create)",
-        data: { requiredCapabilities: { elicitation: {} } },
-      },
+
+    test("callbacks for unknown calls are 404", async () => {
+      const { api } = setup();
+      const { error, status } = await api.rpc.callback.post({ callId: "nope", id: "0", result: {} });
+      expect(status).toBe(404);
+      expect(error?.value).toEqual({
+        error: "No pending request 0 for call nope (the call ended or the id is wrong)",
+      });
     });
   });
 
-  test("callbacks for unknown calls are 404", async () => {
-    const { api } = setup();
-    const { error, status } = await api.rpc.callback.post({ callId: "nope", id: "0", result: {} });
-    expect(status).toBe(404);
-    expect(error?.value).toEqual({
-      error: "No pending request 0 for call nope (the call ended or the id is wrong)",
-    });
-  });
-});
+  describe(`non-live calls (multi round trip) (${transport})`, () => {
+    const caps = { elicitation: {}, sampling: {}, roots: {} };
 
-describe("non-live calls (multi round trip)", () => {
-  const caps = { elicitation: {}, sampling: {}, roots: {} };
-
-  test("each missing answer ends the call with input_required; the retry resumes in order", async () => {
-    const { client, observed } = setup();
-    const base = { name: "test_multi", arguments: {}, scope, live: false, clientCapabilities: caps };
-    const first = await client.callTool(base);
-    expect(first).toEqual({
-      type: "input_required",
-      inputRequests: {
-        "elicit:0": {
-          method: "elicitation/create",
-          params: {
-            message: "Who?",
-            requestedSchema: { type: "object", properties: { name: { type: "string" } } },
+    test("each missing answer ends the call with input_required; the retry resumes in order", async () => {
+      const { client, observed } = await setupOver(transport);
+      const base = { name: "test_multi", arguments: {}, scope, live: false, clientCapabilities: caps };
+      const first = await client.callTool(base);
+      expect(first).toEqual({
+        type: "input_required",
+        inputRequests: {
+          "elicit:0": {
+            method: "elicitation/create",
+            params: {
+              message: "Who?",
+              requestedSchema: { type: "object", properties: { name: { type: "string" } } },
+            },
           },
         },
-      },
+      });
+      const responses: Record<string, unknown> = {
+        "elicit:0": { action: "accept", content: { name: "Grace" } },
+      };
+      const second = await client.callTool({ ...base, inputResponses: responses });
+      expect(second.type === "input_required" && Object.keys(second.inputRequests)).toEqual(["sample:1"]);
+      responses["sample:1"] = { role: "assistant", content: { type: "text", text: "hi" }, model: "m1" };
+      const third = await client.callTool({ ...base, inputResponses: responses });
+      expect(third).toEqual({
+        type: "input_required",
+        inputRequests: { "roots:2": { method: "roots/list", params: {} } },
+      });
+      expect(observed.sideEffects).toBe(0);
+      responses["roots:2"] = { roots: [{ uri: "file:///a" }, { uri: "file:///b", name: "b" }] };
+      const done = await client.callTool({ ...base, inputResponses: responses });
+      expect(text(done)).toBe("Grace|hi|file:///a,file:///b");
+      expect(observed.sideEffects).toBe(1);
     });
-    const responses: Record<string, unknown> = {
-      "elicit:0": { action: "accept", content: { name: "Grace" } },
-    };
-    const second = await client.callTool({ ...base, inputResponses: responses });
-    expect(second.type === "input_required" && Object.keys(second.inputRequests)).toEqual(["sample:1"]);
-    responses["sample:1"] = { role: "assistant", content: { type: "text", text: "hi" }, model: "m1" };
-    const third = await client.callTool({ ...base, inputResponses: responses });
-    expect(third).toEqual({
-      type: "input_required",
-      inputRequests: { "roots:2": { method: "roots/list", params: {} } },
-    });
-    expect(observed.sideEffects).toBe(0);
-    responses["roots:2"] = { roots: [{ uri: "file:///a" }, { uri: "file:///b", name: "b" }] };
-    const done = await client.callTool({ ...base, inputResponses: responses });
-    expect(text(done)).toBe("Grace|hi|file:///a,file:///b");
-    expect(observed.sideEffects).toBe(1);
-  });
 
-  test("requests made together are all returned at once", async () => {
-    const { client } = setup();
-    const base = { name: "test_parallel", arguments: {}, scope, live: false, clientCapabilities: caps };
-    const first = await client.callTool(base);
-    expect(first.type === "input_required" && Object.keys(first.inputRequests)).toEqual([
-      "elicit:0",
-      "elicit:1",
-    ]);
-    const done = await client.callTool({
-      ...base,
-      inputResponses: {
-        "elicit:0": { action: "accept", content: { value: "x" } },
-        "elicit:1": { action: "accept", content: { value: "y" } },
-      },
+    test("requests made together are all returned at once", async () => {
+      const { client } = await setupOver(transport);
+      const base = { name: "test_parallel", arguments: {}, scope, live: false, clientCapabilities: caps };
+      const first = await client.callTool(base);
+      expect(first.type === "input_required" && Object.keys(first.inputRequests)).toEqual([
+        "elicit:0",
+        "elicit:1",
+      ]);
+      const done = await client.callTool({
+        ...base,
+        inputResponses: {
+          "elicit:0": { action: "accept", content: { value: "x" } },
+          "elicit:1": { action: "accept", content: { value: "y" } },
+        },
+      });
+      expect(text(done)).toBe("x+y");
     });
-    expect(text(done)).toBe("x+y");
-  });
 
-  test("an invalid input response is -32602 naming the key", async () => {
-    const { client } = setup();
-    const event = await client.callTool({
-      name: "test_elicit",
-      arguments: {},
-      scope,
-      live: false,
-      clientCapabilities: caps,
-      inputResponses: { "elicit:0": { action: "maybe" } },
+    test("an invalid input response is -32602 naming the key", async () => {
+      const { client } = await setupOver(transport);
+      const event = await client.callTool({
+        name: "test_elicit",
+        arguments: {},
+        scope,
+        live: false,
+        clientCapabilities: caps,
+        inputResponses: { "elicit:0": { action: "maybe" } },
+      });
+      expect(event.type).toBe("error");
+      if (event.type !== "error") return;
+      expect(event.error.code).toBe(ErrorCode.InvalidParams);
+      expect(event.error.message).toStartWith(
+        'inputResponses["elicit:0"] is not a valid elicitation/create result',
+      );
+      expect((event.error.data as { path: string }[])[0]?.path).toBe("inputResponses.elicit:0.action");
     });
-    expect(event.type).toBe("error");
-    if (event.type !== "error") return;
-    expect(event.error.code).toBe(ErrorCode.InvalidParams);
-    expect(event.error.message).toStartWith(
-      'inputResponses["elicit:0"] is not a valid elicitation/create result',
-    );
-    expect((event.error.data as { path: string }[])[0]?.path).toBe("inputResponses.elicit:0.action");
-  });
 
-  test("a client without the capability gets -32005 instead of input_required", async () => {
-    const { client } = setup();
-    const event = await client.callTool({
-      name: "test_sample",
-      arguments: { prompt: "x" },
-      scope,
-      live: false,
+    test("a client without the capability gets -32005 instead of input_required", async () => {
+      const { client } = await setupOver(transport);
+      const event = await client.callTool({
+        name: "test_sample",
+        arguments: { prompt: "x" },
+        scope,
+        live: false,
+      });
+      expect(event.type === "error" && event.error.code).toBe(ErrorCode.MissingClientCapability);
     });
-    expect(event.type === "error" && event.error.code).toBe(ErrorCode.MissingClientCapability);
   });
-});
+}
 
 describe("resources, sessions, health", () => {
   test("static and template resources; unknown is -32002", async () => {
