@@ -350,3 +350,30 @@ test("federated servers by keyboard: a private URL is refused with the reason, a
   await page.getByText("Removed Metadata.").waitFor();
   await page.getByText("No federated servers yet").waitFor();
 }, 60_000);
+
+test("a sortable column by keyboard: API keys by name, ascending then descending, kept across a reload", async () => {
+  const page = await open();
+  await devSignIn(page);
+  await page.goto("/admin/keys");
+  const table = page.getByRole("table", { name: "API keys" });
+  const header = table.getByRole("columnheader", { name: "Key" });
+  const names = () => table.locator("tbody tr td:first-child strong").allTextContents();
+  await table.locator("tbody tr").nth(1).waitFor();
+  const before = await names();
+  const sorted = [...before].sort((a, b) => a.localeCompare(b));
+  expect(await header.getAttribute("aria-sort")).toBe("none");
+
+  await header.getByRole("button").focus();
+  await page.keyboard.press("Enter");
+  expect(await header.getAttribute("aria-sort")).toBe("ascending");
+  expect(await names()).toEqual(sorted);
+  await page.keyboard.press("Enter");
+  expect(await header.getAttribute("aria-sort")).toBe("descending");
+  expect(await names()).toEqual([...sorted].reverse());
+
+  // A new key reloads the list: the order stays, and the new row takes its place in it.
+  await page.getByLabel("Name").fill("aaa sorted last");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await table.getByRole("row").filter({ hasText: "aaa sorted last" }).waitFor();
+  expect(await names()).toEqual([...sorted, "aaa sorted last"].sort((a, b) => b.localeCompare(a)));
+}, 60_000);

@@ -1,6 +1,7 @@
 import type { FederatedServerStatus } from "@omni/contracts";
-import { createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { createSignal, Show } from "solid-js";
+import { DataTable } from "../components/DataTable.tsx";
+import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { ago } from "../lib/format.ts";
@@ -126,80 +127,75 @@ export default function Federation() {
           </Action>
         </div>
       </form>
-      <Async
-        value={servers.value()}
-        error={servers.error()}
-        retry={servers.reload}
+      <DataTable
+        caption="Federated servers"
         what="federated servers"
-        empty={(list) => list.servers.length === 0}
-        emptyText="Register one above, or ask the operator to add one for every organization."
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Server</th>
-                  <th scope="col">Transport</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Brings</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list.servers}>
-                  {(server) => (
-                    <tr data-testid={`upstream-${server.prefix}`}>
-                      <td>
-                        <strong>{server.name}</strong> <code>{server.prefix}_*</code>
-                        <div>
-                          <Show when={server.url} fallback={<em>local command (operator)</em>}>
-                            <code>{server.url}</code>
-                          </Show>
-                        </div>
-                      </td>
-                      <td>
-                        {server.transport}
-                        <Show when={server.hasAuthSecret}>
-                          {" "}
-                          <Badge tone="info">auth</Badge>
-                        </Show>
-                      </td>
-                      <td>
-                        <Badge tone={STATE_TONE[server.state]}>{server.state}</Badge>
-                        <Show when={server.lastError}>
-                          <div class="muted">{server.lastError}</div>
-                        </Show>
-                        <Show when={server.lastConnectedAt}>
-                          <div class="muted">connected {ago(server.lastConnectedAt)}</div>
-                        </Show>
-                      </td>
-                      <td>
-                        {server.tools} tools, {server.prompts} prompts, {server.resources} resources
-                      </td>
-                      <td>
-                        <Show
-                          when={server.scope === "organization"}
-                          fallback={<Badge tone="muted">global (operator)</Badge>}
-                        >
-                          <Action
-                            need="admin:write"
-                            class="danger"
-                            label={`Remove ${server.name}`}
-                            onClick={() => void remove(server)}
-                          >
-                            Remove
-                          </Action>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={servers.select((v) => v.servers)}
+        empty="Register one above, or ask the operator to add one for every organization."
+        key={(server) => server.prefix}
+        testId="upstream"
+        columns={[
+          {
+            header: "Server",
+            cell: (server) => (
+              <>
+                <strong>{server.name}</strong> <code>{server.prefix}_*</code>
+                <div>
+                  <Show when={server.url} fallback={<em>local command (operator)</em>}>
+                    <code>{server.url}</code>
+                  </Show>
+                </div>
+              </>
+            ),
+          },
+          {
+            header: "Transport",
+            cell: (server) => (
+              <>
+                {server.transport}
+                <Show when={server.hasAuthSecret}>
+                  {" "}
+                  <Badge tone="info">auth</Badge>
+                </Show>
+              </>
+            ),
+          },
+          {
+            header: "State",
+            cell: (server) => (
+              <>
+                <Badge tone={STATE_TONE[server.state]}>{server.state}</Badge>
+                <Show when={server.lastError}>
+                  <div class="muted">{server.lastError}</div>
+                </Show>
+                <Show when={server.lastConnectedAt}>
+                  <div class="muted">connected {ago(server.lastConnectedAt)}</div>
+                </Show>
+              </>
+            ),
+          },
+          {
+            header: "Brings",
+            cell: (server) =>
+              `${server.tools} tools, ${server.prompts} prompts, ${server.resources} resources`,
+          },
+        ]}
+        actions={(server) => (
+          <Show
+            when={server.scope === "organization"}
+            fallback={<Badge tone="muted">global (operator)</Badge>}
+          >
+            <Action
+              need="admin:write"
+              class="danger"
+              label={`Remove ${server.name}`}
+              onClick={() => void remove(server)}
+            >
+              Remove
+            </Action>
+          </Show>
         )}
-      </Async>
+      />
     </>
   );
 }

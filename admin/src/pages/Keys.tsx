@@ -1,6 +1,7 @@
 import { PERMISSIONS, type Permission } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { can } from "../lib/auth.ts";
 import { load } from "../lib/data.ts";
@@ -102,63 +103,43 @@ export default function Keys() {
           </Action>
         </div>
       </form>
-      <Async
-        value={keys.value()}
-        error={keys.error()}
-        retry={keys.reload}
+      <DataTable
+        caption="API keys"
         what="API keys"
-        empty={(k) => k.length === 0}
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list}>
-                  {(k) => (
-                    <tr data-testid={`key-${k.prefix}`}>
-                      <td>
-                        <strong>{k.name}</strong>
-                        <div>
-                          <code>{k.prefix}…</code>
-                        </div>
-                      </td>
-                      <td>{k.scopes.join(", ")}</td>
-                      <td>{when(k.createdAt)}</td>
-                      <td>{k.expiresAt ? when(k.expiresAt) : "never"}</td>
-                      <td>{ago(k.lastUsedAt)}</td>
-                      <td>
-                        <Show
-                          when={!k.revokedAt}
-                          fallback={<Badge tone="bad">revoked {when(k.revokedAt)}</Badge>}
-                        >
-                          <Action
-                            need="keys:write"
-                            class="danger"
-                            label={`Revoke ${k.name}`}
-                            onClick={() => void revoke(k.id, k.name)}
-                          >
-                            Revoke
-                          </Action>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={keys}
+        key={(k) => k.prefix}
+        testId="key"
+        columns={[
+          {
+            header: "Key",
+            sort: (k) => k.name,
+            cell: (k) => (
+              <>
+                <strong>{k.name}</strong>
+                <div>
+                  <code>{k.prefix}…</code>
+                </div>
+              </>
+            ),
+          },
+          { header: "Scopes", cell: (k) => k.scopes.join(", ") },
+          { header: "Created", sort: (k) => k.createdAt, cell: (k) => when(k.createdAt) },
+          { header: "Expires", cell: (k) => (k.expiresAt ? when(k.expiresAt) : "never") },
+          { header: "Last used", sort: (k) => k.lastUsedAt ?? "", cell: (k) => ago(k.lastUsedAt) },
+        ]}
+        actions={(k) => (
+          <Show when={!k.revokedAt} fallback={<Badge tone="bad">revoked {when(k.revokedAt)}</Badge>}>
+            <Action
+              need="keys:write"
+              class="danger"
+              label={`Revoke ${k.name}`}
+              onClick={() => void revoke(k.id, k.name)}
+            >
+              Revoke
+            </Action>
+          </Show>
         )}
-      </Async>
+      />
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { createSignal, For } from "solid-js";
-import { Action, Async, Notice, PageHeader } from "../components/ui.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Action, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { can, whyNot } from "../lib/auth.ts";
 import { load } from "../lib/data.ts";
@@ -22,69 +23,56 @@ export default function Members() {
         subtitle="Who belongs to your organization. Owners change roles."
       />
       <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
-      <Async
-        value={members.value()}
-        error={members.error()}
-        retry={members.reload}
+      <DataTable
+        caption="Members"
         what="members"
-        empty={(m) => m.length === 0}
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Since</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list}>
-                  {(m) => (
-                    <tr>
-                      <td>
-                        <strong>{m.name ?? m.email}</strong>
-                        <div class="muted">{m.email}</div>
-                      </td>
-                      <td>
-                        <select
-                          aria-label={`Role of ${m.email}`}
-                          value={m.role}
-                          disabled={!can("members:write")}
-                          title={whyNot("members:write")}
-                          onChange={async (e) => {
-                            const role = ROLES.find((r) => r === e.currentTarget.value) ?? m.role;
-                            const { error } = await api.members({ id: m.id }).patch({ role });
-                            report(error, `${m.email} is now ${role}.`);
-                          }}
-                        >
-                          <For each={ROLES}>{(r) => <option value={r}>{r}</option>}</For>
-                        </select>
-                      </td>
-                      <td>{when(m.createdAt)}</td>
-                      <td>
-                        <Action
-                          need="members:write"
-                          class="danger"
-                          label={`Remove ${m.email}`}
-                          onClick={async () => {
-                            const { error } = await api.members({ id: m.id }).delete();
-                            report(error, `Removed ${m.email}.`);
-                          }}
-                        >
-                          Remove
-                        </Action>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={members}
+        key={(m) => m.id}
+        columns={[
+          {
+            header: "Member",
+            sort: (m) => m.name ?? m.email,
+            cell: (m) => (
+              <>
+                <strong>{m.name ?? m.email}</strong>
+                <div class="muted">{m.email}</div>
+              </>
+            ),
+          },
+          {
+            header: "Role",
+            cell: (m) => (
+              <select
+                aria-label={`Role of ${m.email}`}
+                value={m.role}
+                disabled={!can("members:write")}
+                title={whyNot("members:write")}
+                onChange={async (e) => {
+                  const role = ROLES.find((r) => r === e.currentTarget.value) ?? m.role;
+                  const { error } = await api.members({ id: m.id }).patch({ role });
+                  report(error, `${m.email} is now ${role}.`);
+                }}
+              >
+                <For each={ROLES}>{(r) => <option value={r}>{r}</option>}</For>
+              </select>
+            ),
+          },
+          { header: "Since", sort: (m) => m.createdAt, cell: (m) => when(m.createdAt) },
+        ]}
+        actions={(m) => (
+          <Action
+            need="members:write"
+            class="danger"
+            label={`Remove ${m.email}`}
+            onClick={async () => {
+              const { error } = await api.members({ id: m.id }).delete();
+              report(error, `Removed ${m.email}.`);
+            }}
+          >
+            Remove
+          </Action>
         )}
-      </Async>
+      />
     </>
   );
 }

@@ -1,6 +1,7 @@
 import type { PolicyScope, ToolPolicy, ToolPolicyBody } from "@omni/contracts";
 import { createEffect, createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 
@@ -38,6 +39,7 @@ export default function Policy() {
   const [rows, setRows] = createSignal<Record<string, Row>>({});
   const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
 
+  const verb = () => (mode() === "allow" ? "Allow" : "Deny");
   const current = (): ToolPolicy | undefined => listing.value()?.policies.find((p) => p.scope === scope());
   // The editor shows the chosen scope's stored policy (or an empty deny-list) over every catalogue tool.
   createEffect(() => {
@@ -160,86 +162,81 @@ export default function Policy() {
             hidden (deny-list)
           </label>
         </fieldset>
-        <Async
-          value={listing.value()}
-          error={listing.error()}
-          retry={listing.reload}
+        <Show when={listing.value()?.conflicts.length}>
+          <p class="notice bad" role="alert">
+            <For each={listing.value()?.conflicts}>
+              {(c) => (
+                <span>
+                  {c.tool} → {c.name}: {c.reason}.{" "}
+                </span>
+              )}
+            </For>
+          </p>
+        </Show>
+        <DataTable
+          caption="Tools and who sees them"
           what="tools"
-          empty={(l) => l.tools.length === 0}
-          emptyText="Enable a server on the Servers page: its tools appear here."
-        >
-          {(data) => (
-            <>
-              <Show when={data.conflicts.length > 0}>
-                <p class="notice bad" role="alert">
-                  <For each={data.conflicts}>
-                    {(c) => (
-                      <span>
-                        {c.tool} → {c.name}: {c.reason}.{" "}
-                      </span>
-                    )}
-                  </For>
-                </p>
-              </Show>
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{mode() === "allow" ? "Allow" : "Deny"}</th>
-                      <th scope="col">Tool</th>
-                      <th scope="col">Visible to</th>
-                      <th scope="col">Rename to</th>
-                      <th scope="col">Description shown</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={data.tools}>
-                      {(t) => (
-                        <tr data-testid={`policy-${t.tool}`}>
-                          <td>
-                            <input
-                              type="checkbox"
-                              aria-label={`${mode() === "allow" ? "Allow" : "Deny"} ${t.tool}`}
-                              checked={rows()[t.tool]?.listed ?? false}
-                              onChange={(e) => edit(t.tool, { listed: e.currentTarget.checked })}
-                            />
-                          </td>
-                          <td>
-                            <code>{t.tool}</code>
-                            <div class="muted">{t.server}</div>
-                          </td>
-                          <td>
-                            <Show when={t.visibleTo.length > 0} fallback={<Badge tone="bad">nobody</Badge>}>
-                              <For each={t.visibleTo}>{(r) => <Badge tone="ok">{r}</Badge>}</For>
-                            </Show>
-                          </td>
-                          <td>
-                            <input
-                              aria-label={`New name for ${t.tool}`}
-                              value={rows()[t.tool]?.name ?? ""}
-                              maxLength={128}
-                              placeholder={t.tool}
-                              onInput={(e) => edit(t.tool, { name: e.currentTarget.value })}
-                            />
-                          </td>
-                          <td>
-                            <input
-                              aria-label={`Description for ${t.tool}`}
-                              value={rows()[t.tool]?.description ?? ""}
-                              maxLength={4000}
-                              placeholder={t.description.slice(0, 80)}
-                              onInput={(e) => edit(t.tool, { description: e.currentTarget.value })}
-                            />
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-            </>
-          )}
-        </Async>
+          of={listing.select((v) => v.tools)}
+          empty="Enable a server on the Servers page: its tools appear here."
+          key={(t) => t.tool}
+          testId="policy"
+          columns={[
+            {
+              get header() {
+                return verb();
+              },
+              cell: (t) => (
+                <input
+                  type="checkbox"
+                  aria-label={`${verb()} ${t.tool}`}
+                  checked={rows()[t.tool]?.listed ?? false}
+                  onChange={(e) => edit(t.tool, { listed: e.currentTarget.checked })}
+                />
+              ),
+            },
+            {
+              header: "Tool",
+              cell: (t) => (
+                <>
+                  <code>{t.tool}</code>
+                  <div class="muted">{t.server}</div>
+                </>
+              ),
+            },
+            {
+              header: "Visible to",
+              cell: (t) => (
+                <Show when={t.visibleTo.length > 0} fallback={<Badge tone="bad">nobody</Badge>}>
+                  <For each={t.visibleTo}>{(r) => <Badge tone="ok">{r}</Badge>}</For>
+                </Show>
+              ),
+            },
+            {
+              header: "Rename to",
+              cell: (t) => (
+                <input
+                  aria-label={`New name for ${t.tool}`}
+                  value={rows()[t.tool]?.name ?? ""}
+                  maxLength={128}
+                  placeholder={t.tool}
+                  onInput={(e) => edit(t.tool, { name: e.currentTarget.value })}
+                />
+              ),
+            },
+            {
+              header: "Description shown",
+              cell: (t) => (
+                <input
+                  aria-label={`Description for ${t.tool}`}
+                  value={rows()[t.tool]?.description ?? ""}
+                  maxLength={4000}
+                  placeholder={t.description.slice(0, 80)}
+                  onInput={(e) => edit(t.tool, { description: e.currentTarget.value })}
+                />
+              ),
+            },
+          ]}
+        />
         <div class="form-actions">
           <Action need="admin:write" type="submit">
             Save policy
@@ -259,57 +256,39 @@ export default function Policy() {
           applies). Discovery lists <code>search_tools</code> and <code>call_tool</code> instead of every
           schema.
         </p>
-        <Async
-          value={bundles.value()}
-          error={bundles.error()}
-          retry={bundles.reload}
+        <DataTable
+          caption="Bundles"
           what="bundles"
-          empty={(b) => b.bundles.length === 0}
-          emptyText="Create one below."
-        >
-          {(data) => (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Bundle</th>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Tools</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={data.bundles}>
-                    {(b) => (
-                      <tr data-testid={`bundle-${b.slug}`}>
-                        <td>
-                          <strong>{b.slug}</strong>{" "}
-                          <Show when={b.discovery}>
-                            <Badge tone="info">discovery</Badge>
-                          </Show>
-                        </td>
-                        <td>
-                          <code>{`${location.origin}${b.path}`}</code>
-                        </td>
-                        <td>{b.tools?.join(", ") ?? "every allowed tool"}</td>
-                        <td>
-                          <Action
-                            need="admin:write"
-                            class="danger"
-                            label={`Delete bundle ${b.slug}`}
-                            onClick={() => void removeBundle(b.slug)}
-                          >
-                            Delete
-                          </Action>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
+          of={bundles.select((v) => v.bundles)}
+          empty="Create one below."
+          key={(b) => b.slug}
+          testId="bundle"
+          columns={[
+            {
+              header: "Bundle",
+              cell: (b) => (
+                <>
+                  <strong>{b.slug}</strong>{" "}
+                  <Show when={b.discovery}>
+                    <Badge tone="info">discovery</Badge>
+                  </Show>
+                </>
+              ),
+            },
+            { header: "Endpoint", cell: (b) => <code>{`${location.origin}${b.path}`}</code> },
+            { header: "Tools", cell: (b) => b.tools?.join(", ") ?? "every allowed tool" },
+          ]}
+          actions={(b) => (
+            <Action
+              need="admin:write"
+              class="danger"
+              label={`Delete bundle ${b.slug}`}
+              onClick={() => void removeBundle(b.slug)}
+            >
+              Delete
+            </Action>
           )}
-        </Async>
+        />
         <form onSubmit={(e) => void createBundle(e)} aria-label="Create a bundle">
           <label for="b-slug">Slug</label>
           <input

@@ -2,7 +2,9 @@ import type { AdminPrompt, GetPromptResult, PromptArgument, PromptMessageTemplat
 import { createSignal, For, Index, Show } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import { ContentView } from "../components/ContentView.tsx";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { CatalogActions, SourceBadges } from "../components/catalog.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { when } from "../lib/format.ts";
@@ -84,11 +86,6 @@ export default function Prompts() {
   const [values, setValues] = createStore<Record<string, string>>({});
   const [rendered, setRendered] = createSignal<GetPromptResult | null>(null);
   const [renderError, setRenderError] = createSignal<string | null>(null);
-
-  const visible = () =>
-    (prompts.value()?.prompts ?? []).filter(
-      (p) => matches(p, filter()) && p.name.toLowerCase().includes(search().toLowerCase()),
-    );
 
   const done = (text: string) => {
     setNotice({ text, tone: "ok" });
@@ -430,97 +427,38 @@ export default function Prompts() {
           style={{ "max-width": "16rem" }}
         />
       </fieldset>
-      <Async
-        value={prompts.value()}
-        error={prompts.error()}
-        retry={prompts.reload}
+      <DataTable
+        caption="Prompts"
         what="prompts"
-        empty={(v) => v.prompts.length === 0}
-      >
-        {() => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Server</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Arguments</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For
-                  each={visible()}
-                  fallback={
-                    <tr>
-                      <td colSpan={6}>No prompt matches this filter.</td>
-                    </tr>
-                  }
-                >
-                  {(p) => (
-                    <tr>
-                      <td>
-                        <strong>{p.name}</strong>
-                        <div class="muted">{p.title ?? p.description ?? ""}</div>
-                      </td>
-                      <td>{p.server ?? "—"}</td>
-                      <td>
-                        <Badge
-                          tone={p.source === "org" ? "info" : p.source === "override" ? "warn" : "muted"}
-                        >
-                          {p.source === "org" ? "custom" : p.source}
-                        </Badge>{" "}
-                        <Show when={p.disabled}>
-                          <Badge tone="bad">disabled</Badge>
-                        </Show>
-                        <Show when={!p.visible && !p.disabled}>
-                          <Badge>hidden</Badge>
-                        </Show>
-                      </td>
-                      <td>{p.arguments.map((a) => a.name).join(", ") || "—"}</td>
-                      <td>{when(p.updatedAt)}</td>
-                      <td>
-                        <div class="page-actions">
-                          <Action
-                            need="admin:write"
-                            class=""
-                            label={`Edit ${p.name}`}
-                            onClick={() => open(draftOf(p))}
-                          >
-                            {p.source === "org" || p.source === "override" ? "Edit" : "Override"}
-                          </Action>
-                          <Show when={p.source !== "org"}>
-                            <Action
-                              need="admin:write"
-                              class=""
-                              label={`${p.disabled ? "Enable" : "Disable"} ${p.name}`}
-                              onClick={() => void toggle(p)}
-                            >
-                              {p.disabled ? "Enable" : "Disable"}
-                            </Action>
-                          </Show>
-                          <Show when={p.source === "org" || p.source === "override"}>
-                            <Action
-                              need="admin:write"
-                              class="danger"
-                              label={`${p.source === "override" ? "Revert" : "Delete"} ${p.name}`}
-                              onClick={() => void remove(p)}
-                            >
-                              {p.source === "override" ? "Revert" : "Delete"}
-                            </Action>
-                          </Show>
-                        </div>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={prompts.select((v) => v.prompts)}
+        filter={(p) => matches(p, filter()) && p.name.toLowerCase().includes(search().toLowerCase())}
+        noMatch="No prompt matches this filter."
+        key={(p) => `${p.source} ${p.server ?? ""} ${p.name}`}
+        columns={[
+          {
+            header: "Name",
+            cell: (p) => (
+              <>
+                <strong>{p.name}</strong>
+                <div class="muted">{p.title ?? p.description ?? ""}</div>
+              </>
+            ),
+          },
+          { header: "Server", cell: (p) => p.server ?? "—" },
+          { header: "Source", cell: (p) => <SourceBadges item={p} showHidden /> },
+          { header: "Arguments", cell: (p) => p.arguments.map((a) => a.name).join(", ") || "—" },
+          { header: "Updated", cell: (p) => when(p.updatedAt) },
+        ]}
+        actions={(p) => (
+          <CatalogActions
+            item={p}
+            name={p.name}
+            onEdit={() => open(draftOf(p))}
+            onToggle={() => void toggle(p)}
+            onRemove={() => void remove(p)}
+          />
         )}
-      </Async>
+      />
     </>
   );
 }

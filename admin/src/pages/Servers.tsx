@@ -1,5 +1,6 @@
 import type { AdminService } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
+import { DataTable } from "../components/DataTable.tsx";
 import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
@@ -86,49 +87,29 @@ export default function Servers() {
                 <p class="muted">
                   {server.tools} tools · {server.prompts} code prompts
                 </p>
-                <div class="table-wrap">
-                  <table>
-                    <caption class="sr-only">Instances of {server.name}</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Instance</th>
-                        <th scope="col">Health</th>
-                        <th scope="col">In flight</th>
-                        <th scope="col">Version</th>
-                        <th scope="col">Last check</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For
-                        each={server.instances}
-                        fallback={
-                          <tr>
-                            <td colSpan={5}>No instance is configured (SERVERS).</td>
-                          </tr>
-                        }
-                      >
-                        {(i) => (
-                          <tr>
-                            <td>
-                              <code>{i.url}</code>
-                            </td>
-                            <td>
-                              <Badge tone={i.healthy ? "ok" : "bad"}>
-                                {i.healthy ? "healthy" : "unhealthy"}
-                              </Badge>
-                              <Show when={i.lastError}>
-                                <div class="muted">{i.lastError}</div>
-                              </Show>
-                            </td>
-                            <td>{i.outstanding}</td>
-                            <td>{i.version ?? "—"}</td>
-                            <td>{when(i.lastCheckedAt)}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  caption={`Instances of ${server.name}`}
+                  rows={server.instances}
+                  key={(i) => i.url}
+                  noMatch="No instance is configured (SERVERS)."
+                  columns={[
+                    { header: "Instance", cell: (i) => <code>{i.url}</code> },
+                    {
+                      header: "Health",
+                      cell: (i) => (
+                        <>
+                          <Badge tone={i.healthy ? "ok" : "bad"}>{i.healthy ? "healthy" : "unhealthy"}</Badge>
+                          <Show when={i.lastError}>
+                            <div class="muted">{i.lastError}</div>
+                          </Show>
+                        </>
+                      ),
+                    },
+                    { header: "In flight", cell: (i) => i.outstanding },
+                    { header: "Version", cell: (i) => i.version ?? "—" },
+                    { header: "Last check", cell: (i) => when(i.lastCheckedAt) },
+                  ]}
+                />
                 <Show when={server.service}>
                   {(service) => <ServiceConfig service={service()} onDone={report} />}
                 </Show>
