@@ -351,7 +351,7 @@ test("federated servers by keyboard: a private URL is refused with the reason, a
   await page.getByText("No federated servers yet").waitFor();
 }, 60_000);
 
-test("a sortable column by keyboard: API keys by name, ascending then descending, kept across a reload", async () => {
+test("API keys by keyboard: sorted by name both ways, kept across a reload; revoking keeps the focus in the table", async () => {
   const page = await open();
   await devSignIn(page);
   await page.goto("/admin/keys");
@@ -376,4 +376,15 @@ test("a sortable column by keyboard: API keys by name, ascending then descending
   await page.getByRole("button", { name: "Create key" }).click();
   await table.getByRole("row").filter({ hasText: "aaa sorted last" }).waitFor();
   expect(await names()).toEqual([...sorted, "aaa sorted last"].sort((a, b) => b.localeCompare(a)));
+
+  // Revoking by keyboard replaces the focused button: the focus stays in the table, on a row's control.
+  await page.getByRole("button", { name: "Revoke aaa sorted last" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByText("Revoked aaa sorted last.").waitFor();
+  await page.waitForFunction(() => Boolean(document.activeElement?.closest("tbody tr")));
+  expect(
+    await page.evaluate(
+      () => document.activeElement?.closest("table")?.querySelector("caption")?.textContent,
+    ),
+  ).toBe("API keys");
 }, 60_000);

@@ -24,6 +24,27 @@ type Order<T> = { column: Column<T>; direction: 1 | -1 };
 const compare = (a: string | number, b: string | number) =>
   typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
 
+const FOCUSABLE = "button:not(:disabled), input:not(:disabled), select:not(:disabled), a[href]";
+
+/**
+ * When the focus is in a row that an update removes (or whose focused control it removes, e.g. "Revoke"),
+ * moves it to the nearest row's first control instead of letting it fall to the page.
+ */
+function keepFocus(body: HTMLTableSectionElement | undefined) {
+  const row = document.activeElement?.closest("tr");
+  if (!body || !row || row.parentElement !== body) return;
+  const index = row.sectionRowIndex;
+  requestAnimationFrame(() => {
+    if (document.activeElement !== document.body || !body.isConnected) return;
+    const rows = [...body.rows];
+    const near = [...rows.slice(index), ...rows.slice(0, index).reverse()];
+    near
+      .map((r) => r.querySelector<HTMLElement>(FOCUSABLE))
+      .find(Boolean)
+      ?.focus();
+  });
+}
+
 /**
  * A table of rows in its loading / error / empty / ready state. Rows are kept by `key`: a reload updates
  * the rows it still has in place (their controls keep focus) instead of drawing the table again.
@@ -53,8 +74,10 @@ export function DataTable<T>(
 ) {
   const list = () => props.rows ?? props.of?.value();
   const [kept, setKept] = createStore<{ key: string; row: T }[]>([]);
+  let body: HTMLTableSectionElement | undefined;
   createComputed(() => {
     const rows = list() ?? [];
+    keepFocus(body);
     setKept(
       reconcile(
         rows.map((row) => ({ key: props.key(row), row })),
@@ -114,7 +137,7 @@ export function DataTable<T>(
                 </Show>
               </tr>
             </thead>
-            <tbody>
+            <tbody ref={body}>
               <For
                 each={shown()}
                 fallback={

@@ -1,7 +1,8 @@
-import { createSignal, For } from "solid-js";
+import { For } from "solid-js";
 import { DataTable } from "../components/DataTable.tsx";
-import { Action, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { createNotice } from "../components/form.tsx";
+import { Action, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { can, whyNot } from "../lib/auth.ts";
 import { load } from "../lib/data.ts";
 import { when } from "../lib/format.ts";
@@ -10,9 +11,9 @@ const ROLES = ["owner", "admin", "member"] as const;
 
 export default function Members() {
   const members = load(() => unwrap(api.members.get()));
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
   const report = (error: unknown, ok: string) => {
-    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: ok, tone: "ok" });
+    notice.report(error, ok);
     members.reload();
   };
 
@@ -22,7 +23,7 @@ export default function Members() {
         title="Members and roles"
         subtitle="Who belongs to your organization. Owners change roles."
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <DataTable
         caption="Members"
         what="members"

@@ -1,8 +1,9 @@
 import type { PolicyScope, ToolPolicy, ToolPolicyBody } from "@omni/contracts";
 import { createEffect, createSignal, For, Show } from "solid-js";
 import { DataTable } from "../components/DataTable.tsx";
-import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { Checkbox, createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 
 const SCOPES: PolicyScope[] = ["org", "member", "admin", "owner"];
@@ -37,7 +38,7 @@ export default function Policy() {
   const [scope, setScope] = createSignal<PolicyScope>("org");
   const [mode, setMode] = createSignal<"allow" | "deny">("deny");
   const [rows, setRows] = createSignal<Record<string, Row>>({});
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
 
   const verb = () => (mode() === "allow" ? "Allow" : "Deny");
   const current = (): ToolPolicy | undefined => listing.value()?.policies.find((p) => p.scope === scope());
@@ -86,21 +87,13 @@ export default function Policy() {
       ],
     };
     const { error } = await api["tool-policies"]({ scope: scope() }).put(body);
-    setNotice(
-      error
-        ? { text: errorMessage(error), tone: "bad" }
-        : { text: `${SCOPE_LABEL[scope()]}: policy saved.`, tone: "ok" },
-    );
+    notice.report(error, `${SCOPE_LABEL[scope()]}: policy saved.`);
     listing.reload();
   };
 
   const clear = async () => {
     const { error } = await api["tool-policies"]({ scope: scope() }).delete();
-    setNotice(
-      error
-        ? { text: errorMessage(error), tone: "bad" }
-        : { text: `${SCOPE_LABEL[scope()]}: policy removed.`, tone: "ok" },
-    );
+    notice.report(error, `${SCOPE_LABEL[scope()]}: policy removed.`);
     listing.reload();
   };
 
@@ -115,10 +108,7 @@ export default function Policy() {
       tools: tools.length ? tools : null,
       discovery: discovery(),
     });
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: `Bundle ${slug()} created.`, tone: "ok" },
-    );
-    if (!error) {
+    if (notice.report(error, `Bundle ${slug()} created.`)) {
       setSlug("");
       setBundleTools("");
       setDiscovery(false);
@@ -127,9 +117,7 @@ export default function Policy() {
   };
   const removeBundle = async (name: string) => {
     const { error } = await api.bundles({ slug: name }).delete();
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: `Bundle ${name} deleted.`, tone: "ok" },
-    );
+    notice.report(error, `Bundle ${name} deleted.`);
     bundles.reload();
   };
 
@@ -139,7 +127,7 @@ export default function Policy() {
         title="Tool policy"
         subtitle="Which tools each role sees, under which name, and bundles that serve a team only what it needs."
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <form class="panel" onSubmit={(e) => void save(e)} aria-labelledby="policy-title">
         <h2 id="policy-title">Policy</h2>
         <label for="p-scope">Applies to</label>
@@ -237,16 +225,13 @@ export default function Policy() {
             },
           ]}
         />
-        <div class="form-actions">
-          <Action need="admin:write" type="submit">
-            Save policy
-          </Action>
+        <FormActions need="admin:write" submit="Save policy">
           <Show when={current()}>
             <Action need="admin:write" class="danger" onClick={() => void clear()}>
               Remove this policy
             </Action>
           </Show>
-        </div>
+        </FormActions>
       </form>
 
       <section class="panel" aria-labelledby="bundles-title">
@@ -290,14 +275,14 @@ export default function Policy() {
           )}
         />
         <form onSubmit={(e) => void createBundle(e)} aria-label="Create a bundle">
-          <label for="b-slug">Slug</label>
-          <input
+          <Field
             id="b-slug"
+            label="Slug"
             value={slug()}
             required
             pattern="[a-z0-9][a-z0-9\-]{0,62}"
             title="lowercase letters, digits and -"
-            onInput={(e) => setSlug(e.currentTarget.value)}
+            onInput={setSlug}
           />
           <label for="b-tools">Tools (one name or pattern per line; empty: every allowed tool)</label>
           <textarea
@@ -306,19 +291,10 @@ export default function Policy() {
             value={bundleTools()}
             onInput={(e) => setBundleTools(e.currentTarget.value)}
           />
-          <label class="inline">
-            <input
-              type="checkbox"
-              checked={discovery()}
-              onChange={(e) => setDiscovery(e.currentTarget.checked)}
-            />
+          <Checkbox checked={discovery()} onChange={setDiscovery}>
             Progressive discovery (search_tools + call_tool)
-          </label>
-          <div class="form-actions">
-            <Action need="admin:write" type="submit">
-              Create bundle
-            </Action>
-          </div>
+          </Checkbox>
+          <FormActions need="admin:write" submit="Create bundle" />
         </form>
       </section>
     </>

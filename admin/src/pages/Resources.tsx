@@ -3,8 +3,9 @@ import { createSignal, Match, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
 import { CatalogActions, SourceBadges } from "../components/catalog.tsx";
 import { DataTable } from "../components/DataTable.tsx";
-import { Action, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { pretty, when } from "../lib/format.ts";
 
@@ -59,11 +60,11 @@ export default function Resources() {
   const resources = load(() => unwrap(api.resources.get()));
   const [draft, setDraft] = createStore<{ open: boolean; d: Draft }>({ open: false, d: blank() });
   const [preview, setPreview] = createSignal<AdminResource | null>(null);
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
   const report = (error: unknown, ok: string) => {
-    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: ok, tone: "ok" });
-    if (!error) resources.reload();
-    return !error;
+    const done = notice.report(error, ok);
+    if (done) resources.reload();
+    return done;
   };
 
   const save = async (event: SubmitEvent) => {
@@ -108,37 +109,37 @@ export default function Resources() {
           </Action>
         }
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <Show when={draft.open}>
         <form class="panel" onSubmit={(e) => void save(e)} aria-labelledby="r-editor">
           <h2 id="r-editor">{draft.d.editing ? `Edit ${draft.d.editing.uri}` : "New resource"}</h2>
-          <label for="r-uri">URI</label>
-          <input
+          <Field
             id="r-uri"
+            label="URI"
             value={draft.d.uri}
             required
             disabled={Boolean(draft.d.editing)}
             placeholder="docs://handbook"
-            onInput={(e) => setDraft("d", "uri", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "uri", v)}
           />
-          <label for="r-name">Name</label>
-          <input
+          <Field
             id="r-name"
+            label="Name"
             value={draft.d.name}
             required
-            onInput={(e) => setDraft("d", "name", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "name", v)}
           />
-          <label for="r-mime">MIME type</label>
-          <input
+          <Field
             id="r-mime"
+            label="MIME type"
             value={draft.d.mimeType}
-            onInput={(e) => setDraft("d", "mimeType", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "mimeType", v)}
           />
-          <label for="r-desc">Description</label>
-          <input
+          <Field
             id="r-desc"
+            label="Description"
             value={draft.d.description}
-            onInput={(e) => setDraft("d", "description", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "description", v)}
           />
           <label for="r-text">Text</label>
           <textarea
@@ -146,14 +147,11 @@ export default function Resources() {
             value={draft.d.text}
             onInput={(e) => setDraft("d", "text", e.currentTarget.value)}
           />
-          <div class="form-actions">
-            <Action need="admin:write" type="submit">
-              Save resource
-            </Action>
+          <FormActions need="admin:write" submit="Save resource">
             <button type="button" onClick={() => setDraft("open", false)}>
               Cancel
             </button>
-          </div>
+          </FormActions>
         </form>
       </Show>
       <DataTable

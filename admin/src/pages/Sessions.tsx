@@ -1,26 +1,24 @@
-import { createSignal } from "solid-js";
 import { DataTable } from "../components/DataTable.tsx";
-import { Action, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { createNotice } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { ago, when } from "../lib/format.ts";
 
 export default function Sessions() {
   const sessions = load(() => unwrap(api.sessions.get()));
   const contexts = load(() => unwrap(api["browser-contexts"].get()));
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
 
   const end = async (id: string) => {
     const { error } = await api.sessions({ id }).delete();
-    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: "Session ended.", tone: "ok" });
+    notice.report(error, "Session ended.");
     sessions.reload();
   };
 
   const endContext = async (id: string) => {
     const { error } = await api["browser-contexts"]({ id }).delete();
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: "Browser context closed.", tone: "ok" },
-    );
+    notice.report(error, "Browser context closed.");
     contexts.reload();
   };
 
@@ -41,7 +39,7 @@ export default function Sessions() {
           </button>
         }
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <DataTable
         caption="MCP sessions"
         what="sessions"

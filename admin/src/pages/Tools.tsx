@@ -2,6 +2,7 @@ import type { CallToolResult, ContentBlock, ToolDescriptor } from "@omni/contrac
 import { createSignal, For, Show } from "solid-js";
 import { ContentView } from "../components/ContentView.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { Field, Notice } from "../components/form.tsx";
 import { initialValue, type JsonSchema, prune, SchemaField } from "../components/SchemaForm.tsx";
 import { Badge, PageHeader } from "../components/ui.tsx";
 import { errorMessage } from "../lib/api.ts";
@@ -98,13 +99,13 @@ export default function Tools() {
           </button>
         }
       />
-      <label for="t-search">Search tools</label>
-      <input
+      <Field
         id="t-search"
+        label="Search tools"
         type="search"
         value={search()}
         placeholder="name or description"
-        onInput={(e) => setSearch(e.currentTarget.value)}
+        onInput={setSearch}
       />
       <div class="two" style={{ "margin-top": "1rem" }}>
         <DataTable
@@ -160,11 +161,7 @@ export default function Tools() {
               </form>
             )}
           </Show>
-          <Show when={callError()}>
-            <p class="notice bad" role="alert">
-              {callError()}
-            </p>
-          </Show>
+          <Notice text={callError()} tone="bad" />
           <Show when={result()}>
             {(r) => (
               <div data-testid="tool-result" aria-live="polite">
