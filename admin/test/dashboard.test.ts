@@ -381,6 +381,11 @@ test("API keys by keyboard: sorted by name both ways, kept across a reload; revo
   await page.getByRole("button", { name: "Revoke aaa sorted last" }).focus();
   await page.keyboard.press("Enter");
   await page.getByText("Revoked aaa sorted last.").waitFor();
+  await table
+    .getByRole("row")
+    .filter({ hasText: "aaa sorted last" })
+    .getByText(/^revoked /)
+    .waitFor();
   await page.waitForFunction(() => Boolean(document.activeElement?.closest("tbody tr")));
   expect(
     await page.evaluate(
