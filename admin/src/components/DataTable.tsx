@@ -73,6 +73,8 @@ export function DataTable<T>(
   } & ({ of: Source<T>; rows?: never } | { rows: readonly T[]; of?: never }),
 ) {
   const list = () => props.rows ?? props.of?.value();
+  // Read once, so that the header and every row share the same column objects (a page may compute them).
+  const columns = createMemo(() => props.columns);
   const [kept, setKept] = createStore<{ key: string; row: T }[]>([]);
   let body: HTMLTableSectionElement | undefined;
   createComputed(() => {
@@ -121,7 +123,7 @@ export function DataTable<T>(
             <caption class="sr-only">{props.caption}</caption>
             <thead>
               <tr>
-                <For each={props.columns}>
+                <For each={columns()}>
                   {(column) => (
                     <th scope="col" aria-sort={ariaSort(column)}>
                       <Show when={column.sort} fallback={column.header}>
@@ -143,7 +145,7 @@ export function DataTable<T>(
                 fallback={
                   <Show when={props.noMatch}>
                     <tr>
-                      <td colSpan={props.columns.length + (props.actions ? 1 : 0)}>{props.noMatch}</td>
+                      <td colSpan={columns().length + (props.actions ? 1 : 0)}>{props.noMatch}</td>
                     </tr>
                   </Show>
                 }
@@ -153,7 +155,7 @@ export function DataTable<T>(
                     data-testid={props.testId && `${props.testId}-${entry.key}`}
                     classList={{ selected: props.selected?.(entry.row) ?? false }}
                   >
-                    <For each={props.columns}>
+                    <For each={columns()}>
                       {(column) => <td class={column.class}>{column.cell(entry.row)}</td>}
                     </For>
                     <Show when={props.actions}>
