@@ -350,3 +350,46 @@ test("federated servers by keyboard: a private URL is refused with the reason, a
   await page.getByText("Removed Metadata.").waitFor();
   await page.getByText("No federated servers yet").waitFor();
 }, 60_000);
+
+test("API keys by keyboard: sorted by name both ways, kept across a reload; revoking keeps the focus in the table", async () => {
+  const page = await open();
+  await devSignIn(page);
+  await page.goto("/admin/keys");
+  const table = page.getByRole("table", { name: "API keys" });
+  const header = table.getByRole("columnheader", { name: "Key" });
+  const names = () => table.locator("tbody tr td:first-child strong").allTextContents();
+  await table.locator("tbody tr").nth(1).waitFor();
+  const before = await names();
+  const sorted = [...before].sort((a, b) => a.localeCompare(b));
+  expect(await header.getAttribute("aria-sort")).toBe("none");
+
+  await header.getByRole("button").focus();
+  await page.keyboard.press("Enter");
+  expect(await header.getAttribute("aria-sort")).toBe("ascending");
+  expect(await names()).toEqual(sorted);
+  await page.keyboard.press("Enter");
+  expect(await header.getAttribute("aria-sort")).toBe("descending");
+  expect(await names()).toEqual([...sorted].reverse());
+
+  // A new key reloads the list: the order stays, and the new row takes its place in it.
+  await page.getByLabel("Name").fill("aaa sorted last");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await table.getByRole("row").filter({ hasText: "aaa sorted last" }).waitFor();
+  expect(await names()).toEqual([...sorted, "aaa sorted last"].sort((a, b) => b.localeCompare(a)));
+
+  // Revoking by keyboard replaces the focused button: the focus stays in the table, on a row's control.
+  await page.getByRole("button", { name: "Revoke aaa sorted last" }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByText("Revoked aaa sorted last.").waitFor();
+  await table
+    .getByRole("row")
+    .filter({ hasText: "aaa sorted last" })
+    .getByText(/^revoked /)
+    .waitFor();
+  await page.waitForFunction(() => Boolean(document.activeElement?.closest("tbody tr")));
+  expect(
+    await page.evaluate(
+      () => document.activeElement?.closest("table")?.querySelector("caption")?.textContent,
+    ),
+  ).toBe("API keys");
+}, 60_000);

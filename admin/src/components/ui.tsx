@@ -117,14 +117,3 @@ export function Async<T>(props: {
     </Switch>
   );
 }
-
-/** Notes after an action ("Saved", or the error), announced to screen readers. */
-export function Notice(props: { text: string | null; tone?: "ok" | "bad" }) {
-  return (
-    <Show when={props.text}>
-      <p class={`notice ${props.tone ?? "ok"}`} role={props.tone === "bad" ? "alert" : "status"}>
-        {props.text}
-      </p>
-    </Show>
-  );
-}

@@ -11,10 +11,22 @@ export function load<T, K = true>(fetcher: (key: K) => Promise<T>, key?: () => K
     () => ({ key: key ? key() : (true as K), org: me()?.org.id }),
     (source) => fetcher(source.key),
   );
+  const value = (): T | undefined => (resource.error ? undefined : resource.latest);
+  const error = (): unknown => resource.error;
+  const reload = () => void refetch();
   return {
-    value: (): T | undefined => (resource.error ? undefined : resource.latest),
-    error: (): unknown => resource.error,
+    value,
+    error,
     loading: () => resource.loading,
-    reload: () => void refetch(),
+    reload,
+    /** The same states for a part of the value (e.g. the list in `{ servers: [...] }`). */
+    select: <U>(part: (value: T) => U) => ({
+      value: (): U | undefined => {
+        const whole = value();
+        return whole === undefined ? undefined : part(whole);
+      },
+      error,
+      reload,
+    }),
   };
 }

@@ -1,6 +1,7 @@
 import type { AuditEntryDto } from "@omni/contracts";
 import { useSearchParams } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
+import { DataTable } from "../components/DataTable.tsx";
 import { Async, Badge, PageHeader } from "../components/ui.tsx";
 import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
@@ -24,32 +25,20 @@ function sentence(e: AuditEntryDto): string {
 function Diff(props: { before: unknown; after: unknown }) {
   const obj = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, unknown>) : {});
   const keys = () => [...new Set([...Object.keys(obj(props.before)), ...Object.keys(obj(props.after))])];
+  const value = (side: unknown, key: string) => <pre tabindex="0">{pretty(obj(side)[key]) || "—"}</pre>;
   return (
     <Show when={keys().length} fallback={<p class="muted">No before/after values.</p>}>
-      <table class="diff">
-        <thead>
-          <tr>
-            <th scope="col">Field</th>
-            <th scope="col">Before</th>
-            <th scope="col">After</th>
-          </tr>
-        </thead>
-        <tbody>
-          <For each={keys()}>
-            {(k) => (
-              <tr>
-                <td>{k}</td>
-                <td class="before">
-                  <pre tabindex="0">{pretty(obj(props.before)[k]) || "—"}</pre>
-                </td>
-                <td class="after">
-                  <pre tabindex="0">{pretty(obj(props.after)[k]) || "—"}</pre>
-                </td>
-              </tr>
-            )}
-          </For>
-        </tbody>
-      </table>
+      <DataTable
+        caption="Before and after"
+        class="diff"
+        rows={keys()}
+        key={(k) => k}
+        columns={[
+          { header: "Field", cell: (k) => k },
+          { header: "Before", class: "before", cell: (k) => value(props.before, k) },
+          { header: "After", class: "after", cell: (k) => value(props.after, k) },
+        ]}
+      />
     </Show>
   );
 }

@@ -1,5 +1,6 @@
 import { oauthConnectUrl, protectedResourceMetadataUrl } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
+import { Field } from "../components/form.tsx";
 import { PageHeader } from "../components/ui.tsx";
 import { errorMessage } from "../lib/api.ts";
 import { me } from "../lib/auth.ts";
@@ -147,13 +148,13 @@ export default function Connect() {
         <p class="muted">
           Runs initialize and tools/list against {url}, with the key below or, if empty, as you.
         </p>
-        <label for="c-key">API key to test (optional)</label>
-        <input
+        <Field
           id="c-key"
+          label="API key to test (optional)"
           type="password"
           autocomplete="off"
           value={key()}
-          onInput={(e) => setKey(e.currentTarget.value)}
+          onInput={setKey}
         />
         <div class="form-actions">
           <button type="submit" class="primary" disabled={busy()}>

@@ -1,7 +1,9 @@
 import type { FederatedServerStatus } from "@omni/contracts";
-import { createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { createSignal, Show } from "solid-js";
+import { DataTable } from "../components/DataTable.tsx";
+import { createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { ago } from "../lib/format.ts";
 
@@ -25,7 +27,7 @@ export default function Federation() {
   const [url, setUrl] = createSignal("");
   const [authHeader, setAuthHeader] = createSignal("");
   const [authSecret, setAuthSecret] = createSignal("");
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
 
   const register = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -37,8 +39,7 @@ export default function Federation() {
       url: url(),
       ...(secret ? { authHeader: authHeader() || "Authorization", authSecret: secret } : {}),
     });
-    if (error) return setNotice({ text: errorMessage(error), tone: "bad" });
-    setNotice({ text: `Registered ${name()}: its tools appear as ${prefix()}_<tool>.`, tone: "ok" });
+    if (!notice.report(error, `Registered ${name()}: its tools appear as ${prefix()}_<tool>.`)) return;
     setName("");
     setPrefix("");
     setUrl("");
@@ -48,9 +49,7 @@ export default function Federation() {
 
   const remove = async (server: FederatedServerStatus) => {
     const { error } = await api.federation.servers({ id: server.id }).delete();
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: `Removed ${server.name}.`, tone: "ok" },
-    );
+    notice.report(error, `Removed ${server.name}.`);
     servers.reload();
   };
 
@@ -60,29 +59,22 @@ export default function Federation() {
         title="Federated servers"
         subtitle="Third-party MCP servers behind the gateway: their tools, prompts and resources join this organization's catalogue under a prefix."
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <form class="panel" onSubmit={(e) => void register(e)} aria-labelledby="register-upstream">
         <h2 id="register-upstream">Register a remote server</h2>
         <p>
           Public addresses only; local commands and servers for every organization are the operator's (
           <code>omni servers add</code>).
         </p>
-        <label for="f-name">Name</label>
-        <input
-          id="f-name"
-          value={name()}
-          required
-          maxLength={200}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-        <label for="f-prefix">Prefix</label>
-        <input
+        <Field id="f-name" label="Name" value={name()} required maxLength={200} onInput={setName} />
+        <Field
           id="f-prefix"
+          label="Prefix"
           value={prefix()}
           required
           pattern="[a-z][a-z0-9\-]{0,31}"
           aria-describedby="f-prefix-hint"
-          onInput={(e) => setPrefix(e.currentTarget.value)}
+          onInput={setPrefix}
         />
         <small id="f-prefix-hint">
           1–32 of a–z, 0–9 and '-', starting with a letter: tools become prefix_tool.
@@ -96,110 +88,101 @@ export default function Federation() {
           <option value="streamable-http">Streamable HTTP</option>
           <option value="sse">HTTP+SSE (legacy)</option>
         </select>
-        <label for="f-url">URL</label>
-        <input
+        <Field
           id="f-url"
+          label="URL"
           type="url"
           value={url()}
           required
           placeholder="https://mcp.example.com/mcp"
-          onInput={(e) => setUrl(e.currentTarget.value)}
+          onInput={setUrl}
         />
-        <label for="f-header">Auth header (optional)</label>
-        <input
+        <Field
           id="f-header"
+          label="Auth header (optional)"
           value={authHeader()}
           placeholder="Authorization"
-          onInput={(e) => setAuthHeader(e.currentTarget.value)}
+          onInput={setAuthHeader}
         />
-        <label for="f-secret">Auth header value (optional; stored encrypted, never shown again)</label>
-        <input
+        <Field
           id="f-secret"
+          label="Auth header value (optional; stored encrypted, never shown again)"
           type="password"
           autocomplete="off"
           value={authSecret()}
-          onInput={(e) => setAuthSecret(e.currentTarget.value)}
+          onInput={setAuthSecret}
         />
-        <div class="form-actions">
-          <Action need="admin:write" type="submit">
-            Register server
-          </Action>
-        </div>
+        <FormActions need="admin:write" submit="Register server" />
       </form>
-      <Async
-        value={servers.value()}
-        error={servers.error()}
-        retry={servers.reload}
+      <DataTable
+        caption="Federated servers"
         what="federated servers"
-        empty={(list) => list.servers.length === 0}
-        emptyText="Register one above, or ask the operator to add one for every organization."
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Server</th>
-                  <th scope="col">Transport</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Brings</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list.servers}>
-                  {(server) => (
-                    <tr data-testid={`upstream-${server.prefix}`}>
-                      <td>
-                        <strong>{server.name}</strong> <code>{server.prefix}_*</code>
-                        <div>
-                          <Show when={server.url} fallback={<em>local command (operator)</em>}>
-                            <code>{server.url}</code>
-                          </Show>
-                        </div>
-                      </td>
-                      <td>
-                        {server.transport}
-                        <Show when={server.hasAuthSecret}>
-                          {" "}
-                          <Badge tone="info">auth</Badge>
-                        </Show>
-                      </td>
-                      <td>
-                        <Badge tone={STATE_TONE[server.state]}>{server.state}</Badge>
-                        <Show when={server.lastError}>
-                          <div class="muted">{server.lastError}</div>
-                        </Show>
-                        <Show when={server.lastConnectedAt}>
-                          <div class="muted">connected {ago(server.lastConnectedAt)}</div>
-                        </Show>
-                      </td>
-                      <td>
-                        {server.tools} tools, {server.prompts} prompts, {server.resources} resources
-                      </td>
-                      <td>
-                        <Show
-                          when={server.scope === "organization"}
-                          fallback={<Badge tone="muted">global (operator)</Badge>}
-                        >
-                          <Action
-                            need="admin:write"
-                            class="danger"
-                            label={`Remove ${server.name}`}
-                            onClick={() => void remove(server)}
-                          >
-                            Remove
-                          </Action>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={servers.select((v) => v.servers)}
+        empty="Register one above, or ask the operator to add one for every organization."
+        key={(server) => server.prefix}
+        testId="upstream"
+        columns={[
+          {
+            header: "Server",
+            cell: (server) => (
+              <>
+                <strong>{server.name}</strong> <code>{server.prefix}_*</code>
+                <div>
+                  <Show when={server.url} fallback={<em>local command (operator)</em>}>
+                    <code>{server.url}</code>
+                  </Show>
+                </div>
+              </>
+            ),
+          },
+          {
+            header: "Transport",
+            cell: (server) => (
+              <>
+                {server.transport}
+                <Show when={server.hasAuthSecret}>
+                  {" "}
+                  <Badge tone="info">auth</Badge>
+                </Show>
+              </>
+            ),
+          },
+          {
+            header: "State",
+            cell: (server) => (
+              <>
+                <Badge tone={STATE_TONE[server.state]}>{server.state}</Badge>
+                <Show when={server.lastError}>
+                  <div class="muted">{server.lastError}</div>
+                </Show>
+                <Show when={server.lastConnectedAt}>
+                  <div class="muted">connected {ago(server.lastConnectedAt)}</div>
+                </Show>
+              </>
+            ),
+          },
+          {
+            header: "Brings",
+            cell: (server) =>
+              `${server.tools} tools, ${server.prompts} prompts, ${server.resources} resources`,
+          },
+        ]}
+        actions={(server) => (
+          <Show
+            when={server.scope === "organization"}
+            fallback={<Badge tone="muted">global (operator)</Badge>}
+          >
+            <Action
+              need="admin:write"
+              class="danger"
+              label={`Remove ${server.name}`}
+              onClick={() => void remove(server)}
+            >
+              Remove
+            </Action>
+          </Show>
         )}
-      </Async>
+      />
     </>
   );
 }

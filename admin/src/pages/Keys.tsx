@@ -1,7 +1,9 @@
 import { PERMISSIONS, type Permission } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { DataTable } from "../components/DataTable.tsx";
+import { Checkbox, createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { can } from "../lib/auth.ts";
 import { load } from "../lib/data.ts";
 import { ago, when } from "../lib/format.ts";
@@ -13,7 +15,7 @@ export default function Keys() {
   const [expires, setExpires] = createSignal("");
   const [secret, setSecret] = createSignal<string | null>(null);
   const [copied, setCopied] = createSignal(false);
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
 
   const create = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -23,16 +25,16 @@ export default function Keys() {
       scopes: scopes(),
       ...(expires() ? { expiresAt: new Date(`${expires()}T23:59:59Z`).toISOString() } : {}),
     });
-    if (error) return setNotice({ text: errorMessage(error), tone: "bad" });
+    notice.report(error);
+    if (error) return;
     setSecret(data.secret);
-    setNotice(null);
     setName("");
     keys.reload();
   };
 
   const revoke = async (id: string, label: string) => {
     const { error } = await api.keys({ id }).delete();
-    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: `Revoked ${label}.`, tone: "ok" });
+    notice.report(error, `Revoked ${label}.`);
     keys.reload();
   };
 
@@ -49,7 +51,7 @@ export default function Keys() {
         title="API keys"
         subtitle="Organization keys for MCP clients and automation. A key's secret is shown once."
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <Show when={secret()}>
         <section class="panel" aria-labelledby="new-secret">
           <h2 id="new-secret">Your new key</h2>
@@ -67,98 +69,62 @@ export default function Keys() {
       </Show>
       <form class="panel" onSubmit={(e) => void create(e)} aria-labelledby="create-key">
         <h2 id="create-key">Create a key</h2>
-        <label for="k-name">Name</label>
-        <input
-          id="k-name"
-          value={name()}
-          required
-          maxLength={100}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
+        <Field id="k-name" label="Name" value={name()} required maxLength={100} onInput={setName} />
         <fieldset>
           <legend>Scopes</legend>
           <For each={PERMISSIONS}>
             {(p) => (
-              <label class="inline">
-                <input
-                  type="checkbox"
-                  checked={scopes().includes(p)}
-                  disabled={!can(p)}
-                  title={can(p) ? undefined : "A key cannot have a scope you do not hold"}
-                  onChange={(e) =>
-                    setScopes(e.currentTarget.checked ? [...scopes(), p] : scopes().filter((s) => s !== p))
-                  }
-                />
+              <Checkbox
+                checked={scopes().includes(p)}
+                disabled={!can(p)}
+                title={can(p) ? undefined : "A key cannot have a scope you do not hold"}
+                onChange={(on) => setScopes(on ? [...scopes(), p] : scopes().filter((s) => s !== p))}
+              >
                 {p}
-              </label>
+              </Checkbox>
             )}
           </For>
         </fieldset>
-        <label for="k-exp">Expires (optional)</label>
-        <input id="k-exp" type="date" value={expires()} onInput={(e) => setExpires(e.currentTarget.value)} />
-        <div class="form-actions">
-          <Action need="keys:write" type="submit" disabled={!scopes().length}>
-            Create key
-          </Action>
-        </div>
+        <Field id="k-exp" label="Expires (optional)" type="date" value={expires()} onInput={setExpires} />
+        <FormActions need="keys:write" submit="Create key" disabled={!scopes().length} />
       </form>
-      <Async
-        value={keys.value()}
-        error={keys.error()}
-        retry={keys.reload}
+      <DataTable
+        caption="API keys"
         what="API keys"
-        empty={(k) => k.length === 0}
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Scopes</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list}>
-                  {(k) => (
-                    <tr data-testid={`key-${k.prefix}`}>
-                      <td>
-                        <strong>{k.name}</strong>
-                        <div>
-                          <code>{k.prefix}…</code>
-                        </div>
-                      </td>
-                      <td>{k.scopes.join(", ")}</td>
-                      <td>{when(k.createdAt)}</td>
-                      <td>{k.expiresAt ? when(k.expiresAt) : "never"}</td>
-                      <td>{ago(k.lastUsedAt)}</td>
-                      <td>
-                        <Show
-                          when={!k.revokedAt}
-                          fallback={<Badge tone="bad">revoked {when(k.revokedAt)}</Badge>}
-                        >
-                          <Action
-                            need="keys:write"
-                            class="danger"
-                            label={`Revoke ${k.name}`}
-                            onClick={() => void revoke(k.id, k.name)}
-                          >
-                            Revoke
-                          </Action>
-                        </Show>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={keys}
+        key={(k) => k.prefix}
+        testId="key"
+        columns={[
+          {
+            header: "Key",
+            sort: (k) => k.name,
+            cell: (k) => (
+              <>
+                <strong>{k.name}</strong>
+                <div>
+                  <code>{k.prefix}…</code>
+                </div>
+              </>
+            ),
+          },
+          { header: "Scopes", cell: (k) => k.scopes.join(", ") },
+          { header: "Created", sort: (k) => k.createdAt, cell: (k) => when(k.createdAt) },
+          { header: "Expires", cell: (k) => (k.expiresAt ? when(k.expiresAt) : "never") },
+          { header: "Last used", sort: (k) => k.lastUsedAt ?? "", cell: (k) => ago(k.lastUsedAt) },
+        ]}
+        actions={(k) => (
+          <Show when={!k.revokedAt} fallback={<Badge tone="bad">revoked {when(k.revokedAt)}</Badge>}>
+            <Action
+              need="keys:write"
+              class="danger"
+              label={`Revoke ${k.name}`}
+              onClick={() => void revoke(k.id, k.name)}
+            >
+              Revoke
+            </Action>
+          </Show>
         )}
-      </Async>
+      />
     </>
   );
 }

@@ -1,6 +1,8 @@
+import type { UsageStats } from "@omni/contracts";
 import { A } from "@solidjs/router";
 import { createSignal, For, Show } from "solid-js";
 import { TimeChart } from "../components/Chart.tsx";
+import { type Column, DataTable } from "../components/DataTable.tsx";
 import { Async, Badge, PageHeader } from "../components/ui.tsx";
 import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
@@ -11,6 +13,14 @@ const RANGES = [
   { label: "24 hours", ms: 86_400_000 },
   { label: "7 days", ms: 7 * 86_400_000 },
 ];
+
+/** The columns both usage tables share; the numbers sort. */
+const CALLS: Column<UsageStats> = { header: "Calls", sort: (row) => row.calls, cell: (row) => row.calls };
+const latency = (p: "p50" | "p95"): Column<UsageStats> => ({
+  header: p,
+  sort: (row) => row[p] ?? -1,
+  cell: (row) => ms(row[p]),
+});
 
 const healthTone = { healthy: "ok", degraded: "warn", down: "bad", unconfigured: "muted" } as const;
 
@@ -106,63 +116,38 @@ export default function Overview() {
               <section aria-labelledby="by-server">
                 <h2 id="by-server">By server</h2>
                 <Show when={u.byServer.length} fallback={<p class="muted">No calls yet.</p>}>
-                  <div class="table-wrap">
-                    <table>
-                      <thead>
-                        <tr>
-                          <th scope="col">Server</th>
-                          <th scope="col">Calls</th>
-                          <th scope="col">Errors</th>
-                          <th scope="col">p95</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={u.byServer}>
-                          {(row) => (
-                            <tr>
-                              <td>{row.server ?? "—"}</td>
-                              <td>{row.calls}</td>
-                              <td>{percent(row.errors, row.calls)}</td>
-                              <td>{ms(row.p95)}</td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
+                  <DataTable
+                    caption="Calls by server"
+                    rows={u.byServer}
+                    key={(row) => row.server ?? ""}
+                    columns={[
+                      { header: "Server", cell: (row) => row.server ?? "—" },
+                      CALLS,
+                      {
+                        header: "Errors",
+                        sort: (row) => row.errors / (row.calls || 1),
+                        cell: (row) => percent(row.errors, row.calls),
+                      },
+                      latency("p95"),
+                    ]}
+                  />
                 </Show>
               </section>
               <section aria-labelledby="top-tools">
                 <h2 id="top-tools">Top tools</h2>
                 <Show when={u.byTool.length} fallback={<p class="muted">No calls yet.</p>}>
-                  <div class="table-wrap">
-                    <table>
-                      <thead>
-                        <tr>
-                          <th scope="col">Tool</th>
-                          <th scope="col">Calls</th>
-                          <th scope="col">Errors</th>
-                          <th scope="col">p50</th>
-                          <th scope="col">p95</th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        <For each={u.byTool.slice(0, 10)}>
-                          {(row) => (
-                            <tr>
-                              <td>
-                                <code>{row.tool}</code>
-                              </td>
-                              <td>{row.calls}</td>
-                              <td>{row.errors}</td>
-                              <td>{ms(row.p50)}</td>
-                              <td>{ms(row.p95)}</td>
-                            </tr>
-                          )}
-                        </For>
-                      </tbody>
-                    </table>
-                  </div>
+                  <DataTable
+                    caption="Top tools"
+                    rows={u.byTool.slice(0, 10)}
+                    key={(row) => `${row.server ?? ""} ${row.tool}`}
+                    columns={[
+                      { header: "Tool", cell: (row) => <code>{row.tool}</code> },
+                      CALLS,
+                      { header: "Errors", sort: (row) => row.errors, cell: (row) => row.errors },
+                      latency("p50"),
+                      latency("p95"),
+                    ]}
+                  />
                 </Show>
               </section>
             </div>

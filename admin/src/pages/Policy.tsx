@@ -1,7 +1,9 @@
 import type { PolicyScope, ToolPolicy, ToolPolicyBody } from "@omni/contracts";
 import { createEffect, createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { DataTable } from "../components/DataTable.tsx";
+import { Checkbox, createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 
 const SCOPES: PolicyScope[] = ["org", "member", "admin", "owner"];
@@ -36,8 +38,9 @@ export default function Policy() {
   const [scope, setScope] = createSignal<PolicyScope>("org");
   const [mode, setMode] = createSignal<"allow" | "deny">("deny");
   const [rows, setRows] = createSignal<Record<string, Row>>({});
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
 
+  const verb = () => (mode() === "allow" ? "Allow" : "Deny");
   const current = (): ToolPolicy | undefined => listing.value()?.policies.find((p) => p.scope === scope());
   // The editor shows the chosen scope's stored policy (or an empty deny-list) over every catalogue tool.
   createEffect(() => {
@@ -84,21 +87,13 @@ export default function Policy() {
       ],
     };
     const { error } = await api["tool-policies"]({ scope: scope() }).put(body);
-    setNotice(
-      error
-        ? { text: errorMessage(error), tone: "bad" }
-        : { text: `${SCOPE_LABEL[scope()]}: policy saved.`, tone: "ok" },
-    );
+    notice.report(error, `${SCOPE_LABEL[scope()]}: policy saved.`);
     listing.reload();
   };
 
   const clear = async () => {
     const { error } = await api["tool-policies"]({ scope: scope() }).delete();
-    setNotice(
-      error
-        ? { text: errorMessage(error), tone: "bad" }
-        : { text: `${SCOPE_LABEL[scope()]}: policy removed.`, tone: "ok" },
-    );
+    notice.report(error, `${SCOPE_LABEL[scope()]}: policy removed.`);
     listing.reload();
   };
 
@@ -113,10 +108,7 @@ export default function Policy() {
       tools: tools.length ? tools : null,
       discovery: discovery(),
     });
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: `Bundle ${slug()} created.`, tone: "ok" },
-    );
-    if (!error) {
+    if (notice.report(error, `Bundle ${slug()} created.`)) {
       setSlug("");
       setBundleTools("");
       setDiscovery(false);
@@ -125,9 +117,7 @@ export default function Policy() {
   };
   const removeBundle = async (name: string) => {
     const { error } = await api.bundles({ slug: name }).delete();
-    setNotice(
-      error ? { text: errorMessage(error), tone: "bad" } : { text: `Bundle ${name} deleted.`, tone: "ok" },
-    );
+    notice.report(error, `Bundle ${name} deleted.`);
     bundles.reload();
   };
 
@@ -137,7 +127,7 @@ export default function Policy() {
         title="Tool policy"
         subtitle="Which tools each role sees, under which name, and bundles that serve a team only what it needs."
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <form class="panel" onSubmit={(e) => void save(e)} aria-labelledby="policy-title">
         <h2 id="policy-title">Policy</h2>
         <label for="p-scope">Applies to</label>
@@ -160,96 +150,88 @@ export default function Policy() {
             hidden (deny-list)
           </label>
         </fieldset>
-        <Async
-          value={listing.value()}
-          error={listing.error()}
-          retry={listing.reload}
+        <Show when={listing.value()?.conflicts.length}>
+          <p class="notice bad" role="alert">
+            <For each={listing.value()?.conflicts}>
+              {(c) => (
+                <span>
+                  {c.tool} → {c.name}: {c.reason}.{" "}
+                </span>
+              )}
+            </For>
+          </p>
+        </Show>
+        <DataTable
+          caption="Tools and who sees them"
           what="tools"
-          empty={(l) => l.tools.length === 0}
-          emptyText="Enable a server on the Servers page: its tools appear here."
-        >
-          {(data) => (
-            <>
-              <Show when={data.conflicts.length > 0}>
-                <p class="notice bad" role="alert">
-                  <For each={data.conflicts}>
-                    {(c) => (
-                      <span>
-                        {c.tool} → {c.name}: {c.reason}.{" "}
-                      </span>
-                    )}
-                  </For>
-                </p>
-              </Show>
-              <div class="table-wrap">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{mode() === "allow" ? "Allow" : "Deny"}</th>
-                      <th scope="col">Tool</th>
-                      <th scope="col">Visible to</th>
-                      <th scope="col">Rename to</th>
-                      <th scope="col">Description shown</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    <For each={data.tools}>
-                      {(t) => (
-                        <tr data-testid={`policy-${t.tool}`}>
-                          <td>
-                            <input
-                              type="checkbox"
-                              aria-label={`${mode() === "allow" ? "Allow" : "Deny"} ${t.tool}`}
-                              checked={rows()[t.tool]?.listed ?? false}
-                              onChange={(e) => edit(t.tool, { listed: e.currentTarget.checked })}
-                            />
-                          </td>
-                          <td>
-                            <code>{t.tool}</code>
-                            <div class="muted">{t.server}</div>
-                          </td>
-                          <td>
-                            <Show when={t.visibleTo.length > 0} fallback={<Badge tone="bad">nobody</Badge>}>
-                              <For each={t.visibleTo}>{(r) => <Badge tone="ok">{r}</Badge>}</For>
-                            </Show>
-                          </td>
-                          <td>
-                            <input
-                              aria-label={`New name for ${t.tool}`}
-                              value={rows()[t.tool]?.name ?? ""}
-                              maxLength={128}
-                              placeholder={t.tool}
-                              onInput={(e) => edit(t.tool, { name: e.currentTarget.value })}
-                            />
-                          </td>
-                          <td>
-                            <input
-                              aria-label={`Description for ${t.tool}`}
-                              value={rows()[t.tool]?.description ?? ""}
-                              maxLength={4000}
-                              placeholder={t.description.slice(0, 80)}
-                              onInput={(e) => edit(t.tool, { description: e.currentTarget.value })}
-                            />
-                          </td>
-                        </tr>
-                      )}
-                    </For>
-                  </tbody>
-                </table>
-              </div>
-            </>
-          )}
-        </Async>
-        <div class="form-actions">
-          <Action need="admin:write" type="submit">
-            Save policy
-          </Action>
+          of={listing.select((v) => v.tools)}
+          empty="Enable a server on the Servers page: its tools appear here."
+          key={(t) => t.tool}
+          testId="policy"
+          columns={[
+            {
+              get header() {
+                return verb();
+              },
+              cell: (t) => (
+                <input
+                  type="checkbox"
+                  aria-label={`${verb()} ${t.tool}`}
+                  checked={rows()[t.tool]?.listed ?? false}
+                  onChange={(e) => edit(t.tool, { listed: e.currentTarget.checked })}
+                />
+              ),
+            },
+            {
+              header: "Tool",
+              cell: (t) => (
+                <>
+                  <code>{t.tool}</code>
+                  <div class="muted">{t.server}</div>
+                </>
+              ),
+            },
+            {
+              header: "Visible to",
+              cell: (t) => (
+                <Show when={t.visibleTo.length > 0} fallback={<Badge tone="bad">nobody</Badge>}>
+                  <For each={t.visibleTo}>{(r) => <Badge tone="ok">{r}</Badge>}</For>
+                </Show>
+              ),
+            },
+            {
+              header: "Rename to",
+              cell: (t) => (
+                <input
+                  aria-label={`New name for ${t.tool}`}
+                  value={rows()[t.tool]?.name ?? ""}
+                  maxLength={128}
+                  placeholder={t.tool}
+                  onInput={(e) => edit(t.tool, { name: e.currentTarget.value })}
+                />
+              ),
+            },
+            {
+              header: "Description shown",
+              cell: (t) => (
+                <input
+                  aria-label={`Description for ${t.tool}`}
+                  value={rows()[t.tool]?.description ?? ""}
+                  maxLength={4000}
+                  placeholder={t.description.slice(0, 80)}
+                  onInput={(e) => edit(t.tool, { description: e.currentTarget.value })}
+                />
+              ),
+            },
+          ]}
+        />
+        <FormActions need="admin:write" submit="Save policy">
           <Show when={current()}>
             <Action need="admin:write" class="danger" onClick={() => void clear()}>
               Remove this policy
             </Action>
           </Show>
-        </div>
+        </FormActions>
       </form>
 
       <section class="panel" aria-labelledby="bundles-title">
@@ -259,66 +241,48 @@ export default function Policy() {
           applies). Discovery lists <code>search_tools</code> and <code>call_tool</code> instead of every
           schema.
         </p>
-        <Async
-          value={bundles.value()}
-          error={bundles.error()}
-          retry={bundles.reload}
+        <DataTable
+          caption="Bundles"
           what="bundles"
-          empty={(b) => b.bundles.length === 0}
-          emptyText="Create one below."
-        >
-          {(data) => (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Bundle</th>
-                    <th scope="col">Endpoint</th>
-                    <th scope="col">Tools</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={data.bundles}>
-                    {(b) => (
-                      <tr data-testid={`bundle-${b.slug}`}>
-                        <td>
-                          <strong>{b.slug}</strong>{" "}
-                          <Show when={b.discovery}>
-                            <Badge tone="info">discovery</Badge>
-                          </Show>
-                        </td>
-                        <td>
-                          <code>{`${location.origin}${b.path}`}</code>
-                        </td>
-                        <td>{b.tools?.join(", ") ?? "every allowed tool"}</td>
-                        <td>
-                          <Action
-                            need="admin:write"
-                            class="danger"
-                            label={`Delete bundle ${b.slug}`}
-                            onClick={() => void removeBundle(b.slug)}
-                          >
-                            Delete
-                          </Action>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
+          of={bundles.select((v) => v.bundles)}
+          empty="Create one below."
+          key={(b) => b.slug}
+          testId="bundle"
+          columns={[
+            {
+              header: "Bundle",
+              cell: (b) => (
+                <>
+                  <strong>{b.slug}</strong>{" "}
+                  <Show when={b.discovery}>
+                    <Badge tone="info">discovery</Badge>
+                  </Show>
+                </>
+              ),
+            },
+            { header: "Endpoint", cell: (b) => <code>{`${location.origin}${b.path}`}</code> },
+            { header: "Tools", cell: (b) => b.tools?.join(", ") ?? "every allowed tool" },
+          ]}
+          actions={(b) => (
+            <Action
+              need="admin:write"
+              class="danger"
+              label={`Delete bundle ${b.slug}`}
+              onClick={() => void removeBundle(b.slug)}
+            >
+              Delete
+            </Action>
           )}
-        </Async>
+        />
         <form onSubmit={(e) => void createBundle(e)} aria-label="Create a bundle">
-          <label for="b-slug">Slug</label>
-          <input
+          <Field
             id="b-slug"
+            label="Slug"
             value={slug()}
             required
             pattern="[a-z0-9][a-z0-9\-]{0,62}"
             title="lowercase letters, digits and -"
-            onInput={(e) => setSlug(e.currentTarget.value)}
+            onInput={setSlug}
           />
           <label for="b-tools">Tools (one name or pattern per line; empty: every allowed tool)</label>
           <textarea
@@ -327,19 +291,10 @@ export default function Policy() {
             value={bundleTools()}
             onInput={(e) => setBundleTools(e.currentTarget.value)}
           />
-          <label class="inline">
-            <input
-              type="checkbox"
-              checked={discovery()}
-              onChange={(e) => setDiscovery(e.currentTarget.checked)}
-            />
+          <Checkbox checked={discovery()} onChange={setDiscovery}>
             Progressive discovery (search_tools + call_tool)
-          </label>
-          <div class="form-actions">
-            <Action need="admin:write" type="submit">
-              Create bundle
-            </Action>
-          </div>
+          </Checkbox>
+          <FormActions need="admin:write" submit="Create bundle" />
         </form>
       </section>
     </>

@@ -2,7 +2,10 @@ import type { AdminPrompt, GetPromptResult, PromptArgument, PromptMessageTemplat
 import { createSignal, For, Index, Show } from "solid-js";
 import { createStore, produce } from "solid-js/store";
 import { ContentView } from "../components/ContentView.tsx";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
+import { CatalogActions, SourceBadges } from "../components/catalog.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Checkbox, createNotice, Field, FormActions, Notice } from "../components/form.tsx";
+import { Action, Badge, PageHeader } from "../components/ui.tsx";
 import { api, errorMessage, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { when } from "../lib/format.ts";
@@ -27,6 +30,14 @@ interface Draft {
   arguments: { name: string; description: string; required: boolean; enum: string; default: string }[];
   messages: { role: "user" | "assistant"; text: string }[];
 }
+
+/** The argument editor's text fields: id part, field, label. */
+const ARGUMENT_FIELDS = [
+  ["name", "name", "Name"],
+  ["desc", "description", "Description"],
+  ["enum", "enum", "Allowed values (comma-separated)"],
+  ["def", "default", "Default"],
+] as const;
 
 const blank = (): Draft => ({
   editing: null,
@@ -80,21 +91,16 @@ export default function Prompts() {
   const [filter, setFilter] = createSignal<Filter>("all");
   const [search, setSearch] = createSignal("");
   const [draft, setDraft] = createStore<{ open: boolean; d: Draft }>({ open: false, d: blank() });
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
   const [values, setValues] = createStore<Record<string, string>>({});
   const [rendered, setRendered] = createSignal<GetPromptResult | null>(null);
   const [renderError, setRenderError] = createSignal<string | null>(null);
 
-  const visible = () =>
-    (prompts.value()?.prompts ?? []).filter(
-      (p) => matches(p, filter()) && p.name.toLowerCase().includes(search().toLowerCase()),
-    );
-
-  const done = (text: string) => {
-    setNotice({ text, tone: "ok" });
-    prompts.reload();
+  const done = (error: unknown, text: string) => {
+    const ok = notice.report(error, text);
+    if (ok) prompts.reload();
+    return ok;
   };
-  const failed = (error: unknown) => setNotice({ text: errorMessage(error), tone: "bad" });
 
   const save = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -113,9 +119,7 @@ export default function Prompts() {
         : await api.prompts
             .defaults({ server: target.server ?? "" })({ name: target.name })
             .put(body);
-    if (result.error) return failed(result.error);
-    setDraft("open", false);
-    done(`Saved prompt "${d.name}".`);
+    if (done(result.error, `Saved prompt "${d.name}".`)) setDraft("open", false);
   };
 
   const test = async () => {
@@ -140,8 +144,7 @@ export default function Prompts() {
   const toggle = async (p: AdminPrompt) => {
     const path = api.prompts.defaults({ server: p.server ?? "" })({ name: p.name });
     const result = p.disabled ? await path.enable.post() : await path.disable.post();
-    if (result.error) return failed(result.error);
-    done(`${p.disabled ? "Enabled" : "Disabled"} "${p.name}".`);
+    done(result.error, `${p.disabled ? "Enabled" : "Disabled"} "${p.name}".`);
   };
 
   const remove = async (p: AdminPrompt) => {
@@ -151,8 +154,10 @@ export default function Prompts() {
             .defaults({ server: p.server ?? "" })({ name: p.name })
             .delete()
         : await api.prompts({ id: p.id ?? "" }).delete();
-    if (result.error) return failed(result.error);
-    done(p.source === "override" ? `Reverted "${p.name}" to the default.` : `Deleted "${p.name}".`);
+    done(
+      result.error,
+      p.source === "override" ? `Reverted "${p.name}" to the default.` : `Deleted "${p.name}".`,
+    );
   };
 
   const open = (d: Draft) => {
@@ -174,7 +179,7 @@ export default function Prompts() {
           </Action>
         }
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <Show when={draft.open}>
         <section class="panel" aria-labelledby="editor-title">
           <h2 id="editor-title">
@@ -186,72 +191,50 @@ export default function Prompts() {
           </h2>
           <div class="two">
             <form onSubmit={(e) => void save(e)}>
-              <label for="p-name">Name</label>
-              <input
+              <Field
                 id="p-name"
+                label="Name"
                 value={draft.d.name}
                 disabled={Boolean(draft.d.editing && draft.d.editing.source !== "org")}
-                onInput={(e) => setDraft("d", "name", e.currentTarget.value)}
                 required
                 pattern="[A-Za-z0-9_.\-]{1,128}"
+                onInput={(v) => setDraft("d", "name", v)}
               />
-              <label for="p-title">Title</label>
-              <input
+              <Field
                 id="p-title"
+                label="Title"
                 value={draft.d.title}
-                onInput={(e) => setDraft("d", "title", e.currentTarget.value)}
+                onInput={(v) => setDraft("d", "title", v)}
               />
-              <label for="p-desc">Description</label>
-              <input
+              <Field
                 id="p-desc"
+                label="Description"
                 value={draft.d.description}
-                onInput={(e) => setDraft("d", "description", e.currentTarget.value)}
+                onInput={(v) => setDraft("d", "description", v)}
               />
               <fieldset>
                 <legend>Arguments</legend>
                 <Index each={draft.d.arguments}>
                   {(arg, i) => (
                     <div class="row">
-                      <div>
-                        <label for={`a-name-${i}`}>Name</label>
-                        <input
-                          id={`a-name-${i}`}
-                          value={arg().name}
-                          onInput={(e) => setDraft("d", "arguments", i, "name", e.currentTarget.value)}
-                        />
-                      </div>
-                      <div>
-                        <label for={`a-desc-${i}`}>Description</label>
-                        <input
-                          id={`a-desc-${i}`}
-                          value={arg().description}
-                          onInput={(e) => setDraft("d", "arguments", i, "description", e.currentTarget.value)}
-                        />
-                      </div>
-                      <div>
-                        <label for={`a-enum-${i}`}>Allowed values (comma-separated)</label>
-                        <input
-                          id={`a-enum-${i}`}
-                          value={arg().enum}
-                          onInput={(e) => setDraft("d", "arguments", i, "enum", e.currentTarget.value)}
-                        />
-                      </div>
-                      <div>
-                        <label for={`a-def-${i}`}>Default</label>
-                        <input
-                          id={`a-def-${i}`}
-                          value={arg().default}
-                          onInput={(e) => setDraft("d", "arguments", i, "default", e.currentTarget.value)}
-                        />
-                      </div>
-                      <label class="inline">
-                        <input
-                          type="checkbox"
-                          checked={arg().required}
-                          onChange={(e) => setDraft("d", "arguments", i, "required", e.currentTarget.checked)}
-                        />
+                      <For each={ARGUMENT_FIELDS}>
+                        {([id, field, label]) => (
+                          <div>
+                            <Field
+                              id={`a-${id}-${i}`}
+                              label={label}
+                              value={arg()[field]}
+                              onInput={(v) => setDraft("d", "arguments", i, field, v)}
+                            />
+                          </div>
+                        )}
+                      </For>
+                      <Checkbox
+                        checked={arg().required}
+                        onChange={(v) => setDraft("d", "arguments", i, "required", v)}
+                      >
                         Required
-                      </label>
+                      </Checkbox>
                       <button
                         type="button"
                         class="danger"
@@ -337,14 +320,11 @@ export default function Prompts() {
                   Add message
                 </button>
               </fieldset>
-              <div class="form-actions">
-                <Action need="admin:write" type="submit">
-                  Save prompt
-                </Action>
+              <FormActions need="admin:write" submit="Save prompt">
                 <button type="button" onClick={() => setDraft("open", false)}>
                   Cancel
                 </button>
-              </div>
+              </FormActions>
             </form>
             <section aria-labelledby="test-title">
               <h3 id="test-title">Test panel</h3>
@@ -386,11 +366,7 @@ export default function Prompts() {
                   Render
                 </button>
               </div>
-              <Show when={renderError()}>
-                <p class="notice bad" role="alert">
-                  {renderError()}
-                </p>
-              </Show>
+              <Notice text={renderError()} tone="bad" />
               <Show when={rendered()}>
                 {(result) => (
                   <div data-testid="rendered" aria-live="polite">
@@ -430,97 +406,38 @@ export default function Prompts() {
           style={{ "max-width": "16rem" }}
         />
       </fieldset>
-      <Async
-        value={prompts.value()}
-        error={prompts.error()}
-        retry={prompts.reload}
+      <DataTable
+        caption="Prompts"
         what="prompts"
-        empty={(v) => v.prompts.length === 0}
-      >
-        {() => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Server</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Arguments</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For
-                  each={visible()}
-                  fallback={
-                    <tr>
-                      <td colSpan={6}>No prompt matches this filter.</td>
-                    </tr>
-                  }
-                >
-                  {(p) => (
-                    <tr>
-                      <td>
-                        <strong>{p.name}</strong>
-                        <div class="muted">{p.title ?? p.description ?? ""}</div>
-                      </td>
-                      <td>{p.server ?? "—"}</td>
-                      <td>
-                        <Badge
-                          tone={p.source === "org" ? "info" : p.source === "override" ? "warn" : "muted"}
-                        >
-                          {p.source === "org" ? "custom" : p.source}
-                        </Badge>{" "}
-                        <Show when={p.disabled}>
-                          <Badge tone="bad">disabled</Badge>
-                        </Show>
-                        <Show when={!p.visible && !p.disabled}>
-                          <Badge>hidden</Badge>
-                        </Show>
-                      </td>
-                      <td>{p.arguments.map((a) => a.name).join(", ") || "—"}</td>
-                      <td>{when(p.updatedAt)}</td>
-                      <td>
-                        <div class="page-actions">
-                          <Action
-                            need="admin:write"
-                            class=""
-                            label={`Edit ${p.name}`}
-                            onClick={() => open(draftOf(p))}
-                          >
-                            {p.source === "org" || p.source === "override" ? "Edit" : "Override"}
-                          </Action>
-                          <Show when={p.source !== "org"}>
-                            <Action
-                              need="admin:write"
-                              class=""
-                              label={`${p.disabled ? "Enable" : "Disable"} ${p.name}`}
-                              onClick={() => void toggle(p)}
-                            >
-                              {p.disabled ? "Enable" : "Disable"}
-                            </Action>
-                          </Show>
-                          <Show when={p.source === "org" || p.source === "override"}>
-                            <Action
-                              need="admin:write"
-                              class="danger"
-                              label={`${p.source === "override" ? "Revert" : "Delete"} ${p.name}`}
-                              onClick={() => void remove(p)}
-                            >
-                              {p.source === "override" ? "Revert" : "Delete"}
-                            </Action>
-                          </Show>
-                        </div>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={prompts.select((v) => v.prompts)}
+        filter={(p) => matches(p, filter()) && p.name.toLowerCase().includes(search().toLowerCase())}
+        noMatch="No prompt matches this filter."
+        key={(p) => `${p.source} ${p.server ?? ""} ${p.name}`}
+        columns={[
+          {
+            header: "Name",
+            cell: (p) => (
+              <>
+                <strong>{p.name}</strong>
+                <div class="muted">{p.title ?? p.description ?? ""}</div>
+              </>
+            ),
+          },
+          { header: "Server", cell: (p) => p.server ?? "—" },
+          { header: "Source", cell: (p) => <SourceBadges item={p} showHidden /> },
+          { header: "Arguments", cell: (p) => p.arguments.map((a) => a.name).join(", ") || "—" },
+          { header: "Updated", cell: (p) => when(p.updatedAt) },
+        ]}
+        actions={(p) => (
+          <CatalogActions
+            item={p}
+            name={p.name}
+            onEdit={() => open(draftOf(p))}
+            onToggle={() => void toggle(p)}
+            onRemove={() => void remove(p)}
+          />
         )}
-      </Async>
+      />
     </>
   );
 }

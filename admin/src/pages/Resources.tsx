@@ -1,8 +1,11 @@
 import type { AdminResource } from "@omni/contracts";
-import { createSignal, For, Match, Show, Switch } from "solid-js";
+import { createSignal, Match, Show, Switch } from "solid-js";
 import { createStore } from "solid-js/store";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { CatalogActions, SourceBadges } from "../components/catalog.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { createNotice, Field, FormActions } from "../components/form.tsx";
+import { Action, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { pretty, when } from "../lib/format.ts";
 
@@ -57,11 +60,11 @@ export default function Resources() {
   const resources = load(() => unwrap(api.resources.get()));
   const [draft, setDraft] = createStore<{ open: boolean; d: Draft }>({ open: false, d: blank() });
   const [preview, setPreview] = createSignal<AdminResource | null>(null);
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
   const report = (error: unknown, ok: string) => {
-    setNotice(error ? { text: errorMessage(error), tone: "bad" } : { text: ok, tone: "ok" });
-    if (!error) resources.reload();
-    return !error;
+    const done = notice.report(error, ok);
+    if (done) resources.reload();
+    return done;
   };
 
   const save = async (event: SubmitEvent) => {
@@ -106,37 +109,37 @@ export default function Resources() {
           </Action>
         }
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <Show when={draft.open}>
         <form class="panel" onSubmit={(e) => void save(e)} aria-labelledby="r-editor">
           <h2 id="r-editor">{draft.d.editing ? `Edit ${draft.d.editing.uri}` : "New resource"}</h2>
-          <label for="r-uri">URI</label>
-          <input
+          <Field
             id="r-uri"
+            label="URI"
             value={draft.d.uri}
             required
             disabled={Boolean(draft.d.editing)}
             placeholder="docs://handbook"
-            onInput={(e) => setDraft("d", "uri", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "uri", v)}
           />
-          <label for="r-name">Name</label>
-          <input
+          <Field
             id="r-name"
+            label="Name"
             value={draft.d.name}
             required
-            onInput={(e) => setDraft("d", "name", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "name", v)}
           />
-          <label for="r-mime">MIME type</label>
-          <input
+          <Field
             id="r-mime"
+            label="MIME type"
             value={draft.d.mimeType}
-            onInput={(e) => setDraft("d", "mimeType", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "mimeType", v)}
           />
-          <label for="r-desc">Description</label>
-          <input
+          <Field
             id="r-desc"
+            label="Description"
             value={draft.d.description}
-            onInput={(e) => setDraft("d", "description", e.currentTarget.value)}
+            onInput={(v) => setDraft("d", "description", v)}
           />
           <label for="r-text">Text</label>
           <textarea
@@ -144,112 +147,61 @@ export default function Resources() {
             value={draft.d.text}
             onInput={(e) => setDraft("d", "text", e.currentTarget.value)}
           />
-          <div class="form-actions">
-            <Action need="admin:write" type="submit">
-              Save resource
-            </Action>
+          <FormActions need="admin:write" submit="Save resource">
             <button type="button" onClick={() => setDraft("open", false)}>
               Cancel
             </button>
-          </div>
+          </FormActions>
         </form>
       </Show>
-      <Async
-        value={resources.value()}
-        error={resources.error()}
-        retry={resources.reload}
+      <DataTable
+        caption="Resources"
         what="resources"
-        empty={(r) => r.resources.length === 0}
-      >
-        {(list) => (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Resource</th>
-                  <th scope="col">Source</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={list.resources}>
-                  {(r) => (
-                    <tr>
-                      <td>
-                        <strong>{r.name}</strong>
-                        <div>
-                          <code>{r.uri}</code>
-                        </div>
-                      </td>
-                      <td>
-                        <Badge
-                          tone={r.source === "org" ? "info" : r.source === "override" ? "warn" : "muted"}
-                        >
-                          {r.source === "org" ? "custom" : r.source}
-                        </Badge>{" "}
-                        <Show when={r.disabled}>
-                          <Badge tone="bad">disabled</Badge>
-                        </Show>
-                      </td>
-                      <td>
-                        {r.mimeType ?? "—"} · {r.size} B
-                      </td>
-                      <td>{when(r.updatedAt)}</td>
-                      <td>
-                        <div class="page-actions">
-                          <button
-                            type="button"
-                            aria-label={`Preview ${r.uri}`}
-                            onClick={() => setPreview(preview()?.uri === r.uri ? null : r)}
-                          >
-                            Preview
-                          </button>
-                          <Action need="admin:write" class="" label={`Edit ${r.uri}`} onClick={() => edit(r)}>
-                            {r.source === "default" ? "Override" : "Edit"}
-                          </Action>
-                          <Show when={r.source !== "org"}>
-                            <Action
-                              need="admin:write"
-                              class=""
-                              label={`${r.disabled ? "Enable" : "Disable"} ${r.uri}`}
-                              onClick={async () => {
-                                const path = r.disabled ? api.resources.enable : api.resources.disable;
-                                report(
-                                  (await path.post({ uri: r.uri })).error,
-                                  `${r.disabled ? "Enabled" : "Disabled"} ${r.uri}.`,
-                                );
-                              }}
-                            >
-                              {r.disabled ? "Enable" : "Disable"}
-                            </Action>
-                          </Show>
-                          <Show when={r.id && (r.source === "org" || r.source === "override")}>
-                            <Action
-                              need="admin:write"
-                              class="danger"
-                              label={`${r.source === "override" ? "Revert" : "Delete"} ${r.uri}`}
-                              onClick={async () =>
-                                report(
-                                  (await api.resources({ id: r.id ?? "" }).delete()).error,
-                                  `Removed ${r.uri}.`,
-                                )
-                              }
-                            >
-                              {r.source === "override" ? "Revert" : "Delete"}
-                            </Action>
-                          </Show>
-                        </div>
-                      </td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
+        of={resources.select((v) => v.resources)}
+        key={(r) => `${r.source} ${r.uri}`}
+        columns={[
+          {
+            header: "Resource",
+            cell: (r) => (
+              <>
+                <strong>{r.name}</strong>
+                <div>
+                  <code>{r.uri}</code>
+                </div>
+              </>
+            ),
+          },
+          { header: "Source", cell: (r) => <SourceBadges item={r} /> },
+          { header: "Type", cell: (r) => `${r.mimeType ?? "—"} · ${r.size} B` },
+          { header: "Updated", cell: (r) => when(r.updatedAt) },
+        ]}
+        actions={(r) => (
+          <>
+            <button
+              type="button"
+              aria-label={`Preview ${r.uri}`}
+              onClick={() => setPreview(preview()?.uri === r.uri ? null : r)}
+            >
+              Preview
+            </button>
+            <CatalogActions
+              item={r}
+              name={r.uri}
+              onEdit={() => edit(r)}
+              onToggle={async () => {
+                const path = r.disabled ? api.resources.enable : api.resources.disable;
+                report(
+                  (await path.post({ uri: r.uri })).error,
+                  `${r.disabled ? "Enabled" : "Disabled"} ${r.uri}.`,
+                );
+              }}
+              onRemove={async () =>
+                report((await api.resources({ id: r.id ?? "" }).delete()).error, `Removed ${r.uri}.`)
+              }
+            />
+          </>
         )}
-      </Async>
+      />
       <Show when={preview()}>
         {(r) => (
           <section class="panel" aria-labelledby="r-preview">

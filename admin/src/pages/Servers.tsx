@@ -1,7 +1,9 @@
 import type { AdminService } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
-import { Action, Async, Badge, Notice, PageHeader } from "../components/ui.tsx";
-import { api, errorMessage, unwrap } from "../lib/api.ts";
+import { DataTable } from "../components/DataTable.tsx";
+import { Checkbox, createNotice, Field, FormActions, Notice } from "../components/form.tsx";
+import { Action, Async, Badge, PageHeader } from "../components/ui.tsx";
+import { api, unwrap } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { when } from "../lib/format.ts";
 
@@ -19,13 +21,9 @@ export default function Servers() {
     const [status, services] = await Promise.all([unwrap(api.servers.get()), unwrap(api.services.get())]);
     return status.servers.map((s) => ({ ...s, service: services.services.find((x) => x.name === s.name) }));
   });
-  const [notice, setNotice] = createSignal<{ text: string; tone: "ok" | "bad" } | null>(null);
+  const notice = createNotice();
   const report = (result: { error: unknown }, ok: string) => {
-    if (result.error) setNotice({ text: errorMessage(result.error), tone: "bad" });
-    else {
-      setNotice({ text: ok, tone: "ok" });
-      servers.reload();
-    }
+    if (notice.report(result.error, ok)) servers.reload();
   };
 
   const toggle = async (name: string, enabled: boolean) =>
@@ -45,7 +43,7 @@ export default function Servers() {
           </button>
         }
       />
-      <Notice text={notice()?.text ?? null} tone={notice()?.tone} />
+      {notice.view()}
       <Async
         value={servers.value()}
         error={servers.error()}
@@ -86,49 +84,29 @@ export default function Servers() {
                 <p class="muted">
                   {server.tools} tools · {server.prompts} code prompts
                 </p>
-                <div class="table-wrap">
-                  <table>
-                    <caption class="sr-only">Instances of {server.name}</caption>
-                    <thead>
-                      <tr>
-                        <th scope="col">Instance</th>
-                        <th scope="col">Health</th>
-                        <th scope="col">In flight</th>
-                        <th scope="col">Version</th>
-                        <th scope="col">Last check</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      <For
-                        each={server.instances}
-                        fallback={
-                          <tr>
-                            <td colSpan={5}>No instance is configured (SERVERS).</td>
-                          </tr>
-                        }
-                      >
-                        {(i) => (
-                          <tr>
-                            <td>
-                              <code>{i.url}</code>
-                            </td>
-                            <td>
-                              <Badge tone={i.healthy ? "ok" : "bad"}>
-                                {i.healthy ? "healthy" : "unhealthy"}
-                              </Badge>
-                              <Show when={i.lastError}>
-                                <div class="muted">{i.lastError}</div>
-                              </Show>
-                            </td>
-                            <td>{i.outstanding}</td>
-                            <td>{i.version ?? "—"}</td>
-                            <td>{when(i.lastCheckedAt)}</td>
-                          </tr>
-                        )}
-                      </For>
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  caption={`Instances of ${server.name}`}
+                  rows={server.instances}
+                  key={(i) => i.url}
+                  noMatch="No instance is configured (SERVERS)."
+                  columns={[
+                    { header: "Instance", cell: (i) => <code>{i.url}</code> },
+                    {
+                      header: "Health",
+                      cell: (i) => (
+                        <>
+                          <Badge tone={i.healthy ? "ok" : "bad"}>{i.healthy ? "healthy" : "unhealthy"}</Badge>
+                          <Show when={i.lastError}>
+                            <div class="muted">{i.lastError}</div>
+                          </Show>
+                        </>
+                      ),
+                    },
+                    { header: "In flight", cell: (i) => i.outstanding },
+                    { header: "Version", cell: (i) => i.version ?? "—" },
+                    { header: "Last check", cell: (i) => when(i.lastCheckedAt) },
+                  ]}
+                />
                 <Show when={server.service}>
                   {(service) => <ServiceConfig service={service()} onDone={report} />}
                 </Show>
@@ -220,16 +198,8 @@ function ServiceConfig(props: {
                 onInput={(e) => setSettingsText(e.currentTarget.value)}
                 aria-invalid={Boolean(settingsError())}
               />
-              <Show when={settingsError()}>
-                <p class="notice bad" role="alert">
-                  {settingsError()}
-                </p>
-              </Show>
-              <div class="form-actions">
-                <Action need="admin:write" type="submit">
-                  Save settings
-                </Action>
-              </div>
+              <Notice text={settingsError()} tone="bad" />
+              <FormActions need="admin:write" submit="Save settings" />
             </form>
           }
         >
@@ -242,19 +212,10 @@ function ServiceConfig(props: {
             <textarea id="allow-urls" value={allow()} onInput={(e) => setAllow(e.currentTarget.value)} />
             <label for="deny-urls">Denied URLs</label>
             <textarea id="deny-urls" value={deny()} onInput={(e) => setDeny(e.currentTarget.value)} />
-            <label class="inline">
-              <input
-                type="checkbox"
-                checked={privateNet()}
-                onChange={(e) => setPrivateNet(e.currentTarget.checked)}
-              />
+            <Checkbox checked={privateNet()} onChange={setPrivateNet}>
               Allow private networks (RFC 1918, loopback)
-            </label>
-            <div class="form-actions">
-              <Action need="admin:write" type="submit">
-                Save URL policy
-              </Action>
-            </div>
+            </Checkbox>
+            <FormActions need="admin:write" submit="Save URL policy" />
           </form>
         </Show>
       </div>
@@ -284,24 +245,24 @@ function ServiceConfig(props: {
         </ul>
         <form class="row" onSubmit={(e) => void setSecret(e, false)}>
           <div>
-            <label for={`sn-${s().name}`}>Secret name</label>
-            <input
+            <Field
               id={`sn-${s().name}`}
+              label="Secret name"
               value={secretName()}
               placeholder="apiKey"
               required
-              onInput={(e) => setSecretName(e.currentTarget.value)}
+              onInput={setSecretName}
             />
           </div>
           <div>
-            <label for={`sv-${s().name}`}>Value (never shown again)</label>
-            <input
+            <Field
               id={`sv-${s().name}`}
+              label="Value (never shown again)"
               type="password"
               autocomplete="off"
               value={secretValue()}
               required
-              onInput={(e) => setSecretValue(e.currentTarget.value)}
+              onInput={setSecretValue}
             />
           </div>
           <Action need="admin:write" type="submit">
@@ -321,24 +282,24 @@ function ServiceConfig(props: {
         </ul>
         <form class="row" onSubmit={(e) => void setSecret(e, true)}>
           <div>
-            <label for={`cn-${s().name}`}>Credential name</label>
-            <input
+            <Field
               id={`cn-${s().name}`}
+              label="Credential name"
               value={credName()}
               placeholder="apiKey"
               required
-              onInput={(e) => setCredName(e.currentTarget.value)}
+              onInput={setCredName}
             />
           </div>
           <div>
-            <label for={`cv-${s().name}`}>Value</label>
-            <input
+            <Field
               id={`cv-${s().name}`}
+              label="Value"
               type="password"
               autocomplete="off"
               value={credValue()}
               required
-              onInput={(e) => setCredValue(e.currentTarget.value)}
+              onInput={setCredValue}
             />
           </div>
           <button type="submit">Set mine</button>

@@ -1,8 +1,10 @@
 import type { CallToolResult, ContentBlock, ToolDescriptor } from "@omni/contracts";
 import { createSignal, For, Show } from "solid-js";
 import { ContentView } from "../components/ContentView.tsx";
+import { DataTable } from "../components/DataTable.tsx";
+import { Field, Notice } from "../components/form.tsx";
 import { initialValue, type JsonSchema, prune, SchemaField } from "../components/SchemaForm.tsx";
-import { Async, Badge, PageHeader } from "../components/ui.tsx";
+import { Badge, PageHeader } from "../components/ui.tsx";
 import { errorMessage } from "../lib/api.ts";
 import { load } from "../lib/data.ts";
 import { ms, pretty } from "../lib/format.ts";
@@ -20,6 +22,27 @@ async function listTools(): Promise<ToolDescriptor[]> {
   return tools;
 }
 
+/** A tool's annotations as badges. */
+function Hints(props: { tool: ToolDescriptor }) {
+  const hints = () => props.tool.annotations;
+  return (
+    <>
+      <Show when={hints()?.readOnlyHint}>
+        <Badge tone="ok">read-only</Badge>{" "}
+      </Show>
+      <Show when={hints()?.destructiveHint}>
+        <Badge tone="bad">destructive</Badge>{" "}
+      </Show>
+      <Show when={hints()?.idempotentHint}>
+        <Badge tone="info">idempotent</Badge>{" "}
+      </Show>
+      <Show when={hints()?.openWorldHint}>
+        <Badge tone="warn">open world</Badge>
+      </Show>
+    </>
+  );
+}
+
 export default function Tools() {
   const tools = load(async () => {
     try {
@@ -35,11 +58,6 @@ export default function Tools() {
   const [result, setResult] = createSignal<{ value: CallToolResult; ms: number } | null>(null);
   const [callError, setCallError] = createSignal<string | null>(null);
   const [running, setRunning] = createSignal(false);
-
-  const shown = () =>
-    (tools.value() ?? []).filter((t) =>
-      `${t.name} ${t.title ?? ""} ${t.description}`.toLowerCase().includes(search().toLowerCase()),
-    );
 
   const choose = (tool: ToolDescriptor) => {
     setSelected(tool);
@@ -81,71 +99,41 @@ export default function Tools() {
           </button>
         }
       />
-      <label for="t-search">Search tools</label>
-      <input
+      <Field
         id="t-search"
+        label="Search tools"
         type="search"
         value={search()}
         placeholder="name or description"
-        onInput={(e) => setSearch(e.currentTarget.value)}
+        onInput={setSearch}
       />
       <div class="two" style={{ "margin-top": "1rem" }}>
-        <Async
-          value={tools.value()}
-          error={tools.error()}
-          retry={tools.reload}
+        <DataTable
+          caption="Tools"
           what="tools"
-          empty={(t) => t.length === 0}
-          emptyText="Enable a server on the Servers page: its tools appear here."
-        >
-          {() => (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Tool</th>
-                    <th scope="col">Hints</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For
-                    each={shown()}
-                    fallback={
-                      <tr>
-                        <td colSpan={2}>No tool matches.</td>
-                      </tr>
-                    }
-                  >
-                    {(tool) => (
-                      <tr classList={{ selected: selected()?.name === tool.name }}>
-                        <td>
-                          <button type="button" class="link" onClick={() => choose(tool)}>
-                            {tool.name}
-                          </button>
-                          <div class="muted">{tool.description.slice(0, 160)}</div>
-                        </td>
-                        <td>
-                          <Show when={tool.annotations?.readOnlyHint}>
-                            <Badge tone="ok">read-only</Badge>{" "}
-                          </Show>
-                          <Show when={tool.annotations?.destructiveHint}>
-                            <Badge tone="bad">destructive</Badge>{" "}
-                          </Show>
-                          <Show when={tool.annotations?.idempotentHint}>
-                            <Badge tone="info">idempotent</Badge>{" "}
-                          </Show>
-                          <Show when={tool.annotations?.openWorldHint}>
-                            <Badge tone="warn">open world</Badge>
-                          </Show>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Async>
+          of={tools}
+          empty="Enable a server on the Servers page: its tools appear here."
+          filter={(t) =>
+            `${t.name} ${t.title ?? ""} ${t.description}`.toLowerCase().includes(search().toLowerCase())
+          }
+          noMatch="No tool matches."
+          key={(tool) => tool.name}
+          selected={(tool) => selected()?.name === tool.name}
+          columns={[
+            {
+              header: "Tool",
+              cell: (tool) => (
+                <>
+                  <button type="button" class="link" onClick={() => choose(tool)}>
+                    {tool.name}
+                  </button>
+                  <div class="muted">{tool.description.slice(0, 160)}</div>
+                </>
+              ),
+            },
+            { header: "Hints", cell: (tool) => <Hints tool={tool} /> },
+          ]}
+        />
         <section class="panel" aria-labelledby="playground">
           <h2 id="playground">Playground</h2>
           <Show when={selected()} fallback={<p class="muted">Choose a tool to call it.</p>}>
@@ -173,11 +161,7 @@ export default function Tools() {
               </form>
             )}
           </Show>
-          <Show when={callError()}>
-            <p class="notice bad" role="alert">
-              {callError()}
-            </p>
-          </Show>
+          <Notice text={callError()} tone="bad" />
           <Show when={result()}>
             {(r) => (
               <div data-testid="tool-result" aria-live="polite">
