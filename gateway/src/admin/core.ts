@@ -9,7 +9,7 @@ import {
 } from "@omni/db";
 import { auditActor } from "../audit/index.ts";
 import type { ConfigServiceImpl } from "../config/index.ts";
-import type { ChangeKind } from "../ports.ts";
+import type { Caller, ChangeKind } from "../ports.ts";
 import { ApiFailure } from "../security/errors.ts";
 import { createLogger } from "../security/log.ts";
 
@@ -80,7 +80,7 @@ export function createAdminCore(deps: AdminServiceDeps) {
 
   /** After a committed write: invalidates the org's config caches, then records the audit entry. */
   async function after(
-    org: OrgContext & { credentialId?: string },
+    org: OrgContext & Pick<Caller, "credentialId">,
     kinds: ChangeKind[],
     audit: { action: string; target: { type: string; id: string }; before?: unknown; after?: unknown },
     uris?: string[],
