@@ -1,13 +1,12 @@
 import type { OrgContext, PromptTemplate } from "@omni/contracts";
 import {
-  type ActorType,
   ConflictError,
   createRepositories,
   type Database,
   type McpServer,
   type Repositories,
 } from "@omni/db";
-import { auditActor } from "../audit/index.ts";
+import { type AuditRecordInput, auditActor } from "../audit/index.ts";
 import type { ConfigServiceImpl } from "../config/index.ts";
 import type { Caller, ChangeKind } from "../ports.ts";
 import { ApiFailure } from "../security/errors.ts";
@@ -45,14 +44,7 @@ export const conflict = (message: string, field?: string) => new AdminError(409,
 
 /** Where audit records go (gateway/src/audit's `AuditLog` fits). */
 export interface AdminAuditSink {
-  record(input: {
-    orgId: string;
-    actor: { type: ActorType; id: string };
-    action: string;
-    target?: { type: string; id: string } | null;
-    before?: unknown;
-    after?: unknown;
-  }): Promise<unknown>;
+  record(input: Omit<AuditRecordInput, "metadata">): Promise<unknown>;
 }
 
 export interface AdminServiceDeps {
