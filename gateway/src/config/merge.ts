@@ -17,9 +17,7 @@ import type { OrgSnapshot } from "./store.ts";
 
 /** An org's use of one catalogue server (from `organization_services`). */
 export type SnapshotServer = Pick<OrgSnapshot["servers"][number], "name" | "enabled">;
-export type SnapshotDefaultPrompt = OrgSnapshot["defaultPrompts"][number];
 export type SnapshotOrgPrompt = OrgSnapshot["orgPrompts"][number];
-export type SnapshotResource = OrgSnapshot["defaultResources"][number];
 export type SnapshotOrgResource = OrgSnapshot["orgResources"][number];
 
 /**
