@@ -87,15 +87,25 @@ export interface OAuthScopes {
   memberPermissions: string[];
 }
 
+/**
+ * Who is calling, as an edge authenticated them: the authenticator's success (`AuthOutcome` with `ok`),
+ * plus the bundle an MCP URL named. `Org` is the org context: without `requestId` for MCP (a connection
+ * or session outlives its requests), the whole `OrgContext` on the `/api` routes (one request each).
+ */
+export interface Caller<Org extends Omit<OrgContext, "requestId"> = Omit<OrgContext, "requestId">> {
+  org: Org;
+  /** API key id or membership id. */
+  credentialId?: string | undefined;
+  expiresAt?: number | undefined;
+  /** What an OAuth access token was granted (`org.via === "oauth"`). */
+  oauth?: OAuthScopes | undefined;
+  /** The bundle the caller connected to (`/mcp/b/<slug>`); absent: the org's full endpoint. */
+  bundle?: string | undefined;
+}
+
 /** Result of authenticating a request. */
 export type AuthOutcome =
-  | {
-      ok: true;
-      org: Omit<OrgContext, "requestId">;
-      expiresAt?: number;
-      credentialId?: string;
-      oauth?: OAuthScopes;
-    }
+  | ({ ok: true } & Omit<Caller, "bundle">)
   /** 503 (`dependency_unavailable`): the credential could not be checked (Redis or Postgres down); retry. */
   | { ok: false; status: 401 | 403 | 503; reason: string; message: string; scope?: string };
 
@@ -153,9 +163,7 @@ export interface Authenticator {
 export type McpAccessError = JsonRpcErrorObject;
 
 /** One finished tool call, for the audit log. */
-export interface McpToolCallRecord {
-  org: Omit<OrgContext, "requestId"> & { requestId?: string };
-  credentialId?: string;
+export interface McpToolCallRecord extends Pick<Caller, "org" | "credentialId"> {
   tool: string;
   server?: string;
   durationMs: number;
@@ -174,17 +182,16 @@ export interface McpAccess {
    * result, see AUTH.md); or `refuse` with the JSON-RPC error (-32001 naming the missing permission).
    */
   authorize(
-    org: Omit<OrgContext, "requestId">,
+    org: Caller["org"],
     method: string,
   ):
     | { kind: "allow" }
     | { kind: "empty"; result: Record<string, unknown> }
     | { kind: "refuse"; error: McpAccessError };
   /** Takes one request from the caller's rate-limit buckets; refused: the seconds to wait and the -32029 error. */
-  consume(auth: {
-    org: Omit<OrgContext, "requestId">;
-    credentialId?: string;
-  }): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number; error: McpAccessError }>;
+  consume(
+    auth: Pick<Caller, "org" | "credentialId">,
+  ): Promise<{ allowed: true } | { allowed: false; retryAfterSeconds: number; error: McpAccessError }>;
   /** Records a tool call in the audit log (never throws; failures are logged). */
   recordToolCall(call: McpToolCallRecord): Promise<void>;
   /** The 401/403 answer to a failed authentication, with `WWW-Authenticate: Bearer resource_metadata=...`. */
@@ -194,5 +201,5 @@ export interface McpAccess {
    * parsed MCP POST body whose methods need a scope the caller's OAuth token lacks but the member could
    * be granted; null when nothing is missing (or the caller is not an OAuth token).
    */
-  stepUp?(auth: Extract<AuthOutcome, { ok: true }>, body: unknown, request: Request): Response | null;
+  stepUp?(auth: Caller, body: unknown, request: Request): Response | null;
 }

@@ -1,25 +1,16 @@
 import { and, asc, desc, eq, gt, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../client.ts";
-import { type ActorType, auditLogs } from "../schema/index.ts";
+import { auditLogs } from "../schema/index.ts";
 
 export type AuditRow = typeof auditLogs.$inferSelect;
 
-/** What the caller computes for the next row, given the previous one (seq and hash chaining are its own). */
-export interface NewAuditRow {
-  actor: string;
-  actorType: ActorType;
-  action: string;
-  targetType?: string | null;
-  targetId?: string | null;
-  before?: unknown;
-  after?: unknown;
-  metadata?: Record<string, unknown>;
-  seq: number;
-  prevHash: string | null;
-  hash: string;
-  /** Defaults to the `at` passed to the builder. */
-  createdAt?: Date;
-}
+/**
+ * What the caller computes for the next row, given the previous one (seq and hash chaining are its own):
+ * the table's insert columns but the id and organization (the repo's), with `prevHash` always stated
+ * (null only for the org's first row). `createdAt` defaults to the `at` passed to the builder.
+ */
+export type NewAuditRow = Omit<typeof auditLogs.$inferInsert, "id" | "organizationId" | "prevHash"> &
+  Pick<AuditRow, "prevHash">;
 
 /** What a builder needs of the row before it: its position and hash in the chain. */
 type ChainHead = Pick<AuditRow, "seq" | "hash">;

@@ -2,39 +2,42 @@ import { and, eq, isNull, or } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { guard } from "../errors.ts";
 import { type FederatedTransport, federatedServers } from "../schema/index.ts";
-import type { SecretEnvelope } from "../schema/services.ts";
 
 export type FederatedServer = typeof federatedServers.$inferSelect;
 
-/** A remote upstream (Streamable HTTP or legacy HTTP+SSE): what an org admin may register. */
-export interface NewRemoteUpstream {
-  /** Pre-generated (`newId("fed")`) so the auth secret can be sealed to the row before the insert. */
-  id?: string;
-  name: string;
-  prefix: string;
-  transport: Exclude<FederatedTransport, "stdio">;
-  url: string;
-  authHeader?: string | null;
-  authSecret?: SecretEnvelope | null;
-  enabled?: boolean;
-}
+type FederatedServerInsert = typeof federatedServers.$inferInsert;
 
-/** Any upstream, including a local stdio command: the operator's path (CLI, config file). */
-export interface NewOperatorUpstream {
-  id?: string;
-  /** null: offered to every organization. */
-  organizationId: string | null;
-  name: string;
-  prefix: string;
-  transport: FederatedTransport;
-  url?: string | null;
-  command?: string | null;
-  args?: string[];
-  env?: Record<string, string>;
-  authHeader?: string | null;
-  authSecret?: SecretEnvelope | null;
-  enabled?: boolean;
-}
+/**
+ * A remote upstream (Streamable HTTP or legacy HTTP+SSE): what an org admin may register. `id` may be
+ * pre-generated (`newId("fed")`) so the auth secret can be sealed to the row before the insert.
+ */
+export type NewRemoteUpstream = Pick<
+  FederatedServerInsert,
+  "id" | "name" | "prefix" | "authHeader" | "authSecret" | "enabled"
+> & {
+  transport: Exclude<FederatedTransport, "stdio">;
+  url: NonNullable<FederatedServer["url"]>;
+};
+
+/**
+ * Any upstream, including a local stdio command: the operator's path (CLI, config file). `organizationId`
+ * is always stated; null: offered to every organization.
+ */
+export type NewOperatorUpstream = Pick<
+  FederatedServerInsert,
+  | "id"
+  | "name"
+  | "prefix"
+  | "transport"
+  | "url"
+  | "command"
+  | "args"
+  | "env"
+  | "authHeader"
+  | "authSecret"
+  | "enabled"
+> &
+  Pick<FederatedServer, "organizationId">;
 
 /**
  * Federated upstream MCP servers. Org functions take the org first and see the org's own rows plus the

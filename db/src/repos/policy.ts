@@ -2,25 +2,18 @@ import type { Role } from "@omni/contracts";
 import { and, asc, eq, isNull } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { guard } from "../errors.ts";
-import { bundles, type StoredToolOverride, toolPolicies } from "../schema/index.ts";
+import { bundles, toolPolicies } from "../schema/index.ts";
 
 export type ToolPolicyRow = typeof toolPolicies.$inferSelect;
 export type BundleRow = typeof bundles.$inferSelect;
 
-export interface ToolPolicyInput {
-  mode: "allow" | "deny";
-  tools: string[];
-  overrides: StoredToolOverride[];
-}
+/** A policy as written: every field stated (a PUT replaces the whole policy). */
+export type ToolPolicyInput = Pick<ToolPolicyRow, "mode" | "tools" | "overrides">;
 
-export interface BundleInput {
-  title?: string | null;
-  description?: string | null;
-  tools?: string[] | null;
-  prompts?: string[] | null;
-  resources?: string[] | null;
-  discovery?: boolean;
-}
+export type BundleInput = Pick<
+  typeof bundles.$inferInsert,
+  "title" | "description" | "tools" | "prompts" | "resources" | "discovery"
+>;
 
 /** Tool policies: one per (org, role), `role` null for the whole organization. Every call takes the org. */
 export function toolPoliciesRepo(db: Database) {

@@ -1,4 +1,3 @@
-import type { PromptArgument, PromptMessageTemplate } from "@omni/contracts";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { guard } from "../errors.ts";
@@ -8,26 +7,17 @@ import { checkDefaultPrompt, checkOrganizationPrompt } from "../validation.ts";
 export type DefaultPrompt = typeof defaultPrompts.$inferSelect;
 export type OrganizationPrompt = typeof organizationPrompts.$inferSelect;
 
-export interface NewDefaultPrompt {
-  id?: string;
-  serverId: string;
-  name: string;
-  title?: string | null;
-  description?: string | null;
-  arguments?: PromptArgument[];
-  messages: PromptMessageTemplate[];
-}
+export type NewDefaultPrompt = Pick<
+  typeof defaultPrompts.$inferInsert,
+  "id" | "serverId" | "name" | "title" | "description" | "arguments" | "messages"
+>;
 
 /** An org prompt: `serverId` null = the org's own prompt; otherwise an override of that server's default. */
-export interface NewOrganizationPrompt {
-  serverId: string | null;
-  name: string;
-  title?: string | null;
-  description?: string | null;
-  arguments?: PromptArgument[] | null;
-  messages?: PromptMessageTemplate[] | null;
-  disabled?: boolean;
-}
+export type NewOrganizationPrompt = Pick<
+  typeof organizationPrompts.$inferInsert,
+  "name" | "title" | "description" | "arguments" | "messages" | "disabled"
+> &
+  Pick<OrganizationPrompt, "serverId">;
 
 export type OrganizationPromptPatch = Partial<Omit<NewOrganizationPrompt, "serverId" | "name">> & {
   name?: string;

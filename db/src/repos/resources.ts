@@ -6,29 +6,20 @@ import { defaultResources, organizationResources } from "../schema/index.ts";
 export type DefaultResource = typeof defaultResources.$inferSelect;
 export type OrganizationResource = typeof organizationResources.$inferSelect;
 
-interface ResourceFields {
-  title?: string | null;
-  description?: string | null;
-  mimeType?: string | null;
-  /** Exactly one of `text` and `blob` (base64). */
-  text?: string | null;
-  blob?: string | null;
-}
+/** The content and metadata columns both resource tables have: exactly one of `text` and `blob` (base64). */
+type ResourceFields = "title" | "description" | "mimeType" | "text" | "blob";
 
-export interface NewDefaultResource extends ResourceFields {
-  id?: string;
-  serverId: string;
-  uri: string;
-  name: string;
-}
+export type NewDefaultResource = Pick<
+  typeof defaultResources.$inferInsert,
+  "id" | "serverId" | "uri" | "name" | ResourceFields
+>;
 
 /** An org resource: overrides the default with the same URI, or (no such default) the org's own. */
-export interface NewOrganizationResource extends ResourceFields {
-  serverId: string | null;
-  uri: string;
-  name?: string | null;
-  disabled?: boolean;
-}
+export type NewOrganizationResource = Pick<
+  typeof organizationResources.$inferInsert,
+  "uri" | "name" | "disabled" | ResourceFields
+> &
+  Pick<OrganizationResource, "serverId">;
 
 export type OrganizationResourcePatch = Partial<Omit<NewOrganizationResource, "serverId">>;
 

@@ -11,12 +11,8 @@ import {
 export type OrganizationService = typeof organizationServices.$inferSelect;
 export type UserServiceCredential = typeof userServiceCredentials.$inferSelect;
 
-export interface ServicePatch {
-  enabled?: boolean;
-  settings?: Record<string, unknown>;
-  /** The whole map of encrypted secrets (replaces the stored one). */
-  secrets?: SecretEnvelopes;
-}
+/** `secrets` is the whole map of encrypted secrets (replaces the stored one). */
+export type ServicePatch = Partial<Pick<OrganizationService, "enabled" | "settings" | "secrets">>;
 
 /** An organization's services (org × catalogue server). */
 export function servicesRepo(db: Database) {

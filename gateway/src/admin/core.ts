@@ -1,15 +1,14 @@
 import type { OrgContext, PromptTemplate } from "@omni/contracts";
 import {
-  type ActorType,
   ConflictError,
   createRepositories,
   type Database,
   type McpServer,
   type Repositories,
 } from "@omni/db";
-import { auditActor } from "../audit/index.ts";
+import { type AuditRecordInput, auditActor } from "../audit/index.ts";
 import type { ConfigServiceImpl } from "../config/index.ts";
-import type { ChangeKind } from "../ports.ts";
+import type { Caller, ChangeKind } from "../ports.ts";
 import { ApiFailure } from "../security/errors.ts";
 import { createLogger } from "../security/log.ts";
 
@@ -45,14 +44,7 @@ export const conflict = (message: string, field?: string) => new AdminError(409,
 
 /** Where audit records go (gateway/src/audit's `AuditLog` fits). */
 export interface AdminAuditSink {
-  record(input: {
-    orgId: string;
-    actor: { type: ActorType; id: string };
-    action: string;
-    target?: { type: string; id: string } | null;
-    before?: unknown;
-    after?: unknown;
-  }): Promise<unknown>;
+  record(input: Omit<AuditRecordInput, "metadata">): Promise<unknown>;
 }
 
 export interface AdminServiceDeps {
@@ -80,7 +72,7 @@ export function createAdminCore(deps: AdminServiceDeps) {
 
   /** After a committed write: invalidates the org's config caches, then records the audit entry. */
   async function after(
-    org: OrgContext & { credentialId?: string },
+    org: OrgContext & Pick<Caller, "credentialId">,
     kinds: ChangeKind[],
     audit: { action: string; target: { type: string; id: string }; before?: unknown; after?: unknown },
     uris?: string[],

@@ -27,7 +27,8 @@ import {
 import { DEMO_ORG_ID, DEMO_USER_ID } from "@omni/db";
 import { Elysia } from "elysia";
 import * as v from "valibot";
-import { guardMacro } from "../auth/guard.ts";
+import { guardMacro, type OrgRefusal } from "../auth/guard.ts";
+import type { Caller } from "../ports.ts";
 import { requestHygiene, requestIdOf } from "../security/plugin.ts";
 import { type BrowserContextRegistry, browserContextRoutes } from "./browser-contexts.ts";
 import { type AdminServiceDeps, createAdminService } from "./service.ts";
@@ -57,8 +58,8 @@ import { type AdminServiceDeps, createAdminService } from "./service.ts";
 
 /** Who is calling: an org context, or a refusal. */
 export type OrgResolution =
-  | (OrgContext & { credentialId?: string })
-  | { status: 401 | 403 | 429 | 503; code?: string; message: string; headers?: Record<string, string> };
+  | (OrgContext & Pick<Caller, "credentialId">)
+  | (Omit<OrgRefusal, "code"> & { code?: string });
 export type OrgResolver = (ctx: { request: Request }) => OrgResolution | Promise<OrgResolution>;
 /**
  * Authorization: returns a refusal message, or null to allow. `need` is the permission a route needs;

@@ -5,6 +5,7 @@ import {
   BundleSlug,
   CreateBundleBody,
   OkResponse,
+  type OrgContext,
   type OrgPolicy,
   PolicyScope,
   Role,
@@ -17,8 +18,8 @@ import { type BundleRow, ConflictError, createRepositories, type ToolPolicyRow }
 import { Elysia } from "elysia";
 import * as v from "valibot";
 import { auditActor } from "../audit/index.ts";
-import type { RequestAuth } from "../auth/guard.ts";
 import { buildScope } from "../mcp/policy/scope.ts";
+import type { Caller } from "../ports.ts";
 import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
 
@@ -70,7 +71,7 @@ export function policyRoutes(deps: DashboardDeps) {
   const changed = (orgId: string) =>
     deps.config.invalidate({ orgId, kinds: ["tools", "prompts", "resources"] });
   const audit = (
-    auth: RequestAuth,
+    auth: Caller<OrgContext>,
     action: string,
     target: { type: string; id: string },
     before: unknown,

@@ -1,7 +1,7 @@
 import type { OrgContext } from "@omni/contracts";
 import { type ApiKey, createRepositories, type Database, schema } from "@omni/db";
 import { and, eq } from "drizzle-orm";
-import type { Authenticator, AuthOutcome, AuthRemote } from "../ports.ts";
+import type { Authenticator, AuthOutcome, AuthRemote, Caller } from "../ports.ts";
 import type { Logger } from "../security/log.ts";
 import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from "./api-keys.ts";
 import { type ClerkOptions, verifyClerkToken } from "./clerk.ts";
@@ -29,8 +29,6 @@ export interface AuthenticatorDeps {
   /** `last_used_at` is written at most this often per key (default 60 s). */
   lastUsedIntervalMs?: number;
 }
-
-type Org = Omit<OrgContext, "requestId">;
 
 const { organizationMemberships, organizations, users } = schema;
 
@@ -142,7 +140,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         );
     }
     const scopes = row.scopes.filter(isPermission);
-    const org: Org = {
+    const org: Caller["org"] = {
       orgId: row.organizationId,
       orgSlug: entry.orgSlug,
       userId: null,
@@ -207,7 +205,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     }
     const member = await loadMember(session.orgClerkId, session.userClerkId);
     if ("ok" in member) return member;
-    const org: Org = {
+    const org: Caller["org"] = {
       orgId: member.orgId,
       orgSlug: member.orgSlug,
       userId: member.userId,
@@ -297,7 +295,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     const granted = grant.scopes.filter(isPermission);
     const allowed = granted.length > 0 ? granted : MCP_SCOPES;
     const permissions = memberPermissions.filter((p) => allowed.includes(p));
-    const org: Org = {
+    const org: Caller["org"] = {
       orgId: chosen.orgId,
       orgSlug: chosen.orgSlug,
       userId: found.userId,

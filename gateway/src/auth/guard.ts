@@ -1,19 +1,11 @@
 import type { OrgContext, Permission } from "@omni/contracts";
 import { Elysia } from "elysia";
-import { type Authenticator, type AuthOutcome, authenticateOnce } from "../ports.ts";
+import { type Authenticator, authenticateOnce, type Caller } from "../ports.ts";
 import { apiError } from "../security/errors.ts";
 import { requestIdOf } from "../security/plugin.ts";
 import { type RateLimiter, rateLimitHeaders } from "../security/rate-limit.ts";
 import { baseUrl, wwwAuthenticate } from "./discovery.ts";
 import { hasPermission } from "./permissions.ts";
-
-/** What a guarded route gets in its context as `auth`. */
-export interface RequestAuth {
-  org: OrgContext;
-  /** API key id or membership id. */
-  credentialId?: string;
-  expiresAt?: number;
-}
 
 export interface AuthGuardDeps {
   authenticator: Authenticator;
@@ -46,7 +38,7 @@ export function createOrgResolver(deps: { authenticator: Authenticator; rateLimi
   }: {
     request: Request;
     server?: ServerLike | null;
-  }): Promise<(OrgContext & { credentialId?: string }) | OrgRefusal> => {
+  }): Promise<(OrgContext & Pick<Caller, "credentialId">) | OrgRefusal> => {
     const outcome = await authenticateOnce(deps.authenticator, request, {
       loopback: isLoopback(server, request),
     });
@@ -73,7 +65,7 @@ export interface OrgRefusal {
 /** One request taken from the caller's rate-limit buckets: the refusal when over (or Redis down), else null. */
 async function rateLimited(
   rateLimiter: RateLimiter | undefined,
-  outcome: Extract<AuthOutcome, { ok: true }>,
+  outcome: Caller,
   set?: { headers: Record<string, string | number> },
 ): Promise<OrgRefusal | null> {
   if (!rateLimiter) return null;
@@ -104,11 +96,11 @@ async function rateLimited(
 /** What a guarded route needs: a permission, or `"member"` (any member of the org, e.g. their own credentials). */
 export type RouteNeed = Permission | "member";
 
-/** Resolves a guarded request's caller for a need: its `auth`, or why it may not go on. */
+/** Resolves a guarded request's caller for a need: its `auth` (with the request's org context), or why it may not go on. */
 export type CallerResolver = (
   ctx: { request: Request; server: ServerLike | null; set: { headers: Record<string, string | number> } },
   needed: RouteNeed,
-) => Promise<RequestAuth | (OrgRefusal & { details?: Record<string, unknown> })>;
+) => Promise<Caller<OrgContext> | (OrgRefusal & { details?: Record<string, unknown> })>;
 
 /**
  * The route guard macro every `/api` route uses: `{ permission: "admin:write" }` (or `"member"`) on a route

@@ -1,7 +1,7 @@
-import { ErrorCode, type OrgContext, type Permission, type RequestId } from "@omni/contracts";
+import { ErrorCode, type Permission, type RequestId } from "@omni/contracts";
 import type { AuditLog } from "../audit/index.ts";
 import { auditWriteFailures } from "../observability/metrics.ts";
-import type { AuthOutcome, McpAccess } from "../ports.ts";
+import type { Caller, McpAccess } from "../ports.ts";
 import { createLogger, type Logger } from "../security/log.ts";
 import { pathOf } from "../security/plugin.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
@@ -20,8 +20,6 @@ const EMPTY_LISTS: Record<string, Record<string, unknown>> = {
   "resources/templates/list": { resourceTemplates: [] },
 };
 
-type Org = Omit<OrgContext, "requestId">;
-
 export interface McpAccessDeps {
   rateLimiter: RateLimiter;
   audit: AuditLog;
@@ -30,7 +28,7 @@ export interface McpAccessDeps {
 }
 
 /** The permission check of one MCP method (see `McpAccess.authorize`). */
-export function authorizeMcpMethod(org: Org, method: string): ReturnType<McpAccess["authorize"]> {
+export function authorizeMcpMethod(org: Caller["org"], method: string): ReturnType<McpAccess["authorize"]> {
   const needed = permissionForMcpMethod(method);
   if (needed === null || hasPermission(org.permissions, needed)) return { kind: "allow" };
   const empty = Object.hasOwn(EMPTY_LISTS, method) ? EMPTY_LISTS[method] : undefined;
@@ -107,7 +105,7 @@ function requestsOf(body: unknown): { id: RequestId | null; method: string }[] {
  * does not have is no scope problem (the dispatcher's -32001 names it).
  */
 function stepUpResponse(
-  auth: Extract<AuthOutcome, { ok: true }>,
+  auth: Caller,
   body: unknown,
   request: Request,
   publicUrl: string | undefined,

@@ -3,12 +3,12 @@ import { createRepositories, type Database, type Membership, type User } from "@
 import { Elysia } from "elysia";
 import type { AuditLog } from "../audit/index.ts";
 import { auditActor } from "../audit/index.ts";
-import type { Authenticator } from "../ports.ts";
+import type { Authenticator, Caller } from "../ports.ts";
 import { apiError } from "../security/errors.ts";
 import { requestHygiene } from "../security/plugin.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import { createApiKey, revokeApiKey, toApiKeyDto } from "./api-keys.ts";
-import { authGuard, type RequestAuth } from "./guard.ts";
+import { authGuard } from "./guard.ts";
 import type { AuthState } from "./state.ts";
 
 /**
@@ -41,7 +41,7 @@ const notFound = (what: string, id: string) =>
 
 export function adminAuthRoutes(deps: AdminAuthDeps) {
   const repos = createRepositories(deps.db);
-  const actor = (auth: RequestAuth) => auditActor(auth.org, auth.credentialId);
+  const actor = (auth: Caller) => auditActor(auth.org, auth.credentialId);
 
   async function findMember(orgId: string, membershipId: string) {
     return (await repos.memberships.list(orgId)).find((m) => m.id === membershipId) ?? null;

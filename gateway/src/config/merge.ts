@@ -1,4 +1,5 @@
-import type { PromptArgument, PromptMessageTemplate, PromptTemplate } from "@omni/contracts";
+import type { ItemSource, PromptMessageTemplate, PromptTemplate } from "@omni/contracts";
+import type { OrgSnapshot } from "./store.ts";
 
 /**
  * The merge of an organization's configuration: one pure function, no I/O.
@@ -15,60 +16,15 @@ import type { PromptArgument, PromptMessageTemplate, PromptTemplate } from "@omn
  */
 
 /** An org's use of one catalogue server (from `organization_services`). */
-export interface SnapshotServer {
-  name: string;
-  enabled: boolean;
-}
+export type SnapshotServer = Pick<OrgSnapshot["servers"][number], "name" | "enabled">;
+export type SnapshotOrgPrompt = OrgSnapshot["orgPrompts"][number];
+export type SnapshotOrgResource = OrgSnapshot["orgResources"][number];
 
-export interface SnapshotDefaultPrompt extends PromptTemplate {
-  server: string;
-}
-
-export interface SnapshotOrgPrompt {
-  id: string;
-  server: string | null;
-  name: string;
-  title: string | null;
-  description: string | null;
-  arguments: PromptArgument[] | null;
-  messages: PromptMessageTemplate[] | null;
-  disabled: boolean;
-}
-
-export interface SnapshotResource {
-  server: string;
-  uri: string;
-  name: string;
-  title: string | null;
-  description: string | null;
-  mimeType: string | null;
-  text: string | null;
-  blob: string | null;
-}
-
-export interface SnapshotOrgResource {
-  id: string;
-  server: string | null;
-  uri: string;
-  name: string | null;
-  title: string | null;
-  description: string | null;
-  mimeType: string | null;
-  text: string | null;
-  blob: string | null;
-  disabled: boolean;
-}
-
-/** What the merge reads from the database for one org (JSON-serialisable: it is cached in Redis). */
-export interface MergeInput {
-  servers: SnapshotServer[];
-  defaultPrompts: SnapshotDefaultPrompt[];
-  orgPrompts: SnapshotOrgPrompt[];
-  defaultResources: SnapshotResource[];
-  orgResources: SnapshotOrgResource[];
-}
-
-export type ItemSource = "code" | "default" | "override" | "org";
+/**
+ * What the merge reads from the database for one org: the cached snapshot (`store.ts`, JSON-serialisable:
+ * it is cached in Redis) less what only the service config needs (the org id, settings and secrets).
+ */
+export type MergeInput = Omit<OrgSnapshot, "orgId" | "servers"> & { servers: SnapshotServer[] };
 
 export interface MergedPrompt {
   server: string | null;

@@ -24,23 +24,18 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { ErrorCode } from "@omni/contracts";
+import type { FederatedServer } from "@omni/db";
 import type { CallContext } from "../mcp/core/context.ts";
 import { type Json, notificationMessage, RpcError } from "../mcp/protocol.ts";
 
 /** What the gateway needs to reach one upstream (a `federated_servers` row, its secret decrypted). */
-export interface UpstreamSpec {
-  id: string;
-  /** The org that owns the row; null: offered to every org. */
-  ownerOrgId: string | null;
-  /** `org`: an org admin's row (the egress guard applies); `operator`: trusted. */
-  registeredBy: "org" | "operator";
-  name: string;
-  prefix: string;
-  transport: "streamable-http" | "sse" | "stdio";
-  url: string | null;
-  command: string | null;
-  args: string[];
-  env: Record<string, string>;
+export interface UpstreamSpec
+  extends Pick<
+    FederatedServer,
+    "id" | "registeredBy" | "name" | "prefix" | "transport" | "url" | "command" | "args" | "env"
+  > {
+  /** The org that owns the row (its `organizationId`); null: offered to every org. */
+  ownerOrgId: FederatedServer["organizationId"];
   /** Sent on every HTTP request (the auth header, decrypted). */
   headers: Record<string, string>;
   /** Changes whenever the row does (its `updated_at`): a changed row gets a new connection. */

@@ -21,6 +21,7 @@ import * as v from "valibot";
 import type { FederatedCatalog, Federation } from "../federation/index.ts";
 import { McpObserver, type McpObserverOptions } from "../observability/mcp.ts";
 import {
+  type Caller,
   type ConfigChange,
   ConfigError,
   type ConfigService,
@@ -28,7 +29,7 @@ import {
   type OrgCatalog,
 } from "../ports.ts";
 import type { Capabilities, Registry, ToolRoute } from "../registry/index.ts";
-import type { CallContext, Caller, EraName } from "./core/context.ts";
+import type { CallContext, EraName } from "./core/context.ts";
 import { ERAS } from "./core/eras.ts";
 import { type MethodHandler, method, parseParams } from "./core/methods.ts";
 import { Relay } from "./core/relay.ts";

@@ -1,5 +1,5 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
-import type { Authenticator, McpAccess } from "../ports.ts";
+import type { Authenticator, Caller, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
 import { originOf } from "../security/plugin.ts";
@@ -44,11 +44,6 @@ export interface StreamableHttpOptions {
    */
   access?: Pick<McpAccess, "consume" | "unauthorized" | "stepUp">;
 }
-
-/** An authenticated caller of this endpoint (with the bundle its URL named). */
-type AuthOk = Extract<Awaited<ReturnType<Authenticator["authenticate"]>>, { ok: true }> & {
-  bundle?: string;
-};
 
 /** MCP Streamable HTTP (2025 era) on top of the dispatcher: POST, GET and DELETE of `/mcp`. */
 export class StreamableHttp {
@@ -96,7 +91,7 @@ export class StreamableHttp {
         });
       }
     }
-    let caller: AuthOk = auth;
+    let caller: Caller = auth;
     if (bundle !== undefined) {
       let known: boolean;
       try {
@@ -128,7 +123,7 @@ export class StreamableHttp {
   }
 
   /** The session named by `Mcp-Session-Id`, or the error response to send. */
-  private async session(request: Request, auth: AuthOk): Promise<Session | Response> {
+  private async session(request: Request, auth: Caller): Promise<Session | Response> {
     const id = request.headers.get("mcp-session-id");
     if (!id) {
       return httpError(400, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)");
@@ -171,7 +166,7 @@ export class StreamableHttp {
     return session;
   }
 
-  private async post(request: Request, auth: AuthOk): Promise<Response> {
+  private async post(request: Request, auth: Caller): Promise<Response> {
     const accept = request.headers.get("accept") ?? "";
     if (
       !(accept.includes("application/json") || accept.includes("*/*")) ||
@@ -310,7 +305,7 @@ export class StreamableHttp {
    * client reconnecting with `Last-Event-ID` (here or on another replica) first gets what it missed. A new
    * stream replaces the session's previous one (a client resuming after a broken connection).
    */
-  private async get(request: Request, auth: AuthOk): Promise<Response> {
+  private async get(request: Request, auth: Caller): Promise<Response> {
     const accept = request.headers.get("accept") ?? "";
     if (!accept.includes("text/event-stream")) {
       return httpError(406, -32000, "Not Acceptable: Accept must include text/event-stream");
@@ -348,7 +343,7 @@ export class StreamableHttp {
     return channel.response;
   }
 
-  private async delete(request: Request, auth: AuthOk): Promise<Response> {
+  private async delete(request: Request, auth: Caller): Promise<Response> {
     const session = await this.session(request, auth);
     if (session instanceof Response) return session;
     await this.opts.dispatcher.endSession(session);

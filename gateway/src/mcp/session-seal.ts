@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type ClientCapabilities, OrgContext } from "@omni/contracts";
 import * as v from "valibot";
-import type { Caller } from "./core/context.ts";
+import type { Caller } from "../ports.ts";
 import { openText, sealText } from "./modern/state.ts";
 import { isSessionVersion, type Json, type SessionVersion } from "./protocol.ts";
 

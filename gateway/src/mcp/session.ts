@@ -1,6 +1,7 @@
 import type { ClientCapabilities, LogLevel, RequestId } from "@omni/contracts";
+import type { Caller } from "../ports.ts";
 import type { Instance } from "../registry/index.ts";
-import type { CallContext, Caller, Outbound } from "./core/context.ts";
+import type { CallContext, Outbound } from "./core/context.ts";
 import type { Json, SessionVersion } from "./protocol.ts";
 import type { SessionBus } from "./session-bus.ts";
 import { type SealedSession, SessionSealer } from "./session-seal.ts";

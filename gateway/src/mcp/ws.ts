@@ -1,6 +1,6 @@
 import { ErrorCode } from "@omni/contracts";
 import type { ServerWebSocket } from "bun";
-import type { Authenticator, AuthOutcome, McpAccess } from "../ports.ts";
+import type { Authenticator, Caller, McpAccess } from "../ports.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -34,9 +34,6 @@ export interface WsHandlers {
   close(ws: ServerWebSocket<unknown>): void;
 }
 
-/** The socket's caller (with the bundle its URL named, `/ws/b/<slug>`). */
-type AuthOk = Extract<AuthOutcome, { ok: true }> & { bundle?: string };
-
 /**
  * One MCP connection over WebSocket (subprotocol `mcp`, as the SDK's WebSocketClientTransport speaks):
  * JSON-RPC messages as text frames, the same dispatcher as `/mcp`, one session per socket.
@@ -44,7 +41,8 @@ type AuthOk = Extract<AuthOutcome, { ok: true }> & { bundle?: string };
 export function createWsConnection(opts: {
   dispatcher: Dispatcher;
   authenticator: Authenticator;
-  auth: AuthOk;
+  /** The socket's caller (with the bundle its URL named, `/ws/b/<slug>`). */
+  auth: Caller;
   maxMessageBytes: number;
   /** How often the credential is re-checked (revocation). */
   checkIntervalMs: number;

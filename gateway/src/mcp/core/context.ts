@@ -1,21 +1,7 @@
-import {
-  type ClientCapabilities,
-  type LogLevel,
-  type OrgContext,
-  type RequestId,
-  statelessSessionKey,
-} from "@omni/contracts";
+import { type ClientCapabilities, type LogLevel, type RequestId, statelessSessionKey } from "@omni/contracts";
+import type { Caller } from "../../ports.ts";
 import type { Json } from "../protocol.ts";
 import type { Session } from "../session.ts";
-
-/** Who is calling, as an edge authenticated them (an `AuthOutcome` that succeeded). */
-export interface Caller {
-  org: Omit<OrgContext, "requestId">;
-  credentialId?: string | undefined;
-  expiresAt?: number | undefined;
-  /** The bundle the caller connected to (`/mcp/b/<slug>`); absent: the org's full endpoint. */
-  bundle?: string | undefined;
-}
 
 /** Where server-initiated messages of one call (or a session's stream) are written. */
 export interface Outbound {

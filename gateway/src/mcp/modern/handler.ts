@@ -1,7 +1,7 @@
 import { ErrorCode, type JsonRpcErrorObject } from "@omni/contracts";
-import type { ConfigService } from "../../ports.ts";
+import type { Caller, ConfigService } from "../../ports.ts";
 import type { Registry } from "../../registry/index.ts";
-import { type CallContext, type Caller, statelessKey } from "../core/context.ts";
+import { type CallContext, statelessKey } from "../core/context.ts";
 import { ERAS, REMOVED_IN_MODERN } from "../core/eras.ts";
 import type { Dispatcher } from "../dispatcher.ts";
 import { classify, errorMessage, isRecord, type Json, json, RpcError, resultMessage } from "../protocol.ts";

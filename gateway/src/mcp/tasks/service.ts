@@ -5,8 +5,9 @@ import {
   type TasksUpdateParams,
   type ToolsCallParams,
 } from "@omni/contracts";
+import type { Caller } from "../../ports.ts";
 import type { Registry } from "../../registry/index.ts";
-import type { CallContext, Caller } from "../core/context.ts";
+import type { CallContext } from "../core/context.ts";
 import type { Dispatcher } from "../dispatcher.ts";
 import { isRecord, type Json, RpcError } from "../protocol.ts";
 import { type TaskEvent, type TaskRecord, type TaskStore, TERMINAL } from "./store.ts";
@@ -37,7 +38,7 @@ export function declaresTasks(capabilities: ClientCapabilities): boolean {
  * Who a task belongs to within its org: the user (Clerk), else the credential (an API key), else nobody in
  * particular (local/dev mode, org-wide). Another user's or key's task is reported as unknown.
  */
-export function taskOwner(auth: { org: { userId: string | null }; credentialId?: string }): string | null {
+export function taskOwner(auth: Pick<Caller, "org" | "credentialId">): string | null {
   if (auth.org.userId !== null) return `user:${auth.org.userId}`;
   return auth.credentialId ? `key:${auth.credentialId}` : null;
 }
