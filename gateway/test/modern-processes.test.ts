@@ -65,6 +65,8 @@ beforeAll(async () => {
     SERVERS: `${modernServer.name}=${domain.url}`,
     OMNI_DEV_MODE: "1",
     OMNI_STATE_KEY: "ef".repeat(32),
+    // SIGTERM at the end: no balancer to tell, so no drain delay.
+    DRAIN_DELAY_MS: "0",
   };
   for (const started of await Promise.all([startGateway(env), startGateway(env)])) {
     gateways.push({ ...started, hits: 0 });
@@ -72,13 +74,11 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const gateway of gateways) {
-    gateway.proc.kill();
-    await gateway.proc.exited;
-  }
+  for (const gateway of gateways) gateway.proc.kill();
+  await Promise.all(gateways.map((gateway) => gateway.proc.exited));
   await domain?.stop();
   await database?.close();
-});
+}, 30_000);
 
 test("a modern client's requests alternate between two gateway processes without errors", async () => {
   const answers = [{ name: "Ada" }, { colour: "teal" }];
