@@ -2,8 +2,8 @@ import { ErrorCode, type OrgContext, type Permission, type RequestId } from "@om
 import type { AuditLog } from "../audit/index.ts";
 import { auditWriteFailures } from "../observability/metrics.ts";
 import type { AuthOutcome, McpAccess } from "../ports.ts";
+import { pathOf } from "../security/checks.ts";
 import { createLogger, type Logger } from "../security/log.ts";
-import { pathOf } from "../security/plugin.ts";
 import type { RateLimiter } from "../security/rate-limit.ts";
 import { authErrorResponse, baseUrl, mcpResourcePath } from "./discovery.ts";
 import { hasPermission, MCP_SCOPES, permissionForMcpMethod } from "./permissions.ts";
