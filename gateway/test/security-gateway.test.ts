@@ -321,7 +321,7 @@ async function shape(res: Response, body: boolean) {
 interface Case {
   label: string;
   path: string;
-  init: RequestInit & { headers: Record<string, string> };
+  init: Omit<RequestInit, "headers"> & { headers: Record<string, string> };
   status: number;
   /** Compare bodies too (an MCP success carries a fresh session id). */
   body: boolean;
@@ -430,8 +430,9 @@ describe("the lean MCP routes of a listening gateway", () => {
   for (const c of cases) {
     test(`${c.label}: ${c.status}, as the security plugin answers it, with its request id and log line`, async () => {
       const requestId = `lean-${crypto.randomUUID()}`;
-      const key = c.key ? { authorization: `Bearer ${ownerKey}` } : {};
-      const init = { ...c.init, headers: { ...c.init.headers, ...key, "x-request-id": requestId } };
+      const headers: Record<string, string> = { ...c.init.headers, "x-request-id": requestId };
+      if (c.key) headers.authorization = `Bearer ${ownerKey}`;
+      const init = { ...c.init, headers };
       const seen = elysiaSaw.length;
       const lean = await fetch(`${url}${c.path}`, init);
       // The listener answered without Elysia.

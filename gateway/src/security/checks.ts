@@ -109,7 +109,7 @@ async function streamExceeds(body: ReadableStream<Uint8Array> | null, max: numbe
 }
 
 /** A JSON answer of the checks: `body` with `headers`. */
-export function jsonAnswer(status: number, body: unknown, headers: Record<string, string>): Response {
+function jsonAnswer(status: number, body: unknown, headers: Record<string, string>): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { ...headers, "content-type": "application/json" },
@@ -355,15 +355,21 @@ export function createSecurityChecks(opts: SecurityOptions = {}): SecurityChecks
   };
 }
 
-/** The query of a URL as Elysia reads it (repeated names are arrays), for the NUL check; `{}` when none. */
+/** The query of a URL as Elysia reads it (repeated names are arrays), for the NUL check. */
 function queryOf(url: string): Record<string, string | string[]> {
   const query: Record<string, string | string[]> = {};
-  if (!url.includes("?")) return query;
   for (const [name, value] of new URL(url).searchParams) {
     const seen = query[name];
     query[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
   return query;
+}
+
+/** Whether a route's path parameters or its query are there to check (`refuseNul`). */
+function hasInput(request: Bun.BunRequest<string>): boolean {
+  if (request.url.includes("?")) return true;
+  for (const _ in request.params) return true;
+  return false;
 }
 
 /** A request the listener routed (its path parameters in `params`) and the listening server. */
@@ -393,7 +399,8 @@ export function leanRoute(checks: SecurityChecks, handler: LeanHandler): LeanHan
     if (screened instanceof Response) response = screened;
     else {
       try {
-        refuseNul({ params: request.params, query: queryOf(request.url), body: undefined });
+        if (hasInput(request))
+          refuseNul({ params: request.params, query: queryOf(request.url), body: undefined });
         response = checks.apply(await handler(request, server), requestId, screened.reader);
       } catch (error) {
         const { status, body, headers } = checks.error("UNKNOWN", error, request, requestId);
