@@ -21,16 +21,17 @@ import { createWsConnection } from "./mcp/ws.ts";
 import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
 import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
-import { apiError, apiErrorResponse } from "./security/errors.ts";
-import { createLogger } from "./security/log.ts";
 import {
+  createSecurityChecks,
+  leanRoute,
   originOf,
   pathOf,
-  requestIdOf,
   SECURITY_HEADERS,
   type SecurityOptions,
-  securityPlugin,
-} from "./security/plugin.ts";
+} from "./security/checks.ts";
+import { apiError, apiErrorResponse } from "./security/errors.ts";
+import { createLogger } from "./security/log.ts";
+import { requestIdOf, securityPlugin } from "./security/plugin.ts";
 
 export interface GatewayOptions {
   /** Reported by /health and in serverInfo. */
@@ -172,23 +173,6 @@ function mcpPeerIsLoopback(server: Context["server"], request: Request): boolean
   return only || isLoopbackAddress(server.requestIP(request)?.address);
 }
 
-/**
- * The headers hooks put in `set.headers` (the security plugin's), written onto a handler's own `Response`:
- * Elysia would otherwise copy the response (new `Headers`, new `Response`) to merge them, on every MCP
- * request. A response whose headers cannot change is left to Elysia's merge.
- */
-function withSetHeaders(response: Response, set: { headers: Record<string, unknown> }): Response {
-  const own = response.headers;
-  for (const name in set.headers) if (typeof set.headers[name] !== "string") return response;
-  try {
-    for (const name in set.headers) if (!own.has(name)) own.set(name, set.headers[name] as string);
-  } catch {
-    return response;
-  }
-  set.headers = {};
-  return response;
-}
-
 /** Everything but the admin API (see `createGateway`). */
 function createBaseGateway(deps: GatewayDeps) {
   const options = { ...DEFAULTS, ...deps.options };
@@ -253,7 +237,7 @@ function createBaseGateway(deps: GatewayDeps) {
     // An origin trusted to read responses (CORS_ORIGINS) may reach the gateway: no need to repeat it.
     allowedOrigins: [...options.allowedOrigins, ...corsOrigins],
   });
-  const security = securityPlugin({
+  const checks = createSecurityChecks({
     corsOrigins,
     maxBodyBytes: options.maxBodyBytes,
     // One 413 per endpoint: the MCP endpoint answers with a JSON-RPC error (the same as its own check's).
@@ -265,6 +249,20 @@ function createBaseGateway(deps: GatewayDeps) {
     logger: deps.security?.logger ?? deps.logger ?? createLogger(),
     ...(deps.security?.accessLog === undefined ? {} : { accessLog: deps.security.accessLog }),
   });
+  /**
+   * The MCP endpoint (`/mcp`, `/mcp/o/<slug>`: one organization's, `/mcp/b/<bundle>`: one bundle's); `Elysia`
+   * serves it for `app.handle` and paths the listener does not match, the listener itself through `lean`.
+   */
+  const mcp = (request: Request, server: Context["server"], orgSlug?: string, bundle?: string) =>
+    http.handle(request, mcpPeerIsLoopback(server, request), orgSlug, bundle);
+  // What the listener serves without Elysia's lifecycle, with the same checks (the hot path of MCP clients).
+  const lean = {
+    "/mcp": leanRoute(checks, (request, server) => mcp(request, server)),
+    "/mcp/o/:slug": leanRoute(checks, (request, server) => mcp(request, server, request.params.slug)),
+    "/mcp/b/:bundle": leanRoute(checks, (request, server) =>
+      mcp(request, server, undefined, request.params.bundle),
+    ),
+  };
 
   /** `GET /ws` and `GET /ws/o/<slug>` (one organization's): authenticate, then upgrade to MCP over WebSocket. */
   async function upgradeWs(
@@ -311,8 +309,8 @@ function createBaseGateway(deps: GatewayDeps) {
     return status(400, apiError("upgrade_failed", "WebSocket upgrade failed"));
   }
 
-  let app = new Elysia({ name: "omni-gateway" })
-    .use(security)
+  let app = new Elysia({ name: "omni-gateway", serve: { routes: lean } })
+    .use(securityPlugin(checks))
     // Authentication before work: an `/api` request with a body is authenticated before the body is read,
     // parsed or validated (the route's guard reuses the outcome). `/mcp` and `/ws` authenticate first in
     // their own handlers.
@@ -361,36 +359,18 @@ function createBaseGateway(deps: GatewayDeps) {
             message: "Not every configured domain server has a healthy instance yet (see GET /health)",
           });
     })
-    .all(
-      "/mcp",
-      async ({ request, server, set }) =>
-        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request)), set),
-      {
-        parse: "none",
-      },
-    )
+    .all("/mcp", ({ request, server }) => mcp(request, server), { parse: "none" })
     // One organization's MCP endpoint (OAuth users who are members of several): the same handler.
-    .all(
-      "/mcp/o/:slug",
-      async ({ request, server, params, set }) =>
-        withSetHeaders(await http.handle(request, mcpPeerIsLoopback(server, request), params.slug), set),
-      { parse: "none" },
-    )
+    .all("/mcp/o/:slug", ({ request, server, params }) => mcp(request, server, params.slug), {
+      parse: "none",
+    })
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
       upgradeWs(request, server, requestId, params.slug),
     )
     // One bundle of the caller's organization (`/mcp/b/<bundle>`): its tools, prompts and resources only.
-    .all(
-      "/mcp/b/:bundle",
-      ({ request, server, params }) =>
-        http.handle(
-          request,
-          !server || isLoopbackAddress(server.requestIP(request)?.address),
-          undefined,
-          params.bundle,
-        ),
-      { parse: "none" },
-    )
+    .all("/mcp/b/:bundle", ({ request, server, params }) => mcp(request, server, undefined, params.bundle), {
+      parse: "none",
+    })
     .get("/ws/b/:bundle", ({ request, server, requestId, params }) =>
       upgradeWs(request, server, requestId, undefined, params.bundle),
     )

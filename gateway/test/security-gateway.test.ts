@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { PERMISSIONS } from "@omni/contracts";
 import { createRepositories, createTestDatabase, type DbHandle } from "@omni/db";
 import { type RunningServer, serve } from "@omni/kit";
+import { Elysia } from "elysia";
 import { createGateway, type GatewayApp } from "../src/app.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
@@ -15,7 +16,8 @@ import { alphaServer } from "./fixtures/test-servers.ts";
  * The security plugin as production mounts it (`createGateway({ security: auth.security })`, first): every
  * response of every route — health, MCP, admin API, 404, the DNS-rebinding guard's 403, a 401 — carries a
  * request id and the security headers and is logged with it; CORS answers preflights for CORS_ORIGINS only;
- * bodies over `maxBodyBytes` are a 413 before authentication (a JSON-RPC error on `/mcp`).
+ * bodies over `maxBodyBytes` are a 413 before authentication (a JSON-RPC error on `/mcp`). The listener
+ * serves the MCP endpoint without Elysia's lifecycle (the lean routes) with the same answers.
  */
 const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const APP_ORIGIN = "https://app.example.test";
@@ -29,6 +31,8 @@ let gateway: GatewayApp;
 let url: string;
 let ownerKey: string;
 const lines: Record<string, unknown>[] = [];
+/** The paths of the requests Elysia's lifecycle handled (seen by a mounted plugin's `wrap`). */
+const elysiaSaw: string[] = [];
 
 beforeAll(async () => {
   const handle = await createTestDatabase("postgres");
@@ -57,13 +61,18 @@ beforeAll(async () => {
   await registry.start();
   const logger = createLogger({ level: "info", sink: (line) => lines.push(JSON.parse(line)) });
   const auth = createAuthModule({ db: db.db, env: readAuthEnv({ CORS_ORIGINS: APP_ORIGIN }), logger });
+  // Around Elysia's whole fetch (as the security plugin's request-id scope is), early answers included.
+  const probe = new Elysia({ name: "lean-probe" }).wrap((fetch, request) => (...args: unknown[]) => {
+    elysiaSaw.push(new URL(request.url).pathname);
+    return fetch(...args);
+  });
   gateway = createGateway({
     config,
     authenticator: auth.authenticator,
     registry,
     logger: quiet,
     security: auth.security,
-    plugins: [auth.routes],
+    plugins: [auth.routes, probe],
     mcpAccess: auth.mcpAccess,
     admin: { db: db.db, config, resolveOrg: auth.resolveOrg, audit: auth.audit, auth },
     options: { maxBodyBytes: MAX_BODY },
@@ -288,6 +297,182 @@ describe("the security plugin on the real gateway", () => {
       await stack.stop();
     }
   }, 60_000);
+});
+
+const SECURITY = ["x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy"];
+const CORS = [
+  "access-control-allow-origin",
+  "access-control-allow-credentials",
+  "access-control-expose-headers",
+  "access-control-allow-methods",
+  "access-control-allow-headers",
+  "access-control-max-age",
+  "vary",
+];
+/** What a security answer is made of: status, security and CORS headers, request id, JSON body. */
+async function shape(res: Response, body: boolean) {
+  const headers: Record<string, string | null> = {};
+  for (const name of [...SECURITY, ...CORS, "x-request-id", "content-type"])
+    headers[name] = res.headers.get(name);
+  const text = await res.text();
+  return { status: res.status, headers, body: body ? JSON.parse(text) : null };
+}
+
+interface Case {
+  label: string;
+  path: string;
+  init: Omit<RequestInit, "headers"> & { headers: Record<string, string> };
+  status: number;
+  /** Compare bodies too (an MCP success carries a fresh session id). */
+  body: boolean;
+  /** Send the owner's API key. */
+  key?: true;
+  check: (res: Response, json: unknown) => void;
+}
+
+/** The request of a CORS preflight of a POST from `origin`. */
+const preflightInit = (origin: string) => ({
+  method: "OPTIONS",
+  headers: { origin, "access-control-request-method": "POST" },
+});
+const big = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping", params: { pad: "x".repeat(MAX_BODY) } });
+const cases: Case[] = [
+  {
+    label: "a foreign Host",
+    path: "/mcp",
+    init: { method: "POST", headers: { ...mcpHeaders, host: "rebound.example" }, body: initialize },
+    status: 403,
+    body: true,
+    check: (_, json) =>
+      expect(json).toMatchObject({ error: { code: "forbidden", message: expect.stringContaining("Host") } }),
+  },
+  {
+    label: "a foreign Origin",
+    path: "/mcp/o/demo",
+    init: { method: "POST", headers: { ...mcpHeaders, origin: "https://evil.example" }, body: initialize },
+    status: 403,
+    body: true,
+    check: (_, json) => expect(json).toMatchObject({ error: { code: "forbidden" } }),
+  },
+  {
+    label: "a preflight from CORS_ORIGINS",
+    path: "/mcp",
+    init: preflightInit(APP_ORIGIN),
+    status: 204,
+    body: false,
+    check: (res) => {
+      expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+      expect(res.headers.get("access-control-allow-headers")).toContain("mcp-session-id");
+      expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    },
+  },
+  {
+    label: "a preflight from an admitted origin that may not read",
+    path: "/mcp/b/some-bundle",
+    init: preflightInit("http://localhost:5173"),
+    status: 403,
+    body: true,
+    check: (res, json) => {
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+      expect(json).toMatchObject({ error: { code: "origin_not_allowed" } });
+    },
+  },
+  {
+    label: "a body over MAX_BODY_BYTES",
+    path: "/mcp",
+    init: { method: "POST", headers: mcpHeaders, body: big },
+    status: 413,
+    body: true,
+    check: (_, json) =>
+      expect(json).toEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: {
+          code: -32600,
+          message: `Payload too large: the body exceeds ${MAX_BODY} bytes (MAX_BODY_BYTES)`,
+        },
+      }),
+  },
+  {
+    label: "a NUL in the organization slug",
+    path: "/mcp/o/de%00mo",
+    init: { method: "POST", headers: mcpHeaders, body: initialize },
+    status: 400,
+    body: true,
+    check: (_, json) =>
+      expect(json).toMatchObject({ error: { code: "bad_request", details: { field: "params.slug" } } }),
+  },
+  {
+    label: "an MCP answer to a CORS reader",
+    path: "/mcp",
+    init: { method: "POST", headers: { ...mcpHeaders, origin: APP_ORIGIN }, body: initialize },
+    key: true,
+    status: 200,
+    body: false,
+    check: (res) => {
+      expect(res.headers.get("mcp-session-id")).toBeTruthy();
+      expect(res.headers.get("access-control-allow-origin")).toBe(APP_ORIGIN);
+      expect(res.headers.get("access-control-expose-headers")).toContain("mcp-session-id");
+    },
+  },
+  {
+    label: "an MCP answer",
+    path: "/mcp",
+    init: { method: "POST", headers: mcpHeaders, body: initialize },
+    key: true,
+    status: 200,
+    body: false,
+    check: (res) => expect(res.headers.get("access-control-allow-origin")).toBeNull(),
+  },
+];
+
+describe("the lean MCP routes of a listening gateway", () => {
+  for (const c of cases) {
+    test(`${c.label}: ${c.status}, as the security plugin answers it, with its request id and log line`, async () => {
+      const requestId = `lean-${crypto.randomUUID()}`;
+      const headers: Record<string, string> = { ...c.init.headers, "x-request-id": requestId };
+      if (c.key) headers.authorization = `Bearer ${ownerKey}`;
+      const init = { ...c.init, headers };
+      const seen = elysiaSaw.length;
+      const lean = await fetch(`${url}${c.path}`, init);
+      // The listener answered without Elysia.
+      expect(elysiaSaw.slice(seen)).toEqual([]);
+      expect(lean.status).toBe(c.status);
+      for (const name of SECURITY) expect(`${name}: ${lean.headers.get(name)}`).not.toBe(`${name}: null`);
+      expect(lean.headers.get("x-request-id")).toBe(requestId);
+      c.check(lean.clone(), c.body ? await lean.clone().json() : null);
+      expect(await logLine(requestId)).toMatchObject({
+        method: c.init.method,
+        path: c.path,
+        status: c.status,
+      });
+
+      // The same request through Elysia's lifecycle (`app.handle`, the security plugin): the same answer.
+      // (A `Request` built here has no Host header unless told: the one the listener saw.)
+      const handled = await gateway.handle(
+        new Request(`${url}${c.path}`, { ...init, headers: { host: new URL(url).host, ...init.headers } }),
+      );
+      expect(elysiaSaw.slice(seen)).toEqual([new URL(`${url}${c.path}`).pathname]);
+      expect(await shape(lean, c.body)).toEqual(await shape(handled, c.body));
+    });
+  }
+
+  test("a request id that is not safe to echo is replaced on the lean route too", async () => {
+    const res = await fetch(`${url}/mcp`, {
+      method: "POST",
+      headers: { ...mcpHeaders, authorization: `Bearer ${ownerKey}`, "x-request-id": "a b<script>" },
+      body: initialize,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toMatch(UUID);
+  });
+
+  test("other routes still go through Elysia (the control of the probe above)", async () => {
+    const seen = elysiaSaw.length;
+    const res = await fetch(`${url}/health`);
+    expect(res.status).toBe(200);
+    expect(elysiaSaw.slice(seen)).toEqual(["/health"]);
+  });
 });
 
 describe("request ids on log lines", () => {

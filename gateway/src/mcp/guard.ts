@@ -1,3 +1,5 @@
+import { boundedMemo } from "../security/memo.ts";
+
 /**
  * DNS-rebinding protection: the `Host` header must name an allowed host, and an `Origin` header, when
  * present, an allowed origin. Loopback names (any port) are always allowed; `ALLOWED_HOSTS` and
@@ -33,27 +35,39 @@ export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => s
   const hostAllowed = (host: string): boolean =>
     anyHost || LOOPBACK.has(hostname(host)) || hosts.has(host) || hosts.has(hostname(host));
 
-  /** Returns null when allowed, else the reason for the 403. */
-  return (headers) => {
-    const host = headers.get("host")?.toLowerCase();
-    if (host !== undefined && !wellFormedHost(host)) {
-      return "The Host header is not a valid host[:port]";
+  const notAllowed = (host: string) =>
+    `Host "${host}" is not allowed (DNS-rebinding protection); add it to ALLOWED_HOSTS`;
+  /** The reason a `Host` header is refused, or null. */
+  const hostProblem = (raw: string): string | null => {
+    const host = raw.toLowerCase();
+    if (!wellFormedHost(host)) return "The Host header is not a valid host[:port]";
+    return hostAllowed(host) ? null : notAllowed(host);
+  };
+  /** The reason an `Origin` header is refused, or null. */
+  const originProblem = (raw: string): string | null => {
+    const origin = raw.toLowerCase();
+    if (anyOrigin || origins.has(origin)) return null;
+    let originHost = "";
+    try {
+      originHost = new URL(origin).host;
+    } catch {
+      return `Origin "${origin}" is not a valid origin`;
     }
-    if (!host || !hostAllowed(host)) {
-      return `Host "${host ?? ""}" is not allowed (DNS-rebinding protection); add it to ALLOWED_HOSTS`;
-    }
-    const origin = headers.get("origin")?.toLowerCase();
-    if (origin && !anyOrigin && !origins.has(origin)) {
-      let originHost = "";
-      try {
-        originHost = new URL(origin).host;
-      } catch {
-        return `Origin "${origin}" is not a valid origin`;
-      }
-      if (!LOOPBACK.has(hostname(originHost))) {
-        return `Origin "${origin}" is not allowed (DNS-rebinding protection); add it to CORS_ORIGINS (a browser app that reads responses) or ALLOWED_ORIGINS`;
-      }
+    if (!LOOPBACK.has(hostname(originHost))) {
+      return `Origin "${origin}" is not allowed (DNS-rebinding protection); add it to CORS_ORIGINS (a browser app that reads responses) or ALLOWED_ORIGINS`;
     }
     return null;
+  };
+  // Decided once per distinct header value (a client's own few), not per request.
+  const hostVerdict = boundedMemo(256, hostProblem);
+  const originVerdict = boundedMemo(256, originProblem);
+
+  /** Returns null when allowed, else the reason for the 403. */
+  return (headers) => {
+    const host = headers.get("host");
+    const refused = host === null ? notAllowed("") : hostVerdict(host);
+    if (refused !== null) return refused;
+    const origin = headers.get("origin");
+    return origin ? originVerdict(origin) : null;
   };
 }

@@ -1,8 +1,8 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
 import type { Authenticator, Caller, McpAccess } from "../ports.ts";
+import { originOf } from "../security/checks.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
 import { createLogger } from "../security/log.ts";
-import { originOf } from "../security/plugin.ts";
 import type { Outbound } from "./core/context.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
