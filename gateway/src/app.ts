@@ -18,7 +18,12 @@ import { MemorySessionBus, type SessionBus } from "./mcp/session-bus.ts";
 import { SessionSealer } from "./mcp/session-seal.ts";
 import type { TaskStore } from "./mcp/tasks/store.ts";
 import { createWsConnection } from "./mcp/ws.ts";
-import { sessions as sessionsGauge, upstreamInFlight, upstreamInstances } from "./observability/metrics.ts";
+import {
+  sessions as sessionsGauge,
+  upstreamCallSockets,
+  upstreamInFlight,
+  upstreamInstances,
+} from "./observability/metrics.ts";
 import { type Authenticator, authenticateOnce, type ConfigService, type McpAccess } from "./ports.ts";
 import type { Registry } from "./registry/index.ts";
 import {
@@ -205,6 +210,7 @@ function createBaseGateway(deps: GatewayDeps) {
   // Scrape-time gauges of this gateway (removed when it stops).
   const untrack = [
     upstreamInstances.track(deps.registry),
+    upstreamCallSockets.track(deps.registry),
     upstreamInFlight.track(deps.registry),
     sessionsGauge.track({
       total: () => dispatcher.sessions.size,

@@ -137,6 +137,12 @@ test("a scrape after real traffic names every MCP, upstream, session, cache and 
     sample(text, "omni_upstream_instances", { server: "modern", state: "healthy" }),
   ).toBeGreaterThanOrEqual(1);
   expect(sample(text, "omni_upstream_in_flight", { server: "modern" })).toBe(0);
+  // The registry opened the instance's call socket after its first healthy check (every gateway of
+  // this file is counted: one process).
+  expect(
+    sample(text, "omni_upstream_call_sockets", { server: "modern", state: "open" }),
+  ).toBeGreaterThanOrEqual(1);
+  expect(text).toContain("# TYPE omni_upstream_call_sockets gauge");
   expect(sample(text, "omni_mcp_sessions", { transport: "http" })).toBeGreaterThanOrEqual(1);
   expect(sample(text, "omni_mcp_sessions", { transport: "websocket" })).toBe(0);
   expect(sample(text, "omni_config_cache_requests_total", { layer: "l1", result: "hit" })).toBeGreaterThan(0);

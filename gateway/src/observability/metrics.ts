@@ -41,6 +41,25 @@ export const upstreamInstances = new CollectedMetric<Registry>(
   },
 );
 
+export const upstreamCallSockets = new CollectedMetric<Registry>(
+  "omni_upstream_call_sockets",
+  "Domain server instances by the transport of their tool calls: open (the call socket) or closed (POST /rpc/tools/call)",
+  "gauge",
+  (registry) => {
+    const counts = new Map<string, { open: number; closed: number }>();
+    for (const instance of registry.list()) {
+      const count = counts.get(instance.server) ?? { open: 0, closed: 0 };
+      if (instance.client.callSocketOpen()) count.open++;
+      else count.closed++;
+      counts.set(instance.server, count);
+    }
+    return [...counts].flatMap(([server, count]): [Record<string, string>, number][] => [
+      [{ server, state: "open" }, count.open],
+      [{ server, state: "closed" }, count.closed],
+    ]);
+  },
+);
+
 export const upstreamInFlight = new CollectedMetric<Registry>(
   "omni_upstream_in_flight",
   "Calls from the gateway to domain server instances in flight now, by server",

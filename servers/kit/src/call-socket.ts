@@ -78,6 +78,11 @@ export class CallSocket {
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   }
 
+  /** Whether the socket is open now (no connection attempt). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
   /** Calls in flight on the socket. */
   get inflight(): number {
     return this.calls.size;

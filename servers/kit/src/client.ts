@@ -253,6 +253,11 @@ export function createServerClient(baseUrl: string, opts: ServerClientOptions = 
       return socket ? socket.opened() : Promise.resolve(false);
     },
 
+    /** Whether tool calls go over the call socket right now (without connecting). */
+    callSocketOpen(): boolean {
+      return socket?.isOpen ?? false;
+    },
+
     /** Closes the pooled connections and the call socket. */
     close(): void {
       pool?.close();
