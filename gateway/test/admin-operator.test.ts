@@ -21,6 +21,7 @@ import { createGateway, type GatewayApp } from "../src/app.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { type AuthModule, createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { type ConfigServiceImpl, createConfigService } from "../src/config/index.ts";
+import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import { createClientFactory, Registry } from "../src/registry/index.ts";
 import { InstanceFollower } from "../src/registry/instances.ts";
 import { createLogger } from "../src/security/log.ts";
@@ -226,6 +227,35 @@ describe("who may use the operator API", () => {
     expect(viaHeader.status).toBe(403);
     expect(((await viaHeader.json()) as { error: { code: string } }).error.code).toBe("operator_only");
     expect(await createRepositories(db.db).servers.namedInstances()).toEqual([]);
+  });
+
+  test("development mode's credential-less demo owner is no operator (401); the token still works there", async () => {
+    const dev = createGateway({
+      config,
+      authenticator: createDevAuthenticator(DEMO_ORG_ID, auth.authenticator),
+      registry,
+      logger: createLogger({ level: "silent" }),
+      security: { ...auth.security, accessLog: false },
+      admin: {
+        db: db.db,
+        config,
+        resolveOrg: auth.resolveOrg,
+        audit: auth.audit,
+        auth,
+        operator: { token: OPERATOR },
+      },
+    });
+    const request = (headers: Record<string, string>) =>
+      dev.handle(
+        new Request("http://127.0.0.1/api/operator/instances", {
+          headers: { host: "127.0.0.1", ...headers },
+        }),
+      );
+    const anonymous = await request({});
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    expect((await request({ authorization: `Bearer ${keys.owner}` })).status).toBe(403);
+    expect((await request(asOperator.headers)).status).toBe(200);
   });
 
   test("a gateway without an operator token answers 403 operator_api_disabled", async () => {
