@@ -173,6 +173,20 @@ describe("omni servers instances", () => {
     expect(env.stderr).toContain("comes from the gateway's SERVERS");
   });
 
+  test("an instance that does not answer is added with a warning, listed as down, removed by its url", async () => {
+    // Port 9 on loopback: nothing listens there, connections are refused.
+    const silent = "http://127.0.0.1:9";
+    const added = await omni(["servers", "instances", "add", "fixture", silent], { env: operator() });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("(down on this replica)");
+    expect(added.stderr).toContain("does not answer health checks yet");
+    const table = await omni(["servers", "instances", "list"], { env: operator() });
+    expect(table.stdout).toMatch(/fixture\s+http:\/\/127\.0\.0\.1:9\s+table\s+down/);
+    const removed = await omni(["servers", "instances", "remove", silent], { env: operator() });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain("removed ins_");
+  });
+
   test("a development gateway's token is read from its data directory", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "omni-cli-devtoken-"));
     const dev = await startGateway({

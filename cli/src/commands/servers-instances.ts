@@ -6,7 +6,7 @@ import { loadOperatorToken } from "@omni/gateway/operator-token";
 import * as v from "valibot";
 import { DEFAULT_URL } from "../env.ts";
 import { baseUrl, call } from "../gateway.ts";
-import { CliError, EXIT, out, printJson, printList } from "../output.ts";
+import { CliError, EXIT, err, out, printJson, printList } from "../output.ts";
 import { examples } from "../program.ts";
 
 /**
@@ -182,6 +182,11 @@ export function registerServersInstances(program: Command) {
     process.stdout.write(
       `${out.dim("every gateway replica routes to it within SERVER_INSTANCES_POLL_MS, once it answers health checks")}\n`,
     );
+    if (row.live && !row.live.healthy) {
+      process.stderr.write(
+        `${err.yellow("!")} it does not answer health checks yet${row.live.lastError ? `: ${row.live.lastError}` : ""}\n  check that it runs with the gateway's OMNI_INTERNAL_TOKEN and is reachable from the gateway\n`,
+      );
+    }
   });
   examples(add, [
     "omni servers instances add linear http://10.0.0.7:3001",
