@@ -32,7 +32,13 @@ ${folders.map((f) => `  ${f.portVariable.padEnd(16)} ${f.name}'s port (now ${f.p
   DATABASE_READ_URLS  Postgres read replicas of DATABASE_URL, comma-separated (default none)
   ADMIN_BUILD      0 skips building the admin dashboard (default 1)
   OMNI_INTERNAL_TOKEN  shared by the gateway and the domain servers (generated once into
-                   .data/internal.token when unset)`);
+                   .data/internal.token when unset)
+  OMNI_OPERATOR_TOKEN  the gateway's operator API (omni servers instances; generated once into
+                   .data/operator.token when unset)
+  DRAIN_DELAY_MS   the gateway's drain delay on Ctrl-C (default 0 here: no load balancer)
+
+Ctrl-C (or SIGTERM) stops the gateway first and waits for it to drain and exit (at most its
+DRAIN_TIMEOUT_MS + 5 s), then the domain servers; a second Ctrl-C kills everything at once.`);
   process.exit(0);
 }
 
@@ -59,6 +65,8 @@ const services: Service[] = [
       PORT: process.env.PORT ?? "37373",
       SERVERS: process.env.SERVERS ?? serversEnv(folders),
       OMNI_DEV_MODE: process.env.OMNI_DEV_MODE ?? "1",
+      // No load balancer to notice /ready turning 503: Ctrl-C need not wait for one.
+      DRAIN_DELAY_MS: process.env.DRAIN_DELAY_MS ?? "0",
     },
   },
 ];
@@ -67,8 +75,18 @@ const services: Service[] = [
 const internalToken = loadInternalToken();
 
 const width = Math.max(...services.map((s) => s.name.length));
-const children: ReturnType<typeof Bun.spawn>[] = [];
+interface Child {
+  service: Service;
+  prefix: string;
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+}
+const children: Child[] = [];
 let stopping = false;
+
+/** The longest the gateway may take to drain and exit before it is killed (its DRAIN_TIMEOUT_MS + 5 s). */
+const gatewayStopMs = (Number(process.env.DRAIN_TIMEOUT_MS) || 30_000) + 5000;
+/** The longest a domain server may take to exit once asked. */
+const serverStopMs = 5000;
 
 async function pipe(stream: ReadableStream<Uint8Array>, prefix: string, out: NodeJS.WriteStream) {
   const decoder = new TextDecoder();
@@ -87,15 +105,41 @@ async function pipe(stream: ReadableStream<Uint8Array>, prefix: string, out: Nod
   if (buffered) out.write(`${prefix} ${buffered}\n`);
 }
 
-function stopAll(code: number) {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) child.kill("SIGTERM");
-  setTimeout(() => {
-    for (const child of children) child.kill("SIGKILL");
+/** SIGTERM to each child still running; SIGKILL to those not gone within `ms`. */
+async function stopChildren(group: Child[], ms: number): Promise<void> {
+  const running = group.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
+  for (const child of running) child.proc.kill("SIGTERM");
+  const exited = Promise.all(running.map((c) => c.proc.exited));
+  const late = await Promise.race([exited.then(() => false), Bun.sleep(ms).then(() => true)]);
+  if (!late) return;
+  for (const child of running) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
+    console.error(`${child.prefix} did not stop within ${ms} ms; killing it`);
+    child.proc.kill("SIGKILL");
+  }
+  await exited;
+}
+
+/**
+ * Stops everything in order: the gateway first (it drains: its calls in flight still reach the domain
+ * servers, and its health checks see them up to the end), waiting for it to exit (at most
+ * `gatewayStopMs`), then the domain servers. A second Ctrl-C kills everything at once.
+ */
+async function stopAll(code: number): Promise<void> {
+  if (stopping) {
+    for (const child of children) child.proc.kill("SIGKILL");
     process.exit(code);
-  }, 5000).unref();
-  Promise.all(children.map((c) => c.exited)).then(() => process.exit(code));
+  }
+  stopping = true;
+  await stopChildren(
+    children.filter((c) => c.service.name === "gateway"),
+    gatewayStopMs,
+  );
+  await stopChildren(
+    children.filter((c) => c.service.name !== "gateway"),
+    serverStopMs,
+  );
+  process.exit(code);
 }
 
 // The admin dashboard: built once (a few seconds) and served by the gateway at /admin. For live edits run
@@ -108,23 +152,30 @@ if (process.env.ADMIN_BUILD !== "0") {
   if ((await build.exited) !== 0) console.error("admin: the dashboard build failed; /admin will say so");
 }
 
+// Each child in a process group of its own (`detached`): a Ctrl-C in the terminal reaches only this
+// script, which stops the children in order (a terminal sends SIGINT to its whole foreground group).
 for (const service of services) {
   const prefix = `\x1b[${service.color}m${service.name.padEnd(width)} │\x1b[0m`;
-  const child = Bun.spawn(["bun", `${root}${service.entry}`], {
+  const proc = Bun.spawn(["bun", `${root}${service.entry}`], {
     cwd: root,
     env: { ...process.env, OMNI_INTERNAL_TOKEN: internalToken, ...service.env },
+    stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
+    detached: true,
   });
-  children.push(child);
-  void pipe(child.stdout, prefix, process.stdout);
-  void pipe(child.stderr, prefix, process.stderr);
-  void child.exited.then((code) => {
+  children.push({ service, prefix, proc });
+  void pipe(proc.stdout, prefix, process.stdout);
+  void pipe(proc.stderr, prefix, process.stderr);
+  void proc.exited.then((code) => {
     if (stopping) return;
     console.error(`${prefix} exited with code ${code}; stopping the others`);
-    stopAll(code === 0 ? 1 : code);
+    void stopAll(code === 0 ? 1 : code);
   });
 }
 
-process.on("SIGINT", () => stopAll(0));
-process.on("SIGTERM", () => stopAll(0));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stopAll(0));
+// Detached children do not share this script's fate: none outlives it, whatever ends it.
+process.on("exit", () => {
+  for (const child of children) if (child.proc.exitCode === null) child.proc.kill("SIGKILL");
+});

@@ -4,6 +4,8 @@
 export const ENV_HELP = `Environment:
   OMNI_URL            gateway base URL for API and MCP commands (default http://127.0.0.1:37373)
   OMNI_API_KEY        API key (omni_sk_...) sent as Authorization: Bearer (unset: none, e.g. dev mode)
+  OMNI_OPERATOR_TOKEN the gateway's operator token, for "servers instances" (unset, gateway on loopback:
+                      <data dir>/operator.token of a development gateway)
   DATABASE_URL        Postgres URL for operator commands (orgs, db, doctor); unset: PGlite
   OMNI_DATA_DIR       data directory: PGlite in <dir>/pglite, dev secret key (default <repo>/.data)
   REDIS_URL           checked by doctor when set

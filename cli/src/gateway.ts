@@ -99,8 +99,11 @@ function hintFor(status: number, url: string): string | undefined {
 export async function call<T>(
   url: string,
   request: Promise<EdenResult<T>>,
-  /** What to do when the gateway answers 404 (default: check the id with the matching list command). */
-  notFound?: string,
+  /**
+   * What to do when the gateway answers 404 (default: check the id with the matching list command), or
+   * what to do per HTTP status (the others get the default hints).
+   */
+  hints?: string | Partial<Record<number, string>>,
 ): Promise<NonNullable<T>> {
   let result: EdenResult<T>;
   try {
@@ -113,7 +116,8 @@ export async function call<T>(
     if (result.error.value instanceof Error) throw unreachable(url, result.error.value);
     const status = typeof result.error.status === "number" ? result.error.status : result.status;
     const message = messageOf(result.error.value) ?? `the gateway answered HTTP ${status}`;
-    throw new CliError(message, status === 404 && notFound ? notFound : hintFor(status, url));
+    const hint = typeof hints === "string" ? (status === 404 ? hints : undefined) : hints?.[status];
+    throw new CliError(message, hint ?? hintFor(status, url));
   }
   if (result.data === null || result.data === undefined) {
     if (result.status === 0 || result.status >= 500 || result.status === undefined)

@@ -12,6 +12,7 @@ import { registerOrgs } from "./commands/orgs.ts";
 import { registerPlayground } from "./commands/playground.ts";
 import { registerPrompts } from "./commands/prompts.ts";
 import { registerServers } from "./commands/servers.ts";
+import { registerServersInstances } from "./commands/servers-instances.ts";
 import { registerServersPolicy } from "./commands/servers-policy.ts";
 import { registerServices } from "./commands/services.ts";
 import { registerSessions } from "./commands/sessions.ts";
@@ -50,6 +51,7 @@ export function createProgram(): Command {
   registerMembers(program);
   registerServices(program);
   registerServers(program);
+  registerServersInstances(program);
   registerPrompts(program);
   registerAudit(program);
   registerSessions(program);

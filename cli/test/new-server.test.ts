@@ -19,6 +19,9 @@ let clone: string;
 let root: string;
 let database: Awaited<ReturnType<typeof emptyDatabase>>;
 let dev: Bun.Subprocess<"ignore", "pipe", "pipe"> | undefined;
+/** Everything `bun run dev` wrote (stdout and stderr), and its gateway's URL. */
+let devLog = "";
+let gatewayUrl = "";
 
 /** Paths `git status` reports in the clone (the worktree's uncommitted edits are the baseline). */
 const changedPaths = () =>
@@ -126,19 +129,23 @@ describe("omni new-server", () => {
       stderr: "pipe",
     });
     dev = proc;
-    const reader = proc.stdout.getReader();
-    let log = "";
-    const gatewayLine = /omni gateway \S+ listening on (http:\/\/[\d.]+:\d+)/;
-    while (!gatewayLine.test(log)) {
-      const next = await reader.read();
-      if (next.done) throw new Error(`bun run dev exited: ${log}`);
-      log += new TextDecoder().decode(next.value);
+    // Both streams into one log, read to the end (a full pipe would block the children).
+    for (const stream of [proc.stdout, proc.stderr]) {
+      void (async () => {
+        const decoder = new TextDecoder();
+        const reader = stream.getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read())
+          devLog += decoder.decode(next.value, { stream: true });
+      })();
     }
-    // Keep reading (a full pipe would block the children).
-    void (async () => {
-      while (!(await reader.read()).done) {}
-    })();
-    const gatewayUrl = gatewayLine.exec(log)?.[1] ?? "";
+    const gatewayLine = /omni gateway \S+ listening on (http:\/\/[\d.]+:\d+)/;
+    const greeterLine = /greeter\s*│\S* greeter 0\.1\.0 listening on http:\/\/127\.0\.0\.1:41905/;
+    while (!gatewayLine.test(devLog) || !greeterLine.test(devLog)) {
+      if (proc.exitCode !== null) throw new Error(`bun run dev exited: ${devLog}`);
+      await Bun.sleep(50);
+    }
+    const log = devLog;
+    gatewayUrl = gatewayLine.exec(log)?.[1] ?? "";
     expect(log).toMatch(/greeter\s*│\S* greeter 0\.1\.0 listening on http:\/\/127\.0\.0\.1:41905/);
 
     // The org predates the server: it turns it on (new organizations get it by default).
@@ -166,4 +173,34 @@ describe("omni new-server", () => {
     });
     expect(listed.stdout).toContain("Greeter");
   }, 180_000);
+
+  test("SIGTERM stops the gateway first (drained and exited), then the servers; no WARN line, nothing left", async () => {
+    const proc = dev;
+    if (!proc) throw new Error("bun run dev is not running (the previous test failed)");
+    const from = devLog.length;
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+    dev = undefined;
+    const shutdown = devLog.slice(from);
+    const drained = shutdown.indexOf("gateway: drained, stopping");
+    expect(drained, shutdown).toBeGreaterThanOrEqual(0);
+    for (const server of ["linear", "perplexity", "devtools", "greeter"]) {
+      const stopped = shutdown.indexOf(`${server}: SIGTERM received, shutting down`);
+      expect(stopped, `${server}\n${shutdown}`).toBeGreaterThan(drained);
+    }
+    // Pretty (WARN) or JSON ("level":"warn") log lines: this gateway is not in development mode.
+    const warnings = shutdown
+      .split("\n")
+      .filter((line) => /\b(WARN|ERROR)\b|"level":"(warn|error)"/.test(line));
+    expect(warnings).toEqual([]);
+    // Every child is gone: the gateway and the servers' ports refuse connections.
+    for (const url of [gatewayUrl, "http://127.0.0.1:41902", "http://127.0.0.1:41905"]) {
+      expect(
+        await fetch(`${url}/health`).then(
+          () => "answered",
+          () => "refused",
+        ),
+      ).toBe("refused");
+    }
+  }, 60_000);
 });

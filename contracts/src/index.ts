@@ -3,6 +3,7 @@ export * from "./auth.ts";
 export * from "./context.ts";
 export * from "./dashboard.ts";
 export * from "./federation.ts";
+export * from "./instances.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./mcp-params.ts";

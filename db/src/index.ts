@@ -36,9 +36,10 @@ export type {
   OrganizationResource,
   OrganizationResourcePatch,
 } from "./repos/resources.ts";
-export type { McpServer, NewMcpServer, ServerInstance } from "./repos/servers.ts";
+export type { McpServer, NamedInstance, NewMcpServer, ServerInstance } from "./repos/servers.ts";
 export type { OrganizationService, ServicePatch, UserServiceCredential } from "./repos/services.ts";
 export type { WebhookEvent } from "./repos/webhooks.ts";
+export { DEPLOYMENT_AUDIT_CHAIN } from "./schema/audit.ts";
 export { newId } from "./schema/columns.ts";
 export type {
   ActorType,

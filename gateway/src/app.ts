@@ -3,6 +3,13 @@ import { type AnyElysia, type Context, Elysia, status } from "elysia";
 import { dashboardRoutes } from "./admin/api.ts";
 import type { DashboardDeps } from "./admin/deps.ts";
 import { type AdminConfigRoutesDeps, adminConfigRoutes } from "./admin/index.ts";
+import {
+  createOperatorAccess,
+  OPERATOR_PREFIX,
+  type OperatorAccess,
+  type OperatorRoutesDeps,
+  operatorRoutes,
+} from "./admin/operator.ts";
 import { baseUrl, wwwAuthenticate } from "./auth/discovery.ts";
 import { type AuthModule, createAuthModule } from "./auth/index.ts";
 import type { KeyEnv } from "./env.ts";
@@ -131,7 +138,14 @@ export type GatewaySecurity = Pick<SecurityOptions, "corsOrigins" | "logger" | "
  * (default settings when absent), development mode and the Clerk publishable key.
  */
 export type GatewayAdminDeps = Omit<AdminConfigRoutesDeps, "codePrompts" | "registry"> &
-  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist" | "readDb">>;
+  Partial<Pick<DashboardDeps, "auth" | "devMode" | "clerkPublishableKey" | "adminDist" | "readDb">> & {
+    /**
+     * The operator API (`/api/operator/...`, `admin/operator.ts`): the deployment's operator token
+     * (`OMNI_OPERATOR_TOKEN`; null or absent: the API answers 403 operator_api_disabled) and the replica's
+     * follower of `server_instances` (applies a change at once, tells `SERVERS` instances apart).
+     */
+    operator?: { token: string | null } & Pick<OperatorRoutesDeps, "follower">;
+  };
 
 /** Each base app's dispatcher, for the admin API's sessions routes (set in `createBaseGateway`). */
 const dispatchers = new WeakMap<object, Dispatcher>();
@@ -178,8 +192,8 @@ function mcpPeerIsLoopback(server: Context["server"], request: Request): boolean
   return only || isLoopbackAddress(server.requestIP(request)?.address);
 }
 
-/** Everything but the admin API (see `createGateway`). */
-function createBaseGateway(deps: GatewayDeps) {
+/** Everything but the admin API (see `createGateway`); `operator` checks the operator API's callers. */
+function createBaseGateway(deps: GatewayDeps, operator: OperatorAccess | null) {
   const options = { ...DEFAULTS, ...deps.options };
   const logger = deps.logger ?? createLogger();
   const startedAt = Date.now();
@@ -321,10 +335,17 @@ function createBaseGateway(deps: GatewayDeps) {
     // parsed or validated (the route's guard reuses the outcome). `/mcp` and `/ws` authenticate first in
     // their own handlers.
     .onRequest(async ({ request, server }) => {
-      if (!hasBody(request) || !pathOf(request).startsWith("/api/")) return;
-      const auth = await authenticateOnce(deps.authenticator, request, {
-        loopback: !server || isLoopbackAddress(server.requestIP(request)?.address),
-      });
+      const path = pathOf(request);
+      if (!hasBody(request) || !path.startsWith("/api/")) return;
+      const loopback = !server || isLoopbackAddress(server.requestIP(request)?.address);
+      // The operator API takes the operator token, not an organization's credentials.
+      if (operator && path.startsWith(OPERATOR_PREFIX)) {
+        const refused = await operator.refusal(request, loopback);
+        if (!refused) return;
+        const headers = { ...SECURITY_HEADERS, "x-request-id": requestIdOf(request) };
+        return apiErrorResponse(refused.status, apiError(refused.code, refused.message), headers);
+      }
+      const auth = await authenticateOnce(deps.authenticator, request, { loopback });
       if (auth.ok) return;
       const headers: Record<string, string> = { ...SECURITY_HEADERS, "x-request-id": requestIdOf(request) };
       if (auth.status === 401) headers["www-authenticate"] = wwwAuthenticate(baseUrl(request), auth);
@@ -400,20 +421,34 @@ function withAdmin(
   app: BaseGatewayApp,
   registry: Registry,
   admin: GatewayAdminDeps,
+  operator: OperatorAccess,
   federation?: Federation,
 ) {
   const dispatcher = dispatchers.get(app)!;
-  const { auth, devMode, clerkPublishableKey, adminDist, readDb, ...config } = admin;
+  const { auth, devMode, clerkPublishableKey, adminDist, readDb, operator: operatorDeps, ...config } = admin;
+  // Without the auth module, the dashboard's own routes use one with default settings, and the caller
+  // mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
+  const dashboardAuth = auth ?? {
+    ...createAuthModule({ db: admin.db }),
+    routes: new Elysia() as AuthModule["routes"],
+  };
   return app
     .use(adminConfigRoutes({ ...config, codePrompts: () => registry.capabilities.codePrompts, registry }))
+    .use(
+      operatorRoutes({
+        db: admin.db,
+        registry,
+        access: operator,
+        audit: dashboardAuth.audit,
+        ...(operatorDeps?.follower ? { follower: operatorDeps.follower } : {}),
+      }),
+    )
     .use(
       dashboardRoutes({
         db: admin.db,
         ...(readDb ? { readDb } : {}),
         config: admin.config,
-        // Without the auth module, the dashboard's own routes use one with default settings, and the
-        // caller mounts the auth routes themselves (through `plugins`): mounting a second copy would shadow them.
-        auth: auth ?? { ...createAuthModule({ db: admin.db }), routes: new Elysia() as AuthModule["routes"] },
+        auth: dashboardAuth,
         registry,
         sessions: { all: () => dispatcher.sessions.all(), end: (session) => dispatcher.endSession(session) },
         ...(devMode === undefined ? {} : { devMode }),
@@ -437,6 +472,10 @@ export type GatewayApp = ReturnType<typeof withAdmin>;
 export function createGateway(deps: GatewayDeps & { admin: GatewayAdminDeps }): GatewayApp;
 export function createGateway(deps: GatewayDeps): BaseGatewayApp;
 export function createGateway(deps: GatewayDeps): GatewayApp | BaseGatewayApp {
-  const app = createBaseGateway(deps);
-  return deps.admin ? withAdmin(app, deps.registry, deps.admin, deps.federation) : app;
+  if (!deps.admin) return createBaseGateway(deps, null);
+  const operator = createOperatorAccess({
+    token: deps.admin.operator?.token ?? null,
+    authenticator: deps.authenticator,
+  });
+  return withAdmin(createBaseGateway(deps, operator), deps.registry, deps.admin, operator, deps.federation);
 }

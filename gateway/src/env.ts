@@ -91,7 +91,7 @@ export type AuthEnv = v.InferOutput<typeof AuthEnv>;
 
 /**
  * Key material and the variables its loaders consult, passed to them as text (`loadSecretKeys`,
- * `loadAuditKeys`, `createStateSealer`, `loadInternalToken` validate and name them).
+ * `loadAuditKeys`, `createStateSealer`, `loadInternalToken`, `loadOperatorToken` validate and name them).
  */
 const KEY_VARIABLES = [
   "OMNI_SECRET_KEY",
@@ -99,6 +99,7 @@ const KEY_VARIABLES = [
   "OMNI_AUDIT_KEY",
   "OMNI_STATE_KEY",
   "OMNI_INTERNAL_TOKEN",
+  "OMNI_OPERATOR_TOKEN",
   "NODE_ENV",
   "OMNI_DATA_DIR",
   "OMNI_DEV_MODE",

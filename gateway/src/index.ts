@@ -10,6 +10,7 @@ import {
 import { Redis } from "ioredis";
 import pkg from "../package.json" with { type: "json" };
 import { devOrgResolver, type OrgResolver } from "./admin/index.ts";
+import { loadOperatorToken } from "./admin/operator-token.ts";
 import { closeSessionStreams, createGateway } from "./app.ts";
 import { createAuthModule } from "./auth/index.ts";
 import { createConfigService } from "./config/index.ts";
@@ -54,6 +55,17 @@ if (env.OMNI_DEV_MODE && !isLoopbackHost(env.HOST)) {
 let internalToken: string;
 try {
   internalToken = loadInternalToken(env.keys);
+} catch (error) {
+  if (!(error instanceof InternalTokenError)) throw error;
+  console.error(`gateway: ${error.message}`);
+  process.exit(1);
+}
+
+// The operator API's credential (OMNI_OPERATOR_TOKEN; development: `.data/operator.token`; production
+// without it: the operator API is off).
+let operatorToken: string | null;
+try {
+  operatorToken = loadOperatorToken(env.keys);
 } catch (error) {
   if (!(error instanceof InternalTokenError)) throw error;
   console.error(`gateway: ${error.message}`);
@@ -203,6 +215,8 @@ const app = createGateway({
     audit: auth.audit,
     auth,
     devMode: env.OMNI_DEV_MODE,
+    // /api/operator/instances: the operator token; changes apply on this replica at once.
+    operator: { token: operatorToken, follower },
     ...(env.CLERK_PUBLISHABLE_KEY ? { clerkPublishableKey: env.CLERK_PUBLISHABLE_KEY } : {}),
   },
   // MCP tasks in Redis (when present) so any replica answers tasks/get, tasks/update and tasks/cancel.
@@ -234,6 +248,11 @@ const url = `http://${host}:${app.server?.port}`;
 console.log(`omni gateway ${pkg.version} listening on ${url}`);
 console.log(`  MCP endpoint: ${url}/mcp   (WebSocket: ws://${host}:${app.server?.port}/ws)`);
 console.log(`  admin dashboard: ${url}/admin   (API reference: ${url}/admin/api-reference)`);
+console.log(
+  operatorToken
+    ? `  operator API: ${url}/api/operator (bearer OMNI_OPERATOR_TOKEN${env.keys.OMNI_OPERATOR_TOKEN?.trim() ? "" : "; development: operator.token in the data directory"})`
+    : "  operator API: off (set OMNI_OPERATOR_TOKEN to manage instances with omni servers instances)",
+);
 for (const r of database.replicaHealth())
   console.log(
     `  read replica ${r.url}: ${r.healthy ? "healthy" : "not answering (reads go to the primary)"}`,

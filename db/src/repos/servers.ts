@@ -6,6 +6,11 @@ import { type InstanceStatus, mcpServers, serverInstances } from "../schema/inde
 export type McpServer = typeof mcpServers.$inferSelect;
 export type ServerInstance = typeof serverInstances.$inferSelect;
 
+/** An instance row with its server's name (what the operator API shows). */
+export type NamedInstance = Pick<ServerInstance, "id" | "url" | "draining" | "createdAt" | "updatedAt"> & {
+  server: string;
+};
+
 export type NewMcpServer = Pick<
   typeof mcpServers.$inferInsert,
   "id" | "name" | "title" | "description" | "defaultEnabled"
@@ -99,6 +104,24 @@ export function serversRepo(db: Database) {
         .from(serverInstances)
         .innerJoin(mcpServers, eq(serverInstances.serverId, mcpServers.id))
         .orderBy(mcpServers.name, serverInstances.url);
+    },
+    /** Every instance row with its server's name, by server and URL; or the one with `instanceId`. */
+    namedInstances(instanceId?: string): Promise<NamedInstance[]> {
+      const query = db
+        .select({
+          id: serverInstances.id,
+          server: mcpServers.name,
+          url: serverInstances.url,
+          draining: serverInstances.draining,
+          createdAt: serverInstances.createdAt,
+          updatedAt: serverInstances.updatedAt,
+        })
+        .from(serverInstances)
+        .innerJoin(mcpServers, eq(serverInstances.serverId, mcpServers.id));
+      return (instanceId ? query.where(eq(serverInstances.id, instanceId)) : query).orderBy(
+        mcpServers.name,
+        serverInstances.url,
+      );
     },
     async removeInstance(instanceId: string): Promise<boolean> {
       const rows = await db

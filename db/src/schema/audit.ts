@@ -6,6 +6,12 @@ export const ACTOR_TYPES = ["user", "api_key", "system"] as const;
 export type ActorType = (typeof ACTOR_TYPES)[number];
 
 /**
+ * The chain of deployment-wide changes (the operator's: domain-server instances), kept in
+ * `organization_id` beside the organizations' chains (org ids are `org_...`, so it cannot collide).
+ */
+export const DEPLOYMENT_AUDIT_CHAIN = "deployment";
+
+/**
  * Append-only, hash-chained audit log. `organization_id` is deliberately NOT a foreign key: rows outlive
  * their organization. The table is RANGE-partitioned by month on `created_at` (migration
  * 0001_audit_partitioning — drizzle-kit cannot express partitioning), on Postgres and PGlite alike; hence

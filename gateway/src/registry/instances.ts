@@ -65,6 +65,11 @@ export class InstanceFollower {
     await Promise.all(this.removals);
   }
 
+  /** Whether an instance comes from `SERVERS` (the table neither drains nor removes it). */
+  isFixed(config: InstanceConfig): boolean {
+    return this.fixed.has(key(config));
+  }
+
   /** Applies the table's current rows now (concurrent calls share one run). */
   sync(): Promise<void> {
     this.syncing ??= this.apply().finally(() => {

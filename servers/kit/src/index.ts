@@ -17,7 +17,13 @@ export {
   type ToolCallBody,
   type ToolCallStreamEvent,
 } from "./client.ts";
-export { InternalTokenError, loadInternalToken } from "./internal-token.ts";
+export {
+  type DeploymentTokenSpec,
+  InternalTokenError,
+  internalTokenChecker,
+  loadDeploymentToken,
+  loadInternalToken,
+} from "./internal-token.ts";
 export { runStdio } from "./mcp.ts";
 export {
   type Completion,

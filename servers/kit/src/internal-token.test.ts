@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { internalTokenChecker, loadInternalToken } from "./internal-token.ts";
+import { internalTokenChecker, loadDeploymentToken, loadInternalToken } from "./internal-token.ts";
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -39,6 +39,28 @@ describe("loadInternalToken", () => {
     expect(loadInternalToken({}, { dataDir })).toBe(first);
     expect(loadInternalToken({ OMNI_DATA_DIR: dataDir })).toBe(first);
     expect(loadInternalToken({}, { dataDir: scratch() })).not.toBe(first);
+  });
+});
+
+describe("loadDeploymentToken (an optional token, e.g. the gateway's operator token)", () => {
+  const spec = { variable: "OMNI_OPERATOR_TOKEN", file: "operator.token", requiredInProduction: null };
+
+  test("in production an optional token left unset is null (its feature is off), a short one an error", () => {
+    expect(loadDeploymentToken(spec, { NODE_ENV: "production" }, { dataDir: scratch() })).toBeNull();
+    expect(() => loadDeploymentToken(spec, { OMNI_OPERATOR_TOKEN: "short" }, { dataDir: scratch() })).toThrow(
+      "OMNI_OPERATOR_TOKEN must be at least 16 characters",
+    );
+  });
+
+  test("create: false only reads the development file: null before a gateway made it, the same token after", () => {
+    const dataDir = scratch();
+    expect(loadDeploymentToken(spec, {}, { dataDir, create: false })).toBeNull();
+    expect(existsSync(join(dataDir, "operator.token"))).toBe(false);
+    const made = loadDeploymentToken(spec, {}, { dataDir });
+    expect(made).not.toBeNull();
+    expect(loadDeploymentToken(spec, {}, { dataDir, create: false })).toBe(made);
+    // A file of its own: not the internal token's.
+    expect(loadInternalToken({}, { dataDir })).not.toBe(made);
   });
 });
 

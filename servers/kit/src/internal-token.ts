@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
  * everything but `/health` and its standalone `/mcp`. In development (no `OMNI_INTERNAL_TOKEN`, `NODE_ENV`
  * not `production`) it is generated once into `<data dir>/internal.token` (`.data/` at the repository root
  * or `OMNI_DATA_DIR`), the file every process of the machine reads, like the development secret key.
+ * Other deployment tokens (the gateway's operator token, `OMNI_OPERATOR_TOKEN`) load the same way
+ * (`loadDeploymentToken`).
  */
 
 export class InternalTokenError extends Error {
@@ -38,28 +40,43 @@ function readTokenFile(path: string): string | null {
   }
 }
 
+/** A deployment secret read from the environment, or in development from a file of the data directory. */
+export interface DeploymentTokenSpec {
+  /** The environment variable that sets it, e.g. `OMNI_INTERNAL_TOKEN`. */
+  variable: string;
+  /** Its development file in the data directory, e.g. `internal.token`. */
+  file: string;
+  /**
+   * In production without `variable`: the error message (the token is required), or null when the
+   * feature it opens is simply off then (`loadDeploymentToken` returns null).
+   */
+  requiredInProduction: string | null;
+}
+
 /**
- * The internal RPC token: `OMNI_INTERNAL_TOKEN`; else, in production, an error saying what to set; else
- * the development token in `<dataDir>/internal.token`, made on first use (concurrent starters agree: the
- * file is linked into place atomically, so the first one wins and the others read it).
+ * A deployment token: `spec.variable`; else, in production, an error saying what to set (or null when
+ * the token is optional); else the development token in `<dataDir>/<spec.file>`, made on first use
+ * (concurrent starters agree: the file is linked into place atomically, so the first one wins and the
+ * others read it).
  */
-export function loadInternalToken(
+export function loadDeploymentToken(
+  spec: DeploymentTokenSpec,
   env: Record<string, string | undefined> = process.env,
-  options: { dataDir?: string } = {},
-): string {
-  const configured = env.OMNI_INTERNAL_TOKEN?.trim();
-  if (configured) return checked(configured, "OMNI_INTERNAL_TOKEN");
+  /** `create: false` only reads an existing development file (e.g. a client looking for the token). */
+  options: { dataDir?: string; create?: boolean } = {},
+): string | null {
+  const configured = env[spec.variable]?.trim();
+  if (configured) return checked(configured, spec.variable);
   if (env.NODE_ENV === "production") {
-    throw new InternalTokenError(
-      "OMNI_INTERNAL_TOKEN is required in production: set the same random value (`openssl rand -base64 32`) on the gateway and on every domain server",
-    );
+    if (spec.requiredInProduction === null) return null;
+    throw new InternalTokenError(spec.requiredInProduction);
   }
   const dir = options.dataDir ?? env.OMNI_DATA_DIR ?? repoDataDir;
-  const path = join(dir, FILE);
+  const path = join(dir, spec.file);
   const existing = readTokenFile(path);
-  if (existing) return existing;
+  if (existing || options.create === false) return existing;
   mkdirSync(dir, { recursive: true });
-  const draft = join(dir, `.${FILE}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  const draft = join(dir, `.${spec.file}.${process.pid}.${randomBytes(4).toString("hex")}`);
   writeFileSync(draft, `${randomBytes(32).toString("base64url")}\n`, { mode: 0o600 });
   try {
     linkSync(draft, path);
@@ -73,6 +90,24 @@ export function loadInternalToken(
   return made;
 }
 
+const INTERNAL: DeploymentTokenSpec = {
+  variable: "OMNI_INTERNAL_TOKEN",
+  file: FILE,
+  requiredInProduction:
+    "OMNI_INTERNAL_TOKEN is required in production: set the same random value (`openssl rand -base64 32`) on the gateway and on every domain server",
+};
+
+/** The internal RPC token: `OMNI_INTERNAL_TOKEN`, else (not in production) `<dataDir>/internal.token`. */
+export function loadInternalToken(
+  env: Record<string, string | undefined> = process.env,
+  options: { dataDir?: string } = {},
+): string {
+  const token = loadDeploymentToken(INTERNAL, env, options);
+  if (token === null)
+    throw new InternalTokenError(INTERNAL.requiredInProduction ?? "OMNI_INTERNAL_TOKEN is unset");
+  return token;
+}
+
 let processToken: string | undefined;
 
 /** This process's token from its environment (`loadInternalToken()`, read once). */
@@ -84,7 +119,7 @@ export function deploymentToken(): string {
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
 
 /**
- * A checker of `Authorization` header values against `token`, in constant time: both sides are hashed
+ * A checker of `Authorization` header values against `token` (any deployment token sent as a bearer), in constant time: both sides are hashed
  * to equal-length SHA-256 digests and compared with `timingSafeEqual`, so neither the token's length nor
  * a matching prefix shows in the timing.
  */
