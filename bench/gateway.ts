@@ -3,7 +3,8 @@
  *   - the gateway's `/mcp`, 2025 path (initialize once, `mcp-session-id`, JSON-RPC over SSE/JSON),
  *   - the gateway's `/mcp`, modern 2026-07-28 stateless path (`_meta` protocol version, no session),
  *   - the domain server's own `/mcp` (the kit's standalone SDK endpoint, one session),
- *   - the kit RPC hop alone (`POST /rpc/tools/call` on the domain server, the gateway's upstream call),
+ *   - the kit RPC hop alone: `POST /rpc/tools/call` on the domain server, and the call socket (`GET
+ *     /rpc/socket`, the gateway's upstream call: `createServerClient` as the gateway uses it),
  *   - a bare `Bun.serve` JSON-RPC responder (the ceiling of one HTTP hop on this machine),
  *   - two peers from npm fronting the same echo server over stdio (2025 sessions): supergateway 4.0.0
  *     (`--stateful`; without it, it spawns a process per request) and mcp-proxy 6.7.19 (both on Node),
@@ -19,7 +20,7 @@
  * generator does not share an event loop with any of them. Loopback only, bounded in time and count:
  * BENCH_ROUNDS (default 5) rounds of BENCH_MS (default 1500 ms) per target and concurrency, at most
  * BENCH_MAX (default 1000000) requests per run. BENCH_TARGETS picks targets (default
- * `ceiling,rpc,direct,session,modern,supergateway,mcp-proxy`; `session-http` adds the 2025 path through a
+ * `ceiling,rpc,socket,direct,session,modern,supergateway,mcp-proxy`; `session-http` adds the 2025 path through a
  * second gateway whose upstream calls take the HTTP route instead of the call socket, for A/B runs).
  * BENCH_PROFILE=1 starts the gateway and the domain server
  * with `--cpu-prof` (profiles are written to $TMPDIR/omni-bench-profiles/), sampling every
@@ -35,7 +36,7 @@ import {
   startReplica,
   TEST_INTERNAL_TOKEN,
 } from "../gateway/test/fixtures/replicas.ts";
-import { runStdio } from "../servers/kit/src/index.ts";
+import { createServerClient, runStdio } from "../servers/kit/src/index.ts";
 import { type LoadResult, type LoadTarget, printTable, runLoad, summarize } from "./load.ts";
 
 // The gateway tests' kit-built server; `modern_echo` answers `echo: <text>`.
@@ -47,6 +48,7 @@ const ROLE_FLAG = "--role=";
 const TARGET_KEYS = [
   "ceiling",
   "rpc",
+  "socket",
   "direct",
   "session",
   "modern",
@@ -281,12 +283,33 @@ function modernTarget(label: string, mcpUrl: string): LoadTarget {
   };
 }
 
-/** The gateway's hop alone: the kit RPC `POST /rpc/tools/call`, as the gateway sends it. */
-function rpcTarget(label: string, domainUrl: string): LoadTarget {
-  const url = `${domainUrl}/rpc/tools/call`;
-  // The deployment token every role of this run shares (set in the environment the roles inherit).
-  const headers = { "content-type": "application/json", authorization: `Bearer ${TEST_INTERNAL_TOKEN}` };
-  const body = (): ToolCallRequest => ({
+/** Clients the run opened (closed at its end). */
+const closers: (() => void)[] = [];
+
+/** The gateway's hop alone over the call socket: `createServerClient`'s `callTool`, as the gateway calls. */
+async function socketTarget(label: string, domainUrl: string): Promise<LoadTarget> {
+  const client = createServerClient(domainUrl, { internalToken: TEST_INTERNAL_TOKEN });
+  closers.push(() => client.close());
+  if (!(await client.callSocketReady())) throw new Error(`${label}: the call socket did not open`);
+  return {
+    label,
+    send: async () => {
+      const event = await client.callTool(rpcBody());
+      const first = event.type === "result" ? event.result.content[0] : undefined;
+      lastWrong = JSON.stringify(event).slice(0, 300);
+      return (
+        first?.type === "text" &&
+        first.text === `echo: ${TEXT}` &&
+        event.type === "result" &&
+        !event.result.isError
+      );
+    },
+  };
+}
+
+/** A tool call as the gateway sends it to the domain server. */
+function rpcBody(): ToolCallRequest {
+  return {
     name: TOOL,
     arguments: { text: TEXT },
     live: false,
@@ -302,10 +325,18 @@ function rpcTarget(label: string, domainUrl: string): LoadTarget {
       config: { settings: {}, credentials: {} },
       sessionKey: "bench",
     },
-  });
+  };
+}
+
+/** The gateway's hop alone over HTTP: the kit RPC `POST /rpc/tools/call` (`UPSTREAM_CALL_SOCKET=0`). */
+function rpcTarget(label: string, domainUrl: string): LoadTarget {
+  const url = `${domainUrl}/rpc/tools/call`;
+  // The deployment token every role of this run shares (set in the environment the roles inherit).
+  const headers = { "content-type": "application/json", authorization: `Bearer ${TEST_INTERNAL_TOKEN}` };
   return {
     label,
-    send: async () => answered(await fetch(url, { method: "POST", headers, body: JSON.stringify(body()) })),
+    send: async () =>
+      answered(await fetch(url, { method: "POST", headers, body: JSON.stringify(rpcBody()) })),
   };
 }
 
@@ -389,7 +420,8 @@ async function main(): Promise<void> {
 
     const all: Record<TargetKey, () => Promise<LoadTarget> | LoadTarget> = {
       ceiling: () => ceilingTarget("bare Bun.serve (ceiling)", ceiling.url),
-      rpc: () => rpcTarget("domain kit RPC hop", domain.url),
+      rpc: () => rpcTarget("domain kit RPC hop (HTTP)", domain.url),
+      socket: () => socketTarget("domain kit call socket hop", domain.url),
       direct: () => sessionTarget("domain /mcp direct (SDK)", `${domain.url}/mcp`),
       session: () => sessionTarget("gateway /mcp 2025 session", `${gateway.url}/mcp`),
       modern: () => modernTarget("gateway /mcp 2026-07-28", `${gateway.url}/mcp`),
@@ -402,6 +434,7 @@ async function main(): Promise<void> {
     const pidsOf: Record<TargetKey, number[]> = {
       ceiling: [ceiling.proc.pid],
       rpc: [domain.proc.pid],
+      socket: [domain.proc.pid],
       direct: [domain.proc.pid],
       session: [gateway.proc.pid, domain.proc.pid],
       modern: [gateway.proc.pid, domain.proc.pid],
@@ -503,6 +536,7 @@ async function main(): Promise<void> {
       console.log(`${target.label}: ${parts.join("; ")}`);
     }
   } finally {
+    for (const close of closers) close();
     for (const child of children) child.proc.kill("SIGTERM");
     await Promise.all(children.map((child) => child.proc.exited));
   }
