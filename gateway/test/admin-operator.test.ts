@@ -15,8 +15,7 @@ import {
   DEPLOYMENT_AUDIT_CHAIN,
   registerCatalogue,
 } from "@omni/db";
-import { defineTool, type RunningServer, type ServerDefinition, serverCapabilities } from "@omni/kit";
-import * as v from "valibot";
+import { type RunningServer, serverCapabilities } from "@omni/kit";
 import { createGateway, type GatewayApp } from "../src/app.ts";
 import { createApiKey } from "../src/auth/api-keys.ts";
 import { type AuthModule, createAuthModule, readAuthEnv } from "../src/auth/index.ts";
@@ -25,6 +24,7 @@ import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import { createClientFactory, Registry } from "../src/registry/index.ts";
 import { InstanceFollower } from "../src/registry/instances.ts";
 import { createLogger } from "../src/security/log.ts";
+import { Gates, instanceServer, until } from "./fixtures/instance-server.ts";
 import { serveQuietly, TEST_INTERNAL_TOKEN } from "./fixtures/replicas.ts";
 
 /**
@@ -40,52 +40,8 @@ setDefaultTimeout(60_000);
 
 const OPERATOR = `test-operator-${crypto.randomUUID()}`;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
-/** A gate per instance: `omicron_hold_call` calls wait on it until released. */
-const gates = new Map<string, { started: number; release: () => void; promise: Promise<void> }>();
-function gate(label: string) {
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const g = { started: 0, release: resolve, promise };
-  gates.set(label, g);
-  return g;
-}
-
-function omicron(label: string): ServerDefinition {
-  return {
-    name: "omicron",
-    version: "1.0.0",
-    title: "Omicron",
-    description: "A test server that says which instance answered.",
-    tools: [
-      defineTool({
-        name: "omicron_name_instance",
-        description: "Which instance answered",
-        input: v.object({}),
-        handler: () => label,
-      }),
-      defineTool({
-        name: "omicron_hold_call",
-        description: "Answers once the test releases this instance's gate",
-        input: v.object({}),
-        handler: async () => {
-          const g = gates.get(label)!;
-          g.started++;
-          await g.promise;
-          return `${label} released`;
-        },
-      }),
-    ],
-  };
-}
+const gates = new Gates();
+const omicron = (label: string) => instanceServer("omicron", label, gates);
 
 let db: DbHandle;
 let a: RunningServer;
@@ -173,7 +129,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const g of gates.values()) g.release();
+  gates.releaseAll();
   await client?.close();
   await follower?.stop();
   await gateway?.stop(true);
@@ -342,8 +298,8 @@ describe("operating instances", () => {
     idB = data?.id ?? "";
 
     // Both take calls: with a call held on one, the next goes to the other.
-    const g = gate("A");
-    const h = gate("B");
+    const g = gates.open("A");
+    const h = gates.open("B");
     const held = [
       client.callTool({ name: "omicron_hold_call", arguments: {} }),
       client.callTool({ name: "omicron_hold_call", arguments: {} }),
@@ -363,8 +319,8 @@ describe("operating instances", () => {
 
   test("drain: no new calls go to it while its call in flight finishes; undrain puts it back", async () => {
     // A call held on each instance, so B surely has one in flight.
-    const g = gate("A");
-    const h = gate("B");
+    const g = gates.open("A");
+    const h = gates.open("B");
     const held = [
       client.callTool({ name: "omicron_hold_call", arguments: {} }),
       client.callTool({ name: "omicron_hold_call", arguments: {} }),
@@ -384,7 +340,7 @@ describe("operating instances", () => {
 
     const back = await api().instances({ id: idB }).undrain.post(undefined, asOperator);
     expect(back.data).toMatchObject({ id: idB, draining: false, live: { draining: false } });
-    const g2 = gate("A");
+    const g2 = gates.open("A");
     const heldA = client.callTool({ name: "omicron_hold_call", arguments: {} });
     await until("a held call on A", () => g2.started === 1);
     expect(text(await client.callTool({ name: "omicron_name_instance", arguments: {} }))).toBe("B");

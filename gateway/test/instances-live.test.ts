@@ -11,6 +11,7 @@ import {
 import { defineTool, type RunningServer, type ServerDefinition, serverCapabilities } from "@omni/kit";
 import * as v from "valibot";
 import { InstanceFollower } from "../src/registry/instances.ts";
+import { Gates, instanceServer, until } from "./fixtures/instance-server.ts";
 import { type Replica, serveQuietly, startReplica } from "./fixtures/replicas.ts";
 
 /**
@@ -21,54 +22,12 @@ import { type Replica, serveQuietly, startReplica } from "./fixtures/replicas.ts
 
 setDefaultTimeout(60_000);
 
-/** Waits for a condition (no fixed sleeps: the follower polls every 100 ms here). */
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
+const gates = new Gates();
 
-/** A gate per instance: `omega_hold` calls wait on it until released. */
-const gates = new Map<string, { started: number; release: () => void; promise: Promise<void> }>();
-function gate(label: string) {
-  let release = () => {};
-  const promise = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  const g = { started: 0, release, promise };
-  gates.set(label, g);
-  return g;
-}
-
+/** The test server's instance `label` (with a prompt, so its catalogue has one to drop). */
 function omega(label: string): ServerDefinition {
   return {
-    name: "omega",
-    version: "1.0.0",
-    title: "Omega",
-    description: "A test server that says which instance answered.",
-    tools: [
-      defineTool({
-        name: "omega_name_instance",
-        description: "Which instance answered",
-        input: v.object({}),
-        handler: () => label,
-      }),
-      defineTool({
-        name: "omega_hold_call",
-        description: "Answers once the test releases this instance's gate",
-        input: v.object({}),
-        handler: async () => {
-          const g = gates.get(label)!;
-          g.started++;
-          await g.promise;
-          return `${label} released`;
-        },
-      }),
-    ],
+    ...instanceServer("omega", label, gates),
     prompts: [
       {
         name: "omega_greet_user",
@@ -107,7 +66,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const g of gates.values()) g.release();
+  gates.releaseAll();
   await client?.close();
   await follower?.stop();
   await gateway?.stop();
@@ -144,8 +103,8 @@ describe("server_instances followed live", () => {
     rowB = (await repos().servers.registerInstance("srv_omega", b.url)).id;
     await until("two omega instances", () => gateway.registry.healthyInstances("omega").length === 2);
     // Both in service: calls reach both (least-outstanding routing with a call held on one of them).
-    const g = gate("A");
-    const h = gate("B");
+    const g = gates.open("A");
+    const h = gates.open("B");
     const held = [
       client.callTool({ name: "omega_hold_call", arguments: {} }),
       client.callTool({ name: "omega_hold_call", arguments: {} }),
@@ -169,7 +128,7 @@ describe("server_instances followed live", () => {
     // Only A in service, so the held call surely lands on A.
     await repos().servers.setInstanceDraining(rowB, true);
     await until("B draining", () => gateway.registry.list().find((i) => i.url === b.url)?.draining);
-    const g = gate("A");
+    const g = gates.open("A");
     const held = client.callTool({ name: "omega_hold_call", arguments: {} });
     await until("the held call on A", () => g.started === 1);
     await repos().servers.setInstanceDraining(rowB, false);
