@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cleanEnv, emptyDatabase, omni, repoRoot } from "./fixtures/harness.ts";
+import { cleanEnv, emptyDatabase, freePorts, omni, repoRoot } from "./fixtures/harness.ts";
 
 /** `omni doctor` names each failure with its fix; `omni` installs as a bin with `bun link`. */
 
@@ -20,12 +20,19 @@ interface Report {
   checks: { name: string; outcome: string; detail: string; fix?: string }[];
 }
 
+/** Free ports (not a dev stack's), so the port checks are about these. */
+const [gateway, linear, perplexity, devtools] = freePorts(4);
+
 async function doctor(env: Record<string, string>): Promise<{ code: number; report: Report }> {
-  // Ports far from anything running here, so the port checks are about these, not a dev stack.
-  const ports = { PORT: "40591", LINEAR_PORT: "40592", PERPLEXITY_PORT: "40593", DEVTOOLS_PORT: "40594" };
+  const ports = {
+    PORT: String(gateway),
+    LINEAR_PORT: String(linear),
+    PERPLEXITY_PORT: String(perplexity),
+    DEVTOOLS_PORT: String(devtools),
+  };
   const result = await omni(["doctor", "--json"], {
     // No deployment key unless the test gives one (the harness sets one for the other suites).
-    env: { ...ports, OMNI_URL: "http://127.0.0.1:40591", OMNI_SECRET_KEY: undefined, ...env },
+    env: { ...ports, OMNI_URL: `http://127.0.0.1:${gateway}`, OMNI_SECRET_KEY: undefined, ...env },
   });
   return { code: result.code, report: JSON.parse(result.stdout) as Report };
 }
@@ -57,7 +64,7 @@ describe("omni doctor", () => {
       fix: expect.stringContaining("openssl"),
     });
     expect(check(report, "OMNI_DEV_MODE")?.outcome).toBe("fail");
-    expect(check(report, "port 40591")?.outcome).toBe("ok");
+    expect(check(report, `port ${gateway}`)?.outcome).toBe("ok");
   });
 
   test("a migrated (and seeded) database with a production key passes", async () => {

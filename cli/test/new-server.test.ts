@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { cleanEnv, emptyDatabase, omni, repoRoot } from "./fixtures/harness.ts";
+import { cleanEnv, emptyDatabase, freePorts, omni, repoRoot } from "./fixtures/harness.ts";
+
+/** The dev stack's ports: free ones, below the ephemeral range (`freePorts`). */
+const [gatewayPort, linearPort, perplexityPort, devtoolsPort, greeterPort] = freePorts(5);
 
 /**
  * `omni new-server` in a temporary clone of this checkout (with its uncommitted changes): the scaffold
@@ -109,14 +112,19 @@ describe("omni new-server", () => {
     const key = (JSON.parse(created.stdout) as { secret: string }).secret;
 
     // `bun run dev` as a user restarts it: every server folder (greeter included) and the gateway, on
-    // ports of this engineer's range (<NAME>_PORT), on the test's Postgres, credentials required.
-    const ports = { PORT: "41901", LINEAR_PORT: "41902", PERPLEXITY_PORT: "41903", DEVTOOLS_PORT: "41904" };
+    // free ports (<NAME>_PORT), on the test's Postgres, credentials required.
+    const ports = {
+      PORT: String(gatewayPort),
+      LINEAR_PORT: String(linearPort),
+      PERPLEXITY_PORT: String(perplexityPort),
+      DEVTOOLS_PORT: String(devtoolsPort),
+    };
     const proc = Bun.spawn(["bun", "scripts/dev.ts"], {
       cwd: root,
       env: {
         ...cleanEnv(),
         ...ports,
-        GREETER_PORT: "41905",
+        GREETER_PORT: String(greeterPort),
         DATABASE_URL: database.url,
         OMNI_DEV_MODE: "0",
         ADMIN_BUILD: "0",
@@ -139,14 +147,16 @@ describe("omni new-server", () => {
       })();
     }
     const gatewayLine = /omni gateway \S+ listening on (http:\/\/[\d.]+:\d+)/;
-    const greeterLine = /greeter\s*│\S* greeter 0\.1\.0 listening on http:\/\/127\.0\.0\.1:41905/;
+    const greeterLine = new RegExp(
+      `greeter\\s*│\\S* greeter 0\\.1\\.0 listening on http://127\\.0\\.0\\.1:${greeterPort}`,
+    );
     while (!gatewayLine.test(devLog) || !greeterLine.test(devLog)) {
       if (proc.exitCode !== null) throw new Error(`bun run dev exited: ${devLog}`);
       await Bun.sleep(50);
     }
     const log = devLog;
     gatewayUrl = gatewayLine.exec(log)?.[1] ?? "";
-    expect(log).toMatch(/greeter\s*│\S* greeter 0\.1\.0 listening on http:\/\/127\.0\.0\.1:41905/);
+    expect(log).toMatch(greeterLine);
 
     // The org predates the server: it turns it on (new organizations get it by default).
     const enabled = await omni(["services", "enable", "greeter"], {
@@ -194,7 +204,7 @@ describe("omni new-server", () => {
       .filter((line) => /\b(WARN|ERROR)\b|"level":"(warn|error)"/.test(line));
     expect(warnings).toEqual([]);
     // Every child is gone: the gateway and the servers' ports refuse connections.
-    for (const url of [gatewayUrl, "http://127.0.0.1:41902", "http://127.0.0.1:41905"]) {
+    for (const url of [gatewayUrl, `http://127.0.0.1:${linearPort}`, `http://127.0.0.1:${greeterPort}`]) {
       expect(
         await fetch(`${url}/health`).then(
           () => "answered",
