@@ -90,7 +90,7 @@ export class FrameWriter {
   private queue: string[] = [];
   private scheduled = false;
 
-  /** `send` writes one message; false when it could not (the connection is gone). */
+  /** `send` writes one message. */
   constructor(private readonly send: (message: string) => void) {}
 
   write(frame: string): void {

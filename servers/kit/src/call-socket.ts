@@ -33,7 +33,10 @@ export interface CallSocketOptions {
  * Bun's WebSocket, which takes the upgrade request's headers (the internal token) in its options: the
  * DOM library's declaration of the same global (the admin shares this tsconfig) only knows protocols.
  */
-const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
+export const BunWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: Bun.WebSocketOptions,
+) => WebSocket;
 
 interface Running {
   handlers: CallHandlers;
@@ -81,11 +84,6 @@ export class CallSocket {
   /** Whether the socket is open now (no connection attempt). */
   get isOpen(): boolean {
     return this.open;
-  }
-
-  /** Calls in flight on the socket. */
-  get inflight(): number {
-    return this.calls.size;
   }
 
   /** Whether a call can go over the socket now; when not, starts connecting (unless it is backing off). */

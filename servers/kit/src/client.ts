@@ -12,7 +12,7 @@ import {
 import * as v from "valibot";
 import type { KitApp } from "./app.ts";
 import { CallSocket } from "./call-socket.ts";
-import { HttpPool } from "./http-pool.ts";
+import { abortError, HttpPool } from "./http-pool.ts";
 import { deploymentToken } from "./internal-token.ts";
 import type { StreamEvent, TerminalEvent } from "./runner.ts";
 
@@ -337,7 +337,7 @@ function overSocket(socket: CallSocket, body: string, options: CallToolOptions):
         lost(reason) {
           reject(
             signal?.aborted
-              ? abortReason(signal)
+              ? abortError(signal)
               : new KitRpcError(`${SOCKET_WHAT}: the server is unreachable (${reason})`, 0, true),
           );
         },
@@ -351,12 +351,6 @@ function overSocket(socket: CallSocket, body: string, options: CallToolOptions):
         : undefined,
     );
   });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error
-    ? signal.reason
-    : new DOMException("The request was aborted", "AbortError");
 }
 
 /** Header sets by their text: the pool builds each request head once per headers object. */

@@ -500,7 +500,8 @@ class ConnectionClosed extends Error {
   }
 }
 
-function abortError(signal: AbortSignal): Error {
+/** Why an aborted request failed: the signal's reason, else an `AbortError`. */
+export function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error
     ? signal.reason
     : new DOMException("The request was aborted", "AbortError");

@@ -54,11 +54,6 @@ export class SocketCalls {
     });
   }
 
-  /** Calls running on this connection. */
-  get size(): number {
-    return this.calls.size;
-  }
-
   /** One message: its frames in order; a malformed one closes the connection (as a protocol error). */
   message(text: unknown): void {
     const frames = typeof text === "string" ? readFrames(text) : null;

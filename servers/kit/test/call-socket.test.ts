@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import type { ToolCallEvent, ToolCallRequest } from "@omni/contracts";
 import { kitLifecycle } from "../src/app.ts";
 import { CALL_SOCKET_PATH, callFrame, cancelFrame, type Frame, readFrames } from "../src/call-frames.ts";
+import { BunWebSocket } from "../src/call-socket.ts";
 import { createServerApp, createServerClient, KitRpcError } from "../src/index.ts";
 import { testScope } from "./fixtures/scope.ts";
 import { createTestServer } from "./fixtures/test-server.ts";
@@ -28,8 +29,6 @@ function listen() {
   };
   return { app, stop, observed, base, wsUrl: `ws://127.0.0.1:${app.server?.port}${CALL_SOCKET_PATH}` };
 }
-
-const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
 
 /** A raw call socket: every frame it receives, and waiters for the next ones. */
 async function rawSocket(
