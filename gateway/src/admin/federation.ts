@@ -5,35 +5,15 @@ import {
   FederatedServerStatus,
   OkResponse,
 } from "@omni/contracts";
-import { createRepositories, type FederatedServer, newId } from "@omni/db";
+import { createRepositories, newId } from "@omni/db";
 import { Elysia } from "elysia";
 import * as v from "valibot";
 import { auditActor } from "../audit/index.ts";
 import { UpstreamEgress } from "../federation/egress.ts";
-import type { FederatedHealth } from "../federation/index.ts";
+import { type FederatedHealth, federatedHealth } from "../federation/index.ts";
 import { prefixProblem, sealUpstreamSecret } from "../federation/registration.ts";
 import { apiError } from "../security/errors.ts";
 import type { DashboardDeps } from "./deps.ts";
-
-/** A row without a connection on this replica (no federation running, or not used yet). */
-function idle(row: FederatedServer): FederatedHealth {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    transport: row.transport,
-    url: row.url,
-    scope: row.organizationId ? "organization" : "global",
-    enabled: row.enabled,
-    hasAuthSecret: row.authSecret !== null,
-    state: "idle",
-    lastError: null,
-    lastConnectedAt: null,
-    tools: 0,
-    prompts: 0,
-    resources: 0,
-  };
-}
 
 /**
  *   GET    /api/federation/servers       the org's upstreams (its own and the global ones) with health
@@ -55,7 +35,7 @@ export function federationRoutes(deps: DashboardDeps) {
       await deps.federation.reload();
       return deps.federation.health(orgId);
     }
-    return (await repos.federation.listVisible(orgId)).map(idle);
+    return (await repos.federation.listVisible(orgId)).map((row) => federatedHealth(row));
   };
   return new Elysia({ name: "omni-admin-federation", prefix: "/api/federation" })
     .use(deps.auth.guard)
@@ -123,7 +103,7 @@ export function federationRoutes(deps: DashboardDeps) {
           },
           metadata: { requestId: auth.org.requestId },
         });
-        const health = (await statuses(orgId)).find((h) => h.id === row.id) ?? idle(row);
+        const health = (await statuses(orgId)).find((h) => h.id === row.id) ?? federatedHealth(row);
         return status(201, health);
       },
       {

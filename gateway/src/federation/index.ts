@@ -82,6 +82,26 @@ const key = (upstreamId: string, orgId: string) => `${upstreamId}\u0000${orgId}`
  * connection; a global one gets one per org that uses it, opened on that org's first request. Credentials
  * are the upstream's (one auth header per row), so no finer pooling is needed.
  */
+/** An upstream's row with its connection's health on this replica (`idle` without a connection). */
+export function federatedHealth(row: FederatedServer, connection?: UpstreamConnection): FederatedHealth {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    transport: row.transport,
+    url: row.url,
+    scope: row.organizationId ? "organization" : "global",
+    enabled: row.enabled,
+    hasAuthSecret: row.authSecret !== null,
+    state: connection?.state ?? "idle",
+    lastError: connection?.lastError ?? null,
+    lastConnectedAt: connection?.lastConnectedAt ? new Date(connection.lastConnectedAt).toISOString() : null,
+    tools: connection?.tools.length ?? 0,
+    prompts: connection?.prompts.length ?? 0,
+    resources: (connection?.resources.length ?? 0) + (connection?.templates.length ?? 0),
+  };
+}
+
 export class Federation {
   /** The org-egress guard: org-registered remote upstreams reach only public addresses unless allowed. */
   readonly egress: UpstreamEgress;
@@ -283,27 +303,7 @@ export class Federation {
 
   /** The org's upstreams with their connection health (the admin API's view). */
   health(orgId: string): FederatedHealth[] {
-    return this.visibleRows(orgId).map((row) => {
-      const connection = this.pool.get(key(row.id, orgId));
-      return {
-        id: row.id,
-        name: row.name,
-        prefix: row.prefix,
-        transport: row.transport,
-        url: row.url,
-        scope: row.organizationId ? ("organization" as const) : ("global" as const),
-        enabled: row.enabled,
-        hasAuthSecret: row.authSecret !== null,
-        state: connection?.state ?? ("idle" as const),
-        lastError: connection?.lastError ?? null,
-        lastConnectedAt: connection?.lastConnectedAt
-          ? new Date(connection.lastConnectedAt).toISOString()
-          : null,
-        tools: connection?.tools.length ?? 0,
-        prompts: connection?.prompts.length ?? 0,
-        resources: (connection?.resources.length ?? 0) + (connection?.templates.length ?? 0),
-      };
-    });
+    return this.visibleRows(orgId).map((row) => federatedHealth(row, this.pool.get(key(row.id, orgId))));
   }
 
   private visibleRows(orgId: string): FederatedServer[] {
