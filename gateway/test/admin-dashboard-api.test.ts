@@ -5,11 +5,11 @@ import { createRepositories, createTestDatabase, type DbHandle, DEMO_ORG_ID, DEM
 import { type RunningServer, serve } from "@omni/kit";
 import { dashboardCsp } from "../src/admin/static.ts";
 import { createGateway, type GatewayApp } from "../src/app.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
 import { createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { createConfigService } from "../src/config/index.ts";
 import { defaultClientFactory, Registry } from "../src/registry/index.ts";
 import { createLogger } from "../src/security/log.ts";
+import { demoAndOtherKeys } from "./fixtures/auth-fixtures.ts";
 import { registerBuiltInServers } from "./fixtures/catalogue.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
@@ -38,16 +38,7 @@ beforeAll(async () => {
   console.log = original;
   const row = await repos.servers.upsert({ name: "alpha", title: "Alpha (test)" });
   await repos.services.upsert(DEMO_ORG_ID, row.id, { enabled: true });
-  const other = await repos.organizations.create({ slug: "other-org", name: "Other" });
-  keys.owner = (
-    await createApiKey(repos, DEMO_ORG_ID, DEMO_USER_ID, { name: "owner", scopes: [...PERMISSIONS] })
-  ).secret;
-  keys.reader = (
-    await createApiKey(repos, DEMO_ORG_ID, DEMO_USER_ID, { name: "reader", scopes: ["admin:read"] })
-  ).secret;
-  keys.other = (
-    await createApiKey(repos, other.id, null, { name: "other", scopes: [...PERMISSIONS] })
-  ).secret;
+  Object.assign(keys, await demoAndOtherKeys(repos));
   const config = createConfigService({ db: db.db });
   await config.ready;
   const silent = createLogger({ level: "silent" });

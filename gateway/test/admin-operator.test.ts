@@ -5,25 +5,23 @@ import { join } from "node:path";
 import { treaty } from "@elysiajs/eden";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { PERMISSIONS } from "@omni/contracts";
 import {
   createRepositories,
   createTestDatabase,
   type DbHandle,
   DEMO_ORG_ID,
-  DEMO_USER_ID,
   DEPLOYMENT_AUDIT_CHAIN,
   registerCatalogue,
 } from "@omni/db";
 import { type RunningServer, serverCapabilities } from "@omni/kit";
 import { createGateway, type GatewayApp } from "../src/app.ts";
-import { createApiKey } from "../src/auth/api-keys.ts";
 import { type AuthModule, createAuthModule, readAuthEnv } from "../src/auth/index.ts";
 import { type ConfigServiceImpl, createConfigService } from "../src/config/index.ts";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import { createClientFactory, Registry } from "../src/registry/index.ts";
 import { InstanceFollower } from "../src/registry/instances.ts";
 import { createLogger } from "../src/security/log.ts";
+import { demoAndOtherKeys } from "./fixtures/auth-fixtures.ts";
 import { Gates, instanceServer, until } from "./fixtures/instance-server.ts";
 import { serveQuietly, TEST_INTERNAL_TOKEN } from "./fixtures/replicas.ts";
 
@@ -64,16 +62,7 @@ beforeAll(async () => {
   const repos = createRepositories(db.db);
   const { serverId } = await registerCatalogue(db.db, serverCapabilities(omicron("A")));
   await repos.services.upsert(DEMO_ORG_ID, serverId, { enabled: true });
-  const other = await repos.organizations.create({ slug: "other-org", name: "Other" });
-  keys.owner = (
-    await createApiKey(repos, DEMO_ORG_ID, DEMO_USER_ID, { name: "owner", scopes: [...PERMISSIONS] })
-  ).secret;
-  keys.reader = (
-    await createApiKey(repos, DEMO_ORG_ID, DEMO_USER_ID, { name: "reader", scopes: ["admin:read"] })
-  ).secret;
-  keys.other = (
-    await createApiKey(repos, other.id, null, { name: "other-owner", scopes: [...PERMISSIONS] })
-  ).secret;
+  Object.assign(keys, await demoAndOtherKeys(repos));
   a = serveQuietly(omicron("A"), { mcp: false });
   b = serveQuietly(omicron("B"), { mcp: false });
   const silent = createLogger({ level: "silent" });
