@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { createDevAuthenticator } from "../src/mcp/dev-auth.ts";
 import type { Authenticator } from "../src/ports.ts";
 import { modernConformanceServer } from "./fixtures/modern-conformance-server.ts";
-import { modernRequest } from "./fixtures/replicas.ts";
+import { modernInit, modernRequest } from "./fixtures/replicas.ts";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 
 /**
@@ -17,7 +17,8 @@ import { type Stack, startStack } from "./fixtures/stack.ts";
 const TASKS = "io.modelcontextprotocol/tasks";
 const OTHER_ORG = "org-tasks-other";
 
-/** Upstream calls of `tasks_test_wait` that saw their signal abort, by label. */
+/** Upstream calls of `tasks_test_wait` that started, and those that saw their signal abort, by label. */
+const started = new Set<string>();
 const aborted = new Set<string>();
 const probeServer: ServerDefinition = {
   name: "tasks-probe",
@@ -30,6 +31,7 @@ const probeServer: ServerDefinition = {
       taskSupport: "optional",
       handler: (args, ctx) =>
         new Promise<string>((_resolve, reject) => {
+          started.add(args.label);
           ctx.signal.addEventListener("abort", () => {
             aborted.add(args.label);
             reject(ctx.signal.reason);
@@ -161,6 +163,29 @@ test("tasks/cancel settles the task as cancelled and aborts the upstream call", 
   expect(aborted.has("cancel-me")).toBe(true);
   // Idempotent on a terminal task.
   expect((await ok("tasks/cancel", { taskId: created.taskId })).resultType).toBe("complete");
+});
+
+test("a client closing its stateless tools/call (no task) cancels the upstream call", async () => {
+  const closing = new AbortController();
+  const init = modernInit(
+    "tools/call",
+    { name: "tasks_test_wait", arguments: { label: "client-gone" } },
+    {
+      meta: {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+      },
+    },
+  );
+  const answer = fetch(`${stack.url}/mcp`, { ...init, signal: closing.signal }).catch(
+    (error: unknown) => error,
+  );
+  for (let i = 0; i < 200 && !started.has("client-gone"); i++) await Bun.sleep(10);
+  expect(started.has("client-gone")).toBe(true);
+  closing.abort();
+  expect(await answer).toMatchObject({ name: "AbortError" });
+  for (let i = 0; i < 200 && !aborted.has("client-gone"); i++) await Bun.sleep(10);
+  expect(aborted.has("client-gone")).toBe(true);
 });
 
 test("another org cannot see, update or cancel a task: it is unknown there (-32602)", async () => {

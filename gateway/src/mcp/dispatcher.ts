@@ -48,6 +48,12 @@ import { type Session, SessionStore } from "./session.ts";
 import { type BusMessage, MemorySessionBus, type SessionBus } from "./session-bus.ts";
 import { SessionSealer } from "./session-seal.ts";
 
+/**
+ * Sees a `tools/call`'s domain-server tool once the caller's name is resolved, before it runs: a result
+ * answers the call instead (audited by whatever produced it), undefined runs it as usual.
+ */
+export type ToolDivert = (route: ToolRoute) => Promise<Json | undefined>;
+
 export interface DispatcherOptions {
   config: ConfigService;
   registry: Registry;
@@ -581,21 +587,6 @@ export class Dispatcher {
     return view.policy.bundles.some((b) => b.slug === slug);
   }
 
-  /**
-   * The tool a caller's name routes to, or undefined when the caller cannot see it (hidden, renamed away,
-   * outside its bundle, or nonexistent: the same answer). The discovery tools are the gateway's own.
-   */
-  async resolveTool(
-    caller: Caller,
-    name: string,
-  ): Promise<{ route: ToolRoute; descriptor: ToolDescriptor } | undefined> {
-    const scope = await this.scope(caller);
-    const found = scope.tools.get(name);
-    if (!found) return undefined;
-    const route = this.opts.registry.capabilities.tools.get(found.source);
-    return route ? { route, descriptor: found.descriptor } : undefined;
-  }
-
   private async checkPrompt(call: CallContext, name: string): Promise<void> {
     if (!(await this.scope(call.caller)).promptVisible(name)) {
       throw new RpcError(ErrorCode.InvalidParams, `unknown prompt "${name}"`, { prompt: name });
@@ -683,9 +674,11 @@ export class Dispatcher {
   /**
    * A tool call, audited (who, org, tool, duration, outcome; arguments when the org opted in). The name is
    * the caller's (after renames); the audit records the tool that ran. In a discovery bundle,
-   * `search_tools` answers from the scope and `call_tool` runs this same path for its target.
+   * `search_tools` answers from the scope and `call_tool` runs this same path for its target. `divert`
+   * sees the resolved domain-server tool first and may answer instead (the 2026-07-28 edge starts a task),
+   * so the caller's tool is looked up once.
    */
-  private async callTool(call: CallContext, params: ToolsCallParams): Promise<Json> {
+  async callTool(call: CallContext, params: ToolsCallParams, divert?: ToolDivert): Promise<Json> {
     const { view, scope } = await this.scoped(call.caller);
     if (scope.bundle?.discovery && !scope.tools.has(params.name)) {
       if (params.name === SEARCH_TOOLS) return this.searchTools(call, scope, params.arguments);
@@ -709,6 +702,10 @@ export class Dispatcher {
     const route = found ? this.opts.registry.capabilities.tools.get(found.source) : undefined;
     const { org: caller, credentialId } = call.caller;
     const federated = found && !route ? view.federated?.tools.get(found.source) : undefined;
+    if (divert && route && view.enabled.has(route.server)) {
+      const diverted = await divert(route);
+      if (diverted) return diverted;
+    }
     const access = this.opts.access;
     const started = access ? performance.now() : 0;
     const record = (outcome: "ok" | "error", error?: string) =>

@@ -225,7 +225,7 @@ describe("createServerClient over the call socket", () => {
     expect(first?.type === "text" && first.text.length).toBe(8000 * 1000);
   });
 
-  test("aborting a call rejects it at once and cancels the tool upstream", async () => {
+  test("aborting a call rejects it (at the next abort check) and cancels the tool upstream, not the others", async () => {
     const { base, observed } = listen();
     const client = createServerClient(base, { internalToken: TOKEN });
     stops.push(() => client.close());
@@ -236,10 +236,17 @@ describe("createServerClient over the call socket", () => {
     const call = client
       .callTool({ name: "test_slow", arguments: {}, scope, live: true }, { signal: controller.signal })
       .catch((error: unknown) => error);
+    const other = client.callTool({ name: "test_slow", arguments: { ms: 300 }, scope, live: true });
     await started;
     controller.abort();
     expect(await call).toMatchObject({ name: "AbortError" });
     expect(await aborted).toBe("The client cancelled the call");
+    // An already aborted signal: refused before anything is sent.
+    const before = await client
+      .callTool({ name: "test_slow", arguments: {}, scope, live: true }, { signal: AbortSignal.abort() })
+      .catch((error: unknown) => error);
+    expect(before).toMatchObject({ name: "AbortError" });
+    expect(await other).toMatchObject({ type: "result" });
   });
 
   test("the server going away mid-call is a transport failure (the instance's health)", async () => {

@@ -8,6 +8,7 @@ import { classify, errorMessage, isRecord, type Json, json, RpcError, resultMess
 import { ResponseChannel } from "../sse.ts";
 import { TaskService } from "../tasks/service.ts";
 import { MemoryTaskStore, type TaskStore } from "../tasks/store.ts";
+import { ClientGoneWatch } from "./client-gone.ts";
 import { ModernErrorCode, validateEnvelope } from "./envelope.ts";
 import { modernMethods } from "./methods.ts";
 import { type CacheHint, decorateResult, type ServerInfo } from "./results.ts";
@@ -18,6 +19,8 @@ import { ListenHub } from "./subscriptions.ts";
 const DISCOVER_CACHE: CacheHint = { ttlMs: 60_000, cacheScope: "public" };
 /** Methods whose results are never cached (live, per call). */
 const UNCACHED = new Set(["tools/call", "prompts/get", "tasks/get", "tasks/update", "tasks/cancel"]);
+/** The hint of a result that must not be reused. */
+const NO_CACHE: CacheHint = { ttlMs: 0, cacheScope: "private" };
 
 export interface ModernHttpOptions {
   dispatcher: Dispatcher;
@@ -75,6 +78,7 @@ const dropLogsToo = (message: Json) => message.method === "notifications/message
  */
 export class ModernHttp {
   private readonly hub = new ListenHub();
+  private readonly gone = new ClientGoneWatch();
   private readonly off: (() => void)[];
   private readonly taskStore: TaskStore;
   private readonly tasks: TaskService;
@@ -107,6 +111,7 @@ export class ModernHttp {
 
   close(): void {
     for (const off of this.off) off();
+    this.gone.close();
     this.tasks.close();
     void this.taskStore.close();
   }
@@ -141,7 +146,7 @@ export class ModernHttp {
     const { envelope } = outcome;
     const controller = new AbortController();
     const abort = () => controller.abort();
-    request.signal.addEventListener("abort", abort, { once: true });
+    const unwatch = this.gone.watch(request, abort);
     const channel = new ResponseChannel({
       keepAliveMs: this.opts.keepAliveMs,
       drop: envelope.logLevel === undefined ? dropLogsToo : dropUnasked,
@@ -160,27 +165,42 @@ export class ModernHttp {
       out: channel,
       session: undefined,
     };
-    this.opts.dispatcher
-      .request(call, method, inbound.params)
-      .then((result) => this.decorate(call, method, inbound.params, result))
-      .then(
-        (result) => channel.finish(resultMessage(id, result)),
-        (error: unknown) => {
-          const { status, error: object } = modernError(error, this.opts.logger);
-          channel.finish(errorMessage(id, object), status);
-        },
-      )
-      .finally(() => request.signal.removeEventListener("abort", abort));
+    const failed = (error: unknown) => {
+      unwatch();
+      const { status, error: object } = modernError(error, this.opts.logger);
+      channel.finish(errorMessage(id, object), status);
+    };
+    const answer = (result: Json) => {
+      unwatch();
+      channel.finish(resultMessage(id, result));
+    };
+    const params = inbound.params;
+    const running = this.opts.dispatcher.request(call, method, params);
+    if (UNCACHED.has(method)) {
+      // Live results: decorated without a cache lookup, in the same turn as the result.
+      running.then((result) => {
+        let decorated: Json;
+        try {
+          decorated = decorateResult(method, result, NO_CACHE, this.opts.serverInfo);
+        } catch (error) {
+          failed(error);
+          return;
+        }
+        answer(decorated);
+      }, failed);
+    } else {
+      running.then((result) => this.decorate(call, method, params, result)).then(answer, failed);
+    }
     return channel.response;
   }
 
   /** Cache hints from the config cache: org-scoped (private) with the catalogue's TTL; live reads 0. */
   private async decorate(call: CallContext, method: string, params: Json, result: Json): Promise<Json> {
-    let cache: CacheHint = { ttlMs: 0, cacheScope: "private" };
+    let cache = NO_CACHE;
     if (method === "server/discover") {
       cache =
         result.instructions === undefined ? DISCOVER_CACHE : { ...DISCOVER_CACHE, cacheScope: "private" };
-    } else if (result.resultType !== "input_required" && !UNCACHED.has(method)) {
+    } else if (result.resultType !== "input_required") {
       const catalog = await this.opts.config.catalog(
         call.caller.org.orgId,
         this.opts.registry.capabilities.codePrompts,

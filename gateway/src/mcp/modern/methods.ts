@@ -51,7 +51,6 @@ function core(dispatcher: Dispatcher, name: string): MethodHandler {
  */
 export function modernMethods(deps: ModernMethodsDeps): Record<string, MethodHandler> {
   const { sealer, tasks, hub } = deps;
-  const toolsCall = core(deps.dispatcher, "tools/call");
   const promptsGet = core(deps.dispatcher, "prompts/get");
 
   const binding = (call: CallContext, target: string, args: unknown): StateBinding => ({
@@ -60,17 +59,24 @@ export function modernMethods(deps: ModernMethodsDeps): Record<string, MethodHan
     target,
     arguments: args ?? {},
   });
-  /** The answers of earlier rounds (from the sealed state) merged with this retry's `inputResponses`. */
+  /**
+   * The answers of earlier rounds (from the sealed state) merged with this retry's `inputResponses`;
+   * undefined on a first round without answers (the common call).
+   */
   const responses = (
-    bound: StateBinding,
+    bound: () => StateBinding,
     params: { requestState?: unknown; inputResponses?: Record<string, unknown> | undefined },
-  ): Record<string, unknown> => {
-    const earlier = params.requestState === undefined ? {} : sealer.open(params.requestState, bound);
-    return { ...earlier, ...params.inputResponses };
+  ): Record<string, unknown> | undefined => {
+    if (params.requestState === undefined) return params.inputResponses;
+    return { ...sealer.open(params.requestState, bound()), ...params.inputResponses };
   };
-  const sealed = (result: Json, bound: StateBinding, answers: Record<string, unknown>): Json =>
+  const sealed = (
+    result: Json,
+    bound: () => StateBinding,
+    answers: Record<string, unknown> | undefined,
+  ): Json =>
     result.resultType === "input_required"
-      ? { ...result, requestState: sealer.seal(bound, answers) }
+      ? { ...result, requestState: sealer.seal(bound(), answers ?? {}) }
       : result;
 
   return {
@@ -82,25 +88,25 @@ export function modernMethods(deps: ModernMethodsDeps): Record<string, MethodHan
     }),
 
     "tools/call": method(ToolsCallParams, async (call, params) => {
-      const bound = binding(call, `tools/call:${params.name}`, params.arguments);
+      const bound = () => binding(call, `tools/call:${params.name}`, params.arguments);
       const answers = responses(bound, params);
-      const withAnswers: CallContext = { ...call, inputResponses: answers };
+      const withAnswers: CallContext = answers ? { ...call, inputResponses: answers } : call;
       // By the caller's name (policy renames, hides): a tool it cannot see runs the sync path's unknown-tool error.
-      const resolved = await deps.dispatcher.resolveTool(call.caller, params.name);
-      if (resolved && tasks.mode(resolved.route.tool.name, call.clientCapabilities) === "task") {
+      const result = await deps.dispatcher.callTool(withAnswers, params, async (route) => {
+        if (tasks.mode(route.tool.name, call.clientCapabilities) !== "task") return undefined;
         // A tool that gathers input first answers input_required rounds synchronously, then becomes a task.
-        if (resolved.route.gathersInput) {
+        if (route.gathersInput) {
           const gathered = await tasks.gather(withAnswers, params);
-          if (gathered) return sealed(gathered, bound, answers);
+          if (gathered) return gathered;
         }
-        return tasks.start(call, params, answers);
-      }
-      return sealed(await toolsCall.handle(withAnswers, params), bound, answers);
+        return tasks.start(call, params, answers ?? {});
+      });
+      return sealed(result, bound, answers);
     }),
 
     "prompts/get": method(PromptsGetParams, async (call, params) => {
-      const bound = binding(call, `prompts/get:${params.name}`, params.arguments);
-      const answers = responses(bound, params);
+      const bound = () => binding(call, `prompts/get:${params.name}`, params.arguments);
+      const answers = responses(bound, params) ?? {};
       let args = params.arguments;
       if (call.clientCapabilities.elicitation) {
         // The caller's prompts (its bundle's): a prompt outside them is never asked about.
