@@ -273,14 +273,23 @@ function createBaseGateway(deps: GatewayDeps, operator: OperatorAccess | null) {
    * The MCP endpoint (`/mcp`, `/mcp/o/<slug>`: one organization's, `/mcp/b/<bundle>`: one bundle's); `Elysia`
    * serves it for `app.handle` and paths the listener does not match, the listener itself through `lean`.
    */
-  const mcp = (request: Request, server: Context["server"], orgSlug?: string, bundle?: string) =>
-    http.handle(request, mcpPeerIsLoopback(server, request), orgSlug, bundle);
+  const mcp = (
+    request: Request,
+    server: Context["server"],
+    target: {
+      orgSlug?: string | undefined;
+      bundle?: string | undefined;
+      headers?: Record<string, string>;
+    } = {},
+  ) => http.handle(request, { loopback: mcpPeerIsLoopback(server, request), ...target });
   // What the listener serves without Elysia's lifecycle, with the same checks (the hot path of MCP clients).
   const lean = {
-    "/mcp": leanRoute(checks, (request, server) => mcp(request, server)),
-    "/mcp/o/:slug": leanRoute(checks, (request, server) => mcp(request, server, request.params.slug)),
-    "/mcp/b/:bundle": leanRoute(checks, (request, server) =>
-      mcp(request, server, undefined, request.params.bundle),
+    "/mcp": leanRoute(checks, (request, server, headers) => mcp(request, server, { headers })),
+    "/mcp/o/:slug": leanRoute(checks, (request, server, headers) =>
+      mcp(request, server, { orgSlug: request.params.slug, headers }),
+    ),
+    "/mcp/b/:bundle": leanRoute(checks, (request, server, headers) =>
+      mcp(request, server, { bundle: request.params.bundle, headers }),
     ),
   };
 
@@ -388,14 +397,14 @@ function createBaseGateway(deps: GatewayDeps, operator: OperatorAccess | null) {
     })
     .all("/mcp", ({ request, server }) => mcp(request, server), { parse: "none" })
     // One organization's MCP endpoint (OAuth users who are members of several): the same handler.
-    .all("/mcp/o/:slug", ({ request, server, params }) => mcp(request, server, params.slug), {
+    .all("/mcp/o/:slug", ({ request, server, params }) => mcp(request, server, { orgSlug: params.slug }), {
       parse: "none",
     })
     .get("/ws/o/:slug", ({ request, server, requestId, params }) =>
       upgradeWs(request, server, requestId, params.slug),
     )
     // One bundle of the caller's organization (`/mcp/b/<bundle>`): its tools, prompts and resources only.
-    .all("/mcp/b/:bundle", ({ request, server, params }) => mcp(request, server, undefined, params.bundle), {
+    .all("/mcp/b/:bundle", ({ request, server, params }) => mcp(request, server, { bundle: params.bundle }), {
       parse: "none",
     })
     .get("/ws/b/:bundle", ({ request, server, requestId, params }) =>

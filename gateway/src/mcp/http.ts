@@ -45,16 +45,29 @@ export interface StreamableHttpOptions {
   access?: Pick<McpAccess, "consume" | "unauthorized" | "stepUp">;
 }
 
+/** Which endpoint a request reached, and how. */
+export interface McpTarget {
+  /** The peer is this machine (dev auth may apply). */
+  loopback: boolean;
+  /** The organization named by the URL (`/mcp/o/<slug>`). */
+  orgSlug?: string | undefined;
+  /** The bundle named by the URL (`/mcp/b/<slug>`). */
+  bundle?: string | undefined;
+  /** Headers the answer of a POST carries from the start (the listener's security headers). */
+  headers?: Record<string, string> | undefined;
+}
+
 /** MCP Streamable HTTP (2025 era) on top of the dispatcher: POST, GET and DELETE of `/mcp`. */
 export class StreamableHttp {
   constructor(private readonly opts: StreamableHttpOptions) {}
 
   /**
-   * `orgSlug`: the organization named by the URL (`/mcp/o/<slug>`), for members of several. `bundle`: the
-   * bundle named by the URL (`/mcp/b/<slug>`), looked up in the caller's organization (404 when it has none
-   * of that slug, whether another org has one or not).
+   * `target.orgSlug`: the organization named by the URL, for members of several. `target.bundle`: the bundle
+   * named by the URL, looked up in the caller's organization (404 when it has none of that slug, whether
+   * another org has one or not).
    */
-  async handle(request: Request, loopback: boolean, orgSlug?: string, bundle?: string): Promise<Response> {
+  async handle(request: Request, target: McpTarget): Promise<Response> {
+    const { loopback, orgSlug, bundle } = target;
     const mcp = { origin: originOf(request) ?? "http://127.0.0.1", ...(orgSlug ? { orgSlug } : {}) };
     const auth = await this.opts.authenticator.authenticate(request.headers, { loopback, mcp });
     const access = this.opts.access;
@@ -107,7 +120,7 @@ export class StreamableHttp {
     }
     switch (request.method) {
       case "POST":
-        return this.post(request, caller);
+        return this.post(request, caller, target.headers);
       case "GET":
         return this.get(request, caller);
       case "DELETE":
@@ -166,7 +179,7 @@ export class StreamableHttp {
     return session;
   }
 
-  private async post(request: Request, auth: Caller): Promise<Response> {
+  private async post(request: Request, auth: Caller, headers?: Record<string, string>): Promise<Response> {
     const accept = request.headers.get("accept") ?? "";
     if (
       !(accept.includes("application/json") || accept.includes("*/*")) ||
@@ -203,7 +216,7 @@ export class StreamableHttp {
       this.opts.modern &&
       classifyEra({ httpMethod: "POST", headers: request.headers, body }) === "modern"
     ) {
-      return this.opts.modern.post(request, auth, body);
+      return this.opts.modern.post(request, auth, body, headers);
     }
     const batch = Array.isArray(body);
     const messages: Inbound[] = (batch ? (body as unknown[]) : [body]).map(classify);
@@ -264,7 +277,7 @@ export class StreamableHttp {
     }
     if (requests.length === 0 && invalid.length === 0) return new Response(null, { status: 202 });
 
-    const channel = new ResponseChannel({});
+    const channel = new ResponseChannel(headers ? { headers } : {});
     if (!batch) {
       const only = requests[0]!;
       if (only.kind === "request") {

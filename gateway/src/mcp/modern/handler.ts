@@ -117,7 +117,12 @@ export class ModernHttp {
   }
 
   /** Handles one POST whose body `classifyEra` found modern (already authenticated and parsed). */
-  async post(request: Request, caller: Caller, body: unknown): Promise<Response> {
+  async post(
+    request: Request,
+    caller: Caller,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Response> {
     const inbound = classify(body);
     if (inbound.kind === "invalid") return json(400, errorMessage(inbound.id, inbound.error));
     if (inbound.kind === "response") {
@@ -148,6 +153,7 @@ export class ModernHttp {
     const abort = () => controller.abort();
     const unwatch = this.gone.watch(request, abort);
     const channel = new ResponseChannel({
+      ...(headers ? { headers } : {}),
       keepAliveMs: this.opts.keepAliveMs,
       drop: envelope.logLevel === undefined ? dropLogsToo : dropUnasked,
       onGone: abort,
