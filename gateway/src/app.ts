@@ -66,6 +66,8 @@ export interface GatewayOptions {
   keepAliveMs: number;
   /** How often a WebSocket's credential is re-checked. Default 30 s. */
   credentialCheckMs: number;
+  /** A running task's lease (`TASK_LEASE_MS`): a task whose replica died is failed after this. Default 30 s. */
+  taskLeaseMs: number;
   instructions?: string;
   /**
    * `GET /metrics` and the MCP series' labels (`metricsOptionsFromEnv`: `METRICS_TOKEN`,
@@ -160,6 +162,7 @@ const DEFAULTS: GatewayOptions = {
   allowedOrigins: [],
   keepAliveMs: 15_000,
   credentialCheckMs: 30_000,
+  taskLeaseMs: 30_000,
   metrics: {},
   mcpLog: true,
 };
@@ -240,6 +243,7 @@ function createBaseGateway(deps: GatewayDeps, operator: OperatorAccess | null) {
     sealer: new StateSealer(key),
     serverInfo: { name: "omni-mcp", title: "Omni MCP gateway", version: options.version },
     keepAliveMs: options.keepAliveMs,
+    taskLeaseMs: options.taskLeaseMs,
     logger,
     ...(deps.taskStore ? { taskStore: deps.taskStore } : {}),
   });

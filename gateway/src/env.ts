@@ -166,6 +166,11 @@ const Gateway = v.object({
   SESSION_MAX_AGE_MS: int(24 * 60 * 60_000, 60_000),
   /** Events kept per 2025 GET stream for `Last-Event-ID` resumption. Default 100. */
   SESSION_REPLAY_EVENTS: int(100, 0),
+  /**
+   * A running task's lease (the tasks extension): its replica renews it every third of this; a working
+   * task whose replica died is failed when next read, by any replica, once it lapsed. Default 30 s.
+   */
+  TASK_LEASE_MS: int(30_000, 1000),
   /** Graceful drain: how long after SIGTERM (`/ready` 503) before streams close and the listener stops. */
   DRAIN_DELAY_MS: int(2000, 0),
   /** Graceful drain: the longest in-flight requests may still run before the process exits. Default 30 s. */

@@ -237,6 +237,7 @@ const app = createGateway({
     maxBodyBytes: env.MAX_BODY_BYTES,
     sessionIdleMs: env.SESSION_IDLE_MS,
     sessionMaxAgeMs: env.SESSION_MAX_AGE_MS,
+    taskLeaseMs: env.TASK_LEASE_MS,
     allowedHosts: env.ALLOWED_HOSTS,
     allowedOrigins: env.ALLOWED_ORIGINS,
     metrics,

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { defineTool } from "@omni/kit";
+import * as v from "valibot";
 import {
   type GatewayProcess,
   type ProcessWorld,
   startGatewayProcess,
   startProcessWorld,
 } from "./fixtures/process.ts";
-import { BARE_META, modernInit } from "./fixtures/replicas.ts";
+import { BARE_META, modernInit, modernRequest } from "./fixtures/replicas.ts";
 import { alphaServer } from "./fixtures/test-servers.ts";
 
 /**
@@ -14,20 +16,47 @@ import { alphaServer } from "./fixtures/test-servers.ts";
  * stateless (2026-07-28) requests and the admin API, and its answers do not change.
  */
 let world: ProcessWorld;
+let env: Record<string, string>;
 const gateways: GatewayProcess[] = [];
+/** Gateways of the task test (started and killed there). */
+const taskGateways: GatewayProcess[] = [];
+
+/** `alpha_job` runs as a task and waits until cancelled, recording when it starts and when it is aborted. */
+const job = { started: false, aborted: false };
+const server = {
+  ...alphaServer,
+  tools: [
+    ...alphaServer.tools,
+    defineTool({
+      name: "alpha_job",
+      description: "Runs as a task (for clients that support them) until cancelled",
+      input: v.object({}),
+      taskSupport: "optional",
+      handler: (_args, ctx) =>
+        new Promise<string>((_resolve, reject) => {
+          job.started = true;
+          ctx.signal.addEventListener("abort", () => {
+            job.aborted = true;
+            reject(ctx.signal.reason);
+          });
+        }),
+    }),
+  ],
+};
 
 beforeAll(async () => {
-  world = await startProcessWorld(alphaServer);
-  const env = {
+  world = await startProcessWorld(server);
+  env = {
     ...world.env,
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     REDIS_PREFIX: `kill-${crypto.randomUUID().slice(0, 8)}:`,
+    TASK_LEASE_MS: "1500",
   };
   gateways.push(...(await Promise.all([startGatewayProcess(env), startGatewayProcess(env)])));
 }, 90_000);
 
 afterAll(async () => {
-  for (const gateway of gateways) await gateway.stop();
+  for (const gateway of [...gateways, ...taskGateways]) await gateway.stop();
   await world?.close();
 }, 30_000);
 
@@ -76,4 +105,46 @@ test("one of two replicas is killed: the other keeps serving stateless requests"
   expect(keys.res.status).toBe(200);
   expect((await fetch(`${gateways[1]!.url}/ready`)).status).toBe(200);
   expect(gateways[1]!.alive()).toBe(true);
+}, 60_000);
+
+test("a task whose replica is killed is failed by the other once its lease lapses (TASK_LEASE_MS)", async () => {
+  taskGateways.push(...(await Promise.all([startGatewayProcess(env), startGatewayProcess(env)])));
+  const [runner, survivor] = taskGateways as [GatewayProcess, GatewayProcess];
+  const tasks = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": { extensions: { "io.modelcontextprotocol/tasks": {} } },
+  };
+  const rpc = async (gateway: GatewayProcess, method: string, params: Record<string, unknown>) => {
+    const { body } = await modernRequest(gateway.url, method, params, {
+      bearer: world.ownerKey,
+      meta: tasks,
+    });
+    if (!body.result) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+    return body.result as Record<string, unknown>;
+  };
+  const created = await rpc(runner, "tools/call", { name: "alpha_job", arguments: {} });
+  expect(created.resultType).toBe("task");
+  const taskId = String(created.taskId);
+  for (let i = 0; i < 200 && !job.started; i++) await Bun.sleep(10);
+  expect(job.started).toBe(true);
+  // Renewed by the runner: still working on the other replica well past one lease.
+  await Bun.sleep(2000);
+  expect((await rpc(survivor, "tasks/get", { taskId })).status).toBe("working");
+
+  runner.proc.kill("SIGKILL");
+  await runner.proc.exited;
+  // Its call socket closed with it: the domain server cancelled the upstream call.
+  for (let i = 0; i < 200 && !job.aborted; i++) await Bun.sleep(10);
+  expect(job.aborted).toBe(true);
+  let task = await rpc(survivor, "tasks/get", { taskId });
+  for (let i = 0; i < 100 && task.status === "working"; i++) {
+    await Bun.sleep(50);
+    task = await rpc(survivor, "tasks/get", { taskId });
+  }
+  expect(task.status).toBe("failed");
+  expect(task.statusMessage).toBe("The gateway replica running this task stopped");
+  expect((task.error as { code: number; message: string }).code).toBe(-32603);
+  expect((task.error as { message: string }).message).toContain("call the tool again");
+  // Terminal from now on, on every replica.
+  expect((await rpc(survivor, "tasks/get", { taskId })).status).toBe("failed");
 }, 60_000);

@@ -33,6 +33,8 @@ export interface ModernHttpOptions {
   logger: Pick<Console, "error">;
   /** Where tasks (`io.modelcontextprotocol/tasks`) live: Redis across replicas; in memory by default. */
   taskStore?: TaskStore;
+  /** A running task's lease (see `TaskServiceOptions.leaseMs`). Default 30 s. */
+  taskLeaseMs?: number;
 }
 
 /**
@@ -90,6 +92,7 @@ export class ModernHttp {
       registry: opts.registry,
       store: this.taskStore,
       logger: opts.logger,
+      ...(opts.taskLeaseMs === undefined ? {} : { leaseMs: opts.taskLeaseMs }),
     });
     opts.dispatcher.serve(
       "modern",

@@ -12,6 +12,13 @@ import type { Dispatcher } from "../dispatcher.ts";
 import { isRecord, type Json, RpcError } from "../protocol.ts";
 import { type TaskEvent, type TaskRecord, type TaskStore, TERMINAL } from "./store.ts";
 
+/** One run of a task on this replica. */
+interface Run {
+  controller: AbortController;
+  orgId: string;
+  taskId: string;
+}
+
 /** The extension id, under `capabilities.extensions` (server) and `clientCapabilities.extensions` (client). */
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
 /** Who asks, and what their request declared: the fields of a call context the tasks read. */
@@ -25,6 +32,12 @@ export interface TaskServiceOptions {
   ttlMs?: number;
   /** Suggested `tasks/get` polling period. Default 1 s. */
   pollIntervalMs?: number;
+  /**
+   * How long a run's lease lasts without renewal (`TASK_LEASE_MS`); the running replica renews it every
+   * third of that. A `working` task whose lease lapsed (its replica died) is failed when next read, by
+   * any replica. Default 30 s.
+   */
+  leaseMs?: number;
   logger: Pick<Console, "error">;
 }
 
@@ -67,14 +80,18 @@ function unknownTask(taskId: string): RpcError {
  */
 export class TaskService {
   /** The runs of this replica, by org and task: `tasks/cancel` (from any replica) aborts them. */
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, Run>();
   private readonly off: () => void;
   private readonly ttlMs: number;
   private readonly pollIntervalMs: number;
+  private readonly leaseMs: number;
+  /** Renews the leases of this replica's runs while there are any. */
+  private renewer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly opts: TaskServiceOptions) {
     this.ttlMs = opts.ttlMs ?? 60 * 60_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.leaseMs = opts.leaseMs ?? 30_000;
     this.off = opts.store.onEvent((event) => {
       if (event.kind === "cancel") this.abortLocal(event.orgId, event.taskId);
       else for (const listener of this.statusListeners) listener(event);
@@ -102,7 +119,9 @@ export class TaskService {
 
   close(): void {
     this.off();
-    for (const controller of this.running.values()) controller.abort();
+    clearInterval(this.renewer);
+    this.renewer = undefined;
+    for (const run of this.running.values()) run.controller.abort();
     this.running.clear();
   }
 
@@ -149,6 +168,7 @@ export class TaskService {
       ttlMs: this.ttlMs,
       call: { name, arguments: params.arguments ?? {}, clientCapabilities: caller.clientCapabilities },
       inputResponses,
+      leased: true,
     };
     await this.opts.store.create(task);
     this.announce(task);
@@ -185,6 +205,7 @@ export class TaskService {
       const next: TaskRecord = { ...current, inputResponses: gathered, inputRequests: pending };
       if (Object.keys(pending).length === 0) {
         next.status = "working";
+        next.leased = true;
         delete next.inputRequests;
         delete next.statusMessage;
         resume = next;
@@ -222,7 +243,58 @@ export class TaskService {
     const task = await this.opts.store.get(caller.caller.org.orgId, taskId);
     // Another user's task is reported like an unknown one (no existence oracle).
     if (!task || (task.owner !== null && task.owner !== taskOwner(caller.caller))) throw unknownTask(taskId);
-    return task;
+    return this.reap(task);
+  }
+
+  /**
+   * A `working` task no live replica runs (its lease lapsed: the replica died or lost Redis for longer
+   * than the lease) is failed, so its client stops polling and can call the tool again; else as it is.
+   */
+  private async reap(task: TaskRecord): Promise<TaskRecord> {
+    if (!this.abandoned(task) || (await this.opts.store.leased(task.orgId, task.taskId))) return task;
+    const failed = await this.opts.store.update(task.orgId, task.taskId, (current) =>
+      this.abandoned(current)
+        ? {
+            ...current,
+            status: "failed",
+            statusMessage: "The gateway replica running this task stopped",
+            error: {
+              code: ErrorCode.InternalError,
+              message: `The gateway replica running this task stopped before it finished (its lease of ${this.leaseMs} ms lapsed); call the tool again`,
+            },
+          }
+        : undefined,
+    );
+    if (failed?.status === "failed") this.announce(failed);
+    return failed ?? task;
+  }
+
+  /** Working, leased, not run here, and not changed for a whole lease (a run just resumed has time). */
+  private abandoned(task: TaskRecord): boolean {
+    return (
+      task.status === "working" &&
+      task.leased === true &&
+      !this.running.has(this.localKey(task.orgId, task.taskId)) &&
+      Date.now() - Date.parse(task.lastUpdatedAt) > this.leaseMs
+    );
+  }
+
+  /** Renews every run's lease (a third of the lease apart); stops when this replica runs none. */
+  private renewLeases(): void {
+    if (this.running.size === 0) {
+      clearInterval(this.renewer);
+      this.renewer = undefined;
+      return;
+    }
+    for (const run of this.running.values()) this.lease(run);
+  }
+
+  private lease(run: Run): void {
+    this.opts.store
+      .lease(run.orgId, run.taskId, this.leaseMs)
+      .catch((error: unknown) =>
+        this.opts.logger.error(`[mcp/tasks] could not renew the lease of task ${run.taskId}`, error),
+      );
   }
 
   /** The task fields every task-shaped answer carries. */
@@ -244,14 +316,20 @@ export class TaskService {
   }
 
   private abortLocal(orgId: string, taskId: string): void {
-    this.running.get(this.localKey(orgId, taskId))?.abort();
+    this.running.get(this.localKey(orgId, taskId))?.controller.abort();
   }
 
   /** Runs (or re-runs, with every answer so far) the task's tool in the background on this replica. */
   private run(task: TaskRecord, caller: Caller): void {
     const controller = new AbortController();
     const key = this.localKey(task.orgId, task.taskId);
-    this.running.set(key, controller);
+    const run: Run = { controller, orgId: task.orgId, taskId: task.taskId };
+    this.running.set(key, run);
+    this.lease(run);
+    if (this.renewer === undefined) {
+      this.renewer = setInterval(() => this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
+      this.renewer.unref?.();
+    }
     const call: CallContext = {
       era: "task",
       id: task.taskId,
@@ -302,7 +380,11 @@ export class TaskService {
         },
       )
       .finally(() => {
-        if (this.running.get(key) === controller) this.running.delete(key);
+        if (this.running.get(key) !== run) return;
+        this.running.delete(key);
+        this.opts.store.release(task.orgId, task.taskId).catch(() => {
+          // it lapses by itself
+        });
       });
   }
 }

@@ -86,6 +86,21 @@ for (const [kind, make] of kinds) {
       );
     });
 
+    test("a lease is held until released or until it lapses; leases are per org", async () => {
+      const store = make();
+      stores.push(store);
+      expect(await store.leased("org-a", "l1")).toBe(false);
+      await store.lease("org-a", "l1", 60_000);
+      expect(await store.leased("org-a", "l1")).toBe(true);
+      expect(await store.leased("org-b", "l1")).toBe(false);
+      await store.release("org-a", "l1");
+      expect(await store.leased("org-a", "l1")).toBe(false);
+      await store.lease("org-a", "l2", 30);
+      expect(await store.leased("org-a", "l2")).toBe(true);
+      await Bun.sleep(80);
+      expect(await store.leased("org-a", "l2")).toBe(false);
+    });
+
     test("a task expires after its TTL", async () => {
       const store = make();
       stores.push(store);

@@ -26,6 +26,11 @@ export interface TaskRecord {
   inputRequests?: Json;
   result?: Json;
   error?: { code: number; message: string; data?: unknown };
+  /**
+   * Its runs hold a lease (`TaskStore.lease`) that the running replica renews: a `working` task whose
+   * lease lapsed lost its replica. Absent on tasks created before leases (never reaped).
+   */
+  leased?: boolean;
 }
 
 /** What replicas tell each other about tasks: a cancellation (abort the run) or a new status (notify). */
@@ -50,6 +55,12 @@ export interface TaskStore {
   ): Promise<TaskRecord | undefined>;
   publish(event: TaskEvent): Promise<void>;
   onEvent(listener: (event: TaskEvent) => void): () => void;
+  /** The replica running the task holds its lease for `ms` more (renewed while the run lasts). */
+  lease(orgId: string, taskId: string, ms: number): Promise<void>;
+  /** Whether some replica holds the task's lease now. */
+  leased(orgId: string, taskId: string): Promise<boolean>;
+  /** The run ended: its lease goes. */
+  release(orgId: string, taskId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,6 +102,8 @@ function parseEvent(message: string): TaskEvent | undefined {
 /** One process (no Redis): a map with expiry. */
 export class MemoryTaskStore implements TaskStore {
   private readonly tasks = new Map<string, { task: TaskRecord; expiresAt: number }>();
+  /** Lease expiry (epoch ms) by task. */
+  private readonly leases = new Map<string, number>();
   private readonly listeners = new Set<(event: TaskEvent) => void>();
 
   private key(orgId: string, taskId: string): string {
@@ -127,6 +140,18 @@ export class MemoryTaskStore implements TaskStore {
     for (const listener of this.listeners) listener(structuredClone(event));
   }
 
+  async lease(orgId: string, taskId: string, ms: number): Promise<void> {
+    this.leases.set(this.key(orgId, taskId), Date.now() + ms);
+  }
+
+  async leased(orgId: string, taskId: string): Promise<boolean> {
+    return (this.leases.get(this.key(orgId, taskId)) ?? 0) > Date.now();
+  }
+
+  async release(orgId: string, taskId: string): Promise<void> {
+    this.leases.delete(this.key(orgId, taskId));
+  }
+
   onEvent(listener: (event: TaskEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -134,12 +159,14 @@ export class MemoryTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     this.tasks.clear();
+    this.leases.clear();
     this.listeners.clear();
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const [key, entry] of this.tasks) if (entry.expiresAt <= now) this.tasks.delete(key);
+    for (const [key, until] of this.leases) if (until <= now) this.leases.delete(key);
   }
 }
 
@@ -197,6 +224,23 @@ export class RedisTaskStore implements TaskStore {
 
   async publish(event: TaskEvent): Promise<void> {
     await this.redis.publish(this.channel, JSON.stringify(event));
+  }
+
+  /** `<prefix>task-lease:<org>:<id>`, expiring by itself: a replica that dies stops renewing it. */
+  private leaseKey(orgId: string, taskId: string): string {
+    return `${this.prefix}task-lease:${orgId}:${taskId}`;
+  }
+
+  async lease(orgId: string, taskId: string, ms: number): Promise<void> {
+    await this.redis.set(this.leaseKey(orgId, taskId), "1", "PX", Math.max(1, Math.round(ms)));
+  }
+
+  async leased(orgId: string, taskId: string): Promise<boolean> {
+    return (await this.redis.exists(this.leaseKey(orgId, taskId))) === 1;
+  }
+
+  async release(orgId: string, taskId: string): Promise<void> {
+    await this.redis.del(this.leaseKey(orgId, taskId));
   }
 
   onEvent(listener: (event: TaskEvent) => void): () => void {
