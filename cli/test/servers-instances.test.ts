@@ -187,6 +187,33 @@ describe("omni servers instances", () => {
     expect(removed.stdout).toContain("removed ins_");
   });
 
+  test("audit deployment list|verify: the changes above, newest first, with the operator token only", async () => {
+    const listed = await omni(["audit", "deployment", "list", "--json"], { env: operator() });
+    expect(listed.code, listed.stderr).toBe(0);
+    const entries = JSON.parse(listed.stdout) as { action: string; actor: string }[];
+    expect(entries.length).toBeGreaterThanOrEqual(6);
+    expect(entries[0]?.action).toBe("server_instance.delete"); // the silent instance, removed last
+    expect(entries.map((e) => e.action)).toContain("server_instance.drain");
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(["operator"]));
+    const drains = await omni(["audit", "deployment", "list", "--action", "server_instance.undrain"], {
+      env: operator(),
+    });
+    expect(drains.code, drains.stderr).toBe(0);
+    expect(drains.stdout).toContain("server_instance.undrain");
+    expect(drains.stdout).not.toContain("server_instance.create");
+    const bad = await omni(["audit", "deployment", "list", "--limit", "0"], { env: operator() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--limit must be a whole number from 1 to 1000");
+    const verified = await omni(["audit", "deployment", "verify"], { env: operator() });
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain("deployment audit chain intact");
+    const wrong = await omni(["audit", "deployment", "verify"], {
+      env: operator({ OMNI_OPERATOR_TOKEN: `${TOKEN}x` }),
+    });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("operator token");
+  });
+
   test("a development gateway's token is read from its data directory", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "omni-cli-devtoken-"));
     const dev = await startGateway({

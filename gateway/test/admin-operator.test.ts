@@ -162,6 +162,8 @@ describe("who may use the operator API", () => {
         403,
       );
       expect((await api().instances({ id: "ins_x" }).delete(undefined, bearer(key))).error?.status).toBe(403);
+      expect((await api().audit.get({ query: {}, ...bearer(key) })).error?.status).toBe(403);
+      expect((await api().audit.verify.get(bearer(key))).error?.status).toBe(403);
     }
     // x-api-key too; and a body that would not validate is refused for the credential, not the body.
     const viaHeader = await fetch(`${url}/api/operator/instances`, {
@@ -372,5 +374,25 @@ describe("operating instances", () => {
     expect(verified.ok, JSON.stringify(verified)).toBe(true);
     const demo = await createRepositories(db.db).audit.list(DEMO_ORG_ID, { order: "asc" });
     expect(demo.some((r) => r.action.startsWith("server_instance."))).toBe(false);
+
+    // The same chain through the operator API: newest first, paged, filtered; and its verification.
+    const listed = await api().audit.get({ query: {}, ...asOperator });
+    expect(listed.error).toBeNull();
+    expect(listed.data?.map((e) => e.action)).toEqual([
+      "server_instance.delete",
+      "server_instance.undrain",
+      "server_instance.drain",
+      "server_instance.create",
+    ]);
+    expect(listed.data?.[3]?.after).toEqual({ server: "omicron", url: b.url });
+    const page = await api().audit.get({ query: { limit: 1, before: listed.data?.[0]?.seq }, ...asOperator });
+    expect(page.data?.map((e) => e.action)).toEqual(["server_instance.undrain"]);
+    const drains = await api().audit.get({ query: { action: "server_instance.drain" }, ...asOperator });
+    expect(drains.data?.map((e) => e.targetId)).toEqual([idB]);
+    const bad = await fetch(`${url}/api/operator/audit?limit=ten`, asOperator);
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain("limit must be a whole number");
+    const checked = await api().audit.verify.get(asOperator);
+    expect(checked.data).toMatchObject({ ok: true, checked: 4, totalBreaks: 0 });
   });
 });

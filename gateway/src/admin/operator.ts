@@ -1,5 +1,8 @@
 import {
   ApiError,
+  AuditEntryDto,
+  AuditListQuery,
+  AuditVerifyResult,
   CreateServerInstanceBody,
   type LiveInstance,
   ServerInstanceList,
@@ -35,6 +38,8 @@ import { requestIdOf } from "../security/plugin.ts";
  *   POST   /api/operator/instances/:id/drain    no new calls; the calls in flight finish
  *   POST   /api/operator/instances/:id/undrain  back in service
  *   DELETE /api/operator/instances/:id          drain, then drop it on every replica (calls in flight finish)
+ *   GET    /api/operator/audit                  the deployment's audit chain, newest first (paged)
+ *   GET    /api/operator/audit/verify           checks that chain (hashes, order, signed checkpoint)
  *
  * Changes are rows of `server_instances`, which every replica follows (`InstanceFollower`, within
  * SERVER_INSTANCES_POLL_MS); the replica that answers applies them at once. Each change is audited in the
@@ -125,7 +130,7 @@ export interface OperatorRoutesDeps {
   db: Database;
   registry: Registry;
   access: OperatorAccess;
-  audit: Pick<AuditLog, "record">;
+  audit: Pick<AuditLog, "record" | "list" | "verify">;
   /**
    * The replica's follower of `server_instances`: tells `SERVERS` instances apart and applies a change
    * at once. Without it, instances not in the table count as `SERVERS` ones and changes apply on the
@@ -333,7 +338,33 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
           summary: "Remove an instance: every replica drains it (calls in flight finish), then drops it",
         },
       },
-    );
+    )
+    .get(
+      "/audit",
+      ({ query }) =>
+        deps.audit.list(DEPLOYMENT_AUDIT_CHAIN, {
+          ...(query.limit !== undefined ? { limit: query.limit } : {}),
+          ...(query.before !== undefined ? { before: query.before } : {}),
+          ...(query.action ? { action: query.action } : {}),
+        }),
+      {
+        operator: true,
+        query: AuditListQuery,
+        response: { 200: v.array(AuditEntryDto), 401: ApiError, 403: ApiError },
+        detail: {
+          tags: ["operator"],
+          summary: "The deployment's audit chain (instances added, drained, removed), newest first",
+        },
+      },
+    )
+    .get("/audit/verify", () => deps.audit.verify(DEPLOYMENT_AUDIT_CHAIN), {
+      operator: true,
+      response: { 200: AuditVerifyResult, 401: ApiError, 403: ApiError },
+      detail: {
+        tags: ["operator"],
+        summary: "Check the deployment's audit chain: hashes, order and its signed checkpoint",
+      },
+    });
 
   async function setDraining(
     id: string,
