@@ -309,7 +309,7 @@ describe("sessions across replicas", () => {
     await resumedReader.cancel();
   }, 30_000);
 
-  test("A is SIGKILLed mid-session: only the in-flight call fails, the SDK v1 client continues on B", async () => {
+  test("A is SIGKILLed mid-session: only the in-flight call fails (at once, through its resumed stream), the SDK v1 client continues on B", async () => {
     const served: Served[] = [];
     const { client, transport } = sdkClient(pair.lb.url, world.ownerKey, served);
     const errors: string[] = [];
@@ -325,8 +325,8 @@ describe("sessions across replicas", () => {
     const inflight = client
       .callTool({ name: "alpha_slow", arguments: {} }, undefined, {
         onprogress: () => progressed(),
-        // SDK v1 fails a request whose POST stream broke (no event id to resume) only at its timeout.
-        timeout: 8000,
+        // Far longer than the test: the failure must come from B, through the stream the SDK resumes there.
+        timeout: 120_000,
       })
       .then(
         () => "finished",
@@ -337,8 +337,12 @@ describe("sessions across replicas", () => {
     const survivor = victim === "a" ? "b" : "a";
     pair.replicas[victim].proc.kill("SIGKILL");
     await pair.replicas[victim].proc.exited;
-    expect(await inflight).toStartWith("failed");
+    const failed = await inflight;
+    expect(failed).toStartWith("failed");
+    expect(failed).toContain("The gateway replica serving this request stopped before it answered");
     expect(errors.some((e) => e.includes("SSE stream disconnected"))).toBe(true);
+    // The SDK resumed the POST's stream with GET and its Last-Event-ID, on the survivor.
+    expect(served.some((s) => s.label === "GET" && s.by === survivor)).toBe(true);
     served.length = 0;
     for (let i = 0; i < 4; i++) {
       expect(

@@ -8,6 +8,16 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
 import {
+  endedEventId,
+  isResponseTo,
+  lostResponse,
+  newPostStream,
+  type PostStream,
+  PostStreamHub,
+  type PostStreamName,
+  parsePostEventId,
+} from "./post-stream.ts";
+import {
   allowsBatch,
   classify,
   errorMessage,
@@ -20,8 +30,11 @@ import {
   SESSION_VERSIONS,
 } from "./protocol.ts";
 import { type Session, sessionCall } from "./session.ts";
-import { eventId } from "./session-bus.ts";
+import { eventId, type StreamEvent } from "./session-bus.ts";
 import { ResponseChannel } from "./sse.ts";
+
+/** How often a resumed POST stream checks its buffer and whether the request's replica is still there. */
+const RESUME_CHECK_MS = 1000;
 
 function httpError(status: number, code: number, message: string, data?: unknown): Response {
   const error: JsonRpcErrorObject = data === undefined ? { code, message } : { code, message, data };
@@ -59,7 +72,12 @@ export interface McpTarget {
 
 /** MCP Streamable HTTP (2025 era) on top of the dispatcher: POST, GET and DELETE of `/mcp`. */
 export class StreamableHttp {
-  constructor(private readonly opts: StreamableHttpOptions) {}
+  /** Resumable POST response streams (`post-stream.ts`). */
+  private readonly posts: PostStreamHub;
+
+  constructor(private readonly opts: StreamableHttpOptions) {
+    this.posts = new PostStreamHub(opts.dispatcher.sessions.bus);
+  }
 
   /**
    * `target.orgSlug`: the organization named by the URL, for members of several. `target.bundle`: the bundle
@@ -277,14 +295,23 @@ export class StreamableHttp {
     }
     if (requests.length === 0 && invalid.length === 0) return new Response(null, { status: 202 });
 
-    const channel = new ResponseChannel(headers ? { headers } : {});
-    if (!batch) {
-      const only = requests[0]!;
-      if (only.kind === "request") {
-        this.run(session, only.id, only.method, only.params, channel).then((reply) => channel.finish(reply));
-      }
-      return channel.response;
+    const only = requests[0];
+    if (!batch && only?.kind === "request") {
+      // A resumable stream (`post-stream.ts`) once the answer becomes SSE.
+      const name = newPostStream(this.posts.bus.replica, only.id);
+      let resumable: PostStream | undefined;
+      const single = new ResponseChannel({
+        ...(headers ? { headers } : {}),
+        onGone: () => resumable?.detach(),
+      });
+      resumable = name ? this.posts.open(session.id, name, single) : undefined;
+      const out = resumable?.out ?? single;
+      this.run(session, only.id, only.method, only.params, out).then((reply) =>
+        resumable ? resumable.finish(reply) : single.finish(reply),
+      );
+      return single.response;
     }
+    const channel = new ResponseChannel(headers ? { headers } : {});
     const replies = await Promise.all([
       ...invalid.map((m) => (m.kind === "invalid" ? errorMessage(m.id, m.error) : null)),
       ...requests.map((m) =>
@@ -327,6 +354,8 @@ export class StreamableHttp {
     if (session instanceof Response) return session;
     const bus = this.opts.dispatcher.sessions.bus;
     const lastEventId = request.headers.get("last-event-id");
+    const post = lastEventId ? parsePostEventId(lastEventId) : undefined;
+    if (post) return this.resumePost(session, post);
     let missed: Awaited<ReturnType<typeof bus.replay>> = [];
     if (lastEventId && lastEventId.length <= 200) {
       try {
@@ -353,6 +382,75 @@ export class StreamableHttp {
     };
     session.stream?.close?.();
     session.stream = stream;
+    return channel.response;
+  }
+
+  /**
+   * `GET` with the `Last-Event-ID` of a POST response stream (`post-stream.ts`): the events after it, then
+   * the rest as the request runs (here or on the replica running it), the response last; or at once an
+   * error for the request when the replica running it is gone. Not the session's GET stream: that one stays.
+   */
+  private async resumePost(
+    session: Session,
+    name: PostStreamName & { seq: number | undefined },
+  ): Promise<Response> {
+    const bus = this.posts.bus;
+    if (name.seq === undefined) {
+      return httpError(404, -32001, "Stream not found: it ended; nothing is left to send on it");
+    }
+    const recorded = await bus.replayStream(session.id, name.stream).catch(() => []);
+    if (recorded.length === 0) {
+      return httpError(404, -32001, "Stream not found: no such stream in this session, or it expired");
+    }
+    let last = name.seq;
+    let done = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let off = () => {};
+    const stop = () => {
+      off();
+      clearInterval(timer);
+    };
+    const channel = new ResponseChannel({
+      openWith: "stream resumed",
+      keepAliveMs: this.opts.keepAliveMs,
+      onGone: stop,
+    });
+    const deliver = (event: StreamEvent) => {
+      const seq = parsePostEventId(event.id)?.seq;
+      if (done || seq === undefined || seq <= last) return;
+      last = seq;
+      if (isResponseTo(event.message, name.requestId)) {
+        done = true;
+        stop();
+        channel.finish(event.message, 200, event.id);
+        return;
+      }
+      channel.send(event.message, event.id);
+    };
+    off = this.posts.listen(session.id, name.stream, deliver);
+    for (const event of recorded) deliver(event);
+    /** Catches up from the buffer, then: is the request still running somewhere? If not, it is lost. */
+    const check = async () => {
+      for (const event of await bus.replayStream(session.id, name.stream).catch(() => [])) deliver(event);
+      if (done) return;
+      const alive =
+        name.replica === bus.replica
+          ? this.posts.isRunning(name.stream)
+          : await bus.send(name.replica, { t: "probe", sid: session.id }).catch(() => true);
+      if (alive || done) return;
+      for (const event of await bus.replayStream(session.id, name.stream).catch(() => [])) deliver(event);
+      if (done) return;
+      done = true;
+      stop();
+      channel.finish(lostResponse(name.requestId), 200, endedEventId(name));
+    };
+    if (!done) {
+      await check();
+      if (!done) {
+        timer = setInterval(() => void check(), RESUME_CHECK_MS);
+        timer.unref?.();
+      }
+    }
     return channel.response;
   }
 

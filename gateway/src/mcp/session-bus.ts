@@ -57,6 +57,15 @@ export const BusMessage = v.variant("t", [
     logLevel: v.optional(LogLevelSchema),
     subscriptions: v.array(v.string()),
   }),
+  /** An event of a POST response stream whose client went away, for a replica where it resumed. */
+  v.object({
+    t: v.literal("stream"),
+    sid: v.string(),
+    stream: v.string(),
+    event: v.object({ id: v.string(), message: v.record(v.string(), v.unknown()) }),
+  }),
+  /** Asks nothing: delivered (`send` true) only while the replica it is sent to is alive. */
+  v.object({ t: v.literal("probe"), sid: v.string() }),
 ]);
 export type BusMessage = v.InferOutput<typeof BusMessage>;
 
@@ -81,6 +90,12 @@ export interface SessionBus {
   record(sid: string, event: StreamEvent): void;
   /** The buffered events after `lastEventId` (all of them when it is no longer buffered). */
   replay(sid: string, lastEventId: string): Promise<StreamEvent[]>;
+  /** Appends an event of one POST response stream to its own buffer (fire and forget; `post-stream.ts`). */
+  recordStream(sid: string, stream: string, event: StreamEvent): void;
+  /** Every buffered event of one POST response stream, in order. */
+  replayStream(sid: string, stream: string): Promise<StreamEvent[]>;
+  /** Forgets a POST response stream's buffer (it was answered on its own connection). */
+  dropStream(sid: string, stream: string): void;
   close(): Promise<void>;
 }
 
@@ -155,6 +170,20 @@ export class MemorySessionBus implements SessionBus {
     if (buffer.events.length > this.max) buffer.events.splice(0, buffer.events.length - this.max);
     buffer.at = Date.now();
     this.buffers.set(sid, buffer);
+  }
+
+  recordStream(sid: string, stream: string, event: StreamEvent): void {
+    this.sweep();
+    this.record(`${sid}\u0000${stream}`, event);
+  }
+
+  async replayStream(sid: string, stream: string): Promise<StreamEvent[]> {
+    const buffer = this.buffers.get(`${sid}\u0000${stream}`);
+    return !buffer || buffer.at + this.ttlMs <= Date.now() ? [] : [...buffer.events];
+  }
+
+  dropStream(sid: string, stream: string): void {
+    this.buffers.delete(`${sid}\u0000${stream}`);
   }
 
   async replay(sid: string, lastEventId: string): Promise<StreamEvent[]> {
@@ -285,17 +314,33 @@ export class RedisSessionBus implements SessionBus {
   }
 
   async replay(sid: string, lastEventId: string): Promise<StreamEvent[]> {
-    const raw = await this.redis.lrange(this.eventsKey(sid), 0, -1);
-    const events: StreamEvent[] = [];
-    for (const item of raw) {
-      try {
-        const parsed = v.safeParse(Event, JSON.parse(item));
-        if (parsed.success) events.push(parsed.output as StreamEvent);
-      } catch {
-        // skip an unreadable entry
-      }
-    }
-    return after(events, lastEventId);
+    return after(readEvents(await this.redis.lrange(this.eventsKey(sid), 0, -1)), lastEventId);
+  }
+
+  /** `<prefix>mcp:ps:<sid>:<stream>`: one POST response stream's events, bounded and expiring alike. */
+  private streamKey(sid: string, stream: string): string {
+    return `${this.prefix}mcp:ps:${sid}:${stream}`;
+  }
+
+  recordStream(sid: string, stream: string, event: StreamEvent): void {
+    const key = this.streamKey(sid, stream);
+    this.redis
+      .multi()
+      .rpush(key, JSON.stringify(event))
+      .ltrim(key, -this.max, -1)
+      .pexpire(key, this.ttlMs)
+      .exec()
+      .catch((error: unknown) => this.logger.warn(`[mcp] stream buffer write failed: ${String(error)}`));
+  }
+
+  async replayStream(sid: string, stream: string): Promise<StreamEvent[]> {
+    return readEvents(await this.redis.lrange(this.streamKey(sid, stream), 0, -1));
+  }
+
+  dropStream(sid: string, stream: string): void {
+    this.redis
+      .del(this.streamKey(sid, stream))
+      .catch((error: unknown) => this.logger.warn(`[mcp] stream buffer delete failed: ${String(error)}`));
   }
 
   async close(): Promise<void> {
@@ -305,3 +350,17 @@ export class RedisSessionBus implements SessionBus {
 
 const Envelope = v.object({ from: v.string(), message: BusMessage });
 const Event = v.object({ id: v.string(), message: v.record(v.string(), v.unknown()) });
+
+/** The readable entries of a buffer, in order (an unreadable one is skipped). */
+function readEvents(raw: string[]): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  for (const item of raw) {
+    try {
+      const parsed = v.safeParse(Event, JSON.parse(item));
+      if (parsed.success) events.push(parsed.output as StreamEvent);
+    } catch {
+      // skip an unreadable entry
+    }
+  }
+  return events;
+}

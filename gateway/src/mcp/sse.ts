@@ -70,8 +70,16 @@ export class ResponseChannel implements Outbound {
     return this.write(sseFrame(message, id));
   }
 
-  /** Ends the response: with `body` (JSON when no stream was opened), or 202 when null. */
-  finish(body: Json | Json[] | null, status = 200): void {
+  /** Whether the answer became an SSE stream (a message was sent before it ended). */
+  get isStream(): boolean {
+    return this.open;
+  }
+
+  /**
+   * Ends the response: with `body` (JSON when no stream was opened), or 202 when null. `id`: the SSE event
+   * id of a streamed single `body` (resumable streams).
+   */
+  finish(body: Json | Json[] | null, status = 200, id?: string): void {
     if (this.done) return;
     this.done = true;
     clearInterval(this.timer);
@@ -82,8 +90,8 @@ export class ResponseChannel implements Outbound {
       );
       return;
     }
-    for (const message of body === null ? [] : Array.isArray(body) ? body : [body])
-      this.write(sseFrame(message));
+    if (body !== null && !Array.isArray(body)) this.write(sseFrame(body, id));
+    else for (const message of body ?? []) this.write(sseFrame(message));
     this.close();
   }
 

@@ -1,0 +1,72 @@
+import { expect, test } from "bun:test";
+import {
+  endedEventId,
+  isResponseTo,
+  newPostStream,
+  PostStreamHub,
+  parsePostEventId,
+  postEventId,
+} from "./post-stream.ts";
+import { MemorySessionBus, type StreamEvent } from "./session-bus.ts";
+import { ResponseChannel } from "./sse.ts";
+
+test("event ids name their stream, request and sequence; anything else is no POST stream's", () => {
+  for (const requestId of [7, "abc", "with.dots and spaces", 0]) {
+    const name = newPostStream("r3plica_", requestId);
+    if (!name) throw new Error("no stream name");
+    expect(parsePostEventId(postEventId(name, 12))).toEqual({ ...name, seq: 12 });
+    expect(parsePostEventId(endedEventId(name))).toEqual({ ...name, seq: undefined });
+  }
+  expect(newPostStream("r", "x".repeat(200))).toBeUndefined(); // too long for a header: not resumable
+  for (const id of [
+    "lz1-abc-1", // a GET stream's id
+    "p.r.1.MQ", // no sequence
+    "x.r.1.MQ.3", // an ended marker has none
+    "p.r.1.bm90IGpzb24.1", // not JSON
+    "p.r.1.e30.1", // JSON, not an id
+    "p.r.1.MQ.1\n",
+  ])
+    expect(parsePostEventId(id)).toBeUndefined();
+});
+
+test("a stream records each event with its id; once detached it publishes them, the answer last", async () => {
+  const bus = new MemorySessionBus();
+  const hub = new PostStreamHub(bus);
+  const name = newPostStream(bus.replica, 5);
+  if (!name) throw new Error("no stream name");
+  const channel = new ResponseChannel({});
+  const stream = hub.open("sid-1", name, channel);
+  expect(hub.isRunning(name.stream)).toBe(true);
+  stream.out.send({ jsonrpc: "2.0", method: "notifications/progress", params: { progress: 1 } });
+  const heard: StreamEvent[] = [];
+  hub.listen("sid-1", name.stream, (event) => heard.push(event));
+  const other: StreamEvent[] = [];
+  hub.listen("sid-2", name.stream, (event) => other.push(event)); // another session, same name: nothing
+  stream.detach();
+  stream.out.send({ jsonrpc: "2.0", method: "notifications/progress", params: { progress: 2 } });
+  const answer = { jsonrpc: "2.0", id: 5, result: { content: [] } };
+  stream.finish(answer);
+  expect(hub.isRunning(name.stream)).toBe(false);
+  expect(heard.map((e) => e.id)).toEqual([postEventId(name, 1), postEventId(name, 2)]);
+  expect(other).toEqual([]);
+  const recorded = await bus.replayStream("sid-1", name.stream);
+  expect(recorded.map((e) => e.id)).toEqual([0, 1, 2].map((n) => postEventId(name, n)));
+  expect(isResponseTo(recorded[2]!.message, 5)).toBe(true);
+  expect(isResponseTo(recorded[1]!.message, 5)).toBe(false);
+});
+
+test("an answer on its own connection drops the stream's buffer; a JSON answer never had one", async () => {
+  const bus = new MemorySessionBus();
+  const hub = new PostStreamHub(bus);
+  const streamed = newPostStream(bus.replica, 1);
+  const plain = newPostStream(bus.replica, 2);
+  if (!streamed || !plain) throw new Error("no stream name");
+  const a = hub.open("sid", streamed, new ResponseChannel({}));
+  a.out.send({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "x" } });
+  a.finish({ jsonrpc: "2.0", id: 1, result: {} });
+  expect(await bus.replayStream("sid", streamed.stream)).toEqual([]);
+  const jsonChannel = new ResponseChannel({});
+  hub.open("sid", plain, jsonChannel).finish({ jsonrpc: "2.0", id: 2, result: {} });
+  expect((await jsonChannel.response).headers.get("content-type")).toBe("application/json");
+  expect(await bus.replayStream("sid", plain.stream)).toEqual([]);
+});
