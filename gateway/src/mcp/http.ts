@@ -11,8 +11,6 @@ import {
   endedEventId,
   isResponseTo,
   lostResponse,
-  newPostStream,
-  type PostStream,
   PostStreamHub,
   type PostStreamName,
   parsePostEventId,
@@ -298,17 +296,13 @@ export class StreamableHttp {
     const only = requests[0];
     if (!batch && only?.kind === "request") {
       // A resumable stream (`post-stream.ts`) once the answer becomes SSE.
-      const name = newPostStream(this.posts.bus.replica, only.id);
-      let resumable: PostStream | undefined;
       const single = new ResponseChannel({
         ...(headers ? { headers } : {}),
-        onGone: () => resumable?.detach(),
+        // (Only once the stream is open, long after `stream` is set.)
+        onGone: () => stream.detach(),
       });
-      resumable = name ? this.posts.open(session.id, name, single) : undefined;
-      const out = resumable?.out ?? single;
-      this.run(session, only.id, only.method, only.params, out).then((reply) =>
-        resumable ? resumable.finish(reply) : single.finish(reply),
-      );
+      const stream = this.posts.open(session.id, only.id, single);
+      this.run(session, only.id, only.method, only.params, stream.out).then((reply) => stream.finish(reply));
       return single.response;
     }
     const channel = new ResponseChannel(headers ? { headers } : {});

@@ -32,12 +32,15 @@ test("event ids name their stream, request and sequence; anything else is no POS
 test("a stream records each event with its id; once detached it publishes them, the answer last", async () => {
   const bus = new MemorySessionBus();
   const hub = new PostStreamHub(bus);
-  const name = newPostStream(bus.replica, 5);
-  if (!name) throw new Error("no stream name");
   const channel = new ResponseChannel({});
-  const stream = hub.open("sid-1", name, channel);
-  expect(hub.isRunning(name.stream)).toBe(true);
+  const stream = hub.open("sid-1", 5, channel);
   stream.out.send({ jsonrpc: "2.0", method: "notifications/progress", params: { progress: 1 } });
+  const response = await channel.response;
+  const first = new TextDecoder().decode((await response.body?.getReader().read())?.value);
+  const name = parsePostEventId(/id: (\S+)/.exec(first)?.[1] ?? "");
+  if (!name) throw new Error(`no event id in ${first}`);
+  expect(name.requestId).toBe(5);
+  expect(hub.isRunning(name.stream)).toBe(true);
   const heard: StreamEvent[] = [];
   hub.listen("sid-1", name.stream, (event) => heard.push(event));
   const other: StreamEvent[] = [];
@@ -58,15 +61,17 @@ test("a stream records each event with its id; once detached it publishes them, 
 test("an answer on its own connection drops the stream's buffer; a JSON answer never had one", async () => {
   const bus = new MemorySessionBus();
   const hub = new PostStreamHub(bus);
-  const streamed = newPostStream(bus.replica, 1);
-  const plain = newPostStream(bus.replica, 2);
-  if (!streamed || !plain) throw new Error("no stream name");
-  const a = hub.open("sid", streamed, new ResponseChannel({}));
+  const channel = new ResponseChannel({});
+  const a = hub.open("sid", 1, channel);
   a.out.send({ jsonrpc: "2.0", method: "notifications/message", params: { level: "info", data: "x" } });
+  const first = new TextDecoder().decode((await (await channel.response).body?.getReader().read())?.value);
+  const streamed = parsePostEventId(/id: (\S+)/.exec(first)?.[1] ?? "");
+  if (!streamed) throw new Error(`no event id in ${first}`);
+  expect((await bus.replayStream("sid", streamed.stream)).length).toBe(1);
   a.finish({ jsonrpc: "2.0", id: 1, result: {} });
   expect(await bus.replayStream("sid", streamed.stream)).toEqual([]);
+  expect(hub.isRunning(streamed.stream)).toBe(false);
   const jsonChannel = new ResponseChannel({});
-  hub.open("sid", plain, jsonChannel).finish({ jsonrpc: "2.0", id: 2, result: {} });
+  hub.open("sid", 2, jsonChannel).finish({ jsonrpc: "2.0", id: 2, result: {} });
   expect((await jsonChannel.response).headers.get("content-type")).toBe("application/json");
-  expect(await bus.replayStream("sid", plain.stream)).toEqual([]);
 });

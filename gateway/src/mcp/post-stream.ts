@@ -137,26 +137,33 @@ export class PostStreamHub {
   }
 
   /**
-   * The outbound side of one POST's response channel: ids on every event, each kept in the stream's buffer;
-   * once the client went away (`detach`), events are published instead of written.
+   * The outbound side of one POST's response channel: from its first event on (the answer becomes SSE), ids
+   * on every event, each kept in the stream's buffer; once the client went away (`detach`), events are
+   * published instead of written. A request answered without events (JSON) costs nothing here.
    */
-  open(sid: string, name: PostStreamName, channel: ResponseChannel): PostStream {
-    this.running.add(name.stream);
+  open(sid: string, requestId: RequestId, channel: ResponseChannel): PostStream {
+    /** Named at the first event; null: its id is too long to resume. */
+    let name: PostStreamName | null | undefined;
     let seq = 0;
     let detached = false;
-    const emit = (message: Json): StreamEvent => {
-      const event = { id: postEventId(name, seq++), message };
-      this.bus.recordStream(sid, name.stream, event);
+    const emit = (stream: PostStreamName, message: Json): StreamEvent => {
+      const event = { id: postEventId(stream, seq++), message };
+      this.bus.recordStream(sid, stream.stream, event);
       if (detached) {
-        this.deliver(sid, name.stream, event);
-        void this.bus.broadcast({ t: "stream", sid, stream: name.stream, event }).catch(() => {});
+        this.deliver(sid, stream.stream, event);
+        void this.bus.broadcast({ t: "stream", sid, stream: stream.stream, event }).catch(() => {});
       }
       return event;
     };
     return {
       out: {
         send: (message) => {
-          const event = emit(message);
+          if (name === undefined) {
+            name = newPostStream(this.bus.replica, requestId) ?? null;
+            if (name) this.running.add(name.stream);
+          }
+          if (name === null) return channel.send(message);
+          const event = emit(name, message);
           return detached ? true : channel.send(message, event.id);
         },
       },
@@ -164,13 +171,12 @@ export class PostStreamHub {
         detached = true;
       },
       finish: (reply) => {
-        this.running.delete(name.stream);
-        // A JSON answer (no event before it) was never resumable.
-        if (!channel.isStream && !detached) {
+        if (!name) {
           channel.finish(reply);
           return;
         }
-        const event = emit(reply);
+        this.running.delete(name.stream);
+        const event = emit(name, reply);
         if (detached) return;
         channel.finish(reply, 200, event.id);
         // Answered on its own connection: nothing left to resume.
