@@ -425,13 +425,17 @@ export class StreamableHttp {
     for (const event of recorded) deliver(event);
     /** Catches up from the buffer, then: is the request still running somewhere? If not, it is lost. */
     const check = async () => {
-      for (const event of await bus.replayStream(session.id, name.stream).catch(() => [])) deliver(event);
+      const buffered = await bus.replayStream(session.id, name.stream).catch(() => undefined);
+      for (const event of buffered ?? []) deliver(event);
       if (done) return;
-      const alive =
-        name.replica === bus.replica
+      // An expired buffer (its answer, if any, went to the broken connection) gets nothing more.
+      const expired = buffered?.length === 0;
+      const running =
+        !expired &&
+        (name.replica === bus.replica
           ? this.posts.isRunning(name.stream)
-          : await bus.send(name.replica, { t: "probe", sid: session.id }).catch(() => true);
-      if (alive || done) return;
+          : await bus.send(name.replica, { t: "probe", sid: session.id }).catch(() => true));
+      if (running || done) return;
       for (const event of await bus.replayStream(session.id, name.stream).catch(() => [])) deliver(event);
       if (done) return;
       done = true;

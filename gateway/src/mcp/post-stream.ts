@@ -21,6 +21,9 @@ import type { ResponseChannel } from "./sse.ts";
  * before the response) need none of this: a client whose request broke sees its fetch fail.
  */
 
+/** How long a stream answered on its own connection stays resumable. */
+const ANSWERED_KEEP_MS = 30_000;
+
 /** The longest encoded request id that still gets a resumable stream (ids must fit a header). */
 const MAX_ID_CHARS = 96;
 
@@ -179,8 +182,8 @@ export class PostStreamHub {
         const event = emit(name, reply);
         if (detached) return;
         channel.finish(reply, 200, event.id);
-        // Answered on its own connection: nothing left to resume.
-        this.bus.dropStream(sid, name.stream);
+        // Answered on its own connection: kept briefly, for a connection that broke unnoticed.
+        this.bus.dropStream(sid, name.stream, ANSWERED_KEEP_MS);
       },
     };
   }

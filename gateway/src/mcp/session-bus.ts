@@ -94,8 +94,11 @@ export interface SessionBus {
   recordStream(sid: string, stream: string, event: StreamEvent): void;
   /** Every buffered event of one POST response stream, in order. */
   replayStream(sid: string, stream: string): Promise<StreamEvent[]>;
-  /** Forgets a POST response stream's buffer (it was answered on its own connection). */
-  dropStream(sid: string, stream: string): void;
+  /**
+   * A POST response stream was answered on its own connection: its buffer goes after `afterMs` (kept that
+   * long for a client whose connection broke unnoticed, with the answer in flight).
+   */
+  dropStream(sid: string, stream: string, afterMs: number): void;
   close(): Promise<void>;
 }
 
@@ -182,8 +185,9 @@ export class MemorySessionBus implements SessionBus {
     return !buffer || buffer.at + this.ttlMs <= Date.now() ? [] : [...buffer.events];
   }
 
-  dropStream(sid: string, stream: string): void {
-    this.buffers.delete(`${sid}\u0000${stream}`);
+  dropStream(sid: string, stream: string, afterMs: number): void {
+    const buffer = this.buffers.get(`${sid}\u0000${stream}`);
+    if (buffer) buffer.at = Math.min(buffer.at, Date.now() - this.ttlMs + afterMs);
   }
 
   async replay(sid: string, lastEventId: string): Promise<StreamEvent[]> {
@@ -337,10 +341,10 @@ export class RedisSessionBus implements SessionBus {
     return readEvents(await this.redis.lrange(this.streamKey(sid, stream), 0, -1));
   }
 
-  dropStream(sid: string, stream: string): void {
+  dropStream(sid: string, stream: string, afterMs: number): void {
     this.redis
-      .del(this.streamKey(sid, stream))
-      .catch((error: unknown) => this.logger.warn(`[mcp] stream buffer delete failed: ${String(error)}`));
+      .pexpire(this.streamKey(sid, stream), Math.max(1, afterMs))
+      .catch((error: unknown) => this.logger.warn(`[mcp] stream buffer expiry failed: ${String(error)}`));
   }
 
   async close(): Promise<void> {
