@@ -307,14 +307,18 @@ export class RedisSessionBus implements SessionBus {
   }
 
   record(sid: string, event: StreamEvent): void {
-    const key = this.eventsKey(sid);
+    this.append(this.eventsKey(sid), event, "replay buffer");
+  }
+
+  /** Appends to a bounded, expiring buffer (fire and forget: a failed write is logged). */
+  private append(key: string, event: StreamEvent, what: string): void {
     this.redis
       .multi()
       .rpush(key, JSON.stringify(event))
       .ltrim(key, -this.max, -1)
       .pexpire(key, this.ttlMs)
       .exec()
-      .catch((error: unknown) => this.logger.warn(`[mcp] replay buffer write failed: ${String(error)}`));
+      .catch((error: unknown) => this.logger.warn(`[mcp] ${what} write failed: ${String(error)}`));
   }
 
   async replay(sid: string, lastEventId: string): Promise<StreamEvent[]> {
@@ -327,14 +331,7 @@ export class RedisSessionBus implements SessionBus {
   }
 
   recordStream(sid: string, stream: string, event: StreamEvent): void {
-    const key = this.streamKey(sid, stream);
-    this.redis
-      .multi()
-      .rpush(key, JSON.stringify(event))
-      .ltrim(key, -this.max, -1)
-      .pexpire(key, this.ttlMs)
-      .exec()
-      .catch((error: unknown) => this.logger.warn(`[mcp] stream buffer write failed: ${String(error)}`));
+    this.append(this.streamKey(sid, stream), event, "stream buffer");
   }
 
   async replayStream(sid: string, stream: string): Promise<StreamEvent[]> {
