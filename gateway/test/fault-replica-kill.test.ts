@@ -51,6 +51,7 @@ beforeAll(async () => {
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     REDIS_PREFIX: `kill-${crypto.randomUUID().slice(0, 8)}:`,
     TASK_LEASE_MS: "1500",
+    METRICS_TOKEN: "kill-metrics",
   };
   gateways.push(...(await Promise.all([startGatewayProcess(env), startGatewayProcess(env)])));
 }, 90_000);
@@ -147,4 +148,8 @@ test("a task whose replica is killed is failed by the other once its lease lapse
   expect((task.error as { message: string }).message).toContain("call the tool again");
   // Terminal from now on, on every replica.
   expect((await rpc(survivor, "tasks/get", { taskId })).status).toBe("failed");
+  const metrics = await fetch(`${survivor.url}/metrics`, {
+    headers: { authorization: "Bearer kill-metrics" },
+  });
+  expect(await metrics.text()).toContain("omni_mcp_tasks_abandoned_total 1");
 }, 60_000);

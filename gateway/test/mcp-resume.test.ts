@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { defineTool, type ServerDefinition } from "@omni/kit";
+import { defineTool, metricsRegistry, type ServerDefinition } from "@omni/kit";
 import * as v from "valibot";
 import { type Stack, startStack } from "./fixtures/stack.ts";
 
@@ -39,6 +39,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/** The value of `omni_mcp_stream_resumes_total{outcome}` in this process. */
+async function resumes(outcome: string): Promise<number> {
+  const text = await metricsRegistry.metrics();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`omni_mcp_stream_resumes_total{outcome="${outcome}"}`));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
 
 /** A fetch whose POST response streams can be broken by the test, as a dropped connection would. */
 function breakableFetch() {
@@ -104,6 +113,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 test("a POST stream that breaks mid-call resumes over GET: the missed progress, then the result", async () => {
   const net = breakableFetch();
   const { client } = await connect(net.fetch);
+  const answered = await resumes("answered");
   const progress: string[] = [];
   const call = client.callTool({ name: "resume_wait", arguments: { label: "a" } }, undefined, {
     onprogress: (p) => progress.push(String(p.message)),
@@ -119,6 +129,7 @@ test("a POST stream that breaks mid-call resumes over GET: the missed progress, 
   expect(progress).toEqual(["started", "released"]);
   const resumed = net.requests.filter((r) => r.method === "GET" && r.lastEventId?.startsWith("p."));
   expect(resumed.length).toBeGreaterThanOrEqual(1);
+  expect(await resumes("answered")).toBe(answered + 1);
   // The session goes on as before.
   expect((await client.listTools()).tools.map((t) => t.name)).toContain("resume_wait");
   await client.close();
@@ -157,6 +168,7 @@ test("a stream of another session, an ended stream and an unknown one are 404", 
   gates.get("probe")?.();
   await reader.cancel().catch(() => {});
 
+  const notFound = await resumes("not_found");
   const resume = (session: string, lastEventId: string) =>
     fetch(`${stack.url}/mcp`, {
       headers: {
@@ -174,6 +186,7 @@ test("a stream of another session, an ended stream and an unknown one are 404", 
   expect(ended.status).toBe(404);
   const unknown = await resume(ta.sessionId ?? "", "p.zzzzzzzz.0.MQ.3");
   expect(unknown.status).toBe(404);
+  expect(await resumes("not_found")).toBe(notFound + 3);
 
   gates.get("b")?.();
   expect((await call).content).toEqual([{ type: "text", text: "done b" }]);

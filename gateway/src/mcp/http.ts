@@ -1,4 +1,5 @@
 import { ErrorCode, type JsonRpcErrorObject, type RequestId } from "@omni/contracts";
+import { streamResumes } from "../observability/metrics.ts";
 import type { Authenticator, Caller, McpAccess } from "../ports.ts";
 import { originOf } from "../security/checks.ts";
 import { JsonBodyError, parseJsonBody } from "../security/json.ts";
@@ -390,10 +391,12 @@ export class StreamableHttp {
   ): Promise<Response> {
     const bus = this.posts.bus;
     if (name.seq === undefined) {
+      streamResumes.inc({ outcome: "not_found" });
       return httpError(404, -32001, "Stream not found: it ended; nothing is left to send on it");
     }
     const recorded = await bus.replayStream(session.id, name.stream).catch(() => []);
     if (recorded.length === 0) {
+      streamResumes.inc({ outcome: "not_found" });
       return httpError(404, -32001, "Stream not found: no such stream in this session, or it expired");
     }
     let last = name.seq;
@@ -407,7 +410,10 @@ export class StreamableHttp {
     const channel = new ResponseChannel({
       openWith: "stream resumed",
       keepAliveMs: this.opts.keepAliveMs,
-      onGone: stop,
+      onGone: () => {
+        stop();
+        if (!done) streamResumes.inc({ outcome: "left" });
+      },
     });
     const deliver = (event: StreamEvent) => {
       const seq = parsePostEventId(event.id)?.seq;
@@ -416,6 +422,7 @@ export class StreamableHttp {
       if (isResponseTo(event.message, name.requestId)) {
         done = true;
         stop();
+        streamResumes.inc({ outcome: "answered" });
         channel.finish(event.message, 200, event.id);
         return;
       }
@@ -440,6 +447,7 @@ export class StreamableHttp {
       if (done) return;
       done = true;
       stop();
+      streamResumes.inc({ outcome: "lost" });
       channel.finish(lostResponse(name.requestId), 200, endedEventId(name));
     };
     if (!done) {

@@ -130,6 +130,25 @@ export const auditWriteFailures = new Counter({
   registers: [metricsRegistry],
 });
 
+/**
+ * `GET` resumptions of 2025 POST response streams (`mcp/post-stream.ts`), by how they ended: `answered`
+ * (the response reached the client on it), `lost` (the replica running the request was gone), `not_found`
+ * (no such stream in the session, or it expired), `left` (the client went away again).
+ */
+export const streamResumes = new Counter({
+  name: "omni_mcp_stream_resumes_total",
+  help: "Resumed POST response streams of 2025 sessions, by outcome (answered, lost, not_found, left)",
+  labelNames: ["outcome"],
+  registers: [metricsRegistry],
+});
+
+/** Tasks failed because the replica running them stopped renewing their lease (`mcp/tasks/service.ts`). */
+export const tasksAbandoned = new Counter({
+  name: "omni_mcp_tasks_abandoned_total",
+  help: "Working tasks failed because the gateway replica running them died (their lease lapsed)",
+  registers: [metricsRegistry],
+});
+
 /** Bounded `org` label values: the first `limit` organizations seen keep their id, the rest are `other`. */
 export class OrgLabels {
   private readonly seen = new Set<string>();

@@ -5,12 +5,16 @@ import {
   type TasksUpdateParams,
   type ToolsCallParams,
 } from "@omni/contracts";
+import { tasksAbandoned } from "../../observability/metrics.ts";
 import type { Caller } from "../../ports.ts";
 import type { Registry } from "../../registry/index.ts";
 import type { CallContext } from "../core/context.ts";
 import type { Dispatcher } from "../dispatcher.ts";
 import { isRecord, type Json, RpcError } from "../protocol.ts";
 import { type TaskEvent, type TaskRecord, type TaskStore, TERMINAL } from "./store.ts";
+
+/** The status message of a task whose replica died. */
+const ABANDONED = "The gateway replica running this task stopped";
 
 /** One run of a task on this replica. */
 interface Run {
@@ -252,20 +256,25 @@ export class TaskService {
    */
   private async reap(task: TaskRecord): Promise<TaskRecord> {
     if (!this.abandoned(task) || (await this.opts.store.leased(task.orgId, task.taskId))) return task;
-    const failed = await this.opts.store.update(task.orgId, task.taskId, (current) =>
-      this.abandoned(current)
-        ? {
-            ...current,
-            status: "failed",
-            statusMessage: "The gateway replica running this task stopped",
-            error: {
-              code: ErrorCode.InternalError,
-              message: `The gateway replica running this task stopped before it finished (its lease of ${this.leaseMs} ms lapsed); call the tool again`,
-            },
-          }
-        : undefined,
-    );
-    if (failed?.status === "failed") this.announce(failed);
+    // Whether the write that landed was this one (the last try of the store's compare-and-set decides).
+    let reaped = false;
+    const failed = await this.opts.store.update(task.orgId, task.taskId, (current) => {
+      reaped = this.abandoned(current);
+      if (!reaped) return undefined;
+      return {
+        ...current,
+        status: "failed",
+        statusMessage: ABANDONED,
+        error: {
+          code: ErrorCode.InternalError,
+          message: `The gateway replica running this task stopped before it finished (its lease of ${this.leaseMs} ms lapsed); call the tool again`,
+        },
+      };
+    });
+    if (reaped && failed?.status === "failed") {
+      tasksAbandoned.inc();
+      this.announce(failed);
+    }
     return failed ?? task;
   }
 
