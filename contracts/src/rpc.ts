@@ -74,6 +74,14 @@ export const ToolCallEvent = v.variant("type", [
   v.object({ type: v.literal("log"), level: LogLevel, logger: v.optional(v.string()), data: v.unknown() }),
   /** A server-to-client request (live calls only); answer it on `POST /rpc/callback`. */
   v.object({ type: v.literal("request"), id: v.string(), request: InputRequest }),
+  /**
+   * Live calls: end the client's response stream now, the call going on; the client resumes it after
+   * `retryMs` and gets the rest (SEP-1699 polling). `ToolContext.closeStream`.
+   */
+  v.object({
+    type: v.literal("close_stream"),
+    retryMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(3_600_000))),
+  }),
   /** Terminal: the tool finished (a failed tool is a result with `isError`). */
   v.object({ type: v.literal("result"), result: CallToolResult }),
   /** Terminal (non-live calls): the tool needs these answers; retry with `inputResponses`. */

@@ -29,6 +29,17 @@ const server: ServerDefinition = {
         return `done ${label}`;
       },
     }),
+    defineTool({
+      name: "resume_pause",
+      description: "Ends its response stream (SEP-1699 polling), reports progress, then answers",
+      input: v.object({}),
+      handler: async (_args, ctx) => {
+        await ctx.closeStream(50);
+        await Bun.sleep(100);
+        await ctx.progress(1, 1, "after the pause");
+        return "answered after the pause";
+      },
+    }),
   ],
 };
 
@@ -192,4 +203,20 @@ test("a stream of another session, an ended stream and an unknown one are 404", 
   expect((await call).content).toEqual([{ type: "text", text: "done b" }]);
   await a.close();
   await b.close();
+});
+
+test("a tool that closes its stream (SEP-1699 polling): the client resumes it and gets the rest", async () => {
+  const net = breakableFetch();
+  const { client } = await connect(net.fetch);
+  const progress: string[] = [];
+  const result = await client.callTool({ name: "resume_pause", arguments: {} }, undefined, {
+    onprogress: (p) => progress.push(String(p.message)),
+    timeout: 60_000,
+  });
+  expect(result.content).toEqual([{ type: "text", text: "answered after the pause" }]);
+  expect(progress).toEqual(["after the pause"]);
+  // It resumed from the priming event (sequence 0) the gateway sent before it closed the stream.
+  const resumed = net.requests.filter((r) => r.method === "GET" && r.lastEventId?.startsWith("p."));
+  expect(resumed[0]?.lastEventId).toMatch(/\.0$/);
+  await client.close();
 });

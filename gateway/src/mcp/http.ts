@@ -10,6 +10,7 @@ import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
 import {
   endedEventId,
+  isPriming,
   isResponseTo,
   lostResponse,
   PostStreamHub,
@@ -419,6 +420,7 @@ export class StreamableHttp {
       const seq = parsePostEventId(event.id)?.seq;
       if (done || seq === undefined || seq <= last) return;
       last = seq;
+      if (isPriming(event.message)) return;
       if (isResponseTo(event.message, name.requestId)) {
         done = true;
         stop();

@@ -82,6 +82,12 @@ export function parsePostEventId(id: string): (PostStreamName & { seq: number | 
   };
 }
 
+/** A priming event's record (no message: nothing to replay). */
+export function isPriming(message: Json): boolean {
+  for (const _ in message) return false;
+  return true;
+}
+
 /** Whether a message is the response of `requestId` (the stream's last). */
 export function isResponseTo(message: Json, requestId: RequestId): boolean {
   return (
@@ -158,16 +164,28 @@ export class PostStreamHub {
       }
       return event;
     };
+    const named = (): PostStreamName | null => {
+      if (name === undefined) {
+        name = newPostStream(this.bus.replica, requestId) ?? null;
+        if (name) this.running.add(name.stream);
+      }
+      return name;
+    };
     return {
       out: {
         send: (message) => {
-          if (name === undefined) {
-            name = newPostStream(this.bus.replica, requestId) ?? null;
-            if (name) this.running.add(name.stream);
-          }
-          if (name === null) return channel.send(message);
-          const event = emit(name, message);
+          const stream = named();
+          if (stream === null) return channel.send(message);
+          const event = emit(stream, message);
           return detached ? true : channel.send(message, event.id);
+        },
+        pause: (retryMs) => {
+          const stream = named();
+          if (stream === null || detached) return;
+          // A stream not open yet starts with a priming event (no data), so there is an id to resume from.
+          if (!channel.isStream) channel.prime(emit(stream, {}).id);
+          detached = true;
+          channel.close(retryMs);
         },
       },
       detach: () => {

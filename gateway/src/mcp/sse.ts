@@ -70,6 +70,13 @@ export class ResponseChannel implements Outbound {
     return this.write(sseFrame(message, id));
   }
 
+  /** An SSE event with an id and no data (SEP-1699 "priming": the client can resume from it). */
+  prime(id: string): void {
+    if (this.done || this.gone) return;
+    if (!this.open) this.startStream();
+    this.write(encoder.encode(`id: ${id}\ndata: \n\n`));
+  }
+
   /** Whether the answer became an SSE stream (a message was sent before it ended). */
   get isStream(): boolean {
     return this.open;

@@ -25,7 +25,7 @@ export type { StreamEvent, TerminalEvent };
 /** Non-terminal events of a streamed call, as `onEvent` sees them. */
 export type ToolCallStreamEvent = Extract<
   ToolCallEvent,
-  { type: "accepted" | "progress" | "log" | "request" }
+  { type: "accepted" | "progress" | "log" | "request" | "close_stream" }
 >;
 
 /**

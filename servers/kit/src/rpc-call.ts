@@ -100,6 +100,10 @@ export class RpcToolCall implements CallChannel {
     this.push(event);
   }
 
+  closeStream(retryMs: number): void {
+    this.push({ type: "close_stream", retryMs });
+  }
+
   readonly request = (request: InputRequest, signal: AbortSignal): Promise<unknown> => {
     const id = String(this.nextId++);
     return new Promise<unknown>((resolve, reject) => {

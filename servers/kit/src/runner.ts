@@ -50,6 +50,8 @@ export interface CallChannel {
   /** `gather`: run only the tool's `gather` step (see `ToolDefinition.gather`). */
   phase?: "gather" | undefined;
   emit(event: StreamEvent): void;
+  /** Ends the client's response stream, the call going on (`ToolContext.closeStream`); absent: cannot. */
+  closeStream?(retryMs: number): void;
   /** Live calls: send a request to the client and resolve with its result. */
   request?: (request: InputRequest, signal: AbortSignal) => Promise<unknown>;
   /** The caller's W3C trace context (the RPC's `traceparent` header, or MCP `_meta`): the span's parent. */
@@ -421,6 +423,10 @@ async function execute(
     async roots(options?: ClientRequestOptions): Promise<Root[]> {
       const r = await clientRequest(ROOTS, {}, options);
       return r.roots.map((root) => (root.name === undefined ? { uri: root.uri } : root));
+    },
+    async closeStream(retryMs = 1000) {
+      if (!channel.live || signal.aborted) return;
+      channel.closeStream?.(Math.min(3_600_000, Math.max(0, Math.round(retryMs))));
     },
   };
 

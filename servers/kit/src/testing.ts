@@ -26,8 +26,8 @@ export function testScope(credentials: Record<string, string>, sessionKey = "ses
 }
 
 /**
- * A ToolContext for calling a handler directly: `progress` and `log` do nothing unless given, and the
- * client requests (sample, elicit, roots) reject, as no client is there.
+ * A ToolContext for calling a handler directly: `progress` and `log` do nothing unless given, the
+ * client requests (sample, elicit, roots) reject, as no client is there, and `closeStream` does nothing.
  */
 export function testToolContext(
   scope: CallScope,
@@ -44,6 +44,7 @@ export function testToolContext(
     sample: () => Promise.reject(new Error("not used")),
     elicit: () => Promise.reject(new Error("not used")),
     roots: () => Promise.reject(new Error("not used")),
+    closeStream: async () => {},
   };
 }
 

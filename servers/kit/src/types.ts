@@ -75,6 +75,12 @@ export interface ToolContext {
   sample(params: SampleParams, options?: ClientRequestOptions): Promise<SampleResult>;
   elicit(params: ElicitParams, options?: ClientRequestOptions): Promise<ElicitResult>;
   roots(options?: ClientRequestOptions): Promise<Root[]>;
+  /**
+   * Ends the client's response stream now while the call goes on (SEP-1699 polling, e.g. before a long
+   * wait): the client reconnects after `retryMs` (default 1000) and gets the rest, the result included.
+   * Only where the stream can be resumed (a 2025 session through the gateway); elsewhere it does nothing.
+   */
+  closeStream(retryMs?: number): Promise<void>;
 }
 
 /** A tool may return a full result, plain text, or content blocks. */

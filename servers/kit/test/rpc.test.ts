@@ -244,6 +244,21 @@ for (const transport of TRANSPORTS) {
         { type: "log", level: "info", logger: "test", data: { done: 2 } },
       ]);
 
+      // closeStream: an event for a live call (the gateway ends the client's stream); nothing otherwise.
+      const paused: ToolCallStreamEvent[] = [];
+      await client.callTool(
+        { name: "test_progress", arguments: { steps: 1, pause: 25 }, scope, live: true, progress: true },
+        { onEvent: (event) => paused.push(event) },
+      );
+      expect(paused[1]).toEqual({ type: "close_stream", retryMs: 25 });
+      expect(paused).toContainEqual({ type: "progress", progress: 1, total: 1, message: "step 1" });
+      const stateless: ToolCallStreamEvent[] = [];
+      await client.callTool(
+        { name: "test_progress", arguments: { steps: 1, pause: 25 }, scope, live: false, progress: true },
+        { onEvent: (event) => stateless.push(event) },
+      );
+      expect(stateless.some((event) => event.type === "close_stream")).toBe(false);
+
       const quiet: ToolCallStreamEvent[] = [];
       await client.callTool(
         { name: "test_progress", arguments: { steps: 2 }, scope, live: true, logLevel: "error" },

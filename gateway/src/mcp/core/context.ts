@@ -9,6 +9,11 @@ export interface Outbound {
   send(message: Json): boolean;
   /** Ends the stream (session ended); with `retryMs`, tells the client to reconnect after that long. */
   close?(retryMs?: number): void;
+  /**
+   * Ends a resumable response stream now while its call goes on (SEP-1699 polling): the client
+   * reconnects after `retryMs` and gets the rest. Only resumable streams have it (`post-stream.ts`).
+   */
+  pause?(retryMs: number): void;
 }
 
 /** Which method set serves the call (see `eras.ts`). */

@@ -103,6 +103,9 @@ export class Relay {
         } else if (event.type === "request") {
           relayed = true;
           this.relayRequest(call, current, callId, event.id, event.request);
+        } else if (event.type === "close_stream") {
+          relayed = true;
+          out.pause?.(event.retryMs ?? 1000);
         }
       };
       let end: ToolCallEvent;
