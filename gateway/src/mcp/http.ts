@@ -10,6 +10,7 @@ import { classifyEra } from "./modern/era.ts";
 import type { ModernHttp } from "./modern/handler.ts";
 import {
   endedEventId,
+  eventSeq,
   isPriming,
   isResponseTo,
   lostResponse,
@@ -417,7 +418,7 @@ export class StreamableHttp {
       },
     });
     const deliver = (event: StreamEvent) => {
-      const seq = parsePostEventId(event.id)?.seq;
+      const seq = eventSeq(name, event.id);
       if (done || seq === undefined || seq <= last) return;
       last = seq;
       if (isPriming(event.message)) return;
@@ -431,10 +432,12 @@ export class StreamableHttp {
       channel.send(event.message, event.id);
     };
     off = this.posts.listen(session.id, name.stream, deliver);
-    for (const event of recorded) deliver(event);
-    /** Catches up from the buffer, then: is the request still running somewhere? If not, it is lost. */
-    const check = async () => {
-      const buffered = await bus.replayStream(session.id, name.stream).catch(() => undefined);
+    /**
+     * Catches up from the buffer (`read`: already read), then: is the request still running somewhere? If
+     * not, it is lost.
+     */
+    const check = async (read?: StreamEvent[]) => {
+      const buffered = read ?? (await bus.replayStream(session.id, name.stream).catch(() => undefined));
       for (const event of buffered ?? []) deliver(event);
       if (done) return;
       // An expired buffer (its answer, if any, went to the broken connection) gets nothing more.
@@ -452,12 +455,10 @@ export class StreamableHttp {
       streamResumes.inc({ outcome: "lost" });
       channel.finish(lostResponse(name.requestId), 200, endedEventId(name));
     };
+    await check(recorded);
     if (!done) {
-      await check();
-      if (!done) {
-        timer = setInterval(() => void check(), RESUME_CHECK_MS);
-        timer.unref?.();
-      }
+      timer = setInterval(() => void check(), RESUME_CHECK_MS);
+      timer.unref?.();
     }
     return channel.response;
   }

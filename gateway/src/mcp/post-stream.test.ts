@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import {
   endedEventId,
+  eventSeq,
   isResponseTo,
   newPostStream,
   PostStreamHub,
@@ -16,6 +17,9 @@ test("event ids name their stream, request and sequence; anything else is no POS
     if (!name) throw new Error("no stream name");
     expect(parsePostEventId(postEventId(name, 12))).toEqual({ ...name, seq: 12 });
     expect(parsePostEventId(endedEventId(name))).toEqual({ ...name, seq: undefined });
+    expect(eventSeq(name, postEventId(name, 12))).toBe(12);
+    expect(eventSeq(name, endedEventId(name))).toBeUndefined();
+    expect(eventSeq(name, `${postEventId(name, 1)}x`)).toBeUndefined();
   }
   expect(newPostStream("r", "x".repeat(200))).toBeUndefined(); // too long for a header: not resumable
   for (const id of [

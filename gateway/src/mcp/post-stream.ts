@@ -48,6 +48,14 @@ export function postEventId(name: PostStreamName, seq: number): string {
   return `p.${name.stream}.${seq}`;
 }
 
+/** The sequence number of an event id of this stream, or undefined for any other id. */
+export function eventSeq(name: PostStreamName, id: string): number | undefined {
+  const prefix = `p.${name.stream}.`;
+  if (!id.startsWith(prefix)) return undefined;
+  const seq = id.slice(prefix.length);
+  return /^\d{1,9}$/.test(seq) ? Number(seq) : undefined;
+}
+
 /** The id the resumed stream's error event carries: resuming from it answers 404 (nothing more to send). */
 export function endedEventId(name: PostStreamName): string {
   return `x.${name.stream}`;
