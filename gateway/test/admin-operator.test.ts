@@ -138,6 +138,18 @@ const text = (result: unknown) =>
 const errorOf = (value: unknown) =>
   (value as { error: { code: string; message: string; details?: unknown } }).error;
 
+/** Two calls held, one on each instance (A's gate `g`, B's `h`), once both have started. */
+async function holdOnBoth() {
+  const g = gates.open("A");
+  const h = gates.open("B");
+  const held = [
+    client.callTool({ name: "omicron_hold_call", arguments: {} }),
+    client.callTool({ name: "omicron_hold_call", arguments: {} }),
+  ];
+  await until("one held call on each instance", () => g.started === 1 && h.started === 1);
+  return { g, h, held };
+}
+
 describe("who may use the operator API", () => {
   test("without credentials, with a wrong token: 401 naming the operator token", async () => {
     const anonymous = await api().instances.get();
@@ -289,13 +301,7 @@ describe("operating instances", () => {
     idB = data?.id ?? "";
 
     // Both take calls: with a call held on one, the next goes to the other.
-    const g = gates.open("A");
-    const h = gates.open("B");
-    const held = [
-      client.callTool({ name: "omicron_hold_call", arguments: {} }),
-      client.callTool({ name: "omicron_hold_call", arguments: {} }),
-    ];
-    await until("one held call on each instance", () => g.started === 1 && h.started === 1);
+    const { g, h, held } = await holdOnBoth();
     g.release();
     h.release();
     expect((await Promise.all(held)).map(text).sort()).toEqual(["A released", "B released"]);
@@ -310,13 +316,7 @@ describe("operating instances", () => {
 
   test("drain: no new calls go to it while its call in flight finishes; undrain puts it back", async () => {
     // A call held on each instance, so B surely has one in flight.
-    const g = gates.open("A");
-    const h = gates.open("B");
-    const held = [
-      client.callTool({ name: "omicron_hold_call", arguments: {} }),
-      client.callTool({ name: "omicron_hold_call", arguments: {} }),
-    ];
-    await until("one held call on each instance", () => g.started === 1 && h.started === 1);
+    const { g, h, held } = await holdOnBoth();
     g.release();
     const drained = await api().instances({ id: idB }).drain.post(undefined, asOperator);
     expect(drained.error).toBeNull();
