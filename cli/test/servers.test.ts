@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -90,6 +90,7 @@ afterAll(async () => {
   everything?.kill();
   await everything?.exited;
   await database?.drop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test("server.json with a package becomes the operator's stdio command; listed, then removed", async () => {

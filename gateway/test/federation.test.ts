@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -146,7 +146,7 @@ beforeAll(async () => {
     },
   });
   const repo = stack.repos.federation;
-  const memoryFile = join(mkdtempSync(join(tmpdir(), "omni-fed-")), "memory.jsonl");
+  const memoryFile = join(memoryDir, "memory.jsonl");
   await repo.operatorCreate({
     organizationId: null,
     name: "io.github.modelcontextprotocol/server-everything",
@@ -215,6 +215,9 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+/** The memory server's file (removed at the end). */
+const memoryDir = mkdtempSync(join(tmpdir(), "omni-fed-"));
+
 afterAll(async () => {
   const pids = [...seenPids, ...pidsOf(stack, "every"), ...pidsOf(stack, "memory"), ...pidsOf(orgB, "every")];
   await orgB?.stop();
@@ -227,6 +230,7 @@ afterAll(async () => {
   await sseEverything?.exited;
   // No leaked upstream processes: every stdio child the gateways started is gone.
   await until(() => pids.every((pid) => !alive(pid)), "the stdio children to exit");
+  rmSync(memoryDir, { recursive: true, force: true });
 });
 
 test("server-everything over stdio: tools, prompts, resources and templates, namespaced", async () => {
